@@ -1,0 +1,55 @@
+# Two commands on a fresh machine (Python 3.11+, Node 20+):  make synth  and  make test.
+# Every target installs what it needs into .venv/ and node_modules/ first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CDK := npx --no-install cdk
+ENV ?= dev
+
+# jsii prints a Node end-of-life banner on every call; the CLI must not phone home.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20,18
+export CDK_DISABLE_VERSION_CHECK := true
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+.PHONY: setup synth test bench dryrun deploy diff clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## Synthesize every environment in cdk.json into cdk.out/ (no AWS account needed),
+## failing on any cdk-nag finding, then lint every template with cfn-lint.
+synth: setup
+	rm -rf cdk.out
+	$(CDK) synth --quiet --no-notices
+	$(VENV)/bin/cfn-lint cdk.out/*.template.json
+	@echo "synth OK: $$(ls cdk.out/*.template.json | wc -l) template(s) in cdk.out/, cdk-nag clean, cfn-lint clean"
+
+## Everything CI runs.
+test: setup
+	$(PY) -m pytest
+
+## Throughput, log volume and import time against a naive baseline measured in the same run.
+bench: setup
+	$(PY) bench/run.py
+
+## Score your own rollouts: make dryrun DATA=samples.jsonl SPEC=spec.json [ARGS="--png hist.png"]
+dryrun: setup
+	PYTHONPATH=lambdas $(PY) -m reward_kit.dryrun --data $(DATA) --spec $(SPEC) $(ARGS)
+
+deploy: setup
+	$(CDK) deploy --no-notices -c env=$(ENV) --all
+
+diff: setup
+	$(CDK) diff --no-notices -c env=$(ENV) --all
+
+clean:
+	rm -rf cdk.out .pytest_cache .hypothesis

@@ -1,0 +1,49 @@
+"""The grader interface: small pure functions from (final answer text, reference) to a score.
+
+Graders work on the canonical 0..1 scale; the contract layer maps to the spec's output range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    """What one grader says about one response.
+
+    score       -- canonical reward in [0, 1].
+    rewards     -- reward dimensions (reported as ``type: Reward``), each in [0, 1].
+                   A single grader reports one dimension named after the spec's ``name``
+                   (default: the grader kind); ``multi`` reports one per component.
+    metrics     -- diagnostics (reported as ``type: Metric``), any finite floats.
+    reason      -- a failure/diagnostic reason code (snake_case) when the response earned
+                   no correctness credit for a known cause, e.g. ``no_answer``,
+                   ``multiple_answers``, ``invalid_json``; None when graded normally.
+    """
+
+    score: float
+    rewards: Mapping[str, float] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class GradeInput:
+    """Everything a grader may look at for one sample (already parsed by the contract layer).
+
+    response   -- text of the final assistant message only (never the user turn).
+    reference  -- the reference answer as it arrived: dict, str, number, list ...
+    metadata   -- the sample's metadata dict (may be empty); never contains the response.
+    """
+
+    response: str
+    reference: Any
+    metadata: Mapping[str, Any]
+
+
+# A grader is built once per spec (at cold start) and then called per sample.
+Grader = Callable[[GradeInput], GradeResult]
+# A factory takes the *validated* spec dict of one grader and returns a Grader.
+GraderFactory = Callable[[Mapping[str, Any]], Grader]

@@ -1,0 +1,41 @@
+"""Names shared by the Lambda runtime and the CDK app: one source of truth.
+
+The CDK stacks import this module (with ``lambdas/`` on ``sys.path``) to set environment
+variables and to build dashboards/alarms on the metrics the runtime emits, so renaming
+something here renames it on both sides.
+"""
+
+# --- environment variables read by the reward Lambdas -------------------------------
+ENV_REWARD_SPEC = "REWARD_SPEC"  # JSON reward spec (see reward_kit.spec)
+ENV_REWARD_FUNCTION_NAME = "REWARD_FUNCTION_NAME"  # logical name from cdk.json, e.g. "sentiment"
+ENV_LOG_SAMPLE_TEXT = "REWARD_LOG_SAMPLE_TEXT"  # "true" logs response/reference text (debug only)
+ENV_MAX_RESPONSE_CHARS = "REWARD_MAX_RESPONSE_CHARS"  # responses longer than this are not graded
+ENV_JUDGE_MODEL_ID = "JUDGE_MODEL_ID"  # RLAIF: Bedrock model or inference-profile id
+ENV_JUDGE_MAX_CONCURRENCY = "JUDGE_MAX_CONCURRENCY"  # RLAIF: parallel judge calls per invocation
+
+# Powertools reads these itself; listed so the stacks set them by name.
+ENV_POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+ENV_POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+ENV_POWERTOOLS_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
+
+# --- CloudWatch metrics (EMF) ----------------------------------------------------------
+METRIC_NAMESPACE = "NovaRFT/Rewards"
+# Powertools adds the service name as this dimension to every metric.
+METRIC_DIMENSION_SERVICE = "service"
+
+METRIC_AGGREGATE_REWARD = "AggregateReward"  # one value per sample, in the output range
+METRIC_REWARD_PREFIX = "Reward_"  # + reward dimension name, one value per sample
+METRIC_SAMPLES = "Samples"  # samples received per invocation
+METRIC_FAILED_SAMPLES = "FailedSamples"  # samples that got the minimum score with a reason
+METRIC_FAILURE_PREFIX = "Failure_"  # + failure reason code, count per invocation
+METRIC_BATCH_SECONDS = "BatchSeconds"  # wall time to score one invocation's batch
+
+
+def reward_metric_name(dimension: str) -> str:
+    """Metric name for one reward dimension, e.g. ``Reward_accuracy``."""
+    return f"{METRIC_REWARD_PREFIX}{dimension}"
+
+
+def failure_metric_name(reason: str) -> str:
+    """Metric name counting one failure reason, e.g. ``Failure_no_assistant_message``."""
+    return f"{METRIC_FAILURE_PREFIX}{reason}"
