@@ -1,0 +1,304 @@
+"""The Nova RFT reward Lambda contract: parse the event, build the outputs. No grading here.
+
+Input: a JSON list of samples. Every variant seen in the AWS documentation is accepted:
+
+- ``reference_answer`` under ``metadata`` (looked up first) or at the top level of the
+  sample, as a dict, string, number or list;
+- message ``content`` as a string, a list of blocks (``{"type": "text", "text": ...}`` or
+  ``{"text": ...}``; non-text blocks such as images or reasoning are ignored, text blocks are
+  joined with a newline), or a single such block;
+- the response is the **last** message whose role is ``assistant`` or ``nova_assistant``
+  (role compared after stripping whitespace and lower-casing), as AWS documents it, even
+  if a user message follows it. User turns are never graded.
+
+A broken sample never raises: it gets a failure reason code and, later, the minimum score
+on every reward dimension, under its own id (or a deterministic placeholder built from its
+position when the id is unusable, so it can never collide with another sample's id).
+
+Output per sample (values already in the spec's range, rounded to 6 decimals)::
+
+    {"id": ..., "aggregate_reward_score": 0.85,
+     "metrics_list": [{"name": "accuracy", "value": 0.85, "type": "Reward"},
+                      {"name": "failure_no_answer", "value": 1.0, "type": "Metric"}]}
+
+Outputs never echo response or reference text.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+__all__ = [
+    "ASSISTANT_ROLES",
+    "DEFAULT_MAX_RESPONSE_CHARS",
+    "EventError",
+    "FAILURE_REASONS",
+    "OutputBuilder",
+    "ParsedSample",
+    "parse_event",
+    "parse_sample",
+    "reference_failure",
+    "response_failure",
+]
+
+DEFAULT_MAX_RESPONSE_CHARS = 100_000
+ASSISTANT_ROLES = frozenset({"assistant", "nova_assistant"})
+
+# Failure reason codes: stable, they become metric names (Failure_<reason>).
+NOT_AN_OBJECT = "not_an_object"
+MISSING_ID = "missing_id"
+INVALID_ID = "invalid_id"
+MISSING_MESSAGES = "missing_messages"
+INVALID_MESSAGES = "invalid_messages"
+NO_ASSISTANT_MESSAGE = "no_assistant_message"
+INVALID_CONTENT = "invalid_content"
+EMPTY_RESPONSE = "empty_response"
+MISSING_REFERENCE = "missing_reference"
+RESPONSE_TOO_LONG = "response_too_long"
+GRADER_ERROR = "grader_error"
+GRADER_TIMEOUT = "grader_timeout"
+# Whole-event failure (the handler counts it; no sample outputs exist for it).
+INVALID_EVENT = "invalid_event"
+
+FAILURE_REASONS = (
+    NOT_AN_OBJECT,
+    MISSING_ID,
+    INVALID_ID,
+    MISSING_MESSAGES,
+    INVALID_MESSAGES,
+    NO_ASSISTANT_MESSAGE,
+    INVALID_CONTENT,
+    EMPTY_RESPONSE,
+    MISSING_REFERENCE,
+    RESPONSE_TOO_LONG,
+    GRADER_ERROR,
+    GRADER_TIMEOUT,
+)
+
+
+class EventError(ValueError):
+    """The event as a whole is unusable (not a list): the invocation fails loudly."""
+
+
+@dataclass(slots=True)
+class ParsedSample:
+    """One sample after the contract checks. ``failure`` is None when it can be graded."""
+
+    position: int
+    id: str | int
+    response: str | None = None
+    reference: Any = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    failure: str | None = None
+
+
+_EMPTY_METADATA: Mapping[str, Any] = {}
+
+
+def parse_event(event: Any, max_response_chars: int = DEFAULT_MAX_RESPONSE_CHARS) -> list[ParsedSample]:
+    """Parse a whole event. Raises EventError only when ``event`` itself is not a list."""
+    if not isinstance(event, list):
+        raise EventError(
+            f"reward event must be a JSON list of samples, got {type(event).__name__}"
+            + (f" with keys {sorted(map(str, event))[:10]}" if isinstance(event, dict) else "")
+        )
+    return [parse_sample(sample, position, max_response_chars) for position, sample in enumerate(event)]
+
+
+def parse_sample(sample: Any, position: int, max_response_chars: int = DEFAULT_MAX_RESPONSE_CHARS) -> ParsedSample:
+    """Parse one sample; never raises. The first problem found becomes ``failure``."""
+    if not isinstance(sample, dict):
+        return ParsedSample(position, f"missing-id-{position}", failure=NOT_AN_OBJECT)
+
+    if "id" not in sample:
+        return ParsedSample(position, f"missing-id-{position}", failure=MISSING_ID)
+    sample_id = sample["id"]
+    # bool is an int subclass; floats do not round-trip as ids; "" cannot be matched.
+    if not ((isinstance(sample_id, str) and sample_id) or (isinstance(sample_id, int) and not isinstance(sample_id, bool))):
+        return ParsedSample(position, f"invalid-id-{position}", failure=INVALID_ID)
+
+    metadata = sample.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = _EMPTY_METADATA
+    parsed = ParsedSample(position, sample_id, metadata=metadata)
+
+    if "messages" not in sample or sample["messages"] is None:
+        parsed.failure = MISSING_MESSAGES
+        return parsed
+    messages = sample["messages"]
+    if not isinstance(messages, list):
+        parsed.failure = INVALID_MESSAGES
+        return parsed
+
+    final_message = None
+    for message in messages:
+        if not isinstance(message, dict):
+            parsed.failure = INVALID_MESSAGES
+            return parsed
+        role = message.get("role")
+        if isinstance(role, str) and (role in ASSISTANT_ROLES or role.strip().lower() in ASSISTANT_ROLES):
+            final_message = message
+    if final_message is None:
+        parsed.failure = NO_ASSISTANT_MESSAGE
+        return parsed
+
+    response = content_text(final_message.get("content"))
+    if response is None:
+        parsed.failure = INVALID_CONTENT
+        return parsed
+    parsed.failure = response_failure(response, max_response_chars)
+    if parsed.failure is not None:
+        return parsed
+    parsed.response = response
+
+    # metadata first (the documented place), then the top level.
+    reference = metadata.get("reference_answer")
+    if _is_missing(reference):
+        reference = sample.get("reference_answer")
+    parsed.failure = reference_failure(reference)
+    if parsed.failure is None:
+        parsed.reference = reference
+    return parsed
+
+
+def content_text(content: Any) -> str | None:
+    """Text of a message's content, or None when the content has the wrong shape."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):  # a single block instead of a list of blocks
+        content = [content]
+    if not isinstance(content, list):
+        return None
+    texts = []
+    for block in content:
+        if isinstance(block, str):
+            texts.append(block)
+        elif isinstance(block, dict):
+            text = block.get("text")
+            if isinstance(text, str):
+                texts.append(text)
+            elif text is not None or block.get("type") == "text":
+                return None  # claims to be text but is not
+            # else: an image/document/reasoning block: not part of the graded answer
+        else:
+            return None
+    return "\n".join(texts)
+
+
+def response_failure(response: Any, max_response_chars: int = DEFAULT_MAX_RESPONSE_CHARS) -> str | None:
+    """Reason code when a response cannot be graded, else None."""
+    if not isinstance(response, str):
+        return INVALID_CONTENT
+    # Length first: no need to scan a 1 MB string for non-whitespace.
+    if len(response) > max_response_chars:
+        return RESPONSE_TOO_LONG
+    if not response or response.isspace():
+        return EMPTY_RESPONSE
+    return None
+
+
+def reference_failure(reference: Any) -> str | None:
+    """Reason code when a reference answer is missing, else None."""
+    return MISSING_REFERENCE if _is_missing(reference) else None
+
+
+def _is_missing(reference: Any) -> bool:
+    if reference is None:
+        return True
+    if isinstance(reference, str):
+        return not reference.strip()
+    if isinstance(reference, (dict, list)):
+        return not reference
+    return False
+
+
+def failure_metric(reason: str) -> str:
+    """Name of the diagnostic metric a failed sample carries in its metrics_list."""
+    return f"failure_{reason}"
+
+
+class OutputBuilder:
+    """Builds contract outputs for one spec: fixed reward dimensions, fixed output range.
+
+    Graders work on the canonical 0..1 scale; ``scale`` clamps, replaces NaN/inf with the
+    minimum, maps linearly to [lo, hi] and rounds to 6 decimals.
+    """
+
+    __slots__ = ("dimensions", "lo", "hi", "_span", "_single")
+
+    def __init__(self, dimensions: Sequence[str], value_range: Sequence[float] = (0.0, 1.0)) -> None:
+        if not dimensions:
+            raise ValueError("at least one reward dimension is required")
+        lo, hi = float(value_range[0]), float(value_range[1])
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ValueError(f"invalid output range {list(value_range)!r}")
+        self.dimensions = tuple(dimensions)
+        self.lo, self.hi = lo, hi
+        self._span = hi - lo
+        self._single = len(self.dimensions) == 1
+
+    def scale(self, canonical: Any) -> float:
+        """Map a canonical 0..1 value to the output range; anything non-finite -> minimum."""
+        if isinstance(canonical, float):
+            value = canonical
+        elif isinstance(canonical, (str, bytes, bool)) or canonical is None:
+            return self.lo  # a grader bug, not a score: never parse text into a reward
+        else:
+            try:
+                value = float(canonical)  # int, numpy scalars, Fraction ...
+            except (TypeError, ValueError, OverflowError):
+                return self.lo
+        if not value > 0.0:  # also catches NaN
+            return self.lo
+        if value >= 1.0:  # also catches +inf
+            return self.hi
+        return min(self.hi, max(self.lo, round(self.lo + value * self._span, 6)))
+
+    def graded(
+        self,
+        sample_id: str | int,
+        score: Any,
+        rewards: Mapping[str, Any] | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> dict[str, Any]:
+        """Output for a graded sample. ``rewards`` outside the spec's dimensions are
+        reported as diagnostics so the set of Reward dimensions stays stable."""
+        scale = self.scale
+        rewards = rewards or _EMPTY_METADATA
+        metrics_list = []
+        for dimension in self.dimensions:
+            if dimension in rewards:
+                value = rewards[dimension]
+            else:
+                # A single grader may report only `score`; a missing multi component earns nothing.
+                value = score if self._single else 0.0
+            metrics_list.append({"name": dimension, "value": scale(value), "type": "Reward"})
+        if len(rewards) > (1 if self._single else 0):
+            for name, value in rewards.items():
+                if name not in self.dimensions:
+                    _append_diagnostic(metrics_list, name, value)
+        if metrics:
+            for name, value in metrics.items():
+                _append_diagnostic(metrics_list, name, value)
+        if reason:
+            metrics_list.append({"name": failure_metric(reason), "value": 1.0, "type": "Metric"})
+        return {"id": sample_id, "aggregate_reward_score": scale(score), "metrics_list": metrics_list}
+
+    def failed(self, sample_id: str | int, reason: str) -> dict[str, Any]:
+        """Output for a sample that could not be graded: minimum everywhere, plus the reason."""
+        lo = self.lo
+        metrics_list = [{"name": dimension, "value": lo, "type": "Reward"} for dimension in self.dimensions]
+        metrics_list.append({"name": failure_metric(reason), "value": 1.0, "type": "Metric"})
+        return {"id": sample_id, "aggregate_reward_score": lo, "metrics_list": metrics_list}
+
+
+def _append_diagnostic(metrics_list: list[dict[str, Any]], name: Any, value: Any) -> None:
+    # Diagnostics are not range-mapped, but must be finite numbers (NaN is not valid JSON).
+    if not isinstance(name, str) or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    value = float(value)
+    if math.isfinite(value):
+        metrics_list.append({"name": name, "value": round(value, 6), "type": "Metric"})

@@ -1,0 +1,418 @@
+"""The REWARD_SPEC grammar: validation, normalization and a few derived facts.
+
+Shared by the Lambda runtime (validated once per cold start) and the CDK app (validated at
+synth time, so a bad spec fails ``cdk synth`` instead of a training job). That is why this
+module imports only the standard library at module level; ``jsonschema`` is imported lazily
+and only to check a ``json_schema`` grader's ``schema`` against its meta-schema.
+
+Every error is a ``SpecError`` whose message is one line that starts with the key path and,
+where there is a closed set, names the allowed values::
+
+    REWARD_SPEC.graders.accuracy.grader: 'foo' is not one of ['json_schema', 'label', ...]
+
+``validate_spec`` never mutates its input and returns a new, fully normalized dict (every
+default filled in), and validating a normalized spec again returns an equal dict.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, Callable, Mapping
+
+__all__ = [
+    "DEFAULT_RANGE",
+    "GRADER_KINDS",
+    "SpecError",
+    "output_range",
+    "parse_spec_json",
+    "reward_dimensions",
+    "validate_spec",
+]
+
+GRADER_KINDS = ("json_schema", "label", "math", "multi", "numeric", "regex")
+DEFAULT_RANGE = (0.0, 1.0)
+REGEX_FLAGS = ("DOTALL", "IGNORECASE", "MULTILINE")
+REGEX_TARGETS = ("answer", "response")
+
+# Dimension/component names become CloudWatch metric names (Reward_<name>) and JSON keys.
+_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_NAME_RULE = "[A-Za-z0-9_-]{1,64}"
+
+# Keys every grader spec may carry; `range` only at the top level.
+_COMMON_KEYS = ("description", "format_score", "grader", "name")
+
+
+class SpecError(ValueError):
+    """A reward spec that cannot be used; the message names the key path and the fix."""
+
+
+# --- small checkers: each returns the normalized value or raises SpecError ----------------
+
+
+def _show(value: Any) -> str:
+    """repr() for messages, kept short so errors stay one readable line."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _fail(path: str, message: str) -> SpecError:
+    return SpecError(f"{path}: {message}".replace("\n", " "))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _number(
+    path: str,
+    value: Any,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    min_exclusive: bool = False,
+    max_exclusive: bool = False,
+) -> float:
+    if not _is_number(value) or not math.isfinite(value):
+        raise _fail(path, f"{_show(value)} is not a finite number")
+    low_ok = minimum is None or (value > minimum if min_exclusive else value >= minimum)
+    high_ok = maximum is None or (value < maximum if max_exclusive else value <= maximum)
+    if not (low_ok and high_ok):
+        low = "" if minimum is None else ("(" if min_exclusive else "[") + f"{minimum:g}"
+        high = "" if maximum is None else f"{maximum:g}" + (")" if max_exclusive else "]")
+        if minimum is None:
+            rule = f"must be {'<' if max_exclusive else '<='} {maximum:g}"
+        elif maximum is None:
+            rule = f"must be {'>' if min_exclusive else '>='} {minimum:g}"
+        else:
+            rule = f"must be in {low}, {high}"
+        raise _fail(path, f"{_show(value)} {rule}")
+    return float(value)
+
+
+def _integer(path: str, value: Any, *, minimum: int) -> int:
+    # 3.0 from a JSON file is fine; 3.5 or True is not.
+    if _is_number(value) and math.isfinite(value) and float(value).is_integer():
+        value = int(value)
+    else:
+        raise _fail(path, f"{_show(value)} is not an integer")
+    if value < minimum:
+        raise _fail(path, f"{value} must be >= {minimum}")
+    return value
+
+
+def _boolean(path: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(path, f"{_show(value)} is not true or false")
+    return value
+
+
+def _one_of(path: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise _fail(path, f"{_show(value)} is not one of {sorted(allowed)}")
+    return value
+
+
+def _name(path: str, value: Any) -> str:
+    if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
+        raise _fail(path, f"{_show(value)} is not a valid name (expected {_NAME_RULE})")
+    return value
+
+
+def _object(path: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _fail(path, f"expected a JSON object, got {type(value).__name__} {_show(value)}")
+    return value
+
+
+def _no_unknown_keys(path: str, spec: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+    # Unknown keys are almost always typos ("tolerence"); silently ignoring them hides bugs.
+    for key in spec:
+        if key not in allowed:
+            raise _fail(f"{path}.{key}", f"unknown key; allowed keys are {sorted(allowed)}")
+
+
+# --- per-kind validators --------------------------------------------------------------
+
+
+def _label(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
+    if "labels" not in spec:
+        raise _fail(f"{path}.labels", "required (a non-empty list of strings)")
+    labels = spec["labels"]
+    if not isinstance(labels, list) or not labels:
+        raise _fail(f"{path}.labels", f"{_show(labels)} is not a non-empty list of strings")
+    seen: set[str] = set()
+    for i, label in enumerate(labels):
+        if not isinstance(label, str) or not label.strip():
+            raise _fail(f"{path}.labels[{i}]", f"{_show(label)} is not a non-empty string")
+        if label in seen:
+            raise _fail(f"{path}.labels[{i}]", f"duplicate label {_show(label)}")
+        seen.add(label)
+    aliases = _object(f"{path}.aliases", spec.get("aliases", {}))
+    normalized_aliases: dict[str, str] = {}
+    for alias, target in aliases.items():
+        if not isinstance(alias, str) or not alias.strip():
+            raise _fail(f"{path}.aliases", f"alias {_show(alias)} is not a non-empty string")
+        if target not in seen:
+            raise _fail(
+                f"{path}.aliases.{alias}", f"{_show(target)} is not one of {sorted(seen)}"
+            )
+        normalized_aliases[alias] = target
+    out["labels"] = list(labels)
+    out["aliases"] = normalized_aliases
+
+
+def _numeric(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
+    out["tolerance"] = _number(f"{path}.tolerance", spec.get("tolerance", 1e-6), minimum=0)
+    out["relative_tolerance"] = _number(
+        f"{path}.relative_tolerance", spec.get("relative_tolerance", 0.0), minimum=0
+    )
+
+
+def _math(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
+    # Capped well under the Lambda maximum: one pathological sample must not eat the batch.
+    out["timeout_seconds"] = _number(
+        f"{path}.timeout_seconds",
+        spec.get("timeout_seconds", 5),
+        minimum=0,
+        min_exclusive=True,
+        maximum=60,
+    )
+
+
+def _json_schema(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
+    if "schema" not in spec:
+        raise _fail(f"{path}.schema", "required (a JSON Schema object, e.g. {\"type\": \"object\"})")
+    schema = spec["schema"]
+    if not isinstance(schema, (Mapping, bool)):
+        raise _fail(f"{path}.schema", f"{_show(schema)} is not a JSON Schema object")
+    try:
+        from jsonschema import validators  # lazy: heavy, and the CDK app rarely needs it
+    except ImportError:  # pragma: no cover - jsonschema is a runtime dependency
+        validators = None
+    if validators is not None:
+        from jsonschema.exceptions import SchemaError
+
+        try:
+            validators.validator_for(schema).check_schema(schema)
+        except SchemaError as exc:
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in exc.path)
+            raise _fail(f"{path}.schema{where}", f"invalid JSON Schema: {exc.message}") from None
+    out["schema"] = schema
+    out["parse_score"] = _number(
+        f"{path}.parse_score", spec.get("parse_score", 0.2), minimum=0, maximum=1, max_exclusive=True
+    )
+    out["compare_reference"] = _boolean(
+        f"{path}.compare_reference", spec.get("compare_reference", False)
+    )
+
+
+def _regex(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
+    if "pattern" not in spec:
+        raise _fail(f"{path}.pattern", "required (a Python regular expression)")
+    pattern = spec["pattern"]
+    if not isinstance(pattern, str) or not pattern:
+        raise _fail(f"{path}.pattern", f"{_show(pattern)} is not a non-empty string")
+    flags = spec.get("flags", [])
+    if not isinstance(flags, list):
+        raise _fail(f"{path}.flags", f"{_show(flags)} is not a list of {sorted(REGEX_FLAGS)}")
+    compiled_flags = 0
+    for i, flag in enumerate(flags):
+        compiled_flags |= getattr(re, _one_of(f"{path}.flags[{i}]", flag, REGEX_FLAGS))
+    try:
+        re.compile(pattern, compiled_flags)
+    except re.error as exc:
+        raise _fail(f"{path}.pattern", f"does not compile: {exc}") from None
+    out["pattern"] = pattern
+    out["flags"] = sorted(set(flags))
+    out["target"] = _one_of(f"{path}.target", spec.get("target", "answer"), REGEX_TARGETS)
+    out["full_match"] = _boolean(f"{path}.full_match", spec.get("full_match", False))
+
+
+def _multi(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
+    if "graders" not in spec:
+        raise _fail(f"{path}.graders", "required (an object {name: grader spec})")
+    components = _object(f"{path}.graders", spec["graders"])
+    if not components:
+        raise _fail(f"{path}.graders", "must name at least one grader")
+    graders: dict[str, dict[str, Any]] = {}
+    for name, component in components.items():
+        _name(f"{path}.graders", name)
+        component_path = f"{path}.graders.{name}"
+        component = _object(component_path, component)
+        if component.get("grader") == "multi":
+            raise _fail(f"{component_path}.grader", "a multi grader cannot contain another multi")
+        if "name" in component and component["name"] != name:
+            raise _fail(
+                f"{component_path}.name",
+                f"{_show(component['name'])} must equal the component key {_show(name)} (or be omitted)",
+            )
+        graders[name] = _grader(component_path, component, default_name=name)
+    names = sorted(graders)
+
+    raw_weights = spec.get("weights")
+    if raw_weights is None:
+        weights = {name: 1.0 for name in graders}
+    else:
+        raw_weights = _object(f"{path}.weights", raw_weights)
+        weights = {}
+        for name, weight in raw_weights.items():
+            if name not in graders:
+                raise _fail(f"{path}.weights", f"{_show(name)} is not one of {names}")
+            weights[name] = _number(f"{path}.weights.{name}", weight, minimum=0)
+        missing = [name for name in graders if name not in weights]
+        if missing:
+            raise _fail(
+                f"{path}.weights",
+                f"no weight for {missing}; give every grader in {names} a weight (0 is allowed) "
+                "or omit weights for equal weights",
+            )
+    total = sum(weights.values())
+    if total <= 0:
+        raise _fail(f"{path}.weights", "weights must sum to more than 0")
+    # Same order as `graders` so the normalized spec is stable.
+    out["weights"] = {name: weights[name] / total for name in graders}
+
+    gates: dict[str, dict[str, Any]] = {}
+    for name, gate in _object(f"{path}.gates", spec.get("gates", {})).items():
+        gate_path = f"{path}.gates.{name}"
+        if name not in graders:
+            raise _fail(f"{path}.gates", f"{_show(name)} is not one of {names}")
+        gate = _object(gate_path, gate)
+        _no_unknown_keys(gate_path, gate, ("min", "on"))
+        if "on" not in gate:
+            raise _fail(f"{gate_path}.on", f"required (one of {names})")
+        on = gate["on"]
+        if on not in graders or on == name:
+            raise _fail(f"{gate_path}.on", f"{_show(on)} is not one of {[n for n in names if n != name]}")
+        gates[name] = {
+            "on": on,
+            "min": _number(f"{gate_path}.min", gate.get("min", 1.0), minimum=0, maximum=1),
+        }
+    _reject_gate_cycles(f"{path}.gates", gates)
+
+    length_penalty = spec.get("length_penalty")
+    if length_penalty is not None:
+        lp_path = f"{path}.length_penalty"
+        length_penalty = _object(lp_path, length_penalty)
+        _no_unknown_keys(lp_path, length_penalty, ("buffer_chars", "max_chars", "weight"))
+        if "max_chars" not in length_penalty:
+            raise _fail(f"{lp_path}.max_chars", "required (an integer > 0)")
+        max_chars = _integer(f"{lp_path}.max_chars", length_penalty["max_chars"], minimum=1)
+        buffer_chars = _integer(
+            f"{lp_path}.buffer_chars", length_penalty.get("buffer_chars", 0), minimum=0
+        )
+        if buffer_chars >= max_chars:
+            raise _fail(f"{lp_path}.buffer_chars", f"{buffer_chars} must be < max_chars ({max_chars})")
+        length_penalty = {
+            "max_chars": max_chars,
+            "buffer_chars": buffer_chars,
+            "weight": _number(
+                f"{lp_path}.weight", length_penalty.get("weight", 1.0), minimum=0, min_exclusive=True, maximum=1
+            ),
+        }
+    out["graders"] = graders
+    out["gates"] = gates
+    out["length_penalty"] = length_penalty
+
+
+def _reject_gate_cycles(path: str, gates: Mapping[str, Mapping[str, Any]]) -> None:
+    for start in gates:
+        seen = [start]
+        current = gates[start]["on"]
+        while current in gates:
+            if current in seen:
+                cycle = " -> ".join(seen[seen.index(current):] + [current])
+                raise _fail(path, f"gates form a cycle ({cycle})")
+            seen.append(current)
+            current = gates[current]["on"]
+
+
+_KIND_KEYS: dict[str, tuple[tuple[str, ...], Callable[[str, Mapping[str, Any], dict[str, Any]], None]]] = {
+    "label": (("labels", "aliases"), _label),
+    "numeric": (("tolerance", "relative_tolerance"), _numeric),
+    "math": (("timeout_seconds",), _math),
+    "json_schema": (("schema", "parse_score", "compare_reference"), _json_schema),
+    "regex": (("pattern", "flags", "target", "full_match"), _regex),
+    "multi": (("graders", "weights", "gates", "length_penalty"), _multi),
+}
+
+
+def _grader(path: str, spec: Mapping[str, Any], *, default_name: str | None = None) -> dict[str, Any]:
+    """Validate one grader spec (not the top-level-only keys) and return it normalized."""
+    if "grader" not in spec:
+        raise _fail(f"{path}.grader", f"required (one of {sorted(GRADER_KINDS)})")
+    kind = _one_of(f"{path}.grader", spec["grader"], GRADER_KINDS)
+    kind_keys, validate_kind = _KIND_KEYS[kind]
+    _no_unknown_keys(path, spec, _COMMON_KEYS + kind_keys)
+    out: dict[str, Any] = {
+        "grader": kind,
+        "name": _name(f"{path}.name", spec.get("name", default_name or kind)),
+        "format_score": _number(
+            f"{path}.format_score", spec.get("format_score", 0.0), minimum=0, maximum=1, max_exclusive=True
+        ),
+    }
+    if "description" in spec:
+        if not isinstance(spec["description"], str):
+            raise _fail(f"{path}.description", f"{_show(spec['description'])} is not a string")
+        out["description"] = spec["description"]
+    validate_kind(path, spec, out)
+    return out
+
+
+# --- public API ----------------------------------------------------------------------------
+
+
+def validate_spec(spec: Any, key: str = "REWARD_SPEC") -> dict[str, Any]:
+    """Validate a reward spec dict and return it normalized (defaults filled, weights summed to 1).
+
+    Raises SpecError with a one-line message starting with the key path (``key`` is the
+    prefix, e.g. ``REWARD_SPEC`` or ``cdk.json context.environments.dev.functions.x.spec``).
+    """
+    if not isinstance(spec, Mapping):
+        raise _fail(key, f"expected a JSON object with a 'grader' key, got {type(spec).__name__} {_show(spec)}")
+    body = {k: v for k, v in spec.items() if k != "range"}
+    out = _grader(key, body)
+    raw_range = spec.get("range", list(DEFAULT_RANGE))
+    if not isinstance(raw_range, (list, tuple)) or len(raw_range) != 2:
+        raise _fail(f"{key}.range", f"{_show(raw_range)} is not a pair [lo, hi], e.g. [0, 1] or [-1, 1]")
+    lo = _number(f"{key}.range[0]", raw_range[0])
+    hi = _number(f"{key}.range[1]", raw_range[1])
+    if not lo < hi:
+        raise _fail(f"{key}.range", f"lo ({lo:g}) must be < hi ({hi:g}), e.g. [0, 1] or [-1, 1]")
+    out["range"] = [lo, hi]
+    return out
+
+
+def parse_spec_json(text: str | None, key: str = "REWARD_SPEC") -> dict[str, Any]:
+    """Parse and validate a spec given as JSON text (the REWARD_SPEC environment variable)."""
+    if text is None or not str(text).strip():
+        raise _fail(key, 'not set; expected a JSON reward spec such as {"grader": "numeric"}')
+
+    def reject_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not valid JSON")
+
+    try:
+        parsed = json.loads(text, parse_constant=reject_constant)
+    except json.JSONDecodeError as exc:
+        raise _fail(key, f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except ValueError as exc:
+        raise _fail(key, f"not valid JSON ({exc})") from None
+    return validate_spec(parsed, key=key)
+
+
+def reward_dimensions(spec: Mapping[str, Any]) -> list[str]:
+    """Names of the Reward dimensions reported for every sample (from a validated spec).
+
+    A single grader reports one dimension, its ``name``; ``multi`` reports one per component.
+    """
+    if spec["grader"] == "multi":
+        return list(spec["graders"])
+    return [spec["name"]]
+
+
+def output_range(spec: Mapping[str, Any]) -> tuple[float, float]:
+    """(lo, hi) of every reported reward value (from a validated spec)."""
+    lo, hi = spec.get("range", DEFAULT_RANGE)
+    return float(lo), float(hi)

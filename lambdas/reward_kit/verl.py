@@ -1,0 +1,113 @@
+"""VeRL/TRL-style adapter: ``compute_score(data_source, solution_str, ground_truth, extra_info)``.
+
+The same graders and contract checks as the Lambda, for open-source RL trainers. The spec
+comes from, in order:
+
+1. ``extra_info["reward_spec"]`` (a dict or JSON text),
+2. the ``REWARD_SPEC`` environment variable,
+3. a default for well-known ``data_source`` values (``DEFAULT_SPECS``).
+
+Graders are built once per distinct spec and cached. Bad text input (None, empty, wrong
+type, too long) scores the minimum of the range; only a configuration problem (no spec
+for an unknown ``data_source``, an invalid spec) raises.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Mapping
+
+from reward_kit import names
+from reward_kit.contract import DEFAULT_MAX_RESPONSE_CHARS
+from reward_kit.scoring import Scorer
+from reward_kit.spec import parse_spec_json, validate_spec
+
+__all__ = ["DEFAULT_SPECS", "compute_score"]
+
+_SENTIMENT = {"grader": "label", "labels": ["positive", "negative", "neutral"]}
+_NUMERIC = {"grader": "numeric"}
+_MATH = {"grader": "math"}
+
+# data_source -> spec, for datasets whose answer format is unambiguous.
+DEFAULT_SPECS: dict[str, dict[str, Any]] = {
+    "chabsa": _SENTIMENT,
+    "gsm8k": _NUMERIC,
+    "openai/gsm8k": _NUMERIC,
+    "math": _MATH,
+    "lighteval/MATH": _MATH,
+    "DigitalLearningGmbH/MATH-lighteval": _MATH,
+    "HuggingFaceH4/MATH-500": _MATH,
+}
+
+_scorers: dict[str, Scorer] = {}  # canonical spec JSON -> Scorer
+_MAX_CACHED_SCORERS = 64  # many distinct per-sample specs must not grow memory forever
+
+
+def compute_score(
+    data_source: str,
+    solution_str: Any,
+    ground_truth: Any,
+    extra_info: Mapping[str, Any] | None = None,
+) -> float:
+    """Aggregate reward for one completion, in the spec's output range."""
+    scorer = _scorer_for(data_source, extra_info)
+    output = scorer.score_text(solution_str, ground_truth, _metadata(extra_info))
+    return float(output["aggregate_reward_score"])
+
+
+def _metadata(extra_info: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not isinstance(extra_info, Mapping):
+        return {}
+    return {k: v for k, v in extra_info.items() if k != "reward_spec" and isinstance(k, str)}
+
+
+def _scorer_for(data_source: str, extra_info: Mapping[str, Any] | None) -> Scorer:
+    spec_source = None
+    if isinstance(extra_info, Mapping) and extra_info.get("reward_spec") is not None:
+        spec_source = extra_info["reward_spec"]
+        key = "extra_info.reward_spec"
+    elif os.environ.get(names.ENV_REWARD_SPEC, "").strip():
+        spec_source = os.environ[names.ENV_REWARD_SPEC]
+        key = names.ENV_REWARD_SPEC
+    elif data_source in DEFAULT_SPECS:
+        spec_source = DEFAULT_SPECS[data_source]
+        key = f"DEFAULT_SPECS[{data_source!r}]"
+    else:
+        raise ValueError(
+            f"no reward spec for data_source {data_source!r}: pass extra_info={{'reward_spec': {{...}}}}, "
+            f"set {names.ENV_REWARD_SPEC}, or use one of {sorted(DEFAULT_SPECS)}"
+        )
+
+    cache_key = spec_source if isinstance(spec_source, str) else _canonical(spec_source)
+    scorer = _scorers.get(cache_key)
+    if scorer is None:
+        if isinstance(spec_source, str):
+            spec = parse_spec_json(spec_source, key=key)
+        else:
+            spec = validate_spec(spec_source, key=key)
+        max_chars = _max_response_chars()
+        if len(_scorers) >= _MAX_CACHED_SCORERS:
+            _scorers.clear()
+        scorer = _scorers[cache_key] = Scorer(spec, max_response_chars=max_chars, key=key)
+    return scorer
+
+
+def _canonical(spec: Any) -> str:
+    try:
+        return json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return repr(spec)  # not JSON-able: validate_spec will explain what is wrong
+
+
+def _max_response_chars() -> int:
+    text = os.environ.get(names.ENV_MAX_RESPONSE_CHARS, "").strip()
+    if not text:
+        return DEFAULT_MAX_RESPONSE_CHARS
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ValueError(f"{names.ENV_MAX_RESPONSE_CHARS}: {text!r} is not a positive integer")
+    return value

@@ -1,0 +1,252 @@
+"""The RLVR Lambda handler: outputs, one summary log line, EMF metrics, no sample text in logs."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+from reward_kit import names
+from reward_kit.contract import EventError
+from reward_kit.spec import SpecError
+
+from .helpers import LABEL_SPEC, make_sample
+
+LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
+SECRET_RESPONSE = "TOP-SECRET-RESPONSE-7f3a \\boxed{positive}"
+SECRET_REFERENCE = "positive"  # the label itself is short; the metadata secret below is not
+SECRET_METADATA = "CONFIDENTIAL-METADATA-91bc"
+
+
+@pytest.fixture
+def handler_module(monkeypatch):
+    monkeypatch.setenv(names.ENV_REWARD_SPEC, json.dumps(LABEL_SPEC))
+    for var in (names.ENV_LOG_SAMPLE_TEXT, names.ENV_MAX_RESPONSE_CHARS, "POWERTOOLS_METRICS_DISABLED"):
+        monkeypatch.delenv(var, raising=False)
+    import rlvr.handler as module
+
+    module._scorers.clear()
+    module.metrics.clear_metrics()
+    yield module
+    module._scorers.clear()
+    module.metrics.clear_metrics()
+
+
+def run(module, event, capsys, context=None):
+    outputs = module.handler(event, context)
+    return outputs, capsys.readouterr().out
+
+
+def parse_lines(stdout: str) -> tuple[list[dict], list[dict]]:
+    """(log records, EMF blobs) from captured stdout; every line must be one JSON object."""
+    logs, blobs = [], []
+    for line in stdout.splitlines():
+        record = json.loads(line)
+        (blobs if "_aws" in record else logs).append(record)
+    return logs, blobs
+
+
+def metric_values(blobs: list[dict]) -> dict[str, list[float]]:
+    """Every value of every metric across blobs, checked against each blob's directive."""
+    values: dict[str, list[float]] = {}
+    for blob in blobs:
+        (directive,) = blob["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == names.METRIC_NAMESPACE
+        assert directive["Dimensions"] == [[names.METRIC_DIMENSION_SERVICE]]
+        assert blob[names.METRIC_DIMENSION_SERVICE] == "reward"
+        assert len(directive["Metrics"]) <= 100
+        for definition in directive["Metrics"]:
+            value = blob[definition["Name"]]
+            value = value if isinstance(value, list) else [value]
+            assert len(value) <= 100, "EMF allows at most 100 values per metric"
+            values.setdefault(definition["Name"], []).extend(value)
+    return values
+
+
+def secret_sample(sample_id="s-1"):
+    sample = make_sample(sample_id, SECRET_RESPONSE, SECRET_REFERENCE)
+    sample["metadata"]["note"] = SECRET_METADATA
+    return sample
+
+
+def test_scores_with_only_reward_spec_and_no_context(handler_module, capsys):
+    outputs, _ = run(handler_module, [make_sample("a", "\\boxed{positive}"), make_sample("b", "\\boxed{negative}")], capsys)
+    assert [(o["id"], o["aggregate_reward_score"]) for o in outputs] == [("a", 1.0), ("b", 0.0)]
+    assert outputs[0]["metrics_list"][0] == {"name": "label", "value": 1.0, "type": "Reward"}
+
+
+def test_one_summary_line_and_no_sample_text_by_default(handler_module, capsys):
+    class Context:
+        aws_request_id = "req-123"
+
+    _, out = run(handler_module, [secret_sample(), make_sample("bad", "")], capsys, Context())
+    assert "TOP-SECRET-RESPONSE" not in out
+    assert SECRET_METADATA not in out
+    logs, _ = parse_lines(out)
+    (summary,) = logs
+    assert summary["message"] == "reward batch scored"
+    assert summary["samples"] == 2
+    assert summary["failed"] == 1
+    assert summary["failures"] == {"empty_response": 1}
+    assert summary["mean_aggregate"] == 0.5
+    assert summary["request_id"] == "req-123"
+    assert summary["service"] == "reward"
+    assert summary["seconds"] >= 0
+
+
+def test_sample_text_is_logged_only_with_the_debug_flag(handler_module, capsys, monkeypatch):
+    monkeypatch.setenv(names.ENV_LOG_SAMPLE_TEXT, "true")
+    _, out = run(handler_module, [secret_sample()], capsys)
+    assert "TOP-SECRET-RESPONSE" in out
+    logs, _ = parse_lines(out)
+    sample_lines = [r for r in logs if r["message"] == "sample text"]
+    assert len(sample_lines) == 1 and sample_lines[0]["sample_id"] == "s-1"
+    monkeypatch.setenv(names.ENV_LOG_SAMPLE_TEXT, "false")
+    _, out = run(handler_module, [secret_sample()], capsys)
+    assert "TOP-SECRET-RESPONSE" not in out
+
+
+def test_outputs_never_echo_sample_text(handler_module, capsys):
+    outputs, _ = run(handler_module, [secret_sample()], capsys)
+    assert "TOP-SECRET-RESPONSE" not in json.dumps(outputs)
+    assert SECRET_METADATA not in json.dumps(outputs)
+
+
+def test_emf_blobs_carry_every_value_of_a_1500_sample_batch(handler_module, capsys):
+    event = [make_sample(f"id-{i}", "\\boxed{positive}" if i % 3 else "\\boxed{negative}") for i in range(1500)]
+    event[7] = make_sample("id-7", "")
+    event[8] = "junk"
+    outputs, out = run(handler_module, event, capsys)
+    assert [o["id"] for o in outputs][:9] == [f"id-{i}" for i in range(8)] + ["missing-id-8"]
+    assert len(outputs) == 1500
+    _, blobs = parse_lines(out)
+    values = metric_values(blobs)
+    expected = [o["aggregate_reward_score"] for o in outputs]
+    assert values[names.METRIC_AGGREGATE_REWARD] == expected
+    assert values[names.reward_metric_name("label")] == expected
+    assert values[names.METRIC_SAMPLES] == [1500]
+    assert values[names.METRIC_FAILED_SAMPLES] == [2]
+    assert values[names.failure_metric_name("empty_response")] == [1]
+    assert values[names.failure_metric_name("not_an_object")] == [1]
+    assert len(values[names.METRIC_BATCH_SECONDS]) == 1
+    units = {d["Name"]: d["Unit"] for b in blobs for d in b["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert units[names.METRIC_SAMPLES] == "Count" and units[names.METRIC_BATCH_SECONDS] == "Seconds"
+
+
+def test_metric_values_are_rounded_in_the_spec_range(handler_module, capsys, monkeypatch):
+    spec = {**LABEL_SPEC, "format_score": 0.123456789, "range": [-1, 1]}
+    monkeypatch.setenv(names.ENV_REWARD_SPEC, json.dumps(spec))
+    outputs, out = run(handler_module, [make_sample("w", "\\boxed{negative}"), "junk"], capsys)
+    assert outputs[0]["aggregate_reward_score"] == pytest.approx(-0.753086, abs=1e-6)
+    values = metric_values(parse_lines(out)[1])
+    assert values[names.METRIC_AGGREGATE_REWARD] == [-0.7531, -1]
+
+
+def test_invalid_event_raises_and_still_flushes_a_failure_metric(handler_module, capsys):
+    with pytest.raises(EventError, match="JSON list"):
+        handler_module.handler({"samples": []}, None)
+    logs, blobs = parse_lines(capsys.readouterr().out)
+    values = metric_values(blobs)
+    assert values[names.failure_metric_name("invalid_event")] == [1]
+    assert values[names.METRIC_SAMPLES] == [0]
+    assert logs[0]["level"] == "ERROR"
+    # Nothing is left behind to leak into the next invocation's metrics.
+    _, out = run(handler_module, [make_sample("a")], capsys)
+    assert names.failure_metric_name("invalid_event") not in metric_values(parse_lines(out)[1])
+
+
+def test_empty_event_returns_empty_list_without_warnings(handler_module, capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        outputs, out = run(handler_module, [], capsys)
+    assert outputs == []
+    values = metric_values(parse_lines(out)[1])
+    assert values[names.METRIC_SAMPLES] == [0]
+    assert names.METRIC_AGGREGATE_REWARD not in values
+
+
+def test_bad_or_missing_spec_is_a_clear_spec_error(handler_module, monkeypatch):
+    monkeypatch.setenv(names.ENV_REWARD_SPEC, '{"grader": "label"}')
+    with pytest.raises(SpecError, match=r"^REWARD_SPEC\.labels: required"):
+        handler_module.handler([], None)
+    monkeypatch.setenv(names.ENV_REWARD_SPEC, "{not json")
+    with pytest.raises(SpecError, match=r"^REWARD_SPEC: not valid JSON"):
+        handler_module.handler([], None)
+    monkeypatch.delenv(names.ENV_REWARD_SPEC)
+    with pytest.raises(SpecError, match=r"^REWARD_SPEC: not set"):
+        handler_module.handler([], None)
+
+
+def test_spec_is_built_once_per_environment(handler_module, capsys):
+    run(handler_module, [make_sample("a")], capsys)
+    first = handler_module.get_scorer()
+    run(handler_module, [make_sample("b")], capsys)
+    assert handler_module.get_scorer() is first
+
+
+def test_max_response_chars_from_environment(handler_module, capsys, monkeypatch):
+    monkeypatch.setenv(names.ENV_MAX_RESPONSE_CHARS, "20")
+    outputs, _ = run(handler_module, [make_sample("long", "\\boxed{positive}" + " " * 10)], capsys)
+    assert outputs[0]["metrics_list"][-1]["name"] == "failure_response_too_long"
+    monkeypatch.setenv(names.ENV_MAX_RESPONSE_CHARS, "lots")
+    with pytest.raises(ValueError, match="REWARD_MAX_RESPONSE_CHARS: 'lots' is not a positive integer"):
+        handler_module.handler([], None)
+
+
+def test_metrics_can_be_disabled(handler_module, capsys, monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    _, out = run(handler_module, [make_sample("a")], capsys)
+    logs, blobs = parse_lines(out)
+    assert blobs == [] and len(logs) == 1
+
+
+def test_log_bytes_per_sample_are_far_below_a_naive_handler(handler_module, capsys):
+    # A realistic sample: a prompt and a reasoning response of a few hundred characters.
+    event = [
+        make_sample(f"id-{i}", "<thinking>" + "the review praises the food " * 15 + "</thinking>\\boxed{positive}",
+                    user="Classify the sentiment of this restaurant review: " + "lovely place " * 20)
+        for i in range(1000)
+    ]
+    naive_bytes = sum(len(json.dumps(sample, indent=2)) + 1 for sample in event)
+    _, out = run(handler_module, event, capsys)
+    assert len(out.encode()) * 50 < naive_bytes, (len(out), naive_bytes)
+
+
+def test_namespace_and_service_follow_powertools_env(monkeypatch, capsys):
+    monkeypatch.setenv(names.ENV_REWARD_SPEC, json.dumps(LABEL_SPEC))
+    monkeypatch.setenv(names.ENV_POWERTOOLS_METRICS_NAMESPACE, "Custom/NS")
+    monkeypatch.setenv(names.ENV_POWERTOOLS_SERVICE_NAME, "sentiment")
+    import rlvr.handler as module
+
+    try:
+        module = importlib.reload(module)
+        module.handler([make_sample("a")], None)
+        logs, blobs = parse_lines(capsys.readouterr().out)
+        assert logs[0]["service"] == "sentiment"
+        assert {b["_aws"]["CloudWatchMetrics"][0]["Namespace"] for b in blobs} == {"Custom/NS"}
+        assert {b["service"] for b in blobs} == {"sentiment"}
+    finally:
+        monkeypatch.undo()
+        module.metrics.clear_metrics()
+        importlib.reload(module)
+
+
+def test_import_is_light():
+    # No grader dependencies or AWS SDK at import: they would slow every cold start.
+    # (Powertools imports the bare `botocore` package for its user agent: ~1 ms, allowed.)
+    code = (
+        "import sys, time; t = time.perf_counter(); import rlvr.handler; "
+        "elapsed = time.perf_counter() - t; "
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in {'math_verify', 'jsonschema', 'boto3', 'sympy'} "
+        "or m.startswith('botocore.')); "
+        "print(heavy, elapsed)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=LAMBDAS, capture_output=True, text=True, check=True)
+    heavy, elapsed = out.stdout.rsplit(" ", 1)
+    assert heavy == "[]"
+    assert float(elapsed) < 1.0  # generous: ~0.1 s locally; catches an accidental heavy import
