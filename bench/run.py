@@ -1,0 +1,224 @@
+"""make bench: our RLVR handler against the AWS blog's sample handler, measured in one run.
+
+    python bench/run.py [--samples 1000] [--rounds 3] [--reps 7] [--import-runs 5] [--seed N]
+
+Both handlers score the same fixed, seeded batch of chABSA-style samples (bench/dataset.py)
+with the label spec shipped in examples/label/spec.json. They run in fresh interpreters
+(bench/worker.py) whose stdout and stderr go to a file, so every byte a handler logs is
+counted, including Powertools' JSON log lines and EMF metric blobs. Each repetition is one
+warm invocation on the whole batch (after one unmeasured warm-up invocation each); the two
+handlers take turns within each interpreter, over several interpreters. The table reports
+medians; the throughput ratio is the median of paired (same-turn) ratios.
+
+Import time is measured in fresh interpreters too (median of several runs, after one
+unmeasured run that warms the .pyc cache), alongside ``import math_verify`` to show the
+handler does not load it for a label spec.
+
+Exit code 1 when a target is missed. Nothing here is hard-coded: every number, including
+the baseline, is measured in this run on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.dataset import SEED, build_batch  # noqa: E402
+
+LABEL_SPEC = ROOT / "examples" / "label" / "spec.json"
+WORKER = ROOT / "bench" / "worker.py"
+
+# Targets (see README): ours vs the naive baseline, same batch, same run.
+TARGET_THROUGHPUT_RATIO = 2.0  # ours / naive samples per second, at least
+TARGET_LOG_RATIO = 50.0  # naive / ours log bytes per sample, at least
+TARGET_IMPORT_MS = 150.0  # cold import of rlvr.handler, at most
+
+
+def spec_json() -> str:
+    return json.dumps(json.loads(LABEL_SPEC.read_text(encoding="utf-8")), ensure_ascii=False, separators=(",", ":"))
+
+
+def child_env(spec: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "lambdas"), str(ROOT)])
+    env["REWARD_SPEC"] = spec
+    env.setdefault("POWERTOOLS_SERVICE_NAME", "reward-bench")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    # Lambda's stdout is a pipe, not a terminal; keep Python's default buffering for files.
+    env.pop("PYTHONUNBUFFERED", None)
+    return env
+
+
+@dataclass
+class Measurement:
+    impl: str
+    n: int
+    seconds: list[float]
+    bytes: list[int]
+    outputs: list[dict[str, Any]]
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.n / statistics.median(self.seconds)
+
+    @property
+    def bytes_per_sample(self) -> float:
+        return statistics.median(self.bytes) / self.n
+
+
+def measure_handlers(
+    impls: tuple[str, ...], samples: list[dict[str, Any]], reps: int, spec: str, warmup: int = -1
+) -> dict[str, Measurement]:
+    """Run the handlers in turns, `reps` warm invocations each on the whole batch, in one
+    fresh interpreter whose stdout+stderr go to a file (so every logged byte is counted)."""
+    with tempfile.TemporaryDirectory(prefix="reward-bench-") as tmp:
+        data = Path(tmp) / "batch.json"
+        data.write_text(json.dumps(samples, ensure_ascii=False), encoding="utf-8")
+        result = Path(tmp) / "result.json"
+        log = Path(tmp) / "log.txt"
+        cmd = [sys.executable, str(WORKER), "--impl", *impls, "--data", str(data), "--reps", str(reps),
+               "--warmup", str(warmup), "--result", str(result)]
+        with open(log, "wb") as sink:
+            proc = subprocess.run(cmd, stdout=sink, stderr=subprocess.STDOUT, env=child_env(spec), cwd=ROOT)
+        if proc.returncode != 0:
+            tail = log.read_bytes()[-2000:].decode("utf-8", "replace")
+            raise RuntimeError(f"bench worker failed (exit {proc.returncode}):\n{tail}")
+        r = json.loads(result.read_text(encoding="utf-8"))
+    return {impl: Measurement(impl, len(samples), r[impl]["seconds"], r[impl]["bytes"], r[impl]["outputs"]) for impl in impls}
+
+
+def _merge(acc: Measurement | None, m: Measurement) -> Measurement:
+    if acc is None:
+        return m
+    return Measurement(m.impl, m.n, acc.seconds + m.seconds, acc.bytes + m.bytes, m.outputs)
+
+
+_IMPORT_PROBE = (
+    "import sys, time\n"
+    "t = time.perf_counter()\n"
+    "import {module}\n"
+    "dt = time.perf_counter() - t\n"
+    "print(dt, 'math_verify' in sys.modules, 'sympy' in sys.modules)\n"
+)
+
+
+def measure_import(module: str, runs: int, spec: str) -> tuple[float, bool]:
+    """Median seconds to import `module` in a fresh interpreter; whether math_verify got loaded."""
+    times, loaded = [], False
+    for i in range(runs + 1):  # run 0 only warms the .pyc cache
+        out = subprocess.run(
+            [sys.executable, "-c", _IMPORT_PROBE.format(module=module)],
+            capture_output=True, text=True, env=child_env(spec), cwd=ROOT,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"import {module} failed:\n{out.stderr[-2000:]}")
+        dt, mv, _sympy = out.stdout.split()[-3:]
+        if i:
+            times.append(float(dt))
+            loaded = loaded or mv == "True"
+    return statistics.median(times), loaded
+
+
+def output_score(output: dict[str, Any]) -> float:
+    return float(output.get("aggregate_reward_score", 0.0))
+
+
+def by_category(categories: list[str], ours: Measurement, naive: Measurement) -> list[tuple[str, int, float, float]]:
+    """Mean reward per sample category; outputs are matched by position (one per input)."""
+    acc: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for cat, o, b in zip(categories, ours.outputs, naive.outputs):
+        acc[cat.split(":")[0]].append((output_score(o), output_score(b)))
+    rows = []
+    for cat in sorted(acc):
+        pairs = acc[cat]
+        rows.append((cat, len(pairs), statistics.fmean(p[0] for p in pairs), statistics.fmean(p[1] for p in pairs)))
+    return rows
+
+
+def _ratio_text(x: float) -> str:
+    return f"{x:,.1f}x"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=3, help="fresh interpreters, each running both handlers in turns")
+    ap.add_argument("--reps", type=int, default=7, help="measured invocations per handler per round")
+    ap.add_argument("--import-runs", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=SEED)
+    args = ap.parse_args(argv)
+
+    spec = spec_json()
+    samples, categories = build_batch(args.samples, args.seed)
+    print(f"batch: {len(samples)} chABSA-style samples (seed {args.seed}), spec examples/label/spec.json, "
+          f"{args.rounds}x{args.reps} warm invocations per handler (taking turns), medians; Python {sys.version.split()[0]}")
+
+    # Several fresh interpreters; inside each the two handlers take turns (bench/worker.py).
+    ours = naive = None
+    for _ in range(args.rounds):
+        m = measure_handlers(("ours", "naive"), samples, args.reps, spec)
+        ours, naive = _merge(ours, m["ours"]), _merge(naive, m["naive"])
+    assert ours is not None and naive is not None
+    for m in (ours, naive):
+        if len(m.outputs) != len(samples):
+            raise SystemExit(f"{m.impl}: {len(m.outputs)} outputs for {len(samples)} samples")
+
+    imp_ours, mv_loaded = measure_import("rlvr.handler", args.import_runs, spec)
+    imp_naive, _ = measure_import("bench.naive_handler", args.import_runs, spec)
+    imp_mv, _ = measure_import("math_verify", args.import_runs, spec)
+
+    # Ratio of paired invocations (same round, same repetition): robust to the machine
+    # getting faster or slower during the run, which shifts both sides of a pair alike.
+    tp_ratio = statistics.median(b / o for o, b in zip(ours.seconds, naive.seconds))
+    log_ratio = naive.bytes_per_sample / ours.bytes_per_sample if ours.bytes_per_sample else float("inf")
+    rows = [
+        ("throughput (samples/s)", f"{ours.samples_per_second:,.0f}", f"{naive.samples_per_second:,.0f}",
+         _ratio_text(tp_ratio), f">= {TARGET_THROUGHPUT_RATIO:g}x naive", tp_ratio >= TARGET_THROUGHPUT_RATIO),
+        ("log bytes per sample", f"{ours.bytes_per_sample:,.1f}", f"{naive.bytes_per_sample:,.1f}",
+         f"1/{log_ratio:,.0f}", f"<= 1/{TARGET_LOG_RATIO:g} of naive", log_ratio >= TARGET_LOG_RATIO),
+        ("import time (ms)", f"{imp_ours * 1000:,.1f}", f"{imp_naive * 1000:,.1f}",
+         "-", f"< {TARGET_IMPORT_MS:g} ms", imp_ours * 1000 < TARGET_IMPORT_MS),
+    ]
+    header = ("metric", "ours", "naive", "ratio", "target", "result")
+    table = [header] + [(m, o, n, r, t, "PASS" if ok else "FAIL") for m, o, n, r, t, ok in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    print()
+    for row in table:
+        print("  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)))
+    print()
+    print(f"for comparison: import math_verify = {imp_mv * 1000:,.1f} ms; "
+          f"loaded by `import rlvr.handler` with a label spec: {'YES' if mv_loaded else 'no'}")
+    print(f"median batch wall time: ours {statistics.median(ours.seconds) * 1000:,.1f} ms, "
+          f"naive {statistics.median(naive.seconds) * 1000:,.1f} ms; "
+          f"log bytes per invocation: ours {statistics.median(ours.bytes):,.0f}, naive {statistics.median(naive.bytes):,.0f}")
+
+    print("\nmean reward by sample category (what each handler pays for):")
+    cat_rows = by_category(categories, ours, naive)
+    w = max(len(c) for c, *_ in cat_rows)
+    print(f"  {'category'.ljust(w)}  {'n':>4}  {'ours':>6}  {'naive':>6}")
+    for cat, n, o, b in cat_rows:
+        print(f"  {cat.ljust(w)}  {n:>4}  {o:>6.3f}  {b:>6.3f}")
+
+    failed = [r[0] for r in rows if not r[5]]
+    if failed:
+        print(f"\nFAIL: {', '.join(failed)}")
+        return 1
+    print("\nall targets met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""``json_schema`` grader: structured output validated with JSON Schema (optionally vs a reference).
+
+Finding the JSON, in the final answer region only: the whole region if it parses; else every
+closed ```` ``` ```` fenced block that parses; else every top-level balanced ``{...}``/``[...]``
+span that parses (not attempted when the region holds more than ``MAX_STRUCTURAL_CHARS``
+brackets/quotes: that is not a JSON answer wrapped in prose). More than one *distinct* parsed value => ``multiple_answers`` (no hedging
+with two objects). Duplicate keys and NaN/Infinity are not JSON here (``invalid_json``): with
+duplicates, "which value counts" would be the parser's choice, not the model's.
+
+Scores: nothing parseable => ``invalid_json``, 0. Parseable but fails the schema =>
+``parse_score`` (< 1), reason ``schema_mismatch``, metric ``schema_errors`` (an empty ``{}``
+or ``[]`` gets 0 instead: the cheapest possible output must not buy a reward floor). Valid => 1.0; with
+``compare_reference`` full credit also needs strict equality with the reference (``1 != true``,
+``1 == 1.0``); a valid but different object gets partial credit from
+max(parse_score, format_score) up to 0.9 by key/value overlap (Jaccard over top-level keys),
+so it never reaches full marks and never scores below a schema failure.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from typing import Any, Mapping
+
+from reward_kit.extraction import clamp01, final_answer_region
+from reward_kit.graders.base import GradeInput, GradeResult, Grader
+
+_JSON_TOKENS = re.compile(r'\\.|[{}\[\]"]', re.DOTALL)
+MAX_SPANS_TRIED = 8  # parse at most this many trailing candidate spans
+# The span scan is a Python loop over structural characters; past this many ({, [, ") the
+# text is not a JSON answer wrapped in prose, so we stop looking instead of spending seconds.
+MAX_STRUCTURAL_CHARS = 100_000
+MAX_SCHEMA_ERRORS = 100  # counted errors are capped: the metric stays small and cheap
+PARTIAL_CAP = 0.9  # a schema-valid but wrong object never earns more than this
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _NotJson("duplicate key")
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NotJson(name)
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+
+
+def loads_strict(text: str) -> tuple[bool, Any]:
+    """(ok, value): strict JSON (no duplicate keys, no NaN/Infinity), never raises."""
+    text = text.strip()
+    if not text:
+        return False, None
+    try:
+        return True, _DECODER.decode(text)
+    except (ValueError, RecursionError, TypeError):
+        return False, None
+
+
+def top_level_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every outermost balanced {...}/[...] span, in order; one linear pass.
+
+    Quotes are tracked only inside brackets (quotes in prose are not JSON strings). An opener
+    that never closes (a stray "{" in prose) does not hide the balanced spans after it: every
+    closed span is recorded and only the ones not inside another closed span are kept.
+    """
+    closed: list[tuple[int, int]] = []  # in order of their closing bracket
+    stack: list[tuple[str, int]] = []
+    in_string = False
+    for match in _JSON_TOKENS.finditer(text):
+        token = match.group()
+        if token[0] == "\\":
+            continue
+        if in_string:
+            in_string = token != '"'
+            continue
+        if token == '"':
+            in_string = bool(stack)
+        elif token in "{[":
+            stack.append((token, match.start()))
+        elif stack:
+            opener, start = stack.pop()
+            if (opener == "{") != (token == "}"):
+                stack.clear()  # mismatched brackets: not JSON, start over
+                continue
+            closed.append((start, match.end()))
+    # A span is outermost when no span closing later started before it.
+    outermost = []
+    min_start = len(text) + 1
+    for start, end in reversed(closed):
+        if start < min_start:
+            outermost.append((start, end))
+            min_start = start
+    outermost.reverse()
+    return outermost
+
+
+def _fenced_blocks(text: str) -> list[str]:
+    parts = text.split("```")
+    blocks = []
+    for body in parts[1:-1:2]:  # odd parts are inside closed fences
+        first, newline, rest = body.partition("\n")
+        if newline and first.strip().isalnum():  # language tag such as "json"
+            body = rest
+        blocks.append(body)
+    return blocks
+
+
+def json_candidates(region: str) -> list[Any]:
+    """Parsed JSON values found in the region, in order (see module docstring)."""
+    ok, value = loads_strict(region)
+    if ok:
+        return [value]
+    fenced = []
+    for block in _fenced_blocks(region):
+        ok, value = loads_strict(block)
+        if ok:
+            fenced.append(value)
+    if fenced:
+        return fenced
+    if region.count("{") + region.count("[") + region.count('"') > MAX_STRUCTURAL_CHARS:
+        return []
+    values = []
+    for start, end in top_level_spans(region)[-MAX_SPANS_TRIED:]:
+        ok, value = loads_strict(region[start:end])
+        if ok:
+            values.append(value)
+    return values
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """JSON equality that does not confuse booleans with numbers."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+def _overlap(candidate: Any, reference: Any) -> float:
+    """Jaccard overlap of top-level key/value pairs; 0 for non-objects."""
+    if not (isinstance(candidate, dict) and isinstance(reference, dict)):
+        return 0.0
+    keys = candidate.keys() | reference.keys()
+    if not keys:
+        return 0.0
+    same = sum(1 for k in reference if k in candidate and json_equal(candidate[k], reference[k]))
+    return same / len(keys)
+
+
+def _canonical(value: Any) -> str:
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    except (ValueError, RecursionError, TypeError):
+        return f"<unserializable {id(value)}>"  # treated as distinct from everything
+
+
+def _reference_object(reference: Any) -> tuple[bool, Any]:
+    """(ok, value): a dict/list/scalar reference, ``{"answer": x}``, or a JSON-encoded string."""
+    value = reference
+    if isinstance(value, dict) and set(value) == {"answer"}:
+        value = value["answer"]
+    if isinstance(value, str):
+        ok, parsed = loads_strict(value)
+        if ok:
+            return True, parsed
+        if value.lstrip()[:1] in ("{", "["):
+            return False, None  # meant to be JSON but broken
+        return True, value  # a plain string is a JSON string value
+    if value is None:
+        return False, None
+    return True, value
+
+
+def build(spec: Mapping[str, Any]) -> Grader:
+    from jsonschema import validators  # lazy: only specs using this grader pay for it
+
+    name = spec.get("name") or spec["grader"]
+    schema = spec.get("schema", {})
+    parse_score = clamp01(float(spec.get("parse_score", 0.2)))
+    format_score = clamp01(float(spec.get("format_score", 0.0) or 0.0))
+    compare_reference = bool(spec.get("compare_reference", False))
+    validator_class = validators.validator_for(schema)
+    validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
+    wrong_base = max(parse_score, format_score)
+
+    def result(score: float, reason: str | None, metrics: dict[str, float]) -> GradeResult:
+        score = clamp01(score)
+        return GradeResult(score=score, rewards={name: score}, metrics=metrics, reason=reason)
+
+    def schema_errors(value: Any) -> int:
+        try:
+            return len(list(itertools.islice(validator.iter_errors(value), MAX_SCHEMA_ERRORS)))
+        except (RecursionError, ValueError, TypeError):
+            return 1  # too deep/odd to validate: not acceptable output
+
+    def grade(sample: GradeInput) -> GradeResult:
+        expected = None
+        if compare_reference:
+            ok, expected = _reference_object(sample.reference)
+            if not ok:
+                return result(0.0, "invalid_reference", {"json_found": 0.0})
+        region = final_answer_region(sample.response)
+        if not region:
+            return result(0.0, "no_answer", {"json_found": 0.0})
+        candidates = json_candidates(region)
+        if not candidates:
+            return result(0.0, "invalid_json", {"json_found": 0.0})
+        if len({_canonical(c) for c in candidates}) > 1:
+            return result(0.0, "multiple_answers", {"json_found": 1.0})
+        value = candidates[-1]
+        errors = schema_errors(value)
+        metrics = {"json_found": 1.0, "schema_errors": float(errors)}
+        if errors:
+            # "{}" / "[]" is the cheapest parseable output: no free parse credit for it.
+            empty = isinstance(value, (dict, list)) and not value
+            return result(0.0 if empty else parse_score, "schema_mismatch", metrics)
+        if not compare_reference:
+            return result(1.0, None, metrics)
+        try:
+            match = json_equal(value, expected)
+            overlap = 1.0 if match else _overlap(value, expected)
+        except RecursionError:
+            match, overlap = False, 0.0
+        metrics["reference_match"] = float(match)
+        if match:
+            return result(1.0, None, metrics)
+        metrics["field_overlap"] = overlap
+        score = wrong_base + (PARTIAL_CAP - wrong_base) * overlap if wrong_base < PARTIAL_CAP else wrong_base
+        return result(score, None, metrics)
+
+    return grade

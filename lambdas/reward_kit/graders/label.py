@@ -1,0 +1,141 @@
+"""``label`` grader: one answer out of a closed set of labels (classification, sentiment, ...).
+
+Candidate extraction, on the final answer region only:
+1. ``\\boxed{...}``: every box must name the same label (different labels => ``multiple_answers``);
+   boxes that name no label => ``no_answer`` (the model committed to something invalid).
+2. else the whole region is exactly one label or alias (after normalization).
+3. else label mentions as whole words (substring for CJK edges): exactly one distinct label
+   => that label; several => ``multiple_answers`` (keyword spam earns nothing); none => ``no_answer``.
+Correct => 1.0. Wrong but a single label in the expected format (boxed or the sole content)
+=> ``format_score``. Wrong via a mere mention => 0.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from reward_kit.extraction import (
+    boxed_contents,
+    clamp01,
+    final_answer_region,
+    normalize_text,
+    reference_value,
+    unwrap_latex_text,
+)
+from reward_kit.graders.base import GradeInput, GradeResult, Grader
+
+# Scripts written without spaces: no word boundary can be required next to these characters.
+_NO_SPACE_SCRIPT = re.compile(
+    "[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f]"
+)
+# A neighbour that would make a Latin-style label part of a longer word ("positively").
+_WORD_CHAR_NOT_CJK = (
+    "[^\\W\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f]"
+)
+
+
+def _mention_pattern(forms: list[str]) -> re.Pattern[str] | None:
+    """One alternation over all normalized label/alias forms, longest first.
+
+    Longest-first means "very negative" is consumed before "negative" can match inside it.
+    """
+    parts = []
+    for form in sorted(set(forms), key=lambda f: (-len(f), f)):
+        if not form:
+            continue
+        left = "" if _NO_SPACE_SCRIPT.match(form[0]) else f"(?<!{_WORD_CHAR_NOT_CJK})"
+        right = "" if _NO_SPACE_SCRIPT.match(form[-1]) else f"(?!{_WORD_CHAR_NOT_CJK})"
+        parts.append(f"{left}{re.escape(form)}{right}")
+    if not parts:
+        return None
+    return re.compile("|".join(parts))
+
+
+def _normalize_answer(text: str) -> str:
+    return normalize_text(unwrap_latex_text(text))
+
+
+def build(spec: Mapping[str, Any]) -> Grader:
+    name = spec.get("name") or spec["grader"]
+    format_score = clamp01(float(spec.get("format_score", 0.0) or 0.0))
+
+    # normalized form -> canonical label; labels win over aliases that normalize the same way.
+    canonical = {normalize_text(label): label for label in map(str, spec["labels"])}
+    forms: dict[str, str] = {}
+    for alias, label in (spec.get("aliases") or {}).items():
+        forms[normalize_text(str(alias))] = canonical.get(normalize_text(str(label)), str(label))
+    forms.update(canonical)
+    forms.pop("", None)
+    mentions = _mention_pattern(list(forms))
+
+    def lookup(text: str) -> str | None:
+        return forms.get(_normalize_answer(text))
+
+    def mentioned(text: str) -> set[str]:
+        if mentions is None:
+            return set()
+        normalized = _normalize_answer(text)
+        return {forms[m.group(0)] for m in mentions.finditer(normalized)}
+
+    def resolve_reference(reference: Any) -> str | None:
+        value = reference_value(reference, ("answer", "label"))
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            return None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # 2.0 from JSON is the label "2"
+        return forms.get(normalize_text(str(value)))
+
+    def result(score: float, reason: str | None, found: bool, format_ok: bool) -> GradeResult:
+        score = clamp01(score)
+        return GradeResult(
+            score=score,
+            rewards={name: score},
+            metrics={"answer_found": float(found), "format_ok": float(format_ok)},
+            reason=reason,
+        )
+
+    def extract(region: str) -> tuple[str | None, str | None, bool]:
+        """(label, reason, in_expected_format)."""
+        boxes = boxed_contents(region)
+        if boxes:
+            found: set[str] = set()
+            for box in boxes:
+                label = lookup(box)
+                if label is not None:
+                    found.add(label)
+                    continue
+                inside = mentioned(box)
+                if len(inside) > 1:
+                    return None, "multiple_answers", False
+                found |= inside
+            if len(found) > 1:
+                return None, "multiple_answers", False
+            if not found:
+                return None, "no_answer", False
+            return found.pop(), None, True
+        label = lookup(region)
+        if label is not None:
+            return label, None, True
+        found = mentioned(region)
+        if len(found) > 1:
+            return None, "multiple_answers", False
+        if not found:
+            return None, "no_answer", False
+        return found.pop(), None, False
+
+    def grade(sample: GradeInput) -> GradeResult:
+        expected = resolve_reference(sample.reference)
+        if expected is None:
+            return result(0.0, "invalid_reference", False, False)
+        region = final_answer_region(sample.response)
+        if not region:
+            return result(0.0, "no_answer", False, False)
+        label, reason, format_ok = extract(region)
+        if label is None:
+            return result(0.0, reason, False, False)
+        if label == expected:
+            return result(1.0, None, True, format_ok)
+        return result(format_score if format_ok else 0.0, None, True, format_ok)
+
+    return grade

@@ -1,0 +1,180 @@
+"""RewardFunction: one reward Lambda sized by the capacity model.
+
+Python 3.13 on arm64, an explicit log group with retention (no LogRetention custom
+resource), a least-privilege execution role (logs scoped to that log group; Bedrock
+InvokeModel on exactly the judge model ARNs for RLAIF), reserved concurrency from the
+capacity model, and an optional ``live`` alias carrying provisioned concurrency.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, ArnFormat, Duration, Stack, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from .bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
+from .config import EnvironmentConfig, RewardFunctionConfig, lambda_environment
+
+LIVE_ALIAS = "live"
+
+# CloudWatch's allowed retention values -> RetentionDays members (config validates the number).
+RETENTION = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+
+def judge_model_arns(scope: Construct, fn: RewardFunctionConfig) -> list[str]:
+    """Bedrock resources the judge needs (AWS-FACTS section 4).
+
+    Foundation model id -> the foundation-model ARN in the stack's region. Cross-region
+    inference profile id ``<geo>.<model>`` -> the profile ARN in the stack's region plus the
+    foundation model in every region the profile routes to.
+    """
+    assert fn.judge_model_id is not None
+    stack = Stack.of(scope)
+    if not fn.judge_is_inference_profile:
+        return [
+            stack.format_arn(service="bedrock", account="", resource="foundation-model",
+                             resource_name=fn.judge_model_id, arn_format=ArnFormat.SLASH_RESOURCE_NAME)
+        ]
+    model = fn.judge_model_id.split(".", 1)[1]
+    arns = [
+        stack.format_arn(service="bedrock", resource="inference-profile", resource_name=fn.judge_model_id,
+                         arn_format=ArnFormat.SLASH_RESOURCE_NAME)
+    ]
+    arns += [
+        stack.format_arn(service="bedrock", region=region, account="", resource="foundation-model",
+                         resource_name=model, arn_format=ArnFormat.SLASH_RESOURCE_NAME)
+        for region in fn.judge_inference_profile_regions
+    ]
+    return arns
+
+
+class RewardFunction(Construct):
+    """One reward Lambda; ``invoke_arns`` are what training jobs may call."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment: EnvironmentConfig,
+        function: RewardFunctionConfig,
+        code: lambda_.Code,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.config = function
+
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            log_group_name=f"/aws/lambda/{function.function_name}",
+            retention=RETENTION[environment.log_retention_days],
+        )
+
+        # Instead of AWSLambdaBasicExecutionRole: write to this function's log group only.
+        statements = [
+            iam.PolicyStatement(
+                sid="WriteOwnLogGroup",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            )
+        ]
+        if function.kind == "rlaif":
+            statements.append(
+                iam.PolicyStatement(
+                    sid="InvokeJudgeModel",
+                    actions=["bedrock:InvokeModel"],
+                    resources=judge_model_arns(self, function),
+                )
+            )
+        self.role = iam.Role(
+            self,
+            "ExecutionRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of {function.function_name}",
+            inline_policies={"RewardFunction": iam.PolicyDocument(statements=statements)},
+        )
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=function.function_name,
+            description=f"Nova RFT reward function '{function.name}' ({function.kind}, {environment.name})",
+            runtime=LAMBDA_RUNTIME,
+            architecture=LAMBDA_ARCHITECTURE,
+            handler=function.handler,
+            code=code,
+            memory_size=function.memory_mb,
+            timeout=Duration.seconds(function.timeout_seconds),
+            reserved_concurrent_executions=function.reserved_concurrency,
+            environment=lambda_environment(
+                function.function_name, function.name, function.reward_spec_json, function.judge_model_id
+            ),
+            log_group=self.log_group,
+            role=self.role,
+            tracing=lambda_.Tracing.ACTIVE if environment.tracing else lambda_.Tracing.DISABLED,
+        )
+        Validations.of(self.function).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-L1",
+                reason="Pinned to python3.13 on purpose: the bundled wheels (pip --python-version 3.13) are "
+                "built for CPython 3.13; moving to a newer runtime is a deliberate bump of both together",
+            )
+        )
+
+        self.alias: lambda_.Alias | None = None
+        if function.provisioned_concurrency is not None:
+            self.alias = lambda_.Alias(
+                self,
+                "LiveAlias",
+                alias_name=LIVE_ALIAS,
+                version=self.function.current_version,
+                provisioned_concurrent_executions=function.provisioned_concurrency,
+            )
+
+        if environment.tracing:
+            Validations.of(self.role).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions-IAM5[Resource::*]",
+                    reason="X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level "
+                    "permissions (added by the Lambda's active tracing)",
+                )
+            )
+
+    @property
+    def invoke_arn(self) -> str:
+        """ARN training jobs should call: the ``live`` alias when it exists (provisioned
+        concurrency applies only there), else the function."""
+        return self.alias.function_arn if self.alias else self.function.function_arn
+
+    @property
+    def invoke_arns(self) -> list[str]:
+        """Every ARN a training role may invoke: the function and, if any, the alias."""
+        arns = [self.function.function_arn]
+        if self.alias:
+            arns.append(self.alias.function_arn)
+        return arns

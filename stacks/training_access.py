@@ -1,0 +1,156 @@
+"""TrainingAccess: the roles training jobs assume to call the reward functions.
+
+* Bedrock model-customization service role (``CreateModelCustomizationJob.roleArn``),
+  trusted by bedrock.amazonaws.com only for this account's model-customization jobs.
+* SageMaker AI training execution role (Training Jobs / HyperPod Nova recipes), trusted by
+  sagemaker.amazonaws.com only from this account.
+
+Both may ``lambda:InvokeFunction`` exactly the environment's reward functions (and their
+``live`` aliases), read the configured training-data prefix and write the output prefix.
+Explicit statements, no grant helpers (``grant_invoke`` adds ``<arn>:*``).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from aws_cdk import ArnFormat, Aws, Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from .config import TrainingDataConfig
+from .nag import acknowledge_iam5_resource
+
+SAGEMAKER_TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+
+
+def s3_object_arn(bucket: str, prefix: str) -> str:
+    return f"arn:{Aws.PARTITION}:s3:::{bucket}/{prefix}/*"
+
+
+def s3_bucket_arn(bucket: str) -> str:
+    return f"arn:{Aws.PARTITION}:s3:::{bucket}"
+
+
+def _s3_statements(training: TrainingDataConfig) -> list[iam.PolicyStatement]:
+    return [
+        iam.PolicyStatement(
+            sid="ReadTrainingData",
+            actions=["s3:GetObject"],
+            resources=[s3_object_arn(training.bucket, training.data_prefix)],
+        ),
+        iam.PolicyStatement(
+            sid="ListTrainingDataPrefix",
+            actions=["s3:ListBucket"],
+            resources=[s3_bucket_arn(training.bucket)],
+            conditions={
+                "StringLike": {
+                    "s3:prefix": [
+                        training.data_prefix,
+                        f"{training.data_prefix}/*",
+                        training.output_prefix,
+                        f"{training.output_prefix}/*",
+                    ]
+                }
+            },
+        ),
+        iam.PolicyStatement(
+            sid="WriteTrainingOutput",
+            actions=["s3:PutObject"],
+            resources=[s3_object_arn(training.bucket, training.output_prefix)],
+        ),
+    ]
+
+
+def _acknowledge_s3(role: iam.Role, training: TrainingDataConfig) -> None:
+    acknowledge_iam5_resource(
+        role,
+        s3_object_arn(training.bucket, training.data_prefix),
+        f"Object ARNs under the configured training-data prefix s3://{training.bucket}/{training.data_prefix}/ "
+        "(GetObject only); object names are not known at deploy time",
+    )
+    acknowledge_iam5_resource(
+        role,
+        s3_object_arn(training.bucket, training.output_prefix),
+        f"Training jobs write artifacts under the configured output prefix "
+        f"s3://{training.bucket}/{training.output_prefix}/ (PutObject only); names are chosen by the job",
+    )
+
+
+class TrainingAccess(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment_name: str,
+        training: TrainingDataConfig,
+        reward_function_arns: Sequence[str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        invoke = iam.PolicyStatement(
+            sid="InvokeRewardFunctions",
+            actions=["lambda:InvokeFunction"],
+            resources=list(reward_function_arns),
+        )
+
+        self.bedrock_role = iam.Role(
+            self,
+            "BedrockCustomizationRole",
+            description=f"Bedrock RFT model-customization jobs ({environment_name}): invoke reward functions, "
+            "read training data, write output",
+            assumed_by=iam.ServicePrincipal(
+                "bedrock.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="bedrock", resource="model-customization-job", resource_name="*"
+                        )
+                    },
+                },
+            ),
+            inline_policies={
+                "RewardFunctionsAndTrainingData": iam.PolicyDocument(statements=[invoke, *_s3_statements(training)])
+            },
+        )
+        _acknowledge_s3(self.bedrock_role, training)
+
+        log_group_arn = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=f"{SAGEMAKER_TRAINING_LOG_GROUP}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.sagemaker_role = iam.Role(
+            self,
+            "SageMakerTrainingRole",
+            description=f"SageMaker AI Nova RFT training jobs ({environment_name}): invoke reward functions, "
+            "read training data, write output",
+            assumed_by=iam.ServicePrincipal(
+                "sagemaker.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            ),
+            inline_policies={
+                "RewardFunctionsAndTrainingData": iam.PolicyDocument(
+                    statements=[
+                        invoke,
+                        *_s3_statements(training),
+                        iam.PolicyStatement(
+                            sid="WriteTrainingJobLogs",
+                            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                                     "logs:DescribeLogStreams"],
+                            resources=[log_group_arn],
+                        ),
+                    ]
+                )
+            },
+        )
+        _acknowledge_s3(self.sagemaker_role, training)
+        acknowledge_iam5_resource(
+            self.sagemaker_role,
+            log_group_arn,
+            "SageMaker writes training-job logs to streams named per job inside the fixed "
+            f"{SAGEMAKER_TRAINING_LOG_GROUP} log group; stream names are not known at deploy time",
+        )

@@ -1,0 +1,92 @@
+"""One synth per test session, shared by every infra test.
+
+The app is built with the same function ``app.py`` uses (``stacks.app_builder.build_app``),
+from cdk.json's context plus one test-only environment (``judge``) that exercises the RLAIF
+paths the shipped configs do not use. Bundling is skipped (``aws:cdk:bundling-stacks = []``)
+so no test runs pip; cdk-nag is attached exactly as in ``app.py``, so the synth itself fails
+on any unacknowledged finding.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+ROOT = Path(__file__).resolve().parents[2]
+CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
+SHIPPED_ENVIRONMENTS = tuple(CDK_CONTEXT["environments"])
+
+# Test-only environment: RLAIF with a foundation-model judge and with a cross-region
+# inference-profile judge, explicit account/region, tracing and a raised quota.
+JUDGE_ENVIRONMENT: dict[str, Any] = {
+    "account": "123456789012",
+    "region": "us-east-1",
+    "log_retention_days": 7,
+    "tracing": True,
+    "account_concurrency_limit": 3000,
+    "alarm_email": "ml-platform@example.com",
+    "training": {"bucket": "amzn-s3-demo-bucket-judge", "data_prefix": "data", "output_prefix": "out"},
+    "reward_functions": {
+        "judge-fm": {
+            "kind": "rlaif",
+            "reward_spec": {"grader": "label", "labels": ["yes", "no"]},
+            "target_evaluations_per_second": 50,
+            "expected_seconds_per_sample": 2.0,
+            "timeout_seconds": 120,
+            "judge_model_id": "amazon.nova-pro-v1:0",
+        },
+        "judge-xr": {
+            "kind": "rlaif",
+            "reward_spec": {"grader": "numeric"},
+            "target_evaluations_per_second": 50,
+            "expected_seconds_per_sample": 2.0,
+            "judge_model_id": "us.amazon.nova-pro-v1:0",
+            "judge_inference_profile_regions": ["us-east-1", "us-east-2", "us-west-2"],
+        },
+    },
+}
+
+
+def test_context() -> dict[str, Any]:
+    context = copy.deepcopy(CDK_CONTEXT)
+    context["environments"]["judge"] = copy.deepcopy(JUDGE_ENVIRONMENT)
+    context["aws:cdk:bundling-stacks"] = []  # never pip-install in tests
+    return context
+
+
+test_context.__test__ = False  # type: ignore[attr-defined]  # not a test function
+
+
+@dataclass
+class Synth:
+    app: Any
+    stacks: dict[str, Any]  # env name -> RewardStack
+    templates: dict[str, dict[str, Any]]  # env name -> CloudFormation template
+    template_files: dict[str, Path]  # env name -> template written by the synth
+    outdir: Path
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    from aws_cdk import App
+
+    from stacks.app_builder import build_app
+
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = App(context=test_context(), outdir=str(outdir))
+    stacks = build_app(app)
+    assembly = app.synth()
+    templates, files = {}, {}
+    for env, stack in stacks.items():
+        artifact = assembly.get_stack_by_name(stack.stack_name)
+        templates[env] = artifact.template
+        files[env] = Path(artifact.template_full_path)
+    return Synth(app=app, stacks=stacks, templates=templates, template_files=files, outdir=outdir)

@@ -1,0 +1,305 @@
+"""stacks.config: every bad setting fails with ONE line that names the key (no synth here)."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import pytest
+
+from stacks import capacity
+from stacks.config import (
+    LOG_RETENTION_DAYS,
+    ConfigError,
+    parse_environments,
+    select_environments,
+)
+from .conftest import CDK_CONTEXT, JUDGE_ENVIRONMENT
+
+FN = "environments.dev.reward_functions.sentiment"
+
+
+def base() -> dict[str, Any]:
+    return {
+        "dev": {
+            "training": {"bucket": "amzn-s3-demo-bucket", "data_prefix": "rft/train", "output_prefix": "rft/out"},
+            "reward_functions": {
+                "sentiment": {
+                    "kind": "rlvr",
+                    "reward_spec": {"grader": "label", "labels": ["positive", "negative", "neutral"]},
+                    "target_evaluations_per_second": 10,
+                    "expected_seconds_per_sample": 0.05,
+                }
+            },
+        }
+    }
+
+
+def error(raw: dict[str, Any]) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_environments(raw)
+    message = str(info.value)
+    assert "\n" not in message, message
+    return message
+
+
+def with_fn(**changes: Any) -> dict[str, Any]:
+    raw = base()
+    fn = raw["dev"]["reward_functions"]["sentiment"]
+    for key, value in changes.items():
+        if value is None:
+            fn.pop(key, None)
+        else:
+            fn[key] = value
+    return raw
+
+
+def with_env(**changes: Any) -> dict[str, Any]:
+    raw = base()
+    raw["dev"].update(changes)
+    return raw
+
+
+# --- the shipped configuration -----------------------------------------------------------
+
+
+def test_shipped_cdk_json_is_valid_and_sized_for_10_and_400_per_second() -> None:
+    envs = parse_environments(copy.deepcopy(CDK_CONTEXT["environments"]))
+    assert list(envs) == ["dev", "prod"]
+    for env, rate in (("dev", 10), ("prod", 400)):
+        functions = envs[env].reward_functions
+        assert {fn.name for fn in functions} == {"sentiment", "gsm8k"}
+        assert all(fn.kind == "rlvr" and fn.handler == "rlvr.handler.handler" for fn in functions)
+        assert all(fn.target_evaluations_per_second == rate for fn in functions)
+        assert envs[env].total_reserved_concurrency <= capacity.max_reservable(envs[env].account_concurrency_limit)
+    assert all(fn.reward_spec["grader"] == "multi" for fn in envs["prod"].reward_functions)
+    prod_gsm8k = envs["prod"].function("gsm8k")
+    assert prod_gsm8k.reserved_concurrency == capacity.reserved_concurrency(400, 0.05, 1)
+    assert prod_gsm8k.provisioned_concurrency is not None
+
+
+def test_defaults_and_derived_values() -> None:
+    env = parse_environments(base())["dev"]
+    fn = env.function("sentiment")
+    assert (env.log_retention_days, env.account_concurrency_limit, env.headroom) == (30, 1000, 1.5)
+    assert (env.account, env.region, env.alarm_email, env.tracing) == (None, None, None, False)
+    assert (fn.memory_mb, fn.timeout_seconds, fn.samples_per_invocation) == (1024, 300, 1)
+    assert fn.function_name == "SageMaker-reward-sentiment-dev"
+    assert fn.reserved_concurrency == 3  # ceil(10 * (0.05 + 0.1) * 1.5) = ceil(2.25)
+    assert fn.reward_spec["labels"] == ["positive", "negative", "neutral"]  # normalized spec kept
+    assert fn.provisioned_concurrency is None and fn.judge_model_id is None
+
+
+def test_config_is_frozen() -> None:
+    env = parse_environments(base())["dev"]
+    with pytest.raises(AttributeError):
+        env.name = "other"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        env.reward_functions[0].reserved_concurrency = 5  # type: ignore[misc]
+
+
+def test_judge_environment_parses() -> None:
+    env = parse_environments({"judge": copy.deepcopy(JUDGE_ENVIRONMENT)})["judge"]
+    xr = env.function("judge-xr")
+    assert xr.judge_is_inference_profile and xr.judge_inference_profile_regions == ("us-east-1", "us-east-2", "us-west-2")
+    assert not env.function("judge-fm").judge_is_inference_profile
+    assert all(fn.handler == "rlaif.handler.handler" for fn in env.reward_functions)
+
+
+# --- one-line errors naming the key --------------------------------------------------------
+
+
+def test_negative_rate() -> None:
+    assert error(with_fn(target_evaluations_per_second=-5)) == (
+        f"{FN}.target_evaluations_per_second: must be a number > 0, got -5"
+    )
+
+
+def test_rate_must_be_a_number_not_a_bool_or_string() -> None:
+    assert error(with_fn(target_evaluations_per_second=True)).startswith(f"{FN}.target_evaluations_per_second: ")
+    assert error(with_fn(expected_seconds_per_sample="1")).startswith(f"{FN}.expected_seconds_per_sample: ")
+
+
+def test_missing_required_rate() -> None:
+    assert error(with_fn(target_evaluations_per_second=None)) == (
+        f"{FN}.target_evaluations_per_second: required (a number > 0)"
+    )
+
+
+def test_reserved_total_above_the_account_limit() -> None:
+    raw = with_fn(target_evaluations_per_second=1000, expected_seconds_per_sample=1.0)
+    message = error(raw)
+    assert message.startswith("environments.dev.account_concurrency_limit: reserved concurrency totals 1650")
+    assert "at most 900 reservable" in message and "quota of at least 1750" in message
+    assert "sentiment=1650" in message
+    raw["dev"]["account_concurrency_limit"] = 2000  # after a quota raise it fits
+    assert parse_environments(raw)["dev"].function("sentiment").reserved_concurrency == 1650
+
+
+def test_reserved_total_sums_every_function_of_the_environment() -> None:
+    raw = with_fn(target_evaluations_per_second=400, expected_seconds_per_sample=0.5)  # 360 each
+    fns = raw["dev"]["reward_functions"]
+    fns["b"] = copy.deepcopy(fns["sentiment"])
+    assert parse_environments(copy.deepcopy(raw))["dev"].total_reserved_concurrency == 720
+    fns["c"] = copy.deepcopy(fns["sentiment"])
+    assert "reserved concurrency totals 1080" in error(raw)
+
+
+def test_environments_sharing_an_account_share_the_pool() -> None:
+    raw = with_fn(target_evaluations_per_second=400, expected_seconds_per_sample=1.0)  # 660
+    raw["dev"].update(account="123456789012", region="us-east-1")
+    raw["prod"] = copy.deepcopy(raw["dev"])
+    message = error(raw)
+    assert message.startswith("environments.prod.account_concurrency_limit: environments ['dev', 'prod'] share")
+
+
+def test_unknown_grader_in_reward_spec() -> None:
+    message = error(with_fn(reward_spec={"grader": "bleu"}))
+    assert message.startswith(f"{FN}.reward_spec.grader: 'bleu' is not one of [")
+    assert "'label'" in message and "'numeric'" in message
+
+
+def test_malformed_reward_spec() -> None:
+    assert error(with_fn(reward_spec="numeric")).startswith(f"{FN}.reward_spec: expected a JSON object")
+    assert error(with_fn(reward_spec={"grader": "label"})) == (
+        f"{FN}.reward_spec.labels: required (a non-empty list of strings)"
+    )
+    assert error(with_fn(reward_spec={"grader": "numeric", "tolerence": 1})).startswith(
+        f"{FN}.reward_spec.tolerence: unknown key"
+    )
+    assert error(with_fn(reward_spec=None)).startswith(f"{FN}.reward_spec: required")
+
+
+def test_missing_judge_model() -> None:
+    message = error(with_fn(kind="rlaif"))
+    assert message.startswith(f"{FN}.judge_model_id: required (a Bedrock model or inference profile id")
+
+
+def test_inference_profile_needs_its_regions() -> None:
+    message = error(with_fn(kind="rlaif", judge_model_id="us.amazon.nova-pro-v1:0"))
+    assert message.startswith(f"{FN}.judge_inference_profile_regions: required when judge_model_id")
+    message = error(with_fn(kind="rlaif", judge_model_id="us.amazon.nova-pro-v1:0",
+                            judge_inference_profile_regions=["us-east-1", "mars-1"]))
+    assert message.startswith(f"{FN}.judge_inference_profile_regions[1]: must be a region name")
+
+
+def test_judge_keys_are_rejected_where_they_do_not_apply() -> None:
+    assert error(with_fn(judge_model_id="amazon.nova-pro-v1:0")).startswith(
+        f"{FN}.judge_model_id: only valid for kind 'rlaif'"
+    )
+    assert error(with_fn(kind="rlaif", judge_model_id="amazon.nova-pro-v1:0",
+                         judge_inference_profile_regions=["us-east-1"])).startswith(
+        f"{FN}.judge_inference_profile_regions: only valid when judge_model_id is a cross-region inference profile"
+    )
+    assert error(with_fn(kind="rlaif", judge_model_id="Nova Pro")).startswith(f"{FN}.judge_model_id: must be")
+
+
+def test_bad_log_retention_lists_the_allowed_values() -> None:
+    message = error(with_env(log_retention_days=10))
+    assert message == (
+        f"environments.dev.log_retention_days: must be one of {list(LOG_RETENTION_DAYS)}, got 10"
+    )
+    assert "1, 3, 5, 7, 14, 30" in message and "3653" in message
+
+
+def test_kind_code_is_not_available_yet() -> None:
+    assert error(with_fn(kind="code")) == (
+        f"{FN}.kind: 'code' is not available yet (no runtime ships for it); available kinds: ['rlaif', 'rlvr']"
+    )
+
+
+def test_unknown_kind() -> None:
+    assert error(with_fn(kind="rlhf")) == f"{FN}.kind: 'rlhf' is not one of ['rlaif', 'rlvr']"
+
+
+def test_unknown_keys_are_typos() -> None:
+    assert error(with_fn(target_evaluation_per_second=3)).startswith(
+        f"{FN}.target_evaluation_per_second: unknown key; allowed keys are ["
+    )
+    assert error(with_env(retention=7)).startswith("environments.dev.retention: unknown key")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("memory_mb", 64, "must be an integer in 128..10240, got 64"),
+        ("memory_mb", 20000, "must be an integer in 128..10240, got 20000"),
+        ("timeout_seconds", 3, "must be an integer in 30..900, got 3"),
+        ("timeout_seconds", 901, "must be an integer in 30..900, got 901"),
+        ("samples_per_invocation", 0, "must be an integer >= 1, got 0"),
+        ("samples_per_invocation", 2.5, "must be an integer >= 1, got 2.5"),
+        ("expected_seconds_per_sample", 0, "must be a number > 0, got 0"),
+        ("provisioned_concurrency", 0, "must be an integer >= 1, got 0"),
+    ],
+)
+def test_function_limits(key: str, value: Any, expected: str) -> None:
+    assert error(with_fn(**{key: value})) == f"{FN}.{key}: {expected}"
+
+
+def test_provisioned_concurrency_cannot_exceed_reserved() -> None:
+    assert error(with_fn(provisioned_concurrency=4)) == (
+        f"{FN}.provisioned_concurrency: must be an integer in 1..3 (the reserved concurrency the capacity "
+        "model gives this function), got 4"
+    )
+    assert parse_environments(with_fn(provisioned_concurrency=3))["dev"].function("sentiment").has_live_alias
+
+
+def test_timeout_must_cover_the_expected_invocation() -> None:
+    message = error(with_fn(samples_per_invocation=200, expected_seconds_per_sample=0.5, timeout_seconds=300))
+    assert message.startswith(f"{FN}.timeout_seconds: 300 s does not cover 3 x the expected invocation time of 100.1 s")
+
+
+def test_function_name_length_is_checked() -> None:
+    raw = base()
+    raw["dev"]["reward_functions"]["a" * 50] = raw["dev"]["reward_functions"].pop("sentiment")
+    message = error(raw)
+    assert message.startswith(f"environments.dev.reward_functions.{'a' * 50}: function name 'SageMaker-reward-")
+    assert "Lambda allows 64" in message
+
+
+@pytest.mark.parametrize("name", ["Sentiment", "senti_ment", "-x", "x-", "ab c"])
+def test_function_names_are_lowercase_dns_like(name: str) -> None:
+    raw = base()
+    raw["dev"]["reward_functions"][name] = raw["dev"]["reward_functions"].pop("sentiment")
+    assert error(raw).startswith(f"environments.dev.reward_functions.{name}: function names must match [a-z0-9-]")
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"account": "1234"}, "account"),
+        ({"account": "123456789012"}, "region"),
+        ({"region": "us-east-1"}, "account"),
+        ({"alarm_email": "not-an-email"}, "alarm_email"),
+        ({"account_concurrency_limit": 50}, "account_concurrency_limit"),
+        ({"headroom": 0.5}, "headroom"),
+        ({"tracing": "yes"}, "tracing"),
+        ({"training": {"bucket": "B", "data_prefix": "d", "output_prefix": "o"}}, "training.bucket"),
+        ({"training": {"bucket": "bkt", "data_prefix": "d/*", "output_prefix": "o"}}, "training.data_prefix"),
+        ({"training": {"bucket": "bkt", "data_prefix": "d", "output_prefix": "d/out"}}, "training.output_prefix"),
+        ({"training": {"bucket": "bkt", "data_prefix": "d"}}, "training.output_prefix"),
+        ({"reward_functions": {}}, "reward_functions"),
+    ],
+)
+def test_environment_settings(changes: dict[str, Any], key: str) -> None:
+    assert error(with_env(**changes)).startswith(f"environments.dev.{key}: ")
+
+
+def test_prefixes_are_normalized() -> None:
+    raw = with_env(training={"bucket": "bkt", "data_prefix": "/in/", "output_prefix": "out/"})
+    training = parse_environments(raw)["dev"].training
+    assert (training.data_prefix, training.output_prefix) == ("in", "out")
+
+
+def test_environment_selection() -> None:
+    envs = parse_environments({**base(), "prod": base()["dev"]})
+    assert [env.name for env in select_environments(envs, None)] == ["dev", "prod"]
+    assert [env.name for env in select_environments(envs, "prod")] == ["prod"]
+    with pytest.raises(ConfigError, match=re.escape("env: 'stage' is not one of ['dev', 'prod']")):
+        select_environments(envs, "stage")
+
+
+def test_missing_environments() -> None:
+    assert error(None).startswith("environments: missing from cdk.json context")  # type: ignore[arg-type]
+    assert error({}) == "environments: must define at least one environment"

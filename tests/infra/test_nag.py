@@ -1,0 +1,55 @@
+"""cdk-nag AwsSolutions: zero unacknowledged findings, each acknowledgement specific."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from aws_cdk import Acknowledgment, App, Stack, Validations
+from aws_cdk import aws_iam as iam
+from cdk_nag import AwsSolutionsChecks
+from constructs import IConstruct
+
+
+def violations(scope: IConstruct) -> list[str]:
+    report = AwsSolutionsChecks().validate_scope(scope)
+    return [
+        f"{v.rule_name} at {', '.join(r.construct_path for r in v.violating_resources)}"
+        for v in report.violations
+    ]
+
+
+def acknowledgements(scope: IConstruct) -> Iterator[tuple[IConstruct, str, str]]:
+    for construct in scope.node.find_all():
+        for entry in construct.node.metadata:
+            if entry.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
+                for rule_id, reason in dict(entry.data).items():
+                    yield construct, rule_id.split("::", 1)[-1] if rule_id.lower().startswith("annotation::") else rule_id, reason
+
+
+def test_the_app_has_no_unacknowledged_findings(synth: Any) -> None:
+    assert violations(synth.app) == []
+    assert AwsSolutionsChecks().validate_scope(synth.app).success
+
+
+def test_the_pack_reports_what_is_not_acknowledged() -> None:
+    app = App(context={"aws:cdk:bundling-stacks": []})
+    stack = Stack(app, "Probe")
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::bucket/*"]))
+    assert violations(app) == ["AwsSolutions-IAM5[Resource::arn:aws:s3:::bucket/*] at Probe/Role/DefaultPolicy/Resource"]
+    Validations.of(role).acknowledge(Acknowledgment(id="AwsSolutions-IAM5[Resource::arn:aws:s3:::other/*]", reason="x"))
+    assert len(violations(app)) == 1  # an acknowledgement for another resource does not help
+    Validations.of(role).acknowledge(Acknowledgment(id="AwsSolutions-IAM5[Resource::arn:aws:s3:::bucket/*]", reason="x"))
+    assert violations(app) == []
+
+
+def test_acknowledgements_are_scoped_and_explained(synth: Any) -> None:
+    acks = list(acknowledgements(synth.app))
+    assert acks
+    for construct, rule_id, reason in acks:
+        assert not isinstance(construct, (Stack, App)), f"{rule_id} acknowledged for a whole stack"
+        if rule_id.startswith("AwsSolutions-IAM5"):
+            assert rule_id.startswith("AwsSolutions-IAM5[Resource::"), f"{rule_id}: acknowledge one finding"
+        assert len(reason) >= 40, f"{rule_id}: give a specific reason"
+    kinds = {rule_id.split("[")[0] for _, rule_id, _ in acks}
+    assert kinds == {"AwsSolutions-L1", "AwsSolutions-IAM5"}

@@ -1,0 +1,284 @@
+"""Fine-grained assertions on the synthesized templates (one synth per session: see conftest)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from reward_kit import names
+from reward_kit.spec import parse_spec_json
+from stacks.app_builder import stack_name
+from stacks.config import EnvironmentConfig
+
+ENVS = ("dev", "prod", "judge")
+
+
+def config(synth: Any, env: str) -> EnvironmentConfig:
+    return synth.stacks[env].config
+
+
+def template(synth: Any, env: str) -> Template:
+    return Template.from_json(synth.templates[env])
+
+
+def resources(synth: Any, env: str, type_: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in synth.templates[env]["Resources"].items() if v["Type"] == type_}
+
+
+def function_resource(synth: Any, env: str, function_name: str) -> tuple[str, dict[str, Any]]:
+    for logical_id, resource in resources(synth, env, "AWS::Lambda::Function").items():
+        if resource["Properties"]["FunctionName"] == function_name:
+            return logical_id, resource["Properties"]
+    raise AssertionError(f"{function_name} not in {env}")
+
+
+def policy_documents(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        if "Statement" in node and isinstance(node["Statement"], list):
+            yield node
+        for value in node.values():
+            yield from policy_documents(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from policy_documents(value)
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def role_policy_statements(synth: Any, env: str, role_prefix: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    roles = {k: v for k, v in resources(synth, env, "AWS::IAM::Role").items() if k.startswith(role_prefix)}
+    assert len(roles) == 1, roles.keys()
+    role = next(iter(roles.values()))["Properties"]
+    statements = [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+    return role, statements
+
+
+def test_one_stack_per_environment(synth: Any) -> None:
+    assert set(synth.stacks) == set(ENVS)
+    assert {env: stack.stack_name for env, stack in synth.stacks.items()} == {e: stack_name(e) for e in ENVS}
+    assert synth.stacks["judge"].account == "123456789012" and synth.stacks["judge"].region == "us-east-1"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_functions_runtime_arch_name_timeout_memory_and_concurrency(synth: Any, env: str) -> None:
+    cfg = config(synth, env)
+    assert len(resources(synth, env, "AWS::Lambda::Function")) == len(cfg.reward_functions)
+    for fn in cfg.reward_functions:
+        _, props = function_resource(synth, env, fn.function_name)
+        assert props["Runtime"] == "python3.13"
+        assert props["Architectures"] == ["arm64"]
+        assert "SageMaker" in props["FunctionName"] and len(props["FunctionName"]) <= 64
+        assert props["FunctionName"] == f"SageMaker-reward-{fn.name}-{env}"
+        assert props["Handler"] == fn.handler
+        assert props["Timeout"] == fn.timeout_seconds >= 30
+        assert props["MemorySize"] == fn.memory_mb
+        assert props["ReservedConcurrentExecutions"] == fn.reserved_concurrency
+        assert "ManagedPolicyArns" not in json.dumps(synth.templates[env])
+
+
+def test_shipped_reserved_concurrency_values(synth: Any) -> None:
+    expected = {("dev", "sentiment"): 2, ("dev", "gsm8k"): 3, ("prod", "sentiment"): 72, ("prod", "gsm8k"): 90}
+    for (env, name), reserved in expected.items():
+        _, props = function_resource(synth, env, f"SageMaker-reward-{name}-{env}")
+        assert props["ReservedConcurrentExecutions"] == reserved
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_environment_variables(synth: Any, env: str) -> None:
+    for fn in config(synth, env).reward_functions:
+        _, props = function_resource(synth, env, fn.function_name)
+        variables = props["Environment"]["Variables"]
+        assert variables[names.ENV_REWARD_SPEC] == fn.reward_spec_json
+        assert parse_spec_json(variables[names.ENV_REWARD_SPEC]) == fn.reward_spec  # runtime accepts it
+        assert variables[names.ENV_REWARD_FUNCTION_NAME] == fn.name
+        assert variables[names.ENV_POWERTOOLS_SERVICE_NAME] == fn.function_name
+        assert variables[names.ENV_POWERTOOLS_METRICS_NAMESPACE] == names.METRIC_NAMESPACE
+        assert variables[names.ENV_POWERTOOLS_LOG_LEVEL] == "INFO"
+        if fn.kind == "rlaif":
+            assert variables[names.ENV_JUDGE_MODEL_ID] == fn.judge_model_id
+        else:
+            assert names.ENV_JUDGE_MODEL_ID not in variables
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_explicit_log_groups_with_retention(synth: Any, env: str) -> None:
+    cfg = config(synth, env)
+    t = template(synth, env)
+    t.resource_count_is("Custom::LogRetention", 0)
+    groups = resources(synth, env, "AWS::Logs::LogGroup")
+    assert len(groups) == len(cfg.reward_functions)
+    for fn in cfg.reward_functions:
+        _, props = function_resource(synth, env, fn.function_name)
+        (logical_id,) = [k for k, v in groups.items()
+                         if v["Properties"]["LogGroupName"] == f"/aws/lambda/{fn.function_name}"]
+        assert groups[logical_id]["Properties"]["RetentionInDays"] == cfg.log_retention_days
+        assert props["LoggingConfig"] == {"LogGroup": {"Ref": logical_id}}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_execution_roles_write_only_their_own_log_group(synth: Any, env: str) -> None:
+    for fn in config(synth, env).reward_functions:
+        fn_id, props = function_resource(synth, env, fn.function_name)
+        role_id = props["Role"]["Fn::GetAtt"][0]
+        role = synth.templates[env]["Resources"][role_id]["Properties"]
+        assert role["AssumeRolePolicyDocument"]["Statement"] == [
+            {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
+        ]
+        (log_statement,) = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]
+                            if s.get("Sid") == "WriteOwnLogGroup"]
+        assert log_statement["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+        log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
+        assert log_statement["Resource"] == {"Fn::GetAtt": [log_group_id, "Arn"]}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_no_wildcard_actions_anywhere(synth: Any, env: str) -> None:
+    documents = list(policy_documents(synth.templates[env]["Resources"]))
+    assert documents
+    for document in documents:
+        for statement in document["Statement"]:
+            assert "NotAction" not in statement
+            for action in as_list(statement["Action"]):
+                assert "*" not in action, (env, statement)
+            assert statement["Effect"] == "Allow"
+
+
+def test_judge_permissions_are_exactly_the_model_arns(synth: Any) -> None:
+    t = template(synth, "judge")
+    # Foundation model in the stack's region.
+    t.has_resource_properties("AWS::IAM::Role", {"Policies": Match.array_with([Match.object_like({
+        "PolicyDocument": {"Statement": Match.array_with([{
+            "Sid": "InvokeJudgeModel", "Effect": "Allow", "Action": "bedrock:InvokeModel",
+            "Resource": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0",
+        }]), "Version": "2012-10-17"}})])})
+    # Inference profile + the foundation model in every routed region.
+    t.has_resource_properties("AWS::IAM::Role", {"Policies": Match.array_with([Match.object_like({
+        "PolicyDocument": {"Statement": Match.array_with([{
+            "Sid": "InvokeJudgeModel", "Effect": "Allow", "Action": "bedrock:InvokeModel",
+            "Resource": [
+                "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-pro-v1:0",
+                "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0",
+                "arn:aws:bedrock:us-east-2::foundation-model/amazon.nova-pro-v1:0",
+                "arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-pro-v1:0",
+            ],
+        }]), "Version": "2012-10-17"}})])})
+    for env in ("dev", "prod"):
+        assert "bedrock:InvokeModel" not in json.dumps(synth.templates[env])
+
+
+def test_bedrock_role_trust_is_scoped_to_this_accounts_customization_jobs(synth: Any) -> None:
+    role, _ = role_policy_statements(synth, "dev", "TrainingAccessBedrockCustomizationRole")
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "bedrock.amazonaws.com"}
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert statement["Condition"]["ArnLike"] == {"aws:SourceArn": {"Fn::Join": ["", [
+        "arn:", {"Ref": "AWS::Partition"}, ":bedrock:", {"Ref": "AWS::Region"}, ":",
+        {"Ref": "AWS::AccountId"}, ":model-customization-job/*"]]}}
+
+
+def test_sagemaker_role_trust_is_scoped_to_this_account(synth: Any) -> None:
+    role, _ = role_policy_statements(synth, "prod", "TrainingAccessSageMakerTrainingRole")
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("role_prefix", ["TrainingAccessBedrockCustomizationRole", "TrainingAccessSageMakerTrainingRole"])
+def test_training_roles_invoke_exactly_the_reward_functions(synth: Any, env: str, role_prefix: str) -> None:
+    cfg = config(synth, env)
+    _, statements = role_policy_statements(synth, env, role_prefix)
+    (invoke,) = [s for s in statements if "lambda:InvokeFunction" in as_list(s["Action"])]
+    assert invoke["Action"] == "lambda:InvokeFunction"
+    expected = []
+    for fn in cfg.reward_functions:
+        fn_id, _ = function_resource(synth, env, fn.function_name)
+        expected.append({"Fn::GetAtt": [fn_id, "Arn"]})
+    aliases = resources(synth, env, "AWS::Lambda::Alias")
+    expected += [{"Ref": alias_id} for alias_id in aliases]
+    assert sorted(map(json.dumps, as_list(invoke["Resource"]))) == sorted(map(json.dumps, expected))
+    assert len(aliases) == sum(fn.has_live_alias for fn in cfg.reward_functions)
+
+
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("role_prefix", ["TrainingAccessBedrockCustomizationRole", "TrainingAccessSageMakerTrainingRole"])
+def test_training_roles_s3_access_is_prefix_scoped(synth: Any, env: str, role_prefix: str) -> None:
+    training = config(synth, env).training
+    _, statements = role_policy_statements(synth, env, role_prefix)
+    by_sid = {s["Sid"]: s for s in statements}
+
+    def arn(suffix: str) -> dict[str, Any]:
+        return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":s3:::{suffix}"]]}
+
+    assert by_sid["ReadTrainingData"]["Action"] == "s3:GetObject"
+    assert by_sid["ReadTrainingData"]["Resource"] == arn(f"{training.bucket}/{training.data_prefix}/*")
+    assert by_sid["WriteTrainingOutput"]["Action"] == "s3:PutObject"
+    assert by_sid["WriteTrainingOutput"]["Resource"] == arn(f"{training.bucket}/{training.output_prefix}/*")
+    listing = by_sid["ListTrainingDataPrefix"]
+    assert listing["Action"] == "s3:ListBucket" and listing["Resource"] == arn(training.bucket)
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": [
+        training.data_prefix, f"{training.data_prefix}/*", training.output_prefix, f"{training.output_prefix}/*"]}}
+    s3_actions = {a for s in statements for a in as_list(s["Action"]) if a.startswith("s3:")}
+    assert s3_actions == {"s3:GetObject", "s3:ListBucket", "s3:PutObject"}
+
+
+def test_live_alias_carries_provisioned_concurrency(synth: Any) -> None:
+    t = template(synth, "prod")
+    t.resource_count_is("AWS::Lambda::Alias", 1)
+    gsm8k = config(synth, "prod").function("gsm8k")
+    fn_id, _ = function_resource(synth, "prod", gsm8k.function_name)
+    t.has_resource_properties("AWS::Lambda::Alias", {
+        "Name": "live",
+        "FunctionName": {"Ref": fn_id},
+        "ProvisionedConcurrencyConfig": {"ProvisionedConcurrentExecutions": gsm8k.provisioned_concurrency},
+    })
+    assert gsm8k.provisioned_concurrency <= gsm8k.reserved_concurrency
+    template(synth, "dev").resource_count_is("AWS::Lambda::Alias", 0)
+
+
+def test_tracing_follows_the_environment(synth: Any) -> None:
+    for env, mode in (("dev", "PassThrough"), ("judge", "Active")):
+        for fn in config(synth, env).reward_functions:
+            _, props = function_resource(synth, env, fn.function_name)
+            assert props.get("TracingConfig", {"Mode": "PassThrough"}) == {"Mode": mode}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_outputs_to_paste_into_training_jobs(synth: Any, env: str) -> None:
+    outputs = synth.templates[env]["Outputs"]
+    assert outputs["BedrockCustomizationRoleArn"]["Value"]["Fn::GetAtt"][0].startswith(
+        "TrainingAccessBedrockCustomizationRole")
+    assert outputs["SageMakerTrainingRoleArn"]["Value"]["Fn::GetAtt"][0].startswith(
+        "TrainingAccessSageMakerTrainingRole")
+    aliases = resources(synth, env, "AWS::Lambda::Alias")
+    for fn in config(synth, env).reward_functions:
+        p = "".join(part.capitalize() for part in fn.name.split("-"))
+        fn_id, _ = function_resource(synth, env, fn.function_name)
+        assert outputs[f"{p}FunctionArn"]["Value"] == {"Fn::GetAtt": [fn_id, "Arn"]}
+        if fn.has_live_alias:
+            (alias_id,) = [k for k, v in aliases.items() if v["Properties"]["FunctionName"] == {"Ref": fn_id}]
+            invoke = {"Ref": alias_id}
+        else:
+            invoke = {"Fn::GetAtt": [fn_id, "Arn"]}
+        assert outputs[f"{p}BedrockLambdaArn"]["Value"] == invoke
+        assert outputs[f"{p}BedrockLambdaArn"]["Description"] == "rftConfig.graderConfig.lambdaGrader.lambdaArn"
+        assert outputs[f"{p}RecipeRewardLambdaArn"]["Value"] == invoke
+        assert "run.reward_lambda_arn" in outputs[f"{p}RecipeRewardLambdaArn"]["Description"]
+        assert outputs[f"{p}LambdaConcurrencyLimit"]["Value"] == str(fn.reserved_concurrency)
+        assert outputs[f"{p}BedrockGraderConfig"]["Value"] == {"Fn::Join": ["", [
+            '{"graderConfig":{"lambdaGrader":{"lambdaArn":"', invoke, '"}}}']]}
+        assert outputs[f"{p}SageMakerRecipeFields"]["Value"] == {"Fn::Join": ["", [
+            '{"run.reward_lambda_arn":"', invoke, f'","lambda_concurrency_limit":{fn.reserved_concurrency}}}']]}
+
+
+def test_every_allowed_retention_maps_to_a_cdk_value() -> None:
+    from stacks.config import LOG_RETENTION_DAYS
+    from stacks.reward_function import RETENTION
+
+    assert sorted(RETENTION) == sorted(LOG_RETENTION_DAYS)

@@ -1,0 +1,74 @@
+"""Smoke test of the benchmark harness (bench/) on a tiny batch. No timing assertions:
+this only checks that `make bench` measures what it claims to measure."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench.dataset import MIX, build_batch
+from bench.naive_handler import lambda_handler as naive_handler
+from bench.run import by_category, measure_handlers, measure_import, spec_json
+
+N = 20
+
+
+def test_batch_is_deterministic_and_mixed() -> None:
+    a, cats_a = build_batch(200)
+    b, cats_b = build_batch(200)
+    assert json.dumps(a, ensure_ascii=False) == json.dumps(b, ensure_ascii=False) and cats_a == cats_b
+    assert build_batch(200, seed=1)[0] != a
+    kinds = {c.split(":")[0] for c in cats_a}
+    assert kinds == {name for name, _ in MIX}  # 200 samples cover every category
+    assert any(c.startswith("broken:") for c in cats_a)
+
+
+def test_naive_baseline_survives_the_batch_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    samples, _ = build_batch(N)
+    outputs = naive_handler(samples, None)
+    assert len(outputs) == N
+    assert capsys.readouterr().out.count("Sample: ") == N  # it prints every sample, like the article
+
+
+@pytest.fixture(scope="module")
+def measured():
+    samples, categories = build_batch(N)
+    spec = spec_json()
+    m = measure_handlers(("ours", "naive"), samples, 2, spec)
+    return samples, categories, m["ours"], m["naive"]
+
+
+def test_both_handlers_return_one_output_per_sample(measured) -> None:
+    samples, _, ours, naive = measured
+    for m in (ours, naive):
+        assert len(m.outputs) == len(samples)
+        assert len(m.seconds) == len(m.bytes) == 2
+        assert all(t > 0 for t in m.seconds) and m.samples_per_second > 0
+    # Ours keeps every id (placeholders only for unusable ones); outputs are in input order.
+    for sample, output in zip(samples, ours.outputs):
+        if "id" in sample:
+            assert output["id"] == sample["id"]
+
+
+def test_log_bytes_are_captured_for_both(measured) -> None:
+    samples, _, ours, naive = measured
+    # Powertools writes its summary line and EMF blobs to stdout: they must be counted.
+    assert all(b > 0 for b in ours.bytes)
+    # The naive handler prints every sample with indent=2: at least that much is counted,
+    # in every repetition (each handler's bytes are its own, though they share one file).
+    assert all(b >= sum(len(json.dumps(s, indent=2)) for s in samples) for b in naive.bytes)
+    assert ours.bytes[0] < naive.bytes[0]
+
+
+def test_category_table(measured) -> None:
+    _, categories, ours, naive = measured
+    rows = by_category(categories, ours, naive)
+    assert sum(n for _, n, _, _ in rows) == N
+    assert all(0.0 <= o <= 1.0 and 0.0 <= b <= 1.0 for _, _, o, b in rows)
+
+
+def test_import_probe_reports_a_time_and_that_math_verify_stays_unloaded() -> None:
+    seconds, math_verify_loaded = measure_import("rlvr.handler", 1, spec_json())
+    assert seconds > 0
+    assert math_verify_loaded is False

@@ -1,0 +1,128 @@
+"""``multi`` grader: weighted components, gates, DAPO length penalty, reasons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reward_kit.graders import build_grader
+from reward_kit.graders.base import GradeInput, GradeResult
+from reward_kit.graders.multi import length_penalty
+from reward_kit.spec import validate_spec
+
+ACCURACY = {"grader": "label", "labels": ["positive", "negative", "neutral"]}
+FORMAT = {"grader": "regex", "pattern": r"\\boxed\{[^{}]*\}", "target": "response"}
+
+
+def grade(spec: dict[str, Any], response: Any, reference: Any = "positive") -> GradeResult:
+    return build_grader(validate_spec(spec))(GradeInput(response, reference, {}))
+
+
+def multi(**extra: Any) -> dict[str, Any]:
+    return {"grader": "multi", "graders": {"accuracy": ACCURACY, "format": FORMAT}, **extra}
+
+
+def test_equal_weights_by_default_and_one_reward_per_component() -> None:
+    result = grade(multi(), "positive")  # correct, not boxed
+    assert result.rewards == {"accuracy": 1.0, "format": 0.0}
+    assert result.score == pytest.approx(0.5)
+    assert grade(multi(), "\\boxed{positive}").score == pytest.approx(1.0)
+
+
+def test_weights_are_normalized() -> None:
+    spec = multi(weights={"accuracy": 3, "format": 1})
+    assert grade(spec, "positive").score == pytest.approx(0.75)
+    assert grade(spec, "\\boxed{negative}").score == pytest.approx(0.25)
+
+
+def test_format_only_credit_never_reaches_full_marks() -> None:
+    result = grade(multi(weights={"accuracy": 0.9, "format": 0.1}), "\\boxed{negative}")
+    assert result.score == pytest.approx(0.1)
+    assert result.score < 1.0
+
+
+def test_gate_credits_a_component_only_when_the_other_passes() -> None:
+    spec = multi(gates={"format": {"on": "accuracy", "min": 1.0}})
+    wrong = grade(spec, "\\boxed{negative}")
+    assert wrong.rewards == {"accuracy": 0.0, "format": 0.0}  # gated value is reported
+    assert wrong.metrics["format_gate_open"] == 0.0
+    assert wrong.score == 0.0
+    right = grade(spec, "\\boxed{positive}")
+    assert right.rewards == {"accuracy": 1.0, "format": 1.0}
+    assert right.metrics["format_gate_open"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("length", "expected"),
+    [(0, 0.0), (80, 0.0), (90, -0.5), (100, -1.0), (101, -1.0), (10_000, -1.0)],
+)
+def test_dapo_length_penalty_shape(length: int, expected: float) -> None:
+    assert length_penalty(length, max_chars=100, buffer_chars=20) == pytest.approx(expected)
+
+
+def test_length_penalty_without_buffer_is_a_hard_cliff() -> None:
+    assert length_penalty(100, 100, 0) == 0.0
+    assert length_penalty(101, 100, 0) == -1.0
+
+
+def test_length_penalty_is_a_metric_subtracted_and_clamped() -> None:
+    lp = {"max_chars": 100, "buffer_chars": 20, "weight": 0.5}
+    spec = multi(length_penalty=lp)
+    short = grade(spec, "\\boxed{positive}")
+    assert short.score == pytest.approx(1.0)
+    assert short.metrics["length_penalty"] == 0.0
+    padded = "\\boxed{positive}" + " " * (90 - len("\\boxed{positive}"))
+    mid = grade(spec, padded)
+    assert mid.score == pytest.approx(1.0 - 0.5 * 0.5)
+    assert mid.metrics["length_penalty"] == pytest.approx(-0.25)
+    assert "length_penalty" not in mid.rewards
+    too_long = grade(multi(length_penalty={"max_chars": 100}), "\\boxed{positive}" + "x" * 200)
+    assert too_long.score == 0.0  # 1.0 - 1.0, clamped at 0 for wrong ones too
+    wrong_long = grade(multi(length_penalty={"max_chars": 100}), "\\boxed{negative}" + "x" * 200)
+    assert wrong_long.score == 0.0
+
+
+def test_reason_prefers_correctness_components() -> None:
+    spec = {
+        "grader": "multi",
+        "graders": {"format": {"grader": "regex", "pattern": "zzz"}, "accuracy": ACCURACY},
+    }
+    assert grade(spec, "").reason == "no_answer"  # both have reasons; accuracy's is reported
+    assert grade(spec, "positive negative").reason == "multiple_answers"
+    assert grade(spec, "positive").reason is None
+
+
+def test_component_metrics_are_prefixed() -> None:
+    result = grade(multi(), "\\boxed{positive}")
+    assert result.metrics["accuracy_answer_found"] == 1.0
+    assert result.metrics["format_matched"] == 1.0
+
+
+def test_a_raising_component_is_contained(monkeypatch: pytest.MonkeyPatch) -> None:
+    import reward_kit.graders.regex as regex_module
+
+    def broken_build(spec: Any):
+        def grader(sample: GradeInput) -> GradeResult:
+            raise RuntimeError("boom")
+
+        return grader
+
+    monkeypatch.setattr(regex_module, "build", broken_build)
+    result = grade(multi(), "\\boxed{positive}")
+    assert result.rewards == {"accuracy": 1.0, "format": 0.0}
+    assert result.score == pytest.approx(0.5)
+
+
+def test_numeric_and_json_components_together() -> None:
+    spec = {
+        "grader": "multi",
+        "graders": {
+            "value": {"grader": "numeric"},
+            "shape": {"grader": "json_schema", "schema": {"type": "object", "required": ["total"]}},
+        },
+        "weights": {"value": 0.8, "shape": 0.2},
+    }
+    result = grade(spec, '{"total": 72}', 72)
+    assert result.rewards == {"value": 1.0, "shape": 1.0}
+    assert result.score == pytest.approx(1.0)
