@@ -45,6 +45,8 @@ __all__ = [
 
 DEFAULT_MAX_RESPONSE_CHARS = 100_000
 ASSISTANT_ROLES = frozenset({"assistant", "nova_assistant"})
+# Exact spellings that need no case/whitespace folding to be ruled out (hot loop).
+_OTHER_ROLES = frozenset({"user", "system", "tool"})
 
 # Failure reason codes: stable, they become metric names (Failure_<reason>).
 NOT_AN_OBJECT = "not_an_object"
@@ -138,8 +140,10 @@ def parse_sample(sample: Any, position: int, max_response_chars: int = DEFAULT_M
             parsed.failure = INVALID_MESSAGES
             return parsed
         role = message.get("role")
-        if isinstance(role, str) and (role in ASSISTANT_ROLES or role.strip().lower() in ASSISTANT_ROLES):
+        if role in ASSISTANT_ROLES:
             final_message = message
+        elif type(role) is str and role not in _OTHER_ROLES and role.strip().lower() in ASSISTANT_ROLES:
+            final_message = message  # " Assistant " and the like
     if final_message is None:
         parsed.failure = NO_ASSISTANT_MESSAGE
         return parsed
@@ -297,6 +301,9 @@ class OutputBuilder:
 
 def _append_diagnostic(metrics_list: list[dict[str, Any]], name: Any, value: Any) -> None:
     # Diagnostics are not range-mapped, but must be finite numbers (NaN is not valid JSON).
+    if type(value) is float and type(name) is str and (value == 0.0 or value == 1.0):
+        metrics_list.append({"name": name, "value": value, "type": "Metric"})  # 0/1 flags: hot path
+        return
     if not isinstance(name, str) or isinstance(value, bool) or not isinstance(value, (int, float)):
         return
     value = float(value)

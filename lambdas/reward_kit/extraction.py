@@ -37,6 +37,7 @@ _ANSWER_TAG = re.compile(r"<(/?)answer\b[^<>]{0,64}>", re.IGNORECASE)
 # Tokens for the brace scanner: a box opener, an escaped character (so \{ and \} are literal
 # braces), or a run of plain braces (runs keep deeply nested input cheap).
 _BOX_OPENER = re.compile(r"\\(?:boxed|fbox)\s{0,16}\{")
+_FLAT_BOX = re.compile(r"\\(?:boxed|fbox)\s{0,16}\{([^{}\\]*)\}")
 _BOX_TOKENS = re.compile(r"(\\(?:boxed|fbox)\s{0,16}\{)|(\\.)|(\{+)|(\}+)", re.DOTALL)
 
 # LaTeX text wrappers that carry a plain word, e.g. \boxed{\text{positive}}.
@@ -141,6 +142,12 @@ def boxed_contents(text: Any) -> list[str]:
     first = _BOX_OPENER.search(text)
     if first is None:
         return []
+    # Fast path for the usual answer, flat boxes like \boxed{positive}: when every opener
+    # is a flat box (no braces or backslashes inside), the scanner below would return exactly
+    # these contents, because flat boxes can neither nest nor be nested.
+    flat = _FLAT_BOX.findall(text, first.start())
+    if flat and len(flat) == len(_BOX_OPENER.findall(text, first.start())):
+        return flat
     # Braces before the first box can never close a box (the stack is LIFO): start there.
     stack: list[int] = []  # content start for box frames, -1 for plain braces
     spans: list[tuple[int, int]] = []
@@ -191,8 +198,26 @@ def normalize_text(text: Any) -> str:
     """
     if not isinstance(text, str):
         return ""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = _WHITESPACE.sub(" ", text)
+    # Short answers (labels, box contents, references) repeat across a batch: memoize them.
+    if len(text) <= _NORMALIZE_CACHE_MAX_CHARS:
+        cached = _normalize_cache.get(text)
+        if cached is None:
+            if len(_normalize_cache) >= _NORMALIZE_CACHE_SIZE:
+                _normalize_cache.clear()  # bounded memory; refills with what this batch uses
+            cached = _normalize_cache[text] = _normalize_uncached(text)
+        return cached
+    return _normalize_uncached(text)
+
+
+_NORMALIZE_CACHE_MAX_CHARS = 64
+_NORMALIZE_CACHE_SIZE = 4096
+_normalize_cache: dict[str, str] = {}
+
+
+def _normalize_uncached(text: str) -> str:
+    if not text.isascii():  # NFKC is the identity on ASCII
+        text = unicodedata.normalize("NFKC", text)
+    text = _WHITESPACE.sub(" ", text.casefold())
     return text.strip(_DECORATION)
 
 

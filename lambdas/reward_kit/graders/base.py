@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 
-@dataclass(frozen=True)
+# Not frozen: these are built once per sample on the hot path, and frozen dataclasses pay
+# for object.__setattr__ on every field. Treat them as immutable all the same.
+@dataclass(slots=True)
 class GradeResult:
     """What one grader says about one response.
 
@@ -29,7 +31,7 @@ class GradeResult:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class GradeInput:
     """Everything a grader may look at for one sample (already parsed by the contract layer).
 
