@@ -1,7 +1,8 @@
-"""Build the CDK app from cdk.json context: the ONLY place that reads context.
+"""Compose the CDK app from already-validated, typed environment configs.
 
-``app.py`` and the infra tests call ``build_app`` the same way; tests pass an ``App`` whose
-context skips bundling (``aws:cdk:bundling-stacks = []``) so they never run pip.
+``app.py`` (the only place that reads cdk.json context) and the infra tests call
+``build_app`` the same way; tests pass an ``App`` whose context skips bundling
+(``aws:cdk:bundling-stacks = []``) so they never run pip.
 """
 
 from __future__ import annotations
@@ -12,34 +13,24 @@ from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from .bundling import LocalPipBundling, bundled_code_options
-from .config import EnvironmentConfig, parse_environments, select_environments
+from .config import EnvironmentConfig
 from .reward_stack import RewardStack
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = ROOT / "lambdas"
 STACK_PREFIX = "NovaRftRewards"
 
-CONTEXT_ENVIRONMENTS = "environments"
-CONTEXT_SELECTED_ENV = "env"
-
-
 def stack_name(env: EnvironmentConfig | str) -> str:
     return f"{STACK_PREFIX}-{env if isinstance(env, str) else env.name}"
 
 
-def load_config(app: App) -> list[EnvironmentConfig]:
-    """Validate every configured environment; return the selected ones (``-c env=<name>``)."""
-    envs = parse_environments(app.node.try_get_context(CONTEXT_ENVIRONMENTS))
-    return select_environments(envs, app.node.try_get_context(CONTEXT_SELECTED_ENV))
-
-
-def build_app(app: App, *, nag: bool = True) -> dict[str, RewardStack]:
-    """Add one RewardStack per selected environment (and cdk-nag) to ``app``."""
+def build_app(app: App, environments: list[EnvironmentConfig], *, nag: bool = True) -> dict[str, RewardStack]:
+    """Add one RewardStack per environment (and cdk-nag) to ``app``."""
     # One bundler for the whole app: every stack's asset has the same source and options,
     # so CDK stages (and pip-installs) the bundle once.
     code_options = bundled_code_options(LAMBDAS_DIR, LocalPipBundling(LAMBDAS_DIR))
     stacks: dict[str, RewardStack] = {}
-    for env in load_config(app):
+    for env in environments:
         stacks[env.name] = RewardStack(
             app,
             stack_name(env),

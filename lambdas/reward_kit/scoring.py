@@ -10,22 +10,42 @@ Used by the Lambda handler, the dry run and the benchmark::
 
 The per-sample path is deliberately plain (no copies, no serialization, no logging): it
 runs for every one of the ~1,000 samples an invocation may carry.
+
+Graders that block on I/O (the Bedrock judge) opt into more through optional attributes:
+
+- ``concurrency`` (int, default 1): when > 1 the grade calls of one event run in a thread
+  pool of that size (input order and the per-sample ``grader_error`` guard are kept). At 1
+  the plain sequential loop runs: no executor, no threads.
+- ``timeout_reason`` (str, default ``grader_timeout``): the reason given to samples not
+  graded before the deadline passed to ``score_event``.
+- ``requires_reference`` (bool, default True): when False, a sample without a reference
+  answer is graded anyway (reference None) instead of failing with ``missing_reference``.
+
+``score_event(event, deadline=...)`` takes a ``time.monotonic()`` deadline (the handler
+derives it from the Lambda context): samples not graded by then get ``timeout_reason`` and
+the minimum, so the invocation still returns one output per sample in time. Graders see the
+deadline through ``reward_kit.deadline.remaining_seconds()``.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from reward_kit.contract import (
     DEFAULT_MAX_RESPONSE_CHARS,
     GRADER_ERROR,
+    GRADER_TIMEOUT,
+    MISSING_REFERENCE,
     OutputBuilder,
     ParsedSample,
     parse_event,
 )
+from reward_kit.deadline import run_with_deadline
 from reward_kit.graders.base import Grader, GradeInput
 from reward_kit.spec import output_range, reward_dimensions, validate_spec
 
@@ -65,7 +85,9 @@ class Scorer:
         grader: Grader | None = None,
         max_response_chars: int = DEFAULT_MAX_RESPONSE_CHARS,
         key: str = "REWARD_SPEC",
+        concurrency: int | None = None,
     ) -> None:
+        """``concurrency`` overrides the grader's own ``concurrency`` attribute (tests, dry runs)."""
         # validate_spec is idempotent, so an already-validated spec passes through unchanged.
         self.spec = validate_spec(spec, key=key)
         self.dimensions = reward_dimensions(self.spec)
@@ -77,33 +99,51 @@ class Scorer:
 
             grader = build_grader(self.spec)
         self.grader = grader
+        if concurrency is None:
+            concurrency = getattr(grader, "concurrency", 1)
+        self.concurrency = concurrency if type(concurrency) is int and concurrency > 1 else 1
+        timeout_reason = getattr(grader, "timeout_reason", GRADER_TIMEOUT)
+        self.timeout_reason = (
+            timeout_reason if type(timeout_reason) is str and _REASON_RE.fullmatch(timeout_reason) else GRADER_TIMEOUT
+        )
+        self.requires_reference = getattr(grader, "requires_reference", True) is not False
 
-    def score_event(self, event: Any) -> BatchResult:
-        """Score every sample of an event; one output per sample, in input order."""
+    def score_event(self, event: Any, *, deadline: float | None = None) -> BatchResult:
+        """Score every sample of an event; one output per sample, in input order.
+
+        ``deadline`` (a ``time.monotonic()`` value): samples not graded by then get the
+        grader's ``timeout_reason`` and the minimum score.
+        """
         samples = parse_event(event, self.max_response_chars)
+        if not self.requires_reference:
+            for sample in samples:
+                if sample.failure == MISSING_REFERENCE:  # the response was parsed before this check
+                    sample.failure = None
         builder = self.builder
-        grader = self.grader
+        grade = self._grade
         dimensions = self.dimensions
         outputs: list[dict[str, Any]] = []
         failures: Counter[str] = Counter()
         aggregate_values: list[float] = []
         dimension_values: list[list[float]] = [[] for _ in dimensions]
         failed_samples = 0
+        pending = [sample for sample in samples if sample.failure is None]
+        concurrent = self.concurrency > 1 and len(pending) > 1
+        graded = self._grade_concurrently(pending, deadline) if concurrent else None
 
         for sample in samples:
             reason = sample.failure
             if reason is not None:
                 output = builder.failed(sample.id, reason)
+            elif graded is not None:
+                output, reason = graded[sample.position]
+            elif deadline is None:
+                output, reason = grade(sample)
+            elif time.monotonic() >= deadline:
+                reason = self.timeout_reason
+                output = builder.failed(sample.id, reason)
             else:
-                try:
-                    result = grader(GradeInput(sample.response, sample.reference, sample.metadata))  # type: ignore[arg-type]
-                    reason = result.reason
-                    if reason is not None and not (type(reason) is str and _REASON_RE.fullmatch(reason)):
-                        reason = GRADER_ERROR  # reasons become metric names: keep them clean
-                    output = builder.graded(sample.id, result.score, result.rewards, result.metrics, reason)
-                except Exception:  # a grader bug must cost one sample, not the batch
-                    reason = GRADER_ERROR
-                    output = builder.failed(sample.id, reason)
+                output, reason = run_with_deadline(deadline, grade, sample)
             if reason is not None:
                 failures[reason] += 1
                 failed_samples += 1
@@ -118,6 +158,46 @@ class Scorer:
         for dimension, per_sample in zip(dimensions, dimension_values):
             values[dimension] = per_sample
         return BatchResult(outputs, failures, values, samples, failed_samples)
+
+    def _grade(self, sample: ParsedSample) -> tuple[dict[str, Any], str | None]:
+        """(output, reason) for one parseable sample; never raises."""
+        try:
+            result = self.grader(GradeInput(sample.response, sample.reference, sample.metadata))  # type: ignore[arg-type]
+            reason = result.reason
+            if reason is not None and not (type(reason) is str and _REASON_RE.fullmatch(reason)):
+                reason = GRADER_ERROR  # reasons become metric names: keep them clean
+            return self.builder.graded(sample.id, result.score, result.rewards, result.metrics, reason), reason
+        except Exception:  # a grader bug must cost one sample, not the batch
+            return self.builder.failed(sample.id, GRADER_ERROR), GRADER_ERROR
+
+    def _grade_concurrently(
+        self, samples: list[ParsedSample], deadline: float | None
+    ) -> dict[int, tuple[dict[str, Any], str | None]]:
+        """Grade ``samples`` in a thread pool; position -> (output, reason) for each of them.
+
+        Samples still queued or running at the deadline get ``timeout_reason``: queued ones
+        are cancelled, running ones are abandoned (their threads finish on their own, bounded
+        by the grader's own timeouts, and their results are ignored).
+        """
+        executor = ThreadPoolExecutor(
+            max_workers=min(self.concurrency, len(samples)), thread_name_prefix="reward-grader"
+        )
+        try:
+            futures = {
+                executor.submit(run_with_deadline, deadline, self._grade, sample): sample for sample in samples
+            }
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            done, _ = wait(futures, timeout=timeout)
+        finally:
+            # Never wait for abandoned calls: the invocation must return in time.
+            executor.shutdown(wait=False, cancel_futures=True)
+        results: dict[int, tuple[dict[str, Any], str | None]] = {}
+        for future, sample in futures.items():
+            if future in done:
+                results[sample.position] = future.result()  # _grade never raises
+            else:
+                results[sample.position] = (self.builder.failed(sample.id, self.timeout_reason), self.timeout_reason)
+        return results
 
     def score_text(self, response: Any, reference: Any, metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Score one bare (response, reference) pair; the output carries the id ``"0"``.

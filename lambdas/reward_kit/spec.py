@@ -28,13 +28,21 @@ __all__ = [
     "output_range",
     "parse_spec_json",
     "reward_dimensions",
+    "uses_judge",
     "validate_spec",
 ]
 
-GRADER_KINDS = ("json_schema", "label", "math", "multi", "numeric", "regex")
+GRADER_KINDS = ("json_schema", "judge", "label", "math", "multi", "numeric", "regex")
 DEFAULT_RANGE = (0.0, 1.0)
 REGEX_FLAGS = ("DOTALL", "IGNORECASE", "MULTILINE")
 REGEX_TARGETS = ("answer", "response")
+
+# judge (RLAIF) defaults. The model id is not part of the spec: it comes from JUDGE_MODEL_ID,
+# which the CDK stack sets together with the IAM policy scoped to that model.
+JUDGE_DEFAULT_MAX_SCORE = 10  # integer 0..10 is more reliable from an LLM than a float 0..1
+JUDGE_DEFAULT_MAX_TOKENS = 512
+JUDGE_DEFAULT_TEMPERATURE = 0.0
+JUDGE_DEFAULT_MAX_RESPONSE_CHARS = 20_000
 
 # Dimension/component names become CloudWatch metric names (Reward_<name>) and JSON keys.
 _NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -317,6 +325,64 @@ def _multi(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
     out["length_penalty"] = length_penalty
 
 
+def _judge(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
+    if "rubric" not in spec:
+        raise _fail(f"{path}.rubric", "required (a non-empty string telling the judge what a good response is)")
+    rubric = spec["rubric"]
+    if not isinstance(rubric, str) or not rubric.strip():
+        raise _fail(f"{path}.rubric", f"{_show(rubric)} is not a non-empty string")
+    out["rubric"] = rubric
+
+    criteria = spec.get("criteria")
+    if criteria is not None:
+        criteria_path = f"{path}.criteria"
+        criteria = _object(criteria_path, criteria)
+        if not criteria:
+            raise _fail(criteria_path, "must name at least one criterion (or be omitted)")
+        normalized: dict[str, dict[str, Any]] = {}
+        for name, criterion in criteria.items():
+            _name(criteria_path, name)
+            item_path = f"{criteria_path}.{name}"
+            # {name: "description"} or {name: {"description": ..., "weight": ...}}
+            if isinstance(criterion, str):
+                description_path, criterion = item_path, {"description": criterion}
+            elif isinstance(criterion, Mapping):
+                _no_unknown_keys(item_path, criterion, ("description", "weight"))
+                description_path = f"{item_path}.description"
+            else:
+                raise _fail(
+                    item_path,
+                    f'{_show(criterion)} is not a description string or an object {{"description": ..., "weight": ...}}',
+                )
+            description = criterion.get("description")
+            if not isinstance(description, str) or not description.strip():
+                raise _fail(description_path, f"{_show(description)} is not a non-empty string")
+            normalized[name] = {
+                "description": description,
+                "weight": _number(f"{item_path}.weight", criterion.get("weight", 1.0), minimum=0),
+            }
+        total = sum(item["weight"] for item in normalized.values())
+        if total <= 0:
+            raise _fail(criteria_path, "criterion weights must sum to more than 0")
+        for item in normalized.values():
+            item["weight"] = item["weight"] / total
+        criteria = normalized
+    out["criteria"] = criteria
+
+    max_score = _integer(f"{path}.max_score", spec.get("max_score", JUDGE_DEFAULT_MAX_SCORE), minimum=1)
+    if max_score > 100:
+        raise _fail(f"{path}.max_score", f"{max_score} must be <= 100 (the judge answers with an integer 0..max_score)")
+    out["max_score"] = max_score
+    out["include_reference"] = _boolean(f"{path}.include_reference", spec.get("include_reference", True))
+    out["max_tokens"] = _integer(f"{path}.max_tokens", spec.get("max_tokens", JUDGE_DEFAULT_MAX_TOKENS), minimum=16)
+    out["temperature"] = _number(
+        f"{path}.temperature", spec.get("temperature", JUDGE_DEFAULT_TEMPERATURE), minimum=0, maximum=1
+    )
+    out["max_response_chars"] = _integer(
+        f"{path}.max_response_chars", spec.get("max_response_chars", JUDGE_DEFAULT_MAX_RESPONSE_CHARS), minimum=100
+    )
+
+
 def _reject_gate_cycles(path: str, gates: Mapping[str, Mapping[str, Any]]) -> None:
     for start in gates:
         seen = [start]
@@ -336,6 +402,10 @@ _KIND_KEYS: dict[str, tuple[tuple[str, ...], Callable[[str, Mapping[str, Any], d
     "json_schema": (("schema", "parse_score", "compare_reference"), _json_schema),
     "regex": (("pattern", "flags", "target", "full_match"), _regex),
     "multi": (("graders", "weights", "gates", "length_penalty"), _multi),
+    "judge": (
+        ("rubric", "criteria", "max_score", "include_reference", "max_tokens", "temperature", "max_response_chars"),
+        _judge,
+    ),
 }
 
 
@@ -410,6 +480,19 @@ def reward_dimensions(spec: Mapping[str, Any]) -> list[str]:
     if spec["grader"] == "multi":
         return list(spec["graders"])
     return [spec["name"]]
+
+
+def uses_judge(spec: Mapping[str, Any]) -> bool:
+    """True when a validated spec calls a Bedrock judge (itself or as a ``multi`` component).
+
+    The CDK app uses it to check that such a spec runs in an ``rlaif`` function (the only kind
+    that gets JUDGE_MODEL_ID and bedrock:InvokeModel).
+    """
+    if spec.get("grader") == "judge":
+        return True
+    if spec.get("grader") == "multi":
+        return any(component.get("grader") == "judge" for component in spec.get("graders", {}).values())
+    return False
 
 
 def output_range(spec: Mapping[str, Any]) -> tuple[float, float]:

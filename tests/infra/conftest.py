@@ -1,6 +1,6 @@
 """One synth per test session, shared by every infra test.
 
-The app is built with the same function ``app.py`` uses (``stacks.app_builder.build_app``),
+The app is built the way ``app.py`` builds it (``parse_environments`` + ``build_app``),
 from cdk.json's context plus one test-only environment (``judge``) that exercises the RLAIF
 paths the shipped configs do not use. Bundling is skipped (``aws:cdk:bundling-stacks = []``)
 so no test runs pip; cdk-nag is attached exactly as in ``app.py``, so the synth itself fails
@@ -79,10 +79,12 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     from aws_cdk import App
 
     from stacks.app_builder import build_app
+    from stacks.config import parse_environments
 
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app = App(context=test_context(), outdir=str(outdir))
-    stacks = build_app(app)
+    context = test_context()
+    app = App(context=context, outdir=str(outdir))
+    stacks = build_app(app, list(parse_environments(context["environments"]).values()))
     assembly = app.synth()
     templates, files = {}, {}
     for env, stack in stacks.items():

@@ -91,9 +91,15 @@ def test_cli_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert "| 20 | 1.1 | 17 | 117 | yes |" in capsys.readouterr().out  # 10 calls/s x 1.1 s x 1.5 = 16.5
 
 
-def test_readme_sizing_table_comes_from_the_model() -> None:
-    readme = ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8") if readme.exists() else ""
-    if "| evaluations/s |" not in text:
-        pytest.skip("README.md has no sizing table yet (paste `python -m stacks.capacity` output)")
-    assert capacity.sizing_table() in text, "README sizing table differs from `python -m stacks.capacity`"
+@pytest.mark.parametrize(
+    "seconds_per_sample",
+    [capacity.TABLE_SECONDS_PER_SAMPLE, 0.05],
+    ids=["judge-profile", "rlvr-profile"],
+)
+def test_readme_sizing_tables_come_from_the_model(seconds_per_sample: float) -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = capacity.sizing_table(expected_seconds_per_sample=seconds_per_sample)
+    assert table in text, (
+        "README sizing table differs from "
+        f"`python -m stacks.capacity --seconds-per-sample {seconds_per_sample:g}`"
+    )

@@ -26,6 +26,12 @@ VALID_SPECS = {
     "math": {"grader": "math"},
     "json_schema": {"grader": "json_schema", "schema": {"type": "object", "required": ["a"]}},
     "regex": {"grader": "regex", "pattern": r"^\d+$", "flags": ["IGNORECASE"]},
+    "judge": {
+        "grader": "judge",
+        "rubric": "Is the answer polite and correct?",
+        "criteria": {"politeness": "polite tone", "accuracy": {"description": "facts right", "weight": 3}},
+        "max_score": 5,
+    },
     "multi": {
         "grader": "multi",
         "graders": {
@@ -111,7 +117,7 @@ def test_unknown_kind_in_a_component_names_path_and_allowed_values():
     message = error_of({"grader": "multi", "graders": {"accuracy": {"grader": "foo"}}})
     assert message == (
         "REWARD_SPEC.graders.accuracy.grader: 'foo' is not one of "
-        "['json_schema', 'label', 'math', 'multi', 'numeric', 'regex']"
+        "['json_schema', 'judge', 'label', 'math', 'multi', 'numeric', 'regex']"
     )
 
 
@@ -120,7 +126,7 @@ def test_unknown_kind_in_a_component_names_path_and_allowed_values():
     [
         ([], "REWARD_SPEC:", "JSON object"),
         ({}, "REWARD_SPEC.grader:", "required"),
-        ({"grader": "judge", "rubric": "x"}, "REWARD_SPEC.grader:", "not one of"),
+        ({"grader": "jduge", "rubric": "x"}, "REWARD_SPEC.grader:", "not one of"),
         ({"grader": "numeric", "tolerence": 1}, "REWARD_SPEC.tolerence:", "'tolerance'"),
         ({"grader": "numeric", "tolerance": -1}, "REWARD_SPEC.tolerance:", ">= 0"),
         ({"grader": "numeric", "tolerance": True}, "REWARD_SPEC.tolerance:", "finite number"),

@@ -1,0 +1,1 @@
+"""RLAIF reward function: a Bedrock model judges responses (``rlaif.handler.handler``)."""
