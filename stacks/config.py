@@ -31,6 +31,7 @@ Keys (see README for the table)::
         provisioned_concurrency           optional, 1..reserved, on a `live` alias
         judge_model_id                    rlaif only, required
         judge_inference_profile_regions   rlaif with a cross-region inference profile id
+        judge_max_concurrency             rlaif only, parallel judge calls per invocation (16)
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from reward_kit import names
-from reward_kit.spec import SpecError, validate_spec
+from reward_kit.spec import SpecError, uses_judge, validate_spec
 
 from . import capacity
 
@@ -65,6 +66,8 @@ LOG_RETENTION_DAYS = (
 )  # fmt: skip
 
 # Reward function kinds with a runtime in lambdas/, and their Lambda handler paths.
+DEFAULT_JUDGE_MAX_CONCURRENCY = 16
+JUDGE_MAX_CONCURRENCY_LIMIT = 64  # threads per invocation; more belongs in more invocations
 KIND_HANDLERS = {"rlvr": "rlvr.handler.handler", "rlaif": "rlaif.handler.handler"}
 # Kinds in the design without a runtime yet: rejected with a clear message.
 PLANNED_KINDS = ("code",)
@@ -106,6 +109,7 @@ TRAINING_KEYS = ("bucket", "data_prefix", "output_prefix")
 FUNCTION_KEYS = (
     "expected_seconds_per_sample",
     "judge_inference_profile_regions",
+    "judge_max_concurrency",
     "judge_model_id",
     "kind",
     "memory_mb",
@@ -147,10 +151,16 @@ class RewardFunctionConfig:
     provisioned_concurrency: int | None = None
     judge_model_id: str | None = None
     judge_inference_profile_regions: tuple[str, ...] = ()
+    judge_max_concurrency: int | None = None  # parallel judge calls per invocation (rlaif)
 
     @property
     def reward_spec(self) -> dict[str, Any]:
         return json.loads(self.reward_spec_json)
+
+    def environment_variables(self) -> dict[str, str]:
+        """The Lambda's environment (the construct sets it; parsing checks its size)."""
+        return lambda_environment(self.function_name, self.name, self.reward_spec_json,
+                                  self.judge_model_id, self.judge_max_concurrency)
 
     @property
     def has_live_alias(self) -> bool:
@@ -283,7 +293,7 @@ def function_name_for(function: str, environment: str) -> str:
 
 
 def lambda_environment(function_name: str, logical_name: str, reward_spec_json: str,
-                       judge_model_id: str | None) -> dict[str, str]:
+                       judge_model_id: str | None, judge_max_concurrency: int | None = None) -> dict[str, str]:
     """Environment variables of one reward Lambda (shared by the construct and the size check)."""
     variables = {
         names.ENV_REWARD_SPEC: reward_spec_json,
@@ -294,6 +304,8 @@ def lambda_environment(function_name: str, logical_name: str, reward_spec_json: 
     }
     if judge_model_id is not None:
         variables[names.ENV_JUDGE_MODEL_ID] = judge_model_id
+    if judge_max_concurrency is not None:
+        variables[names.ENV_JUDGE_MAX_CONCURRENCY] = str(judge_max_concurrency)
     return variables
 
 
@@ -405,21 +417,27 @@ def _parse_function(env: str, name: str, raw: Any, env_path: str, *, headroom: f
                 f"of {list(INFERENCE_PROFILE_GEOS)}), got judge_model_id {judge_model_id!r}",
             )
     else:
-        for key in ("judge_model_id", "judge_inference_profile_regions"):
+        for key in ("judge_model_id", "judge_inference_profile_regions", "judge_max_concurrency"):
             if raw.get(key) is not None:
                 raise _fail(f"{path}.{key}", f"only valid for kind 'rlaif', this function is kind {kind!r}")
         judge_model_id = None
 
-    env_vars = lambda_environment(function_name, name, spec_json, judge_model_id)
-    size = sum(len(k.encode()) + len(v.encode()) for k, v in env_vars.items())
-    if size > LAMBDA_ENVIRONMENT_MAX_BYTES:
-        raise _fail(
-            spec_path,
-            f"the normalized spec makes the Lambda environment {size} bytes; Lambda allows "
-            f"{LAMBDA_ENVIRONMENT_MAX_BYTES}: shorten the spec (e.g. fewer labels/aliases, a smaller schema)",
-        )
+    # Only rlaif functions get JUDGE_MODEL_ID and bedrock:InvokeModel: the spec must match the kind.
+    if kind == "rlaif" and not uses_judge(spec):
+        raise _fail(f"{spec_path}.grader",
+                    "kind 'rlaif' needs a 'judge' grader (or a 'multi' with a 'judge' component); "
+                    "use kind 'rlvr' for deterministic graders")
+    if kind != "rlaif" and uses_judge(spec):
+        raise _fail(f"{path}.kind",
+                    f"the reward_spec uses a 'judge' grader, which needs kind 'rlaif' (with judge_model_id), "
+                    f"got {kind!r}")
+    judge_concurrency = None
+    if kind == "rlaif":
+        judge_concurrency = _integer(f"{path}.judge_max_concurrency",
+                                     raw.get("judge_max_concurrency", DEFAULT_JUDGE_MAX_CONCURRENCY),
+                                     ge=1, le=JUDGE_MAX_CONCURRENCY_LIMIT)
 
-    return RewardFunctionConfig(
+    function = RewardFunctionConfig(
         name=name,
         kind=kind,
         handler=KIND_HANDLERS[kind],
@@ -434,7 +452,16 @@ def _parse_function(env: str, name: str, raw: Any, env_path: str, *, headroom: f
         provisioned_concurrency=provisioned,
         judge_model_id=judge_model_id,
         judge_inference_profile_regions=regions,
+        judge_max_concurrency=judge_concurrency,
     )
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in function.environment_variables().items())
+    if size > LAMBDA_ENVIRONMENT_MAX_BYTES:
+        raise _fail(
+            spec_path,
+            f"the normalized spec makes the Lambda environment {size} bytes; Lambda allows "
+            f"{LAMBDA_ENVIRONMENT_MAX_BYTES}: shorten the spec (e.g. fewer labels/aliases, a smaller schema)",
+        )
+    return function
 
 
 def _parse_environment(env: str, raw: Any) -> EnvironmentConfig:

@@ -15,7 +15,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from .bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
-from .config import EnvironmentConfig, RewardFunctionConfig, lambda_environment
+from .config import EnvironmentConfig, RewardFunctionConfig
 
 LIVE_ALIAS = "live"
 
@@ -131,9 +131,7 @@ class RewardFunction(Construct):
             memory_size=function.memory_mb,
             timeout=Duration.seconds(function.timeout_seconds),
             reserved_concurrent_executions=function.reserved_concurrency,
-            environment=lambda_environment(
-                function.function_name, function.name, function.reward_spec_json, function.judge_model_id
-            ),
+            environment=function.environment_variables(),
             log_group=self.log_group,
             role=self.role,
             tracing=lambda_.Tracing.ACTIVE if environment.tracing else lambda_.Tracing.DISABLED,

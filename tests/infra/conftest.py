@@ -37,7 +37,8 @@ JUDGE_ENVIRONMENT: dict[str, Any] = {
     "reward_functions": {
         "judge-fm": {
             "kind": "rlaif",
-            "reward_spec": {"grader": "label", "labels": ["yes", "no"]},
+            "reward_spec": {"grader": "judge", "rubric": "Reward answers that are correct and polite."},
+            "judge_max_concurrency": 8,
             "target_evaluations_per_second": 50,
             "expected_seconds_per_sample": 2.0,
             "timeout_seconds": 120,
@@ -45,7 +46,14 @@ JUDGE_ENVIRONMENT: dict[str, Any] = {
         },
         "judge-xr": {
             "kind": "rlaif",
-            "reward_spec": {"grader": "numeric"},
+            "reward_spec": {
+                "grader": "multi",
+                "graders": {
+                    "accuracy": {"grader": "numeric"},
+                    "helpfulness": {"grader": "judge", "rubric": "Is the explanation clear and correct?"},
+                },
+                "weights": {"accuracy": 0.7, "helpfulness": 0.3},
+            },
             "target_evaluations_per_second": 50,
             "expected_seconds_per_sample": 2.0,
             "judge_model_id": "us.amazon.nova-pro-v1:0",

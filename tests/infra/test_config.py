@@ -176,6 +176,31 @@ def test_missing_judge_model() -> None:
     assert message.startswith(f"{FN}.judge_model_id: required (a Bedrock model or inference profile id")
 
 
+JUDGE_SPEC = {"grader": "judge", "rubric": "Reward correct, polite answers."}
+
+
+def test_rlaif_needs_a_judge_spec_and_rlvr_cannot_call_a_judge() -> None:
+    # rlvr functions get no JUDGE_MODEL_ID and no bedrock:InvokeModel, so a judge there would fail at run time.
+    message = error(with_fn(reward_spec=JUDGE_SPEC))
+    assert message.startswith(f"{FN}.kind: the reward_spec uses a 'judge' grader, which needs kind 'rlaif'")
+    message = error(with_fn(kind="rlaif", judge_model_id="amazon.nova-pro-v1:0"))  # label spec
+    assert message.startswith(f"{FN}.reward_spec.grader: kind 'rlaif' needs a 'judge' grader")
+
+
+def test_judge_concurrency_default_range_and_environment() -> None:
+    fn = parse_environments(with_fn(kind="rlaif", judge_model_id="amazon.nova-pro-v1:0",
+                                    reward_spec=JUDGE_SPEC))["dev"].function("sentiment")
+    assert fn.judge_max_concurrency == 16
+    assert fn.environment_variables()["JUDGE_MAX_CONCURRENCY"] == "16"
+    assert fn.environment_variables()["JUDGE_MODEL_ID"] == "amazon.nova-pro-v1:0"
+    message = error(with_fn(kind="rlaif", judge_model_id="amazon.nova-pro-v1:0", reward_spec=JUDGE_SPEC,
+                            judge_max_concurrency=0))
+    assert message == f"{FN}.judge_max_concurrency: must be an integer in 1..64, got 0"
+    assert error(with_fn(judge_max_concurrency=4)).startswith(
+        f"{FN}.judge_max_concurrency: only valid for kind 'rlaif'"
+    )
+
+
 def test_inference_profile_needs_its_regions() -> None:
     message = error(with_fn(kind="rlaif", judge_model_id="us.amazon.nova-pro-v1:0"))
     assert message.startswith(f"{FN}.judge_inference_profile_regions: required when judge_model_id")
@@ -303,3 +328,15 @@ def test_environment_selection() -> None:
 def test_missing_environments() -> None:
     assert error(None).startswith("environments: missing from cdk.json context")  # type: ignore[arg-type]
     assert error({}) == "environments: must define at least one environment"
+
+
+def test_readme_environment_example_parses() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```json\n(.*?)```", readme, re.DOTALL) if b.lstrip().startswith('"staging"')]
+    assert len(blocks) == 1
+    env = parse_environments(json.loads("{" + blocks[0] + "}"))["staging"]
+    assert env.function("gsm8k").reserved_concurrency == capacity.reserved_concurrency(100, 0.05, 1)

@@ -101,8 +101,10 @@ def test_environment_variables(synth: Any, env: str) -> None:
         assert variables[names.ENV_POWERTOOLS_LOG_LEVEL] == "INFO"
         if fn.kind == "rlaif":
             assert variables[names.ENV_JUDGE_MODEL_ID] == fn.judge_model_id
+            assert variables[names.ENV_JUDGE_MAX_CONCURRENCY] == str(fn.judge_max_concurrency)
         else:
             assert names.ENV_JUDGE_MODEL_ID not in variables
+            assert names.ENV_JUDGE_MAX_CONCURRENCY not in variables
 
 
 @pytest.mark.parametrize("env", ENVS)
