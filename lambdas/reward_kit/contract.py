@@ -10,6 +10,10 @@ Input: a JSON list of samples. Every variant seen in the AWS documentation is ac
 - the response is the **last** message whose role is ``assistant`` or ``nova_assistant``
   (role compared after stripping whitespace and lower-casing), as AWS documents it, even
   if a user message follows it. User turns are never graded.
+- the prompt (``ParsedSample.prompt``) is the text of the last ``user`` message before that
+  response, with the same content rules. It is data for graders that ask for it (the judge
+  shows it to the model); it is extracted only when ``with_prompt`` is true, and a missing or
+  malformed user turn never fails a sample (the prompt is then None).
 
 A broken sample never raises: it gets a failure reason code and, later, the minimum score
 on every reward dimension, under its own id (or a deterministic placeholder built from its
@@ -27,8 +31,11 @@ Outputs never echo response or reference text.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
+
+from reward_kit import names
 
 __all__ = [
     "ASSISTANT_ROLES",
@@ -37,6 +44,7 @@ __all__ = [
     "FAILURE_REASONS",
     "OutputBuilder",
     "ParsedSample",
+    "max_response_chars_from_env",
     "parse_event",
     "parse_sample",
     "reference_failure",
@@ -45,6 +53,7 @@ __all__ = [
 
 DEFAULT_MAX_RESPONSE_CHARS = 100_000
 ASSISTANT_ROLES = frozenset({"assistant", "nova_assistant"})
+USER_ROLE = "user"
 # Exact spellings that need no case/whitespace folding to be ruled out (hot loop).
 _OTHER_ROLES = frozenset({"user", "system", "tool"})
 
@@ -80,6 +89,21 @@ FAILURE_REASONS = (
 )
 
 
+def max_response_chars_from_env() -> int:
+    """``REWARD_MAX_RESPONSE_CHARS`` (default 100,000); anything but a positive integer is a
+    configuration error, raised rather than silently grading everything or nothing."""
+    text = os.environ.get(names.ENV_MAX_RESPONSE_CHARS, "").strip()
+    if not text:
+        return DEFAULT_MAX_RESPONSE_CHARS
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ValueError(f"{names.ENV_MAX_RESPONSE_CHARS}: {text!r} is not a positive integer")
+    return value
+
+
 class EventError(ValueError):
     """The event as a whole is unusable (not a list): the invocation fails loudly."""
 
@@ -94,22 +118,34 @@ class ParsedSample:
     reference: Any = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     failure: str | None = None
+    # Text of the last user message before the response; None unless parsed with_prompt and
+    # that message exists and has well-formed content. Never graded by deterministic graders.
+    prompt: str | None = None
 
 
 _EMPTY_METADATA: Mapping[str, Any] = {}
 
 
-def parse_event(event: Any, max_response_chars: int = DEFAULT_MAX_RESPONSE_CHARS) -> list[ParsedSample]:
-    """Parse a whole event. Raises EventError only when ``event`` itself is not a list."""
+def parse_event(
+    event: Any, max_response_chars: int = DEFAULT_MAX_RESPONSE_CHARS, *, with_prompt: bool = False
+) -> list[ParsedSample]:
+    """Parse a whole event. Raises EventError only when ``event`` itself is not a list.
+
+    ``with_prompt``: also extract ``ParsedSample.prompt`` (only graders that read it need it).
+    """
     if not isinstance(event, list):
         raise EventError(
             f"reward event must be a JSON list of samples, got {type(event).__name__}"
             + (f" with keys {sorted(map(str, event))[:10]}" if isinstance(event, dict) else "")
         )
+    if with_prompt:
+        return [parse_sample(sample, position, max_response_chars, True) for position, sample in enumerate(event)]
     return [parse_sample(sample, position, max_response_chars) for position, sample in enumerate(event)]
 
 
-def parse_sample(sample: Any, position: int, max_response_chars: int = DEFAULT_MAX_RESPONSE_CHARS) -> ParsedSample:
+def parse_sample(
+    sample: Any, position: int, max_response_chars: int = DEFAULT_MAX_RESPONSE_CHARS, with_prompt: bool = False
+) -> ParsedSample:
     """Parse one sample; never raises. The first problem found becomes ``failure``."""
     if not isinstance(sample, dict):
         return ParsedSample(position, f"missing-id-{position}", failure=NOT_AN_OBJECT)
@@ -135,6 +171,9 @@ def parse_sample(sample: Any, position: int, max_response_chars: int = DEFAULT_M
         return parsed
 
     final_message = None
+    # The last user message so far, and the one before the final assistant message. Only
+    # references are kept here: the prompt's text is built below, and only with_prompt.
+    last_user = prompt_message = None
     for message in messages:
         if not isinstance(message, dict):
             parsed.failure = INVALID_MESSAGES
@@ -142,8 +181,16 @@ def parse_sample(sample: Any, position: int, max_response_chars: int = DEFAULT_M
         role = message.get("role")
         if role in ASSISTANT_ROLES:
             final_message = message
-        elif type(role) is str and role not in _OTHER_ROLES and role.strip().lower() in ASSISTANT_ROLES:
-            final_message = message  # " Assistant " and the like
+            prompt_message = last_user
+        elif role == USER_ROLE:
+            last_user = message
+        elif type(role) is str and role not in _OTHER_ROLES:
+            folded = role.strip().lower()  # " Assistant ", "USER" and the like
+            if folded in ASSISTANT_ROLES:
+                final_message = message
+                prompt_message = last_user
+            elif folded == USER_ROLE:
+                last_user = message
     if final_message is None:
         parsed.failure = NO_ASSISTANT_MESSAGE
         return parsed
@@ -156,6 +203,8 @@ def parse_sample(sample: Any, position: int, max_response_chars: int = DEFAULT_M
     if parsed.failure is not None:
         return parsed
     parsed.response = response
+    if with_prompt and prompt_message is not None:
+        parsed.prompt = content_text(prompt_message.get("content"))  # None when malformed
 
     # metadata first (the documented place), then the top level.
     reference = metadata.get("reference_answer")

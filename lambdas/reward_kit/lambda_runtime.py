@@ -42,7 +42,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from reward_kit import names
-from reward_kit.contract import DEFAULT_MAX_RESPONSE_CHARS, INVALID_EVENT, EventError
+from reward_kit.contract import INVALID_EVENT, EventError, max_response_chars_from_env
 from reward_kit.scoring import AGGREGATE, BatchResult, Scorer
 from reward_kit.spec import parse_spec_json, uses_judge
 
@@ -87,19 +87,6 @@ def deadline_from_context(context: Any, started: float | None = None) -> float |
     return now + remaining - min(SAFETY_MARGIN_MAX_SECONDS, SAFETY_MARGIN_FRACTION * remaining)
 
 
-def _max_response_chars() -> int:
-    text = os.environ.get(names.ENV_MAX_RESPONSE_CHARS, "").strip()
-    if not text:
-        return DEFAULT_MAX_RESPONSE_CHARS
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ValueError(f"{names.ENV_MAX_RESPONSE_CHARS}: {text!r} is not a positive integer")
-    return value
-
-
 class RewardRuntime:
     """Logger, metrics and the cached Scorer of one reward Lambda entry point.
 
@@ -128,7 +115,7 @@ class RewardRuntime:
         """The Scorer for the current environment; raises SpecError for a bad REWARD_SPEC
         (and JudgeConfigError for a judge spec without JUDGE_MODEL_ID)."""
         spec_text = os.environ.get(names.ENV_REWARD_SPEC)
-        max_chars = _max_response_chars()
+        max_chars = max_response_chars_from_env()
         cache_key = (
             spec_text,
             max_chars,
@@ -237,6 +224,7 @@ class RewardRuntime:
                     "aggregate_reward_score": output["aggregate_reward_score"],
                     "response": sample.response,
                     "reference": sample.reference,
+                    "prompt": sample.prompt,  # None unless the grader asked for it (the judge)
                 },
             )
 

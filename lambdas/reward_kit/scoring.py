@@ -20,6 +20,9 @@ Graders that block on I/O (the Bedrock judge) opt into more through optional att
   graded before the deadline passed to ``score_event``.
 - ``requires_reference`` (bool, default True): when False, a sample without a reference
   answer is graded anyway (reference None) instead of failing with ``missing_reference``.
+- ``wants_prompt`` (bool, default False): when True, the contract layer also extracts the
+  last user message before the response and the grader gets it as ``GradeInput.prompt``.
+  Deterministic graders leave it False and never pay for it (nor see the prompt).
 
 ``score_event(event, deadline=...)`` takes a ``time.monotonic()`` deadline (the handler
 derives it from the Lambda context): samples not graded by then get ``timeout_reason`` and
@@ -107,6 +110,7 @@ class Scorer:
             timeout_reason if type(timeout_reason) is str and _REASON_RE.fullmatch(timeout_reason) else GRADER_TIMEOUT
         )
         self.requires_reference = getattr(grader, "requires_reference", True) is not False
+        self.wants_prompt = getattr(grader, "wants_prompt", False) is True
 
     def score_event(self, event: Any, *, deadline: float | None = None) -> BatchResult:
         """Score every sample of an event; one output per sample, in input order.
@@ -114,7 +118,7 @@ class Scorer:
         ``deadline`` (a ``time.monotonic()`` value): samples not graded by then get the
         grader's ``timeout_reason`` and the minimum score.
         """
-        samples = parse_event(event, self.max_response_chars)
+        samples = parse_event(event, self.max_response_chars, with_prompt=self.wants_prompt)
         if not self.requires_reference:
             for sample in samples:
                 if sample.failure == MISSING_REFERENCE:  # the response was parsed before this check
@@ -162,7 +166,11 @@ class Scorer:
     def _grade(self, sample: ParsedSample) -> tuple[dict[str, Any], str | None]:
         """(output, reason) for one parseable sample; never raises."""
         try:
-            result = self.grader(GradeInput(sample.response, sample.reference, sample.metadata))  # type: ignore[arg-type]
+            if self.wants_prompt:
+                grade_input = GradeInput(sample.response, sample.reference, sample.metadata, sample.prompt or "")  # type: ignore[arg-type]
+            else:
+                grade_input = GradeInput(sample.response, sample.reference, sample.metadata)  # type: ignore[arg-type]
+            result = self.grader(grade_input)
             reason = result.reason
             if reason is not None and not (type(reason) is str and _REASON_RE.fullmatch(reason)):
                 reason = GRADER_ERROR  # reasons become metric names: keep them clean
@@ -199,15 +207,21 @@ class Scorer:
                 results[sample.position] = (self.builder.failed(sample.id, self.timeout_reason), self.timeout_reason)
         return results
 
-    def score_text(self, response: Any, reference: Any, metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def score_text(
+        self, response: Any, reference: Any, metadata: Mapping[str, Any] | None = None, *, prompt: str | None = None
+    ) -> dict[str, Any]:
         """Score one bare (response, reference) pair; the output carries the id ``"0"``.
 
         Used by adapters (VeRL/TRL) that have no Nova event; the same contract checks apply,
         and anything but a string response is ``invalid_content`` (no content-block parsing).
+        ``prompt`` (optional) becomes the user turn, for graders that want it.
         """
+        messages = [{"role": "assistant", "content": response if isinstance(response, str) else None}]
+        if isinstance(prompt, str):
+            messages.insert(0, {"role": "user", "content": prompt})
         sample = {
             "id": "0",
-            "messages": [{"role": "assistant", "content": response if isinstance(response, str) else None}],
+            "messages": messages,
             "metadata": {**(metadata or {}), "reference_answer": reference},
         }
         return self.score_event([sample]).outputs[0]

@@ -374,6 +374,7 @@ def _judge(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
         raise _fail(f"{path}.max_score", f"{max_score} must be <= 100 (the judge answers with an integer 0..max_score)")
     out["max_score"] = max_score
     out["include_reference"] = _boolean(f"{path}.include_reference", spec.get("include_reference", True))
+    out["include_prompt"] = _boolean(f"{path}.include_prompt", spec.get("include_prompt", True))
     out["max_tokens"] = _integer(f"{path}.max_tokens", spec.get("max_tokens", JUDGE_DEFAULT_MAX_TOKENS), minimum=16)
     out["temperature"] = _number(
         f"{path}.temperature", spec.get("temperature", JUDGE_DEFAULT_TEMPERATURE), minimum=0, maximum=1
@@ -403,7 +404,16 @@ _KIND_KEYS: dict[str, tuple[tuple[str, ...], Callable[[str, Mapping[str, Any], d
     "regex": (("pattern", "flags", "target", "full_match"), _regex),
     "multi": (("graders", "weights", "gates", "length_penalty"), _multi),
     "judge": (
-        ("rubric", "criteria", "max_score", "include_reference", "max_tokens", "temperature", "max_response_chars"),
+        (
+            "rubric",
+            "criteria",
+            "max_score",
+            "include_reference",
+            "include_prompt",
+            "max_tokens",
+            "temperature",
+            "max_response_chars",
+        ),
         _judge,
     ),
 }

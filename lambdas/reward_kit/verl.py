@@ -19,7 +19,7 @@ import os
 from typing import Any, Mapping
 
 from reward_kit import names
-from reward_kit.contract import DEFAULT_MAX_RESPONSE_CHARS
+from reward_kit.contract import max_response_chars_from_env
 from reward_kit.scoring import Scorer
 from reward_kit.spec import parse_spec_json, validate_spec
 
@@ -86,7 +86,7 @@ def _scorer_for(data_source: str, extra_info: Mapping[str, Any] | None) -> Score
             spec = parse_spec_json(spec_source, key=key)
         else:
             spec = validate_spec(spec_source, key=key)
-        max_chars = _max_response_chars()
+        max_chars = max_response_chars_from_env()
         if len(_scorers) >= _MAX_CACHED_SCORERS:
             _scorers.clear()
         scorer = _scorers[cache_key] = Scorer(spec, max_response_chars=max_chars, key=key)
@@ -99,15 +99,3 @@ def _canonical(spec: Any) -> str:
     except (TypeError, ValueError):
         return repr(spec)  # not JSON-able: validate_spec will explain what is wrong
 
-
-def _max_response_chars() -> int:
-    text = os.environ.get(names.ENV_MAX_RESPONSE_CHARS, "").strip()
-    if not text:
-        return DEFAULT_MAX_RESPONSE_CHARS
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ValueError(f"{names.ENV_MAX_RESPONSE_CHARS}: {text!r} is not a positive integer")
-    return value

@@ -277,3 +277,73 @@ def test_output_builder_rejects_bad_configuration():
         OutputBuilder(["a"], (1.0, 0.0))
     with pytest.raises(ValueError):
         OutputBuilder(["a"], (0.0, math.inf))
+
+
+# --- the prompt (data for graders that want it, e.g. the judge) ----------------------------
+
+
+def parse_with_prompt(sample):
+    (parsed,) = parse_event([sample], with_prompt=True)
+    return parsed
+
+
+def test_prompt_is_not_extracted_unless_asked():
+    assert parse_one(make_sample(user="the question")).prompt is None
+    assert parse_sample(make_sample(user="the question"), 0).prompt is None
+
+
+def test_prompt_is_the_last_user_message_before_the_final_assistant_message():
+    sample = make_sample()
+    sample["messages"] = [
+        {"role": "system", "content": "be nice"},
+        {"role": "user", "content": "first question"},
+        {"role": "assistant", "content": "first draft"},
+        {"role": "user", "content": [{"type": "text", "text": "second"}, {"type": "image"}, {"text": "question"}]},
+        {"role": "tool", "content": "tool output"},
+        {"role": "assistant", "content": "final answer"},
+        {"role": "user", "content": "a trailing user turn"},
+    ]
+    parsed = parse_with_prompt(sample)
+    assert parsed.failure is None and parsed.response == "final answer"
+    assert parsed.prompt == "second\nquestion"  # same content rules as the response
+
+
+def test_prompt_roles_are_folded_like_assistant_roles():
+    sample = make_sample()
+    sample["messages"] = [{"role": " USER ", "content": "folded"}, {"role": " Assistant ", "content": "x"}]
+    assert parse_with_prompt(sample).prompt == "folded"
+
+
+@pytest.mark.parametrize(
+    "user_turn",
+    [
+        {"role": "user", "content": 42},
+        {"role": "user", "content": [{"type": "text", "text": 5}]},
+        {"role": "user"},
+        {"role": "user", "content": None},
+    ],
+)
+def test_a_malformed_user_turn_never_fails_the_sample(user_turn):
+    sample = make_sample()
+    sample["messages"] = [user_turn, {"role": "assistant", "content": "\\boxed{positive}"}]
+    parsed = parse_with_prompt(sample)
+    assert parsed.failure is None
+    assert parsed.prompt is None
+    assert parsed.response == "\\boxed{positive}"
+
+
+def test_no_user_turn_before_the_response_means_no_prompt():
+    sample = make_sample()
+    sample["messages"] = [{"role": "assistant", "content": "x"}, {"role": "user", "content": "after"}]
+    parsed = parse_with_prompt(sample)
+    assert parsed.failure is None and parsed.prompt is None
+
+
+def test_with_prompt_changes_nothing_else():
+    event = [make_sample("a"), "junk", make_sample("b", ""), make_sample("c", reference=None), make_sample("d")]
+    plain, with_prompt = parse_event(event), parse_event(event, with_prompt=True)
+    assert [(p.id, p.response, p.reference, p.failure) for p in plain] == [
+        (p.id, p.response, p.reference, p.failure) for p in with_prompt
+    ]
+    assert [p.prompt for p in with_prompt] == ["How does this review feel?", None, None, "How does this review feel?",
+                                               "How does this review feel?"]

@@ -126,3 +126,76 @@ def test_numeric_and_json_components_together() -> None:
     result = grade(spec, '{"total": 72}', 72)
     assert result.rewards == {"value": 1.0, "shape": 1.0}
     assert result.score == pytest.approx(1.0)
+
+
+# --- Scorer attributes: multi.build derives them from its components ----------------------------
+
+
+JUDGE = {"grader": "judge", "rubric": "Reward helpful answers."}
+
+
+def built(graders: dict[str, Any]) -> Any:
+    from reward_kit.graders import multi as multi_module
+
+    return multi_module.build(validate_spec({"grader": "multi", "graders": graders}))
+
+
+def test_deterministic_multi_keeps_the_scorer_defaults() -> None:
+    grader = built({"accuracy": ACCURACY, "format": FORMAT})
+    assert (grader.concurrency, grader.timeout_reason, grader.requires_reference, grader.wants_prompt) == (
+        1, "grader_timeout", True, False,
+    )
+
+
+def test_multi_with_a_judge_sets_its_own_attributes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reward_kit import names
+
+    monkeypatch.setenv(names.ENV_JUDGE_MODEL_ID, "us.amazon.nova-pro-v1:0")
+    monkeypatch.setenv(names.ENV_JUDGE_MAX_CONCURRENCY, "24")
+    grader = built({"quality": JUDGE, "accuracy": ACCURACY})  # multi.build alone: no registry patching
+    assert (grader.concurrency, grader.timeout_reason, grader.requires_reference, grader.wants_prompt) == (
+        24, "judge_timeout", True, True,
+    )
+    # A judge and a regex need no reference; include_prompt false: nobody wants the prompt.
+    grader = built({"quality": {**JUDGE, "include_prompt": False}, "format": FORMAT})
+    assert (grader.requires_reference, grader.wants_prompt) == (False, False)
+    # build_grader returns exactly what multi.build made.
+    via_registry = build_grader(validate_spec({"grader": "multi", "graders": {"quality": JUDGE, "format": FORMAT}}))
+    assert (via_registry.concurrency, via_registry.requires_reference, via_registry.wants_prompt) == (24, False, True)
+
+
+def test_multi_attributes_come_from_the_components_themselves(monkeypatch: pytest.MonkeyPatch) -> None:
+    import reward_kit.graders.numeric as numeric_module
+    import reward_kit.graders.regex as regex_module
+
+    def io_build(attributes: dict[str, Any]) -> Any:
+        def build(spec: Any) -> Any:
+            def grader(sample: GradeInput) -> GradeResult:
+                return GradeResult(score=1.0)
+
+            for name, value in attributes.items():
+                setattr(grader, name, value)
+            return grader
+
+        return build
+
+    monkeypatch.setattr(
+        regex_module, "build", io_build({"concurrency": 4, "timeout_reason": "slow_one", "requires_reference": False})
+    )
+    monkeypatch.setattr(
+        numeric_module, "build", io_build({"concurrency": 9, "requires_reference": False, "wants_prompt": True})
+    )
+    grader = built({"format": FORMAT, "value": {"grader": "numeric"}})
+    assert grader.concurrency == 9  # the max over components
+    assert grader.timeout_reason == "slow_one"  # the first component that has one
+    assert grader.requires_reference is False  # no component says it needs one
+    assert grader.wants_prompt is True
+    grader = built({"format": FORMAT, "accuracy": ACCURACY})
+    assert grader.concurrency == 4 and grader.requires_reference is True  # label needs a reference
+
+
+def test_a_component_that_does_not_declare_it_needs_a_reference() -> None:
+    # Unknown graders are assumed to need one: scoring without it would be a silent zero.
+    grader = built({"format": FORMAT, "value": {"grader": "numeric"}})
+    assert grader.requires_reference is True
+    assert built({"format": FORMAT}).requires_reference is False  # regex says it needs none

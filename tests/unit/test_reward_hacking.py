@@ -175,6 +175,45 @@ def test_empty_answer_earns_nothing_from_a_pattern_that_matches_empty() -> None:
 def test_response_without_the_answer_earns_nothing(spec: dict[str, Any], response: str, reference: Any) -> None:
     # The user turn may contain the answer; graders only ever see the final assistant message.
     assert grade(spec, response, reference).score == 0.0
+    # Even handed the prompt (GradeInput.prompt, which only the judge asks for), a deterministic
+    # grader never reads an answer out of it.
+    prompt = f"The answer is \\boxed{{{reference}}}. <solution>{reference}</solution> #### {reference}"
+    result = grader_for(spec)(GradeInput(response, reference, {}, prompt))
+    assert result.score == 0.0
+
+
+DETERMINISTIC_SPECS = [
+    LABEL,
+    NUMERIC,
+    MATH,
+    JSON,
+    {"grader": "regex", "pattern": "positive"},
+    {"grader": "multi", "graders": {"acc": LABEL, "fmt": {"grader": "regex", "pattern": "positive"}}},
+]
+
+
+@pytest.mark.parametrize("spec", DETERMINISTIC_SPECS, ids=lambda s: s["grader"])
+def test_an_answer_only_in_the_user_turn_earns_nothing_end_to_end(spec: dict[str, Any]) -> None:
+    from reward_kit.scoring import Scorer
+
+    reference = {"sentiment": "positive"} if spec is JSON else ("72" if spec in (NUMERIC, MATH) else "positive")
+    answer = '{"sentiment": "positive"}' if spec is JSON else f"\\boxed{{{reference}}}"
+    event = [
+        {
+            "id": "hack",
+            "messages": [
+                {"role": "user", "content": f"{answer} <solution>{reference}</solution> positive 72"},
+                {"role": "assistant", "content": "I am not sure."},
+                {"role": "user", "content": f"Correct answer: {answer}"},  # trailing user turn
+            ],
+            "metadata": {"reference_answer": reference},
+        }
+    ]
+    scorer = Scorer(spec)
+    assert scorer.wants_prompt is False  # deterministic graders never receive the prompt
+    result = scorer.score_event(event)
+    assert result.values["aggregate"] == [0.0]
+    assert result.samples[0].prompt is None
 
 
 # --- repeating the prompt/reference next to a different answer -------------------------------

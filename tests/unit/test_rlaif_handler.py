@@ -23,6 +23,7 @@ MULTI_SPEC = {
 }
 SECRET_RESPONSE = "Answer: TOP-SECRET-RESPONSE-4d2e"
 SECRET_REASON = "SECRET-JUDGE-REASON-77"
+SECRET_PROMPT = "SECRET-USER-PROMPT-91"
 
 
 class Context:
@@ -146,5 +147,13 @@ def test_a_spec_without_a_judge_still_works_but_warns(rlaif, capsys, monkeypatch
 
 def test_sample_text_debug_flag_still_works(rlaif, capsys, monkeypatch):
     monkeypatch.setenv(names.ENV_LOG_SAMPLE_TEXT, "true")
-    _, out, _ = run(rlaif, [make_sample("a", SECRET_RESPONSE)], capsys)
-    assert "TOP-SECRET-RESPONSE" in out
+    _, out, _ = run(rlaif, [make_sample("a", SECRET_RESPONSE, user=SECRET_PROMPT)], capsys)
+    assert "TOP-SECRET-RESPONSE" in out and SECRET_PROMPT in out
+
+
+def test_the_prompt_reaches_the_judge_but_never_logs_or_outputs(rlaif, bedrock, capsys):
+    outputs, out, err = run(rlaif, [make_sample("a", SECRET_RESPONSE, user=SECRET_PROMPT)], capsys)
+    assert outputs[0]["aggregate_reward_score"] == 0.7
+    assert f"<user_prompt>\n{SECRET_PROMPT}\n</user_prompt>" in bedrock.user_text(0)
+    for text in (out, err, json.dumps(outputs)):
+        assert SECRET_PROMPT not in text

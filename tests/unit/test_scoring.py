@@ -132,6 +132,14 @@ def test_score_text_runs_the_same_checks(recording_grader):
     assert scorer.score_text("positive", None)["metrics_list"][-1]["name"] == "failure_missing_reference"
 
 
+def test_score_text_passes_a_prompt_to_graders_that_want_it(recording_grader):
+    recording_grader.wants_prompt = True
+    scorer = Scorer(LABEL_SPEC, grader=recording_grader)
+    assert scorer.score_text("positive", "positive", prompt="THE QUESTION")["aggregate_reward_score"] == 1.0
+    scorer.score_text("positive", "positive")
+    assert [call.prompt for call in recording_grader.calls] == ["THE QUESTION", ""]
+
+
 def test_thousand_samples_fast_path(recording_grader):
     event = [make_sample(str(i), "positive" if i % 2 else "negative") for i in range(1000)]
     scorer = Scorer(LABEL_SPEC, grader=recording_grader)
@@ -187,3 +195,13 @@ def test_recording_grader_is_a_real_grader():
     # Guards the fake used above: it must fail wrong answers, or the tests above prove nothing.
     grader = RecordingGrader()
     assert grader(GradeInput("negative", "positive", {})).score == 0.0
+
+
+def test_a_format_check_grades_samples_that_have_no_reference() -> None:
+    scorer = Scorer({"grader": "regex", "pattern": r"\\boxed\{\w+\}"})
+    no_reference = {"id": "a", "messages": [{"role": "assistant", "content": "\\boxed{yes}"}]}
+    out = scorer.score_event([no_reference, {**no_reference, "id": "b", "messages": [{"role": "assistant", "content": "yes"}]}])
+    assert [o["aggregate_reward_score"] for o in out.outputs] == [1.0, 0.0]
+    assert not out.failures
+    label = Scorer({"grader": "label", "labels": ["yes", "no"]}).score_event([no_reference])
+    assert label.failures == {"missing_reference": 1}  # graders that compare still need one

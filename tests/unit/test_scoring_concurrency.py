@@ -13,7 +13,7 @@ from reward_kit.graders.base import GradeInput, GradeResult
 from reward_kit.lambda_runtime import deadline_from_context
 from reward_kit.scoring import AGGREGATE, Scorer
 
-from .helpers import LABEL_SPEC, make_sample
+from .helpers import LABEL_SPEC, RecordingGrader, make_sample
 
 
 class SlowGrader:
@@ -122,3 +122,44 @@ def test_deadline_from_context_keeps_a_safety_margin():
     assert deadline_from_context(Context(1000), started=now) == now + 0.9
     assert deadline_from_context(Context(900_000), started=now) == now + 898.0  # margin capped at 2 s
     assert deadline_from_context(Context(-5), started=now) == now
+
+
+def test_only_graders_that_want_the_prompt_get_it(monkeypatch):
+    from reward_kit import scoring
+
+    calls = []
+    real_parse_event = scoring.parse_event
+
+    def spy(event, max_response_chars, **kwargs):
+        calls.append(kwargs.get("with_prompt", False))
+        return real_parse_event(event, max_response_chars, **kwargs)
+
+    monkeypatch.setattr(scoring, "parse_event", spy)
+    event = [make_sample("a", user="THE QUESTION"), make_sample("b", user=[{"type": "image"}])]
+    plain, wanting = RecordingGrader(), RecordingGrader()
+    wanting.wants_prompt = True
+    Scorer(LABEL_SPEC, grader=plain).score_event(event)
+    Scorer(LABEL_SPEC, grader=wanting).score_event(event)
+    assert calls == [False, True]  # the default path never builds prompt text
+    assert [c.prompt for c in plain.calls] == ["", ""]
+    assert [c.prompt for c in wanting.calls] == ["THE QUESTION", ""]
+
+
+def test_wants_prompt_must_be_exactly_true():
+    grader = SlowGrader(wants_prompt="yes")
+    assert Scorer(LABEL_SPEC, grader=grader).wants_prompt is False
+    assert Scorer(LABEL_SPEC, grader=SlowGrader(wants_prompt=True)).wants_prompt is True
+    assert Scorer(LABEL_SPEC, grader=SlowGrader()).wants_prompt is False
+
+
+def test_concurrent_graders_get_the_prompt_too():
+    seen = []
+
+    class PromptGrader(SlowGrader):
+        def __call__(self, sample):
+            seen.append((sample.response, sample.prompt))
+            return super().__call__(sample)
+
+    event = [make_sample(str(i), f"r{i}", user=f"q{i}") for i in range(20)]
+    Scorer(LABEL_SPEC, grader=PromptGrader(concurrency=4, wants_prompt=True)).score_event(event)
+    assert sorted(seen) == sorted((f"r{i}", f"q{i}") for i in range(20))

@@ -27,6 +27,7 @@ def test_defaults_are_filled_and_revalidate_to_the_same_dict():
         "criteria": None,
         "max_score": 10,
         "include_reference": True,
+        "include_prompt": True,
         "max_tokens": 512,
         "temperature": 0.0,
         "max_response_chars": 20_000,
@@ -44,6 +45,13 @@ def test_criteria_normalize_to_descriptions_and_weights_summing_to_one():
     assert validate_spec(spec) == spec
     # Criteria are Metrics of the one judge dimension: the Reward dimensions stay stable.
     assert reward_dimensions(spec) == ["judge"]
+
+
+def test_include_prompt_is_a_boolean_kept_as_given_also_inside_multi():
+    assert validate_spec({**BASE, "include_prompt": False})["include_prompt"] is False
+    multi = validate_spec({"grader": "multi", "graders": {"q": {**BASE, "include_prompt": False}}})
+    assert multi["graders"]["q"]["include_prompt"] is False
+    assert validate_spec(multi) == multi
 
 
 def test_judge_inside_multi_and_uses_judge():
@@ -76,6 +84,10 @@ def test_judge_inside_multi_and_uses_judge():
         ({**BASE, "max_score": 7.5}, "REWARD_SPEC.max_score:", "not an integer"),
         ({**BASE, "max_score": 1000}, "REWARD_SPEC.max_score:", "<= 100"),
         ({**BASE, "include_reference": "yes"}, "REWARD_SPEC.include_reference:", "true or false"),
+        ({**BASE, "include_prompt": "no"}, "REWARD_SPEC.include_prompt:", "true or false"),
+        ({**BASE, "include_prompt": 1}, "REWARD_SPEC.include_prompt:", "true or false"),
+        ({**BASE, "include_promt": False}, "REWARD_SPEC.include_promt:", "'include_prompt'"),
+        ({"grader": "label", "labels": ["a"], "include_prompt": True}, "REWARD_SPEC.include_prompt:", "unknown key"),
         ({**BASE, "max_tokens": 4}, "REWARD_SPEC.max_tokens:", ">= 16"),
         ({**BASE, "temperature": 1.5}, "REWARD_SPEC.temperature:", "[0, 1]"),
         ({**BASE, "max_response_chars": 10}, "REWARD_SPEC.max_response_chars:", ">= 100"),

@@ -38,14 +38,20 @@ class GradeInput:
     response   -- text of the final assistant message only (never the user turn).
     reference  -- the reference answer as it arrived: dict, str, number, list ...
     metadata   -- the sample's metadata dict (may be empty); never contains the response.
+    prompt     -- text of the last user message before the response, "" when absent or
+                  malformed. Filled only for graders whose ``wants_prompt`` attribute is true
+                  (the judge); it is context, never something to grade as an answer.
     """
 
     response: str
     reference: Any
     metadata: Mapping[str, Any]
+    prompt: str = ""
 
 
-# A grader is built once per spec (at cold start) and then called per sample.
+# A grader is built once per spec (at cold start) and then called per sample. Optional
+# attributes the Scorer reads (see reward_kit.scoring): concurrency, timeout_reason,
+# requires_reference, wants_prompt.
 Grader = Callable[[GradeInput], GradeResult]
 # A factory takes the *validated* spec dict of one grader and returns a Grader.
 GraderFactory = Callable[[Mapping[str, Any]], Grader]

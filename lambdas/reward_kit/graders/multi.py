@@ -10,12 +10,19 @@
 - Reason: the first reason among correctness components (label, numeric, math, json_schema),
   else the first among the others, in spec order.
 Format-only credit cannot reach full marks unless the spec puts all the weight on format.
+
+Scorer attributes (see ``reward_kit.scoring``), derived from the components here: components
+run one after the other for each sample, so the multi grader is as concurrent as its most
+concurrent component (``concurrency = max``), times out like its first component that has a
+``timeout_reason`` (the judge), needs a reference when any component does
+(``requires_reference = any``; a component without the attribute needs one) and wants the prompt when any component does (``wants_prompt = any``).
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
+from reward_kit.contract import GRADER_TIMEOUT
 from reward_kit.extraction import clamp01
 from reward_kit.graders.base import GradeInput, GradeResult, Grader
 
@@ -87,4 +94,26 @@ def build(spec: Mapping[str, Any]) -> Grader:
         reason = next((results[n].reason for n in reason_order if results[n].reason), None)
         return GradeResult(score=clamp01(total_score), rewards=rewards, metrics=metrics, reason=reason)
 
+    _set_scorer_attributes(grade, components)
     return grade
+
+
+def _set_scorer_attributes(grade: Any, components: Mapping[str, Grader]) -> None:
+    """Give the multi grader the Scorer attributes its components imply (module docstring)."""
+    concurrency = 1
+    timeout_reason = None
+    requires_reference = False
+    wants_prompt = False
+    for component in components.values():
+        value = getattr(component, "concurrency", 1)
+        if type(value) is int and value > concurrency:
+            concurrency = value
+        reason = getattr(component, "timeout_reason", None)
+        if timeout_reason is None and isinstance(reason, str):
+            timeout_reason = reason
+        requires_reference = requires_reference or getattr(component, "requires_reference", True) is not False
+        wants_prompt = wants_prompt or getattr(component, "wants_prompt", False) is True
+    grade.concurrency = concurrency
+    grade.timeout_reason = timeout_reason or GRADER_TIMEOUT
+    grade.requires_reference = requires_reference
+    grade.wants_prompt = wants_prompt

@@ -49,4 +49,5 @@ def build(spec: Mapping[str, Any]) -> Grader:
         matched = matcher(text) is not None
         return result(1.0 if matched else 0.0, None, matched)
 
+    grade.requires_reference = False  # a format check needs no reference answer (Scorer attribute)
     return grade
