@@ -28,12 +28,14 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 ## Synthesize every environment in cdk.json into cdk.out/ (no AWS account needed),
-## failing on any cdk-nag finding, then lint every template with cfn-lint.
+## failing on any cdk-nag finding, lint every template with cfn-lint, and check that the
+## Lambda bundle imports and scores on its own.
 synth: setup
 	rm -rf cdk.out
 	$(CDK) synth --quiet --no-notices
 	$(VENV)/bin/cfn-lint cdk.out/*.template.json $(CFN_LINT_ARGS)
-	@echo "synth OK: $$(ls cdk.out/*.template.json | wc -l) template(s) in cdk.out/, cdk-nag clean, cfn-lint clean"
+	$(PY) tools/check_bundle.py cdk.out
+	@echo "synth OK: $$(ls cdk.out/*.template.json | wc -l) template(s) in cdk.out/, cdk-nag clean, cfn-lint clean, bundle imports"
 
 ## Everything CI runs.
 test: setup
