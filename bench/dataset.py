@@ -83,6 +83,11 @@ BROKEN_KINDS = ("missing_id", "missing_messages", "missing_reference", "no_assis
 SEED = 20240607
 
 
+def _broken_kind(index: int) -> str:
+    """What is wrong with the broken sample at ``index``: the kinds take turns."""
+    return BROKEN_KINDS[index % len(BROKEN_KINDS)]
+
+
 def _reasoning(rng: random.Random, target: str, label: str) -> str:
     steps = rng.sample(REASONING, rng.randint(2, 5))
     body = "".join(s.format(target=target) for s in steps)
@@ -129,7 +134,7 @@ def _sample(rng: random.Random, index: int, category: str) -> dict[str, Any]:
     if category != "broken":
         messages.append({"role": "assistant", "content": _response(rng, category, target, gold)})
         return sample
-    kind = BROKEN_KINDS[index % len(BROKEN_KINDS)]
+    kind = _broken_kind(index)
     messages.append({"role": "assistant", "content": _response(rng, "boxed_correct", target, gold)})
     if kind == "missing_id":
         del sample["id"]
@@ -150,11 +155,7 @@ def build_batch(n: int = 1000, seed: int = SEED) -> tuple[list[dict[str, Any]], 
     weights = [w for _, w in MIX]
     categories = rng.choices(names, weights=weights, k=n)
     samples = [_sample(rng, i, c) for i, c in enumerate(categories)]
-    categories = [
-        f"broken:{BROKEN_KINDS[i % len(BROKEN_KINDS)]}" if c == "broken" else c
-        for i, c in enumerate(categories)
-    ]
-    return samples, categories
+    return samples, [f"broken:{_broken_kind(i)}" if c == "broken" else c for i, c in enumerate(categories)]
 
 
 if __name__ == "__main__":  # peek: python bench/dataset.py | head

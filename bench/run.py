@@ -51,11 +51,21 @@ def spec_json() -> str:
     return json.dumps(json.loads(LABEL_SPEC.read_text(encoding="utf-8")), ensure_ascii=False, separators=(",", ":"))
 
 
+# Settings that change what a handler logs or how it scores. None may leak in from the
+# shell that runs `make bench` (POWERTOOLS_LOG_LEVEL=ERROR or POWERTOOLS_METRICS_DISABLED
+# would shrink our log bytes, REWARD_LOG_SAMPLE_TEXT would inflate them): the handler runs
+# with only what the stack deploys (stacks/config.py).
+_HANDLER_ENV_PREFIXES = ("POWERTOOLS_", "REWARD_", "JUDGE_", "AWS_LAMBDA_")
+_HANDLER_ENV_NAMES = ("LOG_LEVEL",)  # Powertools' legacy log-level variable
+
+
 def child_env(spec: str) -> dict[str, str]:
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items()
+           if not (k.startswith(_HANDLER_ENV_PREFIXES) or k in _HANDLER_ENV_NAMES)}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "lambdas"), str(ROOT)])
     env["REWARD_SPEC"] = spec
-    env.setdefault("POWERTOOLS_SERVICE_NAME", "reward-bench")
+    env["POWERTOOLS_SERVICE_NAME"] = "reward-bench"
+    env["POWERTOOLS_LOG_LEVEL"] = "INFO"
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     # Lambda's stdout is a pipe, not a terminal; keep Python's default buffering for files.
     env.pop("PYTHONUNBUFFERED", None)
@@ -80,7 +90,7 @@ class Measurement:
 
 
 def measure_handlers(
-    impls: tuple[str, ...], samples: list[dict[str, Any]], reps: int, spec: str, warmup: int = -1
+    impls: tuple[str, ...], samples: list[dict[str, Any]], reps: int, spec: str
 ) -> dict[str, Measurement]:
     """Run the handlers in turns, `reps` warm invocations each on the whole batch, in one
     fresh interpreter whose stdout+stderr go to a file (so every logged byte is counted)."""
@@ -90,7 +100,7 @@ def measure_handlers(
         result = Path(tmp) / "result.json"
         log = Path(tmp) / "log.txt"
         cmd = [sys.executable, str(WORKER), "--impl", *impls, "--data", str(data), "--reps", str(reps),
-               "--warmup", str(warmup), "--result", str(result)]
+               "--result", str(result)]
         with open(log, "wb") as sink:
             proc = subprocess.run(cmd, stdout=sink, stderr=subprocess.STDOUT, env=child_env(spec), cwd=ROOT)
         if proc.returncode != 0:
@@ -100,10 +110,12 @@ def measure_handlers(
     return {impl: Measurement(impl, len(samples), r[impl]["seconds"], r[impl]["bytes"], r[impl]["outputs"]) for impl in impls}
 
 
-def _merge(acc: Measurement | None, m: Measurement) -> Measurement:
-    if acc is None:
-        return m
-    return Measurement(m.impl, m.n, acc.seconds + m.seconds, acc.bytes + m.bytes, m.outputs)
+def _combine(rounds: list[Measurement]) -> Measurement:
+    """One handler's rounds as one measurement; repetitions stay in order, so the i-th
+    invocation of each handler is still a pair."""
+    last = rounds[-1]
+    seconds = [t for m in rounds for t in m.seconds]
+    return Measurement(last.impl, last.n, seconds, [b for m in rounds for b in m.bytes], last.outputs)
 
 
 _IMPORT_PROBE = (
@@ -111,7 +123,7 @@ _IMPORT_PROBE = (
     "t = time.perf_counter()\n"
     "import {module}\n"
     "dt = time.perf_counter() - t\n"
-    "print(dt, 'math_verify' in sys.modules, 'sympy' in sys.modules)\n"
+    "print(dt, 'math_verify' in sys.modules)\n"
 )
 
 
@@ -125,7 +137,7 @@ def measure_import(module: str, runs: int, spec: str) -> tuple[float, bool]:
         )
         if out.returncode != 0:
             raise RuntimeError(f"import {module} failed:\n{out.stderr[-2000:]}")
-        dt, mv, _sympy = out.stdout.split()[-3:]
+        dt, mv = out.stdout.split()[-2:]
         if i:
             times.append(float(dt))
             loaded = loaded or mv == "True"
@@ -167,11 +179,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.rounds}x{args.reps} warm invocations per handler (taking turns), medians; Python {sys.version.split()[0]}")
 
     # Several fresh interpreters; inside each the two handlers take turns (bench/worker.py).
-    ours = naive = None
-    for _ in range(args.rounds):
-        m = measure_handlers(("ours", "naive"), samples, args.reps, spec)
-        ours, naive = _merge(ours, m["ours"]), _merge(naive, m["naive"])
-    assert ours is not None and naive is not None
+    rounds = [measure_handlers(("ours", "naive"), samples, args.reps, spec) for _ in range(args.rounds)]
+    ours, naive = (_combine([r[impl] for r in rounds]) for impl in ("ours", "naive"))
     for m in (ours, naive):
         if len(m.outputs) != len(samples):
             raise SystemExit(f"{m.impl}: {len(m.outputs)} outputs for {len(samples)} samples")

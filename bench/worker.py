@@ -64,7 +64,6 @@ def main() -> int:
     ap.add_argument("--impl", required=True, nargs="+", choices=("ours", "naive"))
     ap.add_argument("--data", required=True)
     ap.add_argument("--reps", type=int, default=7)
-    ap.add_argument("--warmup", type=int, default=-1, help="samples in the unmeasured first call (-1: all)")
     ap.add_argument("--result", required=True)
     args = ap.parse_args()
 
@@ -76,8 +75,7 @@ def main() -> int:
     # set-up, growing the allocator's memory pools) is a cold-start cost, not throughput.
     # With a small warm-up the first few measured calls are ~1.7x slower.
     for impl, handler in handlers.items():
-        warm = json.loads(text)
-        handler(warm if args.warmup < 0 else warm[: args.warmup], FakeLambdaContext(f"warmup-{impl}"))
+        handler(json.loads(text), FakeLambdaContext(f"warmup-{impl}"))
         _flush()
 
     # Handlers take turns (order flipped every repetition), so a burst of load from anything

@@ -11,10 +11,11 @@ distribution (percentiles and a text histogram over the output range) and the fa
 reasons with counts. A reward that gives almost everyone the same score, or fails most
 samples for one reason, is visible here in seconds.
 
-A line that is not valid JSON does not abort the run: it becomes a failed sample
-(reason ``invalid_json_line``, with its line number) so the output keeps one entry per
-input line. Blank lines are skipped. The report is deterministic (no timings, stable
-ordering) so it can be diffed between spec versions.
+A line that is not valid JSON (including bytes that are not UTF-8, or nesting too deep to
+parse) does not abort the run: it becomes a failed sample (reason ``invalid_json_line``,
+id ``line-<n>``) so the output keeps one entry per input line, and the report lists the
+parser's message for it. Blank lines are skipped. The report is deterministic (no timings,
+stable ordering) so it can be diffed between spec versions.
 
 Exit codes: 0 scored, 2 unusable input (bad spec, unreadable file, missing matplotlib
 for ``--png``).
@@ -23,6 +24,7 @@ for ``--png``).
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import math
 import statistics
@@ -30,11 +32,11 @@ import sys
 from collections import Counter
 from typing import Any, Iterable, Sequence, TextIO
 
-from reward_kit.scoring import Scorer
-from reward_kit.spec import SpecError, output_range, parse_spec_json, reward_dimensions
+from reward_kit.contract import failure_metric
+from reward_kit.scoring import AGGREGATE, Scorer
+from reward_kit.spec import SpecError, parse_spec_json
 
 INVALID_JSON_LINE = "invalid_json_line"
-AGGREGATE = "aggregate"
 BAR_WIDTH = 40  # characters of the longest histogram bar
 PERCENTILES = (10, 25, 50, 75, 90)
 MAX_LISTED_LINES = 20  # line numbers shown per failure reason before "..."
@@ -62,86 +64,98 @@ def load_spec(path: str) -> dict[str, Any]:
 
 def read_samples(path: str) -> list[tuple[int, Any, str | None]]:
     """Return (line number, parsed sample or None, JSON error or None) per non-blank line."""
-    rows: list[tuple[int, Any, str | None]] = []
     try:
-        # utf-8-sig: a BOM written by a spreadsheet or editor must not break line 1.
-        fh = open(path, encoding="utf-8-sig", errors="replace")
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
         raise UsageError(f"{path}: cannot read data ({exc.strerror})") from None
-    with fh:
-        for lineno, line in enumerate(fh, start=1):
+    rows: list[tuple[int, Any, str | None]] = []
+    # A BOM written by a spreadsheet or editor must not break line 1. Lines are split on
+    # \n, \r\n and \r, like a text-mode file, and decoded one by one so that bytes that are
+    # not UTF-8 (JSON text must be UTF-8) cost their own line only, instead of being
+    # replaced and scored as if nothing happened.
+    for lineno, raw in enumerate(data.removeprefix(codecs.BOM_UTF8).splitlines(), start=1):
+        try:
+            line = raw.decode("utf-8")
             if not line.strip():
                 continue
-            try:
-                rows.append((lineno, json.loads(line), None))
-            except ValueError as exc:  # JSONDecodeError, or a number too large to parse
-                rows.append((lineno, None, str(exc)))
+            rows.append((lineno, json.loads(line), None))
+        except (ValueError, RecursionError) as exc:
+            # UnicodeDecodeError, JSONDecodeError, a number too large to parse, or nesting
+            # deeper than the parser's recursion limit.
+            rows.append((lineno, None, str(exc)))
     return rows
 
 
 # --- scoring ------------------------------------------------------------------------
 
 
-def _is_failed(output: Any) -> bool:
-    metrics = output.get("metrics_list") if isinstance(output, dict) else None
-    return any(
-        isinstance(m, dict) and str(m.get("name", "")).startswith("failure_") for m in metrics or ()
-    )
+FAILURE_PREFIX = failure_metric("")  # a failed sample carries the metric failure_<reason>
+
+
+def failure_reasons(output: dict[str, Any]) -> list[str]:
+    """The reasons a contract output carries (its ``failure_<reason>`` metrics)."""
+    return [
+        m["name"][len(FAILURE_PREFIX) :] for m in output["metrics_list"] if m["name"].startswith(FAILURE_PREFIX)
+    ]
 
 
 class DryRunResult:
-    """Everything the report needs, in input order."""
+    """Everything the report needs, in input order. Values and failure counts are read
+    from the outputs themselves, so the report always describes what ``--out`` writes."""
 
     def __init__(self, dims: list[str], lo: float, hi: float) -> None:
         self.dims = dims
         self.lo, self.hi = lo, hi
         self.outputs: list[dict[str, Any]] = []
         self.values: dict[str, list[float]] = {AGGREGATE: [], **{d: [] for d in dims}}
-        self.failures: Counter[str] = Counter()
         self.failure_lines: dict[str, list[int]] = {}
+        self.invalid_lines: list[tuple[int, str]] = []  # (line number, JSON error)
         self.failed = 0
+
+    def add(self, lineno: int, output: dict[str, Any]) -> None:
+        self.outputs.append(output)
+        self.values[AGGREGATE].append(output["aggregate_reward_score"])
+        # The first len(dims) entries of metrics_list are the Reward dimensions, in order.
+        for dim, metric in zip(self.dims, output["metrics_list"]):
+            self.values[dim].append(metric["value"])
+        reasons = failure_reasons(output)
+        self.failed += bool(reasons)
+        for reason in reasons:
+            self.failure_lines.setdefault(reason, []).append(lineno)
+
+    @property
+    def failures(self) -> Counter[str]:
+        return Counter({reason: len(lines) for reason, lines in self.failure_lines.items()})
+
+    def repeats_aggregate(self, dim: str) -> bool:
+        """Whether ``dim`` has the aggregate's values (a single-grader spec): shown once."""
+        return self.values[dim] == self.values[AGGREGATE]
 
 
 def score_rows(
     rows: list[tuple[int, Any, str | None]], spec: dict[str, Any], batch_size: int = 500
 ) -> DryRunResult:
-    lo, hi = output_range(spec)
-    dims = reward_dimensions(spec)
     scorer = Scorer(spec)
-    result = DryRunResult(dims, lo, hi)
-    keys = [AGGREGATE, *dims]
+    result = DryRunResult(scorer.dimensions, *scorer.range)
 
     valid = [(lineno, sample) for lineno, sample, err in rows if err is None]
-    scored: dict[int, tuple[dict[str, Any], dict[str, float]]] = {}
+    scored: dict[int, dict[str, Any]] = {}
     for start in range(0, len(valid), batch_size):
         batch = valid[start : start + batch_size]
-        res = scorer.score_event([sample for _, sample in batch])
-        if len(res.outputs) != len(batch):  # the contract promises one output per input
-            raise RuntimeError(f"scorer returned {len(res.outputs)} outputs for {len(batch)} samples")
-        result.failures.update(res.failures)
-        for i, (lineno, _) in enumerate(batch):
-            scored[lineno] = (res.outputs[i], {k: res.values[k][i] for k in keys})
+        outputs = scorer.score_event([sample for _, sample in batch]).outputs
+        if len(outputs) != len(batch):  # the contract promises one output per input
+            raise RuntimeError(f"scorer returned {len(outputs)} outputs for {len(batch)} samples")
+        scored.update(zip((lineno for lineno, _ in batch), outputs))
 
     for lineno, _sample, err in rows:
-        if err is not None:
+        if err is None:
+            output = scored[lineno]
+        else:
             # Same shape as any broken sample: minimum on every dimension plus the reason.
             output = scorer.builder.failed(f"line-{lineno}", INVALID_JSON_LINE)
-            vals = {k: lo for k in keys}
-            result.failures[INVALID_JSON_LINE] += 1
-            reasons = [INVALID_JSON_LINE]
-        else:
-            output, vals = scored[lineno]
-            reasons = [
-                m["name"][len("failure_") :]
-                for m in output.get("metrics_list", ())
-                if isinstance(m, dict) and str(m.get("name", "")).startswith("failure_")
-            ]
-        for reason in reasons:
-            result.failure_lines.setdefault(reason, []).append(lineno)
-        result.failed += _is_failed(output)
-        result.outputs.append(output)
-        for k in keys:
-            result.values[k].append(vals[k])
+            result.invalid_lines.append((lineno, err))
+        result.add(lineno, output)
     return result
 
 
@@ -203,8 +217,7 @@ def render_report(
     for key in [AGGREGATE, *result.dims]:
         values = result.values[key]
         s = summarize(values)
-        if key != AGGREGATE and values == result.values[AGGREGATE]:
-            # Single-grader specs: the dimension is the aggregate; don't print it twice.
+        if key != AGGREGATE and result.repeats_aggregate(key):
             w(f"\n== {key} (n={s['count']}): same values as aggregate\n")
             continue
         w(f"\n== {key} (n={s['count']})\n")
@@ -220,13 +233,20 @@ def render_report(
             w(f"  [{edge.format(edges[i])}, {edge.format(edges[i + 1])}{close} {c:>6} {bar}\n".replace(" \n", "\n"))
 
     w("\nfailure reasons:\n")
-    if not result.failures:
+    failures = result.failures
+    if not failures:
         w("  (none)\n")
-    for reason, count in sorted(result.failures.items(), key=lambda kv: (-kv[1], kv[0])):
-        lines = result.failure_lines.get(reason, [])
+    for reason, count in sorted(failures.items(), key=lambda kv: (-kv[1], kv[0])):
+        lines = result.failure_lines[reason]
         shown = ",".join(str(x) for x in lines[:MAX_LISTED_LINES])
         more = ",..." if len(lines) > MAX_LISTED_LINES else ""
-        w(f"  {reason:<24} {count:>6}  lines {shown}{more}\n" if lines else f"  {reason:<24} {count:>6}\n")
+        w(f"  {reason:<24} {count:>6}  lines {shown}{more}\n")
+    if result.invalid_lines:
+        w("\nlines that are not JSON:\n")
+        for lineno, error in result.invalid_lines[:MAX_LISTED_LINES]:
+            w(f"  line {lineno}: {error}\n")
+        if len(result.invalid_lines) > MAX_LISTED_LINES:
+            w(f"  ... and {len(result.invalid_lines) - MAX_LISTED_LINES} more\n")
 
 
 def write_png(result: DryRunResult, path: str, bins: int) -> None:
@@ -236,7 +256,7 @@ def write_png(result: DryRunResult, path: str, bins: int) -> None:
     import matplotlib.pyplot as plt
 
     lo, hi = result.lo, result.hi
-    keys = [AGGREGATE] + [d for d in result.dims if result.values[d] != result.values[AGGREGATE]]
+    keys = [AGGREGATE] + [d for d in result.dims if not result.repeats_aggregate(d)]
     width = (hi - lo) / bins
     fig, axes = plt.subplots(len(keys), 1, figsize=(7, 2.4 * len(keys)), squeeze=False)
     for ax, key in zip(axes[:, 0], keys):

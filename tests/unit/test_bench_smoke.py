@@ -4,12 +4,14 @@ this only checks that `make bench` measures what it claims to measure."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from bench.dataset import MIX, build_batch
 from bench.naive_handler import lambda_handler as naive_handler
-from bench.run import by_category, measure_handlers, measure_import, spec_json
+from bench.run import by_category, child_env, measure_handlers, measure_import, spec_json
+from bench.run import main as run_main
 
 N = 20
 
@@ -29,6 +31,18 @@ def test_naive_baseline_survives_the_batch_in_process(capsys: pytest.CaptureFixt
     outputs = naive_handler(samples, None)
     assert len(outputs) == N
     assert capsys.readouterr().out.count("Sample: ") == N  # it prints every sample, like the article
+
+
+def test_handler_settings_do_not_leak_in_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Any of these would change our log bytes and make the comparison with the baseline unfair.
+    for name, value in {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true",
+                        "POWERTOOLS_SERVICE_NAME": "x", "REWARD_LOG_SAMPLE_TEXT": "true",
+                        "REWARD_MAX_RESPONSE_CHARS": "10", "LOG_LEVEL": "ERROR", "AWS_LAMBDA_LOG_LEVEL": "ERROR"}.items():
+        monkeypatch.setenv(name, value)
+    env = child_env("{}")
+    assert {k: v for k, v in env.items() if k.startswith(("POWERTOOLS_", "REWARD_", "AWS_LAMBDA_", "LOG_"))} == {
+        "POWERTOOLS_LOG_LEVEL": "INFO", "POWERTOOLS_SERVICE_NAME": "reward-bench", "REWARD_SPEC": "{}"}
+    assert env["PATH"] == os.environ["PATH"]
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +86,17 @@ def test_import_probe_reports_a_time_and_that_math_verify_stays_unloaded() -> No
     seconds, math_verify_loaded = measure_import("rlvr.handler", 1, spec_json())
     assert seconds > 0
     assert math_verify_loaded is False
+
+
+def test_make_bench_prints_both_handlers_and_their_ratios(capsys: pytest.CaptureFixture[str]) -> None:
+    # The whole of `make bench` on a tiny batch: both handlers measured in this run, ratios
+    # printed. PASS or FAIL depends on the machine, so only the shape of the table is checked.
+    code = run_main(["--samples", str(N), "--rounds", "2", "--reps", "1", "--import-runs", "1"])
+    out = capsys.readouterr().out
+    assert code in (0, 1)
+    header, throughput, log_bytes, import_time = out.split("\n\n")[1].splitlines()
+    assert header.split() == ["metric", "ours", "naive", "ratio", "target", "result"]
+    assert throughput.startswith("throughput (samples/s)") and throughput.split()[4].endswith("x")  # ours naive ratio
+    assert log_bytes.startswith("log bytes per sample") and "1/" in log_bytes
+    assert import_time.startswith("import time (ms)")
+    assert "mean reward by sample category" in out

@@ -135,6 +135,7 @@ def test_malformed_line_is_a_failed_sample_and_the_rest_is_scored(tmp_path: Path
     assert field(report, "failed") == "2"
     assert failure_table(report) == {"invalid_json_line": 1, "not_an_object": 1}
     assert "invalid_json_line" in report and "lines 2" in report
+    assert "lines that are not JSON:\n  line 2: Expecting value: line 1 column 26 (char 25)\n" in report
 
     outputs = [json.loads(line) for line in out_file.read_text(encoding="utf-8").splitlines()]
     assert [o["id"] for o in outputs][:2] == ["a", "line-2"]  # input order, line number as id
@@ -144,12 +145,60 @@ def test_malformed_line_is_a_failed_sample_and_the_rest_is_scored(tmp_path: Path
     assert outputs[1]["metrics_list"][0] == {"name": "sentiment", "value": 0.0, "type": "Reward"}
 
 
+def test_pathological_lines_cost_one_sample_each(tmp_path: Path) -> None:
+    # Nesting deeper than the JSON parser's recursion limit raises RecursionError, not
+    # ValueError; bytes that are not UTF-8 (a Shift-JIS export) are not JSON text either.
+    # Neither may abort the run or be silently altered and scored.
+    data = tmp_path / "s.jsonl"
+    data.write_bytes(
+        b"\n".join(
+            [
+                sample("a", "\\boxed{positive}").encode(),
+                b"[" * 100_000,
+                sample("b", "\\boxed{ポジティブ}").encode("shift_jis"),
+                sample("c", "\\boxed{negative}").encode(),
+            ]
+        )
+        + b"\n"
+    )
+    out_file = tmp_path / "out.jsonl"
+    code, report, err = run("--data", data, "--spec", LABEL_SPEC, "--out", out_file)
+    assert code == 0, err
+    assert field(report, "samples") == "4"
+    assert failure_table(report) == {"invalid_json_line": 2}
+    assert "lines 2,3" in report
+    # Each is listed with the parser's own message, so the user knows what to fix.
+    assert "\n  line 2: maximum recursion depth exceeded" in report
+    assert "\n  line 3: 'utf-8' codec can't decode byte" in report
+    outputs = [json.loads(line) for line in out_file.read_text(encoding="utf-8").splitlines()]
+    assert [o["id"] for o in outputs] == ["a", "line-2", "line-3", "c"]
+
+
+def test_line_numbers_follow_every_newline_convention(tmp_path: Path) -> None:
+    data = tmp_path / "s.jsonl"
+    lines = [sample("a", "\\boxed{positive}"), "{", sample("c", "\\boxed{positive}"), "{", sample("e", "x")]
+    data.write_bytes("\r\n".join(lines[:2]).encode() + b"\r" + "\n".join(lines[2:]).encode() + b"\n")
+    code, report, _ = run("--data", data, "--spec", LABEL_SPEC)
+    assert code == 0
+    assert field(report, "samples") == "5"
+    assert "lines 2,4" in report
+
+
 def test_all_lines_malformed_still_reports(tmp_path: Path) -> None:
     data = write_lines(tmp_path / "s.jsonl", ["not json", "{"])
     code, report, _ = run("--data", data, "--spec", LABEL_SPEC)
     assert code == 0
     assert field(report, "samples") == "2"
     assert failure_table(report) == {"invalid_json_line": 2}
+
+
+def test_many_malformed_lines_are_listed_up_to_a_limit(tmp_path: Path) -> None:
+    data = write_lines(tmp_path / "s.jsonl", ["{"] * (dryrun.MAX_LISTED_LINES + 5))
+    code, report, _ = run("--data", data, "--spec", LABEL_SPEC)
+    assert code == 0
+    assert failure_table(report) == {"invalid_json_line": dryrun.MAX_LISTED_LINES + 5}
+    listed = report.split("lines that are not JSON:\n", 1)[1].splitlines()
+    assert len(listed) == dryrun.MAX_LISTED_LINES + 1 and listed[-1] == "  ... and 5 more"
 
 
 def test_empty_file(tmp_path: Path) -> None:

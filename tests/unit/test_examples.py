@@ -151,8 +151,9 @@ def test_example_scores_one_output_per_line_in_range(kind: str) -> None:
     spec, samples = load(kind)
     result = Scorer(spec).score_event(samples)
     assert len(result.outputs) == len(samples)
-    lo, hi = output_range(validate_spec(spec))
-    dims = reward_dimensions(validate_spec(spec))
+    valid = validate_spec(spec)
+    lo, hi = output_range(valid)
+    dims = reward_dimensions(valid)
     for sample, output in zip(samples, result.outputs):
         if isinstance(sample.get("id"), str):
             assert output["id"] == sample["id"]
