@@ -1,4 +1,4 @@
 """CDK side of the project: typed config, capacity model, constructs and stacks.
 
-Only ``stacks.app_builder`` reads CDK context; everything else receives typed config.
+Only ``app.py`` reads CDK context; everything else receives typed config.
 """

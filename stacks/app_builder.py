@@ -12,7 +12,7 @@ from pathlib import Path
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from .bundling import LocalPipBundling, bundled_code_options
+from .bundling import bundled_code_options
 from .config import EnvironmentConfig
 from .reward_stack import RewardStack
 
@@ -20,15 +20,16 @@ ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = ROOT / "lambdas"
 STACK_PREFIX = "NovaRftRewards"
 
+
 def stack_name(env: EnvironmentConfig | str) -> str:
     return f"{STACK_PREFIX}-{env if isinstance(env, str) else env.name}"
 
 
-def build_app(app: App, environments: list[EnvironmentConfig], *, nag: bool = True) -> dict[str, RewardStack]:
+def build_app(app: App, environments: list[EnvironmentConfig]) -> dict[str, RewardStack]:
     """Add one RewardStack per environment (and cdk-nag) to ``app``."""
     # One bundler for the whole app: every stack's asset has the same source and options,
     # so CDK stages (and pip-installs) the bundle once.
-    code_options = bundled_code_options(LAMBDAS_DIR, LocalPipBundling(LAMBDAS_DIR))
+    code_options = bundled_code_options(LAMBDAS_DIR)
     stacks: dict[str, RewardStack] = {}
     for env in environments:
         stacks[env.name] = RewardStack(
@@ -40,6 +41,5 @@ def build_app(app: App, environments: list[EnvironmentConfig], *, nag: bool = Tr
             env=Environment(account=env.account, region=env.region) if env.account else None,
             description=f"Nova RFT reward functions and training roles ({env.name})",
         )
-    if nag:
-        Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stacks

@@ -91,17 +91,16 @@ class LocalPipBundling:
         return True
 
 
-def bundled_code_options(source_dir: Path, local: LocalPipBundling | None = None) -> dict[str, Any]:
+def bundled_code_options(source_dir: Path) -> dict[str, Any]:
     """Keyword arguments for ``lambda_.Code.from_asset(str(source_dir), **options)``.
 
     ``image`` is required by ``BundlingOptions`` but never used: the local bundler always
     succeeds or raises, so CDK never falls back to Docker.
     """
-    local = local or LocalPipBundling(source_dir)
     return {
         "bundling": BundlingOptions(
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
-            local=local,
+            local=LocalPipBundling(source_dir),
         ),
         # The bundle's content decides the hash: a dependency upgrade is a new asset.
         "asset_hash_type": AssetHashType.OUTPUT,

@@ -1,6 +1,6 @@
 """Per-environment configuration: cdk.json context -> frozen, validated dataclasses.
 
-Only the app builder reads CDK context; it hands the raw ``environments`` object to
+Only ``app.py`` reads CDK context; it hands the raw ``environments`` object to
 ``parse_environments`` and every stack/construct receives the typed result. This module
 imports no CDK code, so the validation is unit-tested without a synth.
 
@@ -54,7 +54,6 @@ __all__ = [
     "TrainingDataConfig",
     "LOG_RETENTION_DAYS",
     "KIND_HANDLERS",
-    "lambda_environment",
     "parse_environments",
     "select_environments",
 ]
@@ -159,8 +158,18 @@ class RewardFunctionConfig:
 
     def environment_variables(self) -> dict[str, str]:
         """The Lambda's environment (the construct sets it; parsing checks its size)."""
-        return lambda_environment(self.function_name, self.name, self.reward_spec_json,
-                                  self.judge_model_id, self.judge_max_concurrency)
+        variables = {
+            names.ENV_REWARD_SPEC: self.reward_spec_json,
+            names.ENV_REWARD_FUNCTION_NAME: self.name,
+            names.ENV_POWERTOOLS_SERVICE_NAME: self.function_name,
+            names.ENV_POWERTOOLS_METRICS_NAMESPACE: names.METRIC_NAMESPACE,
+            names.ENV_POWERTOOLS_LOG_LEVEL: "INFO",
+        }
+        if self.judge_model_id is not None:
+            variables[names.ENV_JUDGE_MODEL_ID] = self.judge_model_id
+        if self.judge_max_concurrency is not None:
+            variables[names.ENV_JUDGE_MAX_CONCURRENCY] = str(self.judge_max_concurrency)
+        return variables
 
     @property
     def has_live_alias(self) -> bool:
@@ -239,13 +248,9 @@ def _number(path: str, value: Any, *, gt: float | None = None, ge: float | None 
         rules.append(f">= {ge:g}")
     if le is not None:
         rules.append(f"<= {le:g}")
-    rule = "must be a number " + " and ".join(rules)
-    if not _is_number(value):
-        raise _fail(path, f"{rule}, got {_show(value)}")
-    if (gt is not None and not value > gt) or (ge is not None and not value >= ge) or (
-        le is not None and not value <= le
-    ):
-        raise _fail(path, f"{rule}, got {_show(value)}")
+    if not _is_number(value) or (gt is not None and not value > gt) or (
+        ge is not None and not value >= ge) or (le is not None and not value <= le):
+        raise _fail(path, f"must be a number {' and '.join(rules)}, got {_show(value)}")
     return float(value)
 
 
@@ -292,29 +297,21 @@ def function_name_for(function: str, environment: str) -> str:
     return f"{FUNCTION_NAME_PREFIX}-{function}-{environment}"
 
 
-def lambda_environment(function_name: str, logical_name: str, reward_spec_json: str,
-                       judge_model_id: str | None, judge_max_concurrency: int | None = None) -> dict[str, str]:
-    """Environment variables of one reward Lambda (shared by the construct and the size check)."""
-    variables = {
-        names.ENV_REWARD_SPEC: reward_spec_json,
-        names.ENV_REWARD_FUNCTION_NAME: logical_name,
-        names.ENV_POWERTOOLS_SERVICE_NAME: function_name,
-        names.ENV_POWERTOOLS_METRICS_NAMESPACE: names.METRIC_NAMESPACE,
-        names.ENV_POWERTOOLS_LOG_LEVEL: "INFO",
-    }
-    if judge_model_id is not None:
-        variables[names.ENV_JUDGE_MODEL_ID] = judge_model_id
-    if judge_max_concurrency is not None:
-        variables[names.ENV_JUDGE_MAX_CONCURRENCY] = str(judge_max_concurrency)
-    return variables
+def _check_reservable(path: str, limit: int, reserved: Mapping[str, int], *, context: str = "",
+                      advice: str = "") -> None:
+    """Fail at ``path`` when the named reserved concurrencies do not fit an account ``limit``."""
+    try:
+        capacity.check_account_fits(reserved.values(), limit)
+    except capacity.CapacityError as exc:
+        listed = ", ".join(f"{name}={value}" for name, value in reserved.items())
+        raise _fail(path, f"{context}{exc} ({listed}){advice}") from None
 
 
 # --- parsing -------------------------------------------------------------------------------
 
 
-def _parse_function(env: str, name: str, raw: Any, env_path: str, *, headroom: float,
-                    overhead: float) -> RewardFunctionConfig:
-    path = f"{env_path}.reward_functions.{name}"
+def _parse_function(env: str, name: str, raw: Any, *, headroom: float, overhead: float) -> RewardFunctionConfig:
+    path = f"environments.{env}.reward_functions.{name}"
     if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise _fail(path, "function names must match [a-z0-9-] (start and end with a letter or digit)")
     raw = _object(path, raw)
@@ -379,7 +376,7 @@ def _parse_function(env: str, name: str, raw: Any, env_path: str, *, headroom: f
                 f"gives this function), got {provisioned}",
             )
 
-    judge_model_id = raw.get("judge_model_id")
+    judge_model_id = None
     regions: tuple[str, ...] = ()
     if kind == "rlaif":
         judge_model_id = _pattern(
@@ -420,7 +417,6 @@ def _parse_function(env: str, name: str, raw: Any, env_path: str, *, headroom: f
         for key in ("judge_model_id", "judge_inference_profile_regions", "judge_max_concurrency"):
             if raw.get(key) is not None:
                 raise _fail(f"{path}.{key}", f"only valid for kind 'rlaif', this function is kind {kind!r}")
-        judge_model_id = None
 
     # Only rlaif functions get JUDGE_MODEL_ID and bedrock:InvokeModel: the spec must match the kind.
     if kind == "rlaif" and not uses_judge(spec):
@@ -524,19 +520,16 @@ def _parse_environment(env: str, raw: Any) -> EnvironmentConfig:
     if not functions_raw:
         raise _fail(f"{path}.reward_functions", "must define at least one reward function")
     functions = tuple(
-        _parse_function(env, name, fn, path, headroom=headroom, overhead=overhead)
+        _parse_function(env, name, fn, headroom=headroom, overhead=overhead)
         for name, fn in functions_raw.items()
     )
-
-    try:
-        capacity.check_account_fits((fn.reserved_concurrency for fn in functions), limit)
-    except capacity.CapacityError as exc:
-        detail = ", ".join(f"{fn.name}={fn.reserved_concurrency}" for fn in functions)
-        raise _fail(
-            f"{path}.account_concurrency_limit",
-            f"{exc} ({detail}); lower target_evaluations_per_second or expected_seconds_per_sample, "
-            "raise samples_per_invocation, or request a Lambda quota increase and set account_concurrency_limit",
-        ) from None
+    _check_reservable(
+        f"{path}.account_concurrency_limit",
+        limit,
+        {fn.name: fn.reserved_concurrency for fn in functions},
+        advice="; lower target_evaluations_per_second or expected_seconds_per_sample, raise "
+        "samples_per_invocation, or request a Lambda quota increase and set account_concurrency_limit",
+    )
 
     return EnvironmentConfig(
         name=env,
@@ -568,17 +561,13 @@ def parse_environments(raw: Any) -> dict[str, EnvironmentConfig]:
         if env.account and env.region:
             pools.setdefault((env.account, env.region), []).append(env)
     for (account, region), members in pools.items():
-        if len(members) < 2:
-            continue
-        limit = min(env.account_concurrency_limit for env in members)
-        try:
-            capacity.check_account_fits((env.total_reserved_concurrency for env in members), limit)
-        except capacity.CapacityError as exc:
-            listed = ", ".join(f"{env.name}={env.total_reserved_concurrency}" for env in members)
-            raise _fail(
+        if len(members) > 1:  # a single environment was checked on its own
+            _check_reservable(
                 f"environments.{members[-1].name}.account_concurrency_limit",
-                f"environments {[env.name for env in members]} share account {account} in {region}: {exc} ({listed})",
-            ) from None
+                min(env.account_concurrency_limit for env in members),
+                {env.name: env.total_reserved_concurrency for env in members},
+                context=f"environments {[env.name for env in members]} share account {account} in {region}: ",
+            )
     return envs
 
 

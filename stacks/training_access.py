@@ -77,6 +77,33 @@ def _acknowledge_s3(role: iam.Role, training: TrainingDataConfig) -> None:
     )
 
 
+def _training_role(
+    scope: Construct,
+    construct_id: str,
+    *,
+    jobs: str,
+    principal: iam.ServicePrincipal,
+    invoke: iam.PolicyStatement,
+    training: TrainingDataConfig,
+    extra: Sequence[iam.PolicyStatement] = (),
+) -> iam.Role:
+    """A role ``jobs`` assume: invoke the reward functions, the S3 training-data statements
+    (acknowledged here, next to the wildcards they need) and any ``extra`` statements."""
+    role = iam.Role(
+        scope,
+        construct_id,
+        description=f"{jobs}: invoke reward functions, read training data, write output",
+        assumed_by=principal,
+        inline_policies={
+            "RewardFunctionsAndTrainingData": iam.PolicyDocument(
+                statements=[invoke, *_s3_statements(training), *extra]
+            )
+        },
+    )
+    _acknowledge_s3(role, training)
+    return role
+
+
 class TrainingAccess(Construct):
     def __init__(
         self,
@@ -95,12 +122,11 @@ class TrainingAccess(Construct):
             resources=list(reward_function_arns),
         )
 
-        self.bedrock_role = iam.Role(
+        self.bedrock_role = _training_role(
             self,
             "BedrockCustomizationRole",
-            description=f"Bedrock RFT model-customization jobs ({environment_name}): invoke reward functions, "
-            "read training data, write output",
-            assumed_by=iam.ServicePrincipal(
+            jobs=f"Bedrock RFT model-customization jobs ({environment_name})",
+            principal=iam.ServicePrincipal(
                 "bedrock.amazonaws.com",
                 conditions={
                     "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
@@ -111,11 +137,9 @@ class TrainingAccess(Construct):
                     },
                 },
             ),
-            inline_policies={
-                "RewardFunctionsAndTrainingData": iam.PolicyDocument(statements=[invoke, *_s3_statements(training)])
-            },
+            invoke=invoke,
+            training=training,
         )
-        _acknowledge_s3(self.bedrock_role, training)
 
         log_group_arn = stack.format_arn(
             service="logs",
@@ -123,31 +147,25 @@ class TrainingAccess(Construct):
             resource_name=f"{SAGEMAKER_TRAINING_LOG_GROUP}:*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        self.sagemaker_role = iam.Role(
+        self.sagemaker_role = _training_role(
             self,
             "SageMakerTrainingRole",
-            description=f"SageMaker AI Nova RFT training jobs ({environment_name}): invoke reward functions, "
-            "read training data, write output",
-            assumed_by=iam.ServicePrincipal(
+            jobs=f"SageMaker AI Nova RFT training jobs ({environment_name})",
+            principal=iam.ServicePrincipal(
                 "sagemaker.amazonaws.com",
                 conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
             ),
-            inline_policies={
-                "RewardFunctionsAndTrainingData": iam.PolicyDocument(
-                    statements=[
-                        invoke,
-                        *_s3_statements(training),
-                        iam.PolicyStatement(
-                            sid="WriteTrainingJobLogs",
-                            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                                     "logs:DescribeLogStreams"],
-                            resources=[log_group_arn],
-                        ),
-                    ]
+            invoke=invoke,
+            training=training,
+            extra=[
+                iam.PolicyStatement(
+                    sid="WriteTrainingJobLogs",
+                    actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                             "logs:DescribeLogStreams"],
+                    resources=[log_group_arn],
                 )
-            },
+            ],
         )
-        _acknowledge_s3(self.sagemaker_role, training)
         acknowledge_iam5_resource(
             self.sagemaker_role,
             log_group_arn,

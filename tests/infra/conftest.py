@@ -79,7 +79,6 @@ class Synth:
     stacks: dict[str, Any]  # env name -> RewardStack
     templates: dict[str, dict[str, Any]]  # env name -> CloudFormation template
     template_files: dict[str, Path]  # env name -> template written by the synth
-    outdir: Path
 
 
 @pytest.fixture(scope="session")
@@ -99,4 +98,4 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
         artifact = assembly.get_stack_by_name(stack.stack_name)
         templates[env] = artifact.template
         files[env] = Path(artifact.template_full_path)
-    return Synth(app=app, stacks=stacks, templates=templates, template_files=files, outdir=outdir)
+    return Synth(app=app, stacks=stacks, templates=templates, template_files=files)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -152,6 +154,9 @@ def test_environments_sharing_an_account_share_the_pool() -> None:
     raw["prod"] = copy.deepcopy(raw["dev"])
     message = error(raw)
     assert message.startswith("environments.prod.account_concurrency_limit: environments ['dev', 'prod'] share")
+    assert message.endswith("share account 123456789012 in us-east-1: reserved concurrency totals 1320, but an "
+                            "account limit of 1000 leaves at most 900 reservable (100 must stay unreserved); "
+                            "a quota of at least 1420 is needed (dev=660, prod=660)")
 
 
 def test_unknown_grader_in_reward_spec() -> None:
@@ -331,10 +336,6 @@ def test_missing_environments() -> None:
 
 
 def test_readme_environment_example_parses() -> None:
-    import json
-    import re
-    from pathlib import Path
-
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     blocks = [b for b in re.findall(r"```json\n(.*?)```", readme, re.DOTALL) if b.lstrip().startswith('"staging"')]
     assert len(blocks) == 1

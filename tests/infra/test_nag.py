@@ -10,12 +10,15 @@ from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
 
-def violations(scope: IConstruct) -> list[str]:
-    report = AwsSolutionsChecks().validate_scope(scope)
+def described(report: Any) -> list[str]:
     return [
         f"{v.rule_name} at {', '.join(r.construct_path for r in v.violating_resources)}"
         for v in report.violations
     ]
+
+
+def violations(scope: IConstruct) -> list[str]:
+    return described(AwsSolutionsChecks().validate_scope(scope))
 
 
 def acknowledgements(scope: IConstruct) -> Iterator[tuple[IConstruct, str, str]]:
@@ -27,8 +30,9 @@ def acknowledgements(scope: IConstruct) -> Iterator[tuple[IConstruct, str, str]]
 
 
 def test_the_app_has_no_unacknowledged_findings(synth: Any) -> None:
-    assert violations(synth.app) == []
-    assert AwsSolutionsChecks().validate_scope(synth.app).success
+    report = AwsSolutionsChecks().validate_scope(synth.app)
+    assert described(report) == []
+    assert report.success
 
 
 def test_the_pack_reports_what_is_not_acknowledged() -> None:
@@ -53,3 +57,17 @@ def test_acknowledgements_are_scoped_and_explained(synth: Any) -> None:
         assert len(reason) >= 40, f"{rule_id}: give a specific reason"
     kinds = {rule_id.split("[")[0] for _, rule_id, _ in acks}
     assert kinds == {"AwsSolutions-L1", "AwsSolutions-IAM5"}
+
+
+def test_the_xray_wildcard_is_acknowledged_only_on_the_policy_tracing_adds(synth: Any) -> None:
+    # On the execution role itself it would also hide a "*" in the role's own inline policy.
+    xray = [construct for construct, rule_id, _ in acknowledgements(synth.app)
+            if rule_id == "AwsSolutions-IAM5[Resource::*]"]
+    # One per traced function: the judge environment has tracing on, dev and prod do not.
+    assert len(xray) == len(synth.stacks["judge"].config.reward_functions)
+    for construct in xray:
+        assert isinstance(construct, iam.Policy), construct.node.path
+        assert construct.node.path.endswith("/ExecutionRole/DefaultPolicy"), construct.node.path
+        document = Stack.of(construct).resolve(construct.document)
+        assert [s["Resource"] for s in document["Statement"]] == ["*"]
+        assert sorted(document["Statement"][0]["Action"]) == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
