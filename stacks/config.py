@@ -172,6 +172,11 @@ class RewardFunctionConfig:
         return variables
 
     @property
+    def construct_name(self) -> str:
+        """PascalCase name used in construct ids and stack output names, e.g. ``Gsm8kV2``."""
+        return "".join(part[:1].upper() + part[1:] for part in self.name.split("-"))
+
+    @property
     def has_live_alias(self) -> bool:
         return self.provisioned_concurrency is not None
 
@@ -481,6 +486,7 @@ def _parse_environment(env: str, raw: Any) -> EnvironmentConfig:
     if isinstance(retention, bool) or retention not in LOG_RETENTION_DAYS:
         raise _fail(f"{path}.log_retention_days",
                     f"must be one of {list(LOG_RETENTION_DAYS)}, got {_show(retention)}")
+    retention = int(retention)  # 30.0 from JSON is 30
 
     alarm_email = raw.get("alarm_email")
     if alarm_email is not None:
@@ -523,6 +529,14 @@ def _parse_environment(env: str, raw: Any) -> EnvironmentConfig:
         _parse_function(env, name, fn, headroom=headroom, overhead=overhead)
         for name, fn in functions_raw.items()
     )
+    seen: dict[str, str] = {}
+    for fn in functions:
+        # Construct ids and output names drop the hyphens ("a-1b" and "a1b" are both "A1b").
+        if fn.construct_name in seen:
+            raise _fail(f"{path}.reward_functions.{fn.name}",
+                        f"collides with {seen[fn.construct_name]!r}: both become {fn.construct_name!r} "
+                        f"in construct ids and stack outputs; rename one")
+        seen[fn.construct_name] = fn.name
     _check_reservable(
         f"{path}.account_concurrency_limit",
         limit,

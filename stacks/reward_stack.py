@@ -13,10 +13,6 @@ from .reward_function import RewardFunction
 from .training_access import TrainingAccess
 
 
-def _pascal(name: str) -> str:
-    return "".join(part[:1].upper() + part[1:] for part in name.split("-"))
-
-
 class RewardStack(Stack):
     def __init__(
         self,
@@ -36,7 +32,7 @@ class RewardStack(Stack):
         self.reward_functions: dict[str, RewardFunction] = {}
         for fn in config.reward_functions:
             self.reward_functions[fn.name] = RewardFunction(
-                self, f"Reward{_pascal(fn.name)}", environment=config, function=fn, code=code
+                self, f"Reward{fn.construct_name}", environment=config, function=fn, code=code
             )
 
         self.training_access = TrainingAccess(
@@ -54,8 +50,8 @@ class RewardStack(Stack):
                   value=self.training_access.sagemaker_role.role_arn,
                   description="SageMaker AI training job / HyperPod execution role for Nova RFT recipes")
 
-        for name, rf in self.reward_functions.items():
-            p = _pascal(name)
+        for rf in self.reward_functions.values():
+            p = rf.config.construct_name
             CfnOutput(self, f"{p}FunctionArn", value=rf.function.function_arn,
                       description=f"{rf.config.function_name} (unqualified function ARN)")
             CfnOutput(self, f"{p}BedrockLambdaArn", value=rf.invoke_arn,

@@ -341,3 +341,18 @@ def test_readme_environment_example_parses() -> None:
     assert len(blocks) == 1
     env = parse_environments(json.loads("{" + blocks[0] + "}"))["staging"]
     assert env.function("gsm8k").reserved_concurrency == capacity.reserved_concurrency(100, 0.05, 1)
+
+
+def test_function_names_that_become_the_same_construct_id_are_rejected() -> None:
+    raw = base()
+    functions = raw["dev"]["reward_functions"]
+    functions["a-1b"] = functions["a1b"] = functions.pop("sentiment")
+    assert error(raw) == (
+        "environments.dev.reward_functions.a1b: collides with 'a-1b': both become 'A1b' "
+        "in construct ids and stack outputs; rename one"
+    )
+
+
+def test_log_retention_is_stored_as_whole_days() -> None:
+    env = parse_environments(with_env(log_retention_days=30.0))["dev"]
+    assert env.log_retention_days == 30 and type(env.log_retention_days) is int
