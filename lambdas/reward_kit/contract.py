@@ -47,7 +47,6 @@ __all__ = [
     "max_response_chars_from_env",
     "parse_event",
     "parse_sample",
-    "reference_failure",
     "response_failure",
 ]
 
@@ -87,6 +86,8 @@ FAILURE_REASONS = (
     GRADER_ERROR,
     GRADER_TIMEOUT,
 )
+# Samples with these failures carry a placeholder id built from their position.
+_PLACEHOLDER_ID_FAILURES = frozenset({NOT_AN_OBJECT, MISSING_ID, INVALID_ID})
 
 
 def max_response_chars_from_env() -> int:
@@ -127,26 +128,57 @@ _EMPTY_METADATA: Mapping[str, Any] = {}
 
 
 def parse_event(
-    event: Any, max_response_chars: int = DEFAULT_MAX_RESPONSE_CHARS, *, with_prompt: bool = False
+    event: Any,
+    max_response_chars: int = DEFAULT_MAX_RESPONSE_CHARS,
+    *,
+    with_prompt: bool = False,
+    require_reference: bool = True,
 ) -> list[ParsedSample]:
     """Parse a whole event. Raises EventError only when ``event`` itself is not a list.
 
     ``with_prompt``: also extract ``ParsedSample.prompt`` (only graders that read it need it).
+    ``require_reference``: False for graders that need none (judge, regex): a sample without a
+    reference answer is then gradable, with ``reference`` None, instead of ``missing_reference``.
     """
     if not isinstance(event, list):
         raise EventError(
             f"reward event must be a JSON list of samples, got {type(event).__name__}"
             + (f" with keys {sorted(map(str, event))[:10]}" if isinstance(event, dict) else "")
         )
-    if with_prompt:
-        return [parse_sample(sample, position, max_response_chars, True) for position, sample in enumerate(event)]
-    return [parse_sample(sample, position, max_response_chars) for position, sample in enumerate(event)]
+    parsed = [
+        parse_sample(sample, position, max_response_chars, with_prompt, require_reference)
+        for position, sample in enumerate(event)
+    ]
+    if any(sample.failure in _PLACEHOLDER_ID_FAILURES for sample in parsed):
+        _keep_placeholders_unique(parsed)
+    return parsed
+
+
+def _keep_placeholders_unique(parsed: list[ParsedSample]) -> None:
+    # A trainer may match outputs to samples by id: a placeholder such as "missing-id-3" must
+    # not repeat an id that another sample of the event really carries.
+    taken = {sample.id for sample in parsed if sample.failure not in _PLACEHOLDER_ID_FAILURES}
+    for sample in parsed:
+        if sample.failure in _PLACEHOLDER_ID_FAILURES:
+            base, suffix = sample.id, 0
+            while sample.id in taken:
+                suffix += 1
+                sample.id = f"{base}-{suffix}"
+            taken.add(sample.id)
 
 
 def parse_sample(
-    sample: Any, position: int, max_response_chars: int = DEFAULT_MAX_RESPONSE_CHARS, with_prompt: bool = False
+    sample: Any,
+    position: int,
+    max_response_chars: int = DEFAULT_MAX_RESPONSE_CHARS,
+    with_prompt: bool = False,
+    require_reference: bool = True,
 ) -> ParsedSample:
-    """Parse one sample; never raises. The first problem found becomes ``failure``."""
+    """Parse one sample; never raises. The first problem found becomes ``failure``.
+
+    A placeholder id (``missing-id-<position>``, ``invalid-id-<position>``) is unique among
+    placeholders; ``parse_event`` also keeps it apart from the event's real ids.
+    """
     if not isinstance(sample, dict):
         return ParsedSample(position, f"missing-id-{position}", failure=NOT_AN_OBJECT)
 
@@ -162,10 +194,10 @@ def parse_sample(
         metadata = _EMPTY_METADATA
     parsed = ParsedSample(position, sample_id, metadata=metadata)
 
-    if "messages" not in sample or sample["messages"] is None:
+    messages = sample.get("messages")
+    if messages is None:
         parsed.failure = MISSING_MESSAGES
         return parsed
-    messages = sample["messages"]
     if not isinstance(messages, list):
         parsed.failure = INVALID_MESSAGES
         return parsed
@@ -196,10 +228,7 @@ def parse_sample(
         return parsed
 
     response = content_text(final_message.get("content"))
-    if response is None:
-        parsed.failure = INVALID_CONTENT
-        return parsed
-    parsed.failure = response_failure(response, max_response_chars)
+    parsed.failure = response_failure(response, max_response_chars)  # None content: invalid_content
     if parsed.failure is not None:
         return parsed
     parsed.response = response
@@ -210,9 +239,11 @@ def parse_sample(
     reference = metadata.get("reference_answer")
     if _is_missing(reference):
         reference = sample.get("reference_answer")
-    parsed.failure = reference_failure(reference)
-    if parsed.failure is None:
-        parsed.reference = reference
+        if _is_missing(reference):
+            if require_reference:
+                parsed.failure = MISSING_REFERENCE
+            return parsed
+    parsed.reference = reference
     return parsed
 
 
@@ -250,11 +281,6 @@ def response_failure(response: Any, max_response_chars: int = DEFAULT_MAX_RESPON
     if not response or response.isspace():
         return EMPTY_RESPONSE
     return None
-
-
-def reference_failure(reference: Any) -> str | None:
-    """Reason code when a reference answer is missing, else None."""
-    return MISSING_REFERENCE if _is_missing(reference) else None
 
 
 def _is_missing(reference: Any) -> bool:
@@ -322,14 +348,16 @@ class OutputBuilder:
         scale = self.scale
         rewards = rewards or _EMPTY_METADATA
         metrics_list = []
+        matched = 0
         for dimension in self.dimensions:
             if dimension in rewards:
                 value = rewards[dimension]
+                matched += 1
             else:
                 # A single grader may report only `score`; a missing multi component earns nothing.
                 value = score if self._single else 0.0
             metrics_list.append({"name": dimension, "value": scale(value), "type": "Reward"})
-        if len(rewards) > (1 if self._single else 0):
+        if len(rewards) > matched:  # some rewards are not dimensions: the common case skips this
             for name, value in rewards.items():
                 if name not in self.dimensions:
                     _append_diagnostic(metrics_list, name, value)

@@ -106,6 +106,8 @@ class RewardRuntime:
         # life; keyed so that a changed environment (tests, local runs) is picked up.
         self.scorers: dict[tuple[Any, ...], Scorer] = {}
         # reward_kit's own log records (the judge's error lines) get the same JSON format.
+        # Powertools configures only top-level loggers that already exist, and the judge module
+        # (logger "reward_kit.graders.judge") loads lazily: create the parent logger first.
         logging.getLogger("reward_kit")
         copy_config_to_registered_loggers(source_logger=self.logger, include={"reward_kit"})
 

@@ -43,7 +43,6 @@ from reward_kit.contract import (
     DEFAULT_MAX_RESPONSE_CHARS,
     GRADER_ERROR,
     GRADER_TIMEOUT,
-    MISSING_REFERENCE,
     OutputBuilder,
     ParsedSample,
     parse_event,
@@ -66,11 +65,15 @@ class BatchResult:
     failures: Counter[str]
     values: dict[str, list[float]]
     samples: list[ParsedSample] = field(default_factory=list, repr=False)
-    failed_samples: int = 0  # samples with any failure reason (contract or grader)
 
     @property
     def sample_count(self) -> int:
         return len(self.outputs)
+
+    @property
+    def failed_samples(self) -> int:
+        """Samples with a failure reason (contract or grader): each has exactly one."""
+        return sum(self.failures.values())
 
     @property
     def mean_aggregate(self) -> float | None:
@@ -118,11 +121,9 @@ class Scorer:
         ``deadline`` (a ``time.monotonic()`` value): samples not graded by then get the
         grader's ``timeout_reason`` and the minimum score.
         """
-        samples = parse_event(event, self.max_response_chars, with_prompt=self.wants_prompt)
-        if not self.requires_reference:
-            for sample in samples:
-                if sample.failure == MISSING_REFERENCE:  # the response was parsed before this check
-                    sample.failure = None
+        samples = parse_event(
+            event, self.max_response_chars, with_prompt=self.wants_prompt, require_reference=self.requires_reference
+        )
         builder = self.builder
         grade = self._grade
         dimensions = self.dimensions
@@ -130,10 +131,11 @@ class Scorer:
         failures: Counter[str] = Counter()
         aggregate_values: list[float] = []
         dimension_values: list[list[float]] = [[] for _ in dimensions]
-        failed_samples = 0
-        pending = [sample for sample in samples if sample.failure is None]
-        concurrent = self.concurrency > 1 and len(pending) > 1
-        graded = self._grade_concurrently(pending, deadline) if concurrent else None
+        graded = None
+        if self.concurrency > 1:
+            pending = [sample for sample in samples if sample.failure is None]
+            if len(pending) > 1:
+                graded = self._grade_concurrently(pending, deadline)
 
         for sample in samples:
             reason = sample.failure
@@ -150,7 +152,6 @@ class Scorer:
                 output, reason = run_with_deadline(deadline, grade, sample)
             if reason is not None:
                 failures[reason] += 1
-                failed_samples += 1
             outputs.append(output)
             aggregate_values.append(output["aggregate_reward_score"])
             # The first len(dimensions) entries of metrics_list are the Reward dimensions, in order.
@@ -161,15 +162,13 @@ class Scorer:
         values = {AGGREGATE: aggregate_values}
         for dimension, per_sample in zip(dimensions, dimension_values):
             values[dimension] = per_sample
-        return BatchResult(outputs, failures, values, samples, failed_samples)
+        return BatchResult(outputs, failures, values, samples)
 
     def _grade(self, sample: ParsedSample) -> tuple[dict[str, Any], str | None]:
         """(output, reason) for one parseable sample; never raises."""
         try:
-            if self.wants_prompt:
-                grade_input = GradeInput(sample.response, sample.reference, sample.metadata, sample.prompt or "")  # type: ignore[arg-type]
-            else:
-                grade_input = GradeInput(sample.response, sample.reference, sample.metadata)  # type: ignore[arg-type]
+            # prompt is None unless wants_prompt (and a user turn was found): graders get "".
+            grade_input = GradeInput(sample.response, sample.reference, sample.metadata, sample.prompt or "")  # type: ignore[arg-type]
             result = self.grader(grade_input)
             reason = result.reason
             if reason is not None and not (type(reason) is str and _REASON_RE.fullmatch(reason)):

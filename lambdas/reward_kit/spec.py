@@ -45,8 +45,8 @@ JUDGE_DEFAULT_TEMPERATURE = 0.0
 JUDGE_DEFAULT_MAX_RESPONSE_CHARS = 20_000
 
 # Dimension/component names become CloudWatch metric names (Reward_<name>) and JSON keys.
-_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NAME_RULE = "[A-Za-z0-9_-]{1,64}"
+_NAME_RE = re.compile(_NAME_RULE)
 
 # Keys every grader spec may carry; `range` only at the top level.
 _COMMON_KEYS = ("description", "format_score", "grader", "name")
@@ -87,14 +87,12 @@ def _number(
     low_ok = minimum is None or (value > minimum if min_exclusive else value >= minimum)
     high_ok = maximum is None or (value < maximum if max_exclusive else value <= maximum)
     if not (low_ok and high_ok):
-        low = "" if minimum is None else ("(" if min_exclusive else "[") + f"{minimum:g}"
-        high = "" if maximum is None else f"{maximum:g}" + (")" if max_exclusive else "]")
         if minimum is None:
             rule = f"must be {'<' if max_exclusive else '<='} {maximum:g}"
         elif maximum is None:
             rule = f"must be {'>' if min_exclusive else '>='} {minimum:g}"
         else:
-            rule = f"must be in {low}, {high}"
+            rule = f"must be in {'(' if min_exclusive else '['}{minimum:g}, {maximum:g}{')' if max_exclusive else ']'}"
         raise _fail(path, f"{_show(value)} {rule}")
     return float(value)
 
@@ -195,18 +193,15 @@ def _json_schema(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> Non
     schema = spec["schema"]
     if not isinstance(schema, (Mapping, bool)):
         raise _fail(f"{path}.schema", f"{_show(schema)} is not a JSON Schema object")
-    try:
-        from jsonschema import validators  # lazy: heavy, and the CDK app rarely needs it
-    except ImportError:  # pragma: no cover - jsonschema is a runtime dependency
-        validators = None
-    if validators is not None:
-        from jsonschema.exceptions import SchemaError
+    # Lazy: heavy, and only json_schema specs need it (a dependency of the Lambda and the CDK app).
+    from jsonschema import validators
+    from jsonschema.exceptions import SchemaError
 
-        try:
-            validators.validator_for(schema).check_schema(schema)
-        except SchemaError as exc:
-            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in exc.path)
-            raise _fail(f"{path}.schema{where}", f"invalid JSON Schema: {exc.message}") from None
+    try:
+        validators.validator_for(schema).check_schema(schema)
+    except SchemaError as exc:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in exc.path)
+        raise _fail(f"{path}.schema{where}", f"invalid JSON Schema: {exc.message}") from None
     out["schema"] = schema
     out["parse_score"] = _number(
         f"{path}.parse_score", spec.get("parse_score", 0.2), minimum=0, maximum=1, max_exclusive=True

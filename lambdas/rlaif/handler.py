@@ -12,11 +12,6 @@ from __future__ import annotations
 from reward_kit.lambda_runtime import RewardRuntime
 
 runtime = RewardRuntime(kind="rlaif")
-
-SERVICE_NAME = runtime.service_name
-logger = runtime.logger
-metrics = runtime.metrics
-_scorers = runtime.scorers  # (environment) -> Scorer; tests clear it
 get_scorer = runtime.get_scorer
 handler = runtime.handler
 

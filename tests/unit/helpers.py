@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+import json
+from types import ModuleType
+from typing import Any, Iterator, Mapping
 
+import pytest
+
+from reward_kit import names
 from reward_kit.graders.base import GradeInput, GradeResult
+from reward_kit.spec import SpecError, validate_spec
 
 
 def make_sample(
@@ -44,3 +51,55 @@ class RecordingGrader:
 
 
 LABEL_SPEC = {"grader": "label", "labels": ["positive", "negative", "neutral"]}
+
+
+def spec_error(spec: Any, key: str = "REWARD_SPEC") -> str:
+    """The SpecError message ``validate_spec`` raises for ``spec``; it must be one line."""
+    with pytest.raises(SpecError) as info:
+        validate_spec(spec, key=key)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+# --- Lambda handlers --------------------------------------------------------------------------
+
+
+def fresh_handler(module_name: str, spec: Mapping[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    """For ``yield from`` in a fixture: the handler module ``module_name`` with only
+    REWARD_SPEC=spec configured, and no cached Scorer or pending metrics before or after."""
+    monkeypatch.setenv(names.ENV_REWARD_SPEC, json.dumps(spec))
+    for var in (names.ENV_LOG_SAMPLE_TEXT, names.ENV_MAX_RESPONSE_CHARS, "POWERTOOLS_METRICS_DISABLED"):
+        monkeypatch.delenv(var, raising=False)
+    module = importlib.import_module(module_name)
+    module.runtime.scorers.clear()
+    module.runtime.metrics.clear_metrics()
+    yield module
+    module.runtime.scorers.clear()
+    module.runtime.metrics.clear_metrics()
+
+
+def parse_lines(stdout: str) -> tuple[list[dict], list[dict]]:
+    """(log records, EMF blobs) from captured stdout; every line must be one JSON object."""
+    logs, blobs = [], []
+    for line in stdout.splitlines():
+        record = json.loads(line)
+        (blobs if "_aws" in record else logs).append(record)
+    return logs, blobs
+
+
+def metric_values(blobs: list[dict]) -> dict[str, list[float]]:
+    """Every value of every metric across blobs, checked against each blob's directive."""
+    values: dict[str, list[float]] = {}
+    for blob in blobs:
+        (directive,) = blob["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == names.METRIC_NAMESPACE
+        assert directive["Dimensions"] == [[names.METRIC_DIMENSION_SERVICE]]
+        assert blob[names.METRIC_DIMENSION_SERVICE] == "reward"
+        assert len(directive["Metrics"]) <= 100
+        for definition in directive["Metrics"]:
+            value = blob[definition["Name"]]
+            value = value if isinstance(value, list) else [value]
+            assert len(value) <= 100, "EMF allows at most 100 values per metric"
+            values.setdefault(definition["Name"], []).extend(value)
+    return values

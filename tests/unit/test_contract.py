@@ -180,6 +180,25 @@ def test_placeholder_ids_use_the_position_and_never_collide():
     assert len(set(ids)) == len(ids)
 
 
+def test_placeholder_ids_never_repeat_an_id_the_event_really_carries():
+    # Outputs may be matched by id: the broken sample must not take the real sample's id.
+    event = [make_sample("missing-id-1"), "junk", make_sample(sample_id=None), make_sample("invalid-id-2"),
+             make_sample("missing-id-1-1"), {"messages": []}]
+    ids = [p.id for p in parse_event(event)]
+    assert ids == ["missing-id-1", "missing-id-1-2", "invalid-id-2-1", "invalid-id-2", "missing-id-1-1",
+                   "missing-id-5"]
+    assert len(set(ids)) == len(ids)
+
+
+def test_a_reference_can_be_optional():
+    event = [make_sample("a", reference=None), make_sample("b", where="nowhere"), make_sample("c", reference="  "),
+             make_sample("d", "")]
+    optional = parse_event(event, require_reference=False)
+    assert [(p.failure, p.reference) for p in optional] == [(None, None)] * 3 + [("empty_response", None)]
+    assert all(p.response == make_sample()["messages"][1]["content"] for p in optional[:3])
+    assert [p.failure for p in parse_event(event)] == ["missing_reference"] * 3 + ["empty_response"]
+
+
 def test_max_response_chars_is_configurable_and_a_1mb_response_is_contained():
     one_mb = "y" * 1_000_000
     assert parse_one(make_sample(response=one_mb)).failure == "response_too_long"
@@ -255,6 +274,15 @@ def test_single_dimension_falls_back_to_score_and_missing_multi_component_gets_m
     multi = OutputBuilder(["a", "b"], (-1.0, 1.0))
     rewards = multi.graded(1, 0.5, rewards={"a": 1.0})["metrics_list"]
     assert rewards == [{"name": "a", "value": 1.0, "type": "Reward"}, {"name": "b", "value": -1.0, "type": "Reward"}]
+
+
+def test_a_single_grader_reward_outside_the_dimension_is_still_a_diagnostic():
+    # The dimension falls back to the score, and the stray reward is reported, not dropped.
+    output = OutputBuilder(["sentiment"]).graded(1, 0.4, rewards={"label": 0.3})
+    assert output["metrics_list"] == [
+        {"name": "sentiment", "value": 0.4, "type": "Reward"},
+        {"name": "label", "value": 0.3, "type": "Metric"},
+    ]
 
 
 def test_failed_output_is_minimum_everywhere_with_the_reason():

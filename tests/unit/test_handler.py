@@ -15,7 +15,7 @@ from reward_kit import names
 from reward_kit.contract import EventError
 from reward_kit.spec import SpecError
 
-from .helpers import LABEL_SPEC, make_sample
+from .helpers import LABEL_SPEC, fresh_handler, make_sample, metric_values, parse_lines
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 SECRET_RESPONSE = "TOP-SECRET-RESPONSE-7f3a \\boxed{positive}"
@@ -25,47 +25,12 @@ SECRET_METADATA = "CONFIDENTIAL-METADATA-91bc"
 
 @pytest.fixture
 def handler_module(monkeypatch):
-    monkeypatch.setenv(names.ENV_REWARD_SPEC, json.dumps(LABEL_SPEC))
-    for var in (names.ENV_LOG_SAMPLE_TEXT, names.ENV_MAX_RESPONSE_CHARS, "POWERTOOLS_METRICS_DISABLED"):
-        monkeypatch.delenv(var, raising=False)
-    import rlvr.handler as module
-
-    module._scorers.clear()
-    module.metrics.clear_metrics()
-    yield module
-    module._scorers.clear()
-    module.metrics.clear_metrics()
+    yield from fresh_handler("rlvr.handler", LABEL_SPEC, monkeypatch)
 
 
 def run(module, event, capsys, context=None):
     outputs = module.handler(event, context)
     return outputs, capsys.readouterr().out
-
-
-def parse_lines(stdout: str) -> tuple[list[dict], list[dict]]:
-    """(log records, EMF blobs) from captured stdout; every line must be one JSON object."""
-    logs, blobs = [], []
-    for line in stdout.splitlines():
-        record = json.loads(line)
-        (blobs if "_aws" in record else logs).append(record)
-    return logs, blobs
-
-
-def metric_values(blobs: list[dict]) -> dict[str, list[float]]:
-    """Every value of every metric across blobs, checked against each blob's directive."""
-    values: dict[str, list[float]] = {}
-    for blob in blobs:
-        (directive,) = blob["_aws"]["CloudWatchMetrics"]
-        assert directive["Namespace"] == names.METRIC_NAMESPACE
-        assert directive["Dimensions"] == [[names.METRIC_DIMENSION_SERVICE]]
-        assert blob[names.METRIC_DIMENSION_SERVICE] == "reward"
-        assert len(directive["Metrics"]) <= 100
-        for definition in directive["Metrics"]:
-            value = blob[definition["Name"]]
-            value = value if isinstance(value, list) else [value]
-            assert len(value) <= 100, "EMF allows at most 100 values per metric"
-            values.setdefault(definition["Name"], []).extend(value)
-    return values
 
 
 def secret_sample(sample_id="s-1"):
@@ -232,7 +197,7 @@ def test_namespace_and_service_follow_powertools_env(monkeypatch, capsys):
         assert {b["service"] for b in blobs} == {"sentiment"}
     finally:
         monkeypatch.undo()
-        module.metrics.clear_metrics()
+        module.runtime.metrics.clear_metrics()
         importlib.reload(module)
 
 

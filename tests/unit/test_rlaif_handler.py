@@ -11,8 +11,7 @@ from reward_kit import names
 from reward_kit.graders.judge import JudgeConfigError
 
 from .fake_bedrock import Error, _bedrock_server, bedrock  # noqa: F401 - fixtures
-from .helpers import make_sample
-from .test_handler import metric_values, parse_lines
+from .helpers import fresh_handler, make_sample, metric_values, parse_lines
 
 JUDGE_SPEC = {"grader": "judge", "rubric": "Reward polite, correct answers.", "name": "quality"}
 MULTI_SPEC = {
@@ -39,16 +38,7 @@ class Context:
 
 @pytest.fixture
 def rlaif(bedrock, monkeypatch):
-    monkeypatch.setenv(names.ENV_REWARD_SPEC, json.dumps(JUDGE_SPEC))
-    for var in (names.ENV_MAX_RESPONSE_CHARS, "POWERTOOLS_METRICS_DISABLED"):
-        monkeypatch.delenv(var, raising=False)
-    import rlaif.handler as module
-
-    module._scorers.clear()
-    module.metrics.clear_metrics()
-    yield module
-    module._scorers.clear()
-    module.metrics.clear_metrics()
+    yield from fresh_handler("rlaif.handler", JUDGE_SPEC, monkeypatch)
 
 
 def run(module, event, capsys, context=None):

@@ -18,6 +18,8 @@ from reward_kit.spec import (
     validate_spec,
 )
 
+from .helpers import spec_error
+
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 
 VALID_SPECS = {
@@ -44,14 +46,6 @@ VALID_SPECS = {
         "range": [-1, 1],
     },
 }
-
-
-def error_of(spec, key="REWARD_SPEC") -> str:
-    with pytest.raises(SpecError) as info:
-        validate_spec(spec, key=key)
-    message = str(info.value)
-    assert "\n" not in message
-    return message
 
 
 # --- happy paths ------------------------------------------------------------------
@@ -114,7 +108,7 @@ def test_dimensions_and_range():
 
 
 def test_unknown_kind_in_a_component_names_path_and_allowed_values():
-    message = error_of({"grader": "multi", "graders": {"accuracy": {"grader": "foo"}}})
+    message = spec_error({"grader": "multi", "graders": {"accuracy": {"grader": "foo"}}})
     assert message == (
         "REWARD_SPEC.graders.accuracy.grader: 'foo' is not one of "
         "['json_schema', 'judge', 'label', 'math', 'multi', 'numeric', 'regex']"
@@ -171,13 +165,13 @@ def test_unknown_kind_in_a_component_names_path_and_allowed_values():
     ],
 )
 def test_errors_are_one_line_and_name_the_key_path(spec, starts_with, mentions):
-    message = error_of(spec)
+    message = spec_error(spec)
     assert message.startswith(starts_with), message
     assert mentions in message, message
 
 
 def test_error_key_prefix_is_configurable():
-    message = error_of({"grader": "nope"}, key="context.functions.sentiment.spec")
+    message = spec_error({"grader": "nope"}, key="context.functions.sentiment.spec")
     assert message.startswith("context.functions.sentiment.spec.grader: 'nope' is not one of")
 
 

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from reward_kit.spec import SpecError, reward_dimensions, uses_judge, validate_spec
+from reward_kit.spec import reward_dimensions, uses_judge, validate_spec
+
+from .helpers import spec_error
 
 BASE = {"grader": "judge", "rubric": "Reward correct, polite answers."}
-
-
-def error_of(spec) -> str:
-    with pytest.raises(SpecError) as info:
-        validate_spec(spec)
-    message = str(info.value)
-    assert "\n" not in message
-    return message
 
 
 def test_defaults_are_filled_and_revalidate_to_the_same_dict():
@@ -95,6 +89,6 @@ def test_judge_inside_multi_and_uses_judge():
     ],
 )
 def test_errors_are_one_line_and_name_the_key_path(spec, starts_with, mentions):
-    message = error_of(spec)
+    message = spec_error(spec)
     assert message.startswith(starts_with), message
     assert mentions in message, message
