@@ -12,6 +12,7 @@ Rules (see docs/DESIGN.md):
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import unicodedata
@@ -26,6 +27,7 @@ __all__ = [
     "reference_value",
     "clamp01",
     "is_finite_number",
+    "loads_strict",
 ]
 
 # Reasoning tags, case-insensitive; the attribute part is bounded so a flood of "<think" with
@@ -35,10 +37,13 @@ _SOLUTION_TAG = re.compile(r"<(/?)solution\b[^<>]{0,64}>", re.IGNORECASE)
 _ANSWER_TAG = re.compile(r"<(/?)answer\b[^<>]{0,64}>", re.IGNORECASE)
 
 # Tokens for the brace scanner: a box opener, an escaped character (so \{ and \} are literal
-# braces), or a run of plain braces (runs keep deeply nested input cheap).
-_BOX_OPENER = re.compile(r"\\(?:boxed|fbox)\s{0,16}\{")
-_FLAT_BOX = re.compile(r"\\(?:boxed|fbox)\s{0,16}\{([^{}\\]*)\}")
-_BOX_TOKENS = re.compile(r"(\\(?:boxed|fbox)\s{0,16}\{)|(\\.)|(\{+)|(\}+)", re.DOTALL)
+# braces), or a run of plain braces (runs keep deeply nested input cheap). An escape never
+# swallows the backslash of an opener (in \\boxed{ the second backslash starts one), so the
+# scanner sees exactly the openers _BOX_OPENER finds: no box hides behind a doubled backslash.
+_OPENER = r"\\(?:boxed|fbox)\s{0,16}\{"
+_BOX_OPENER = re.compile(_OPENER)
+_FLAT_BOX = re.compile(_OPENER + r"([^{}\\]*)\}")
+_BOX_TOKENS = re.compile(rf"({_OPENER})|(\\(?!{_OPENER}).)|(\{{+)|(\}}+)", re.DOTALL)
 
 # LaTeX text wrappers that carry a plain word, e.g. \boxed{\text{positive}}.
 _LATEX_TEXT_WRAPPER = re.compile(
@@ -161,9 +166,10 @@ def boxed_contents(text: Any) -> list[str]:
             popped = stack[len(stack) - count :]
             del stack[len(stack) - count :]
             # The top frame closes at the first "}" of the run, the next one at the second...
-            first_close = match.start()
-            for index in [i for i, start in enumerate(popped) if start >= 0]:
-                spans.append((popped[index], first_close + count - 1 - index))
+            last_close = match.start() + count - 1
+            for index, start in enumerate(popped):
+                if start >= 0:
+                    spans.append((start, last_close - index))
     if not spans:
         return []
     # Keep outermost boxes only: a nested box is part of its parent's content.
@@ -241,3 +247,36 @@ def is_finite_number(value: Any) -> bool:
         return math.isfinite(value)
     except OverflowError:  # huge int
         return False
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _NotJson("duplicate key")
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NotJson(name)
+
+
+_STRICT_JSON = json.JSONDecoder(object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+
+
+def loads_strict(text: str) -> tuple[bool, Any]:
+    """(ok, value): exactly one JSON value, surrounding whitespace allowed; never raises.
+
+    Stricter than ``json.loads``: a duplicate key (which value counts would be the parser's
+    choice) or NaN/Infinity (not JSON, and not a number anyone can compare) is not JSON.
+    """
+    text = text.strip()
+    if not text:
+        return False, None
+    try:
+        return True, _STRICT_JSON.decode(text)
+    except (ValueError, RecursionError, TypeError):
+        return False, None

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reward_kit import extraction
 from reward_kit.extraction import (
     boxed_contents,
     clamp01,
     final_answer_region,
+    loads_strict,
     normalize_text,
     reference_value,
     strip_reasoning,
@@ -102,6 +106,22 @@ def test_boxed_contents(text: str, expected: list[str]) -> None:
     assert boxed_contents(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A doubled backslash before a box hides nothing, flat box or not, first box or not:
+        # every "\\boxed{" is an opener, so hedges cannot slip past the one-answer rule.
+        ("\\boxed{a} \\\\boxed{b}", ["a", "b"]),
+        ("\\boxed{\\frac{1}{2}} \\\\boxed{3}", ["\\frac{1}{2}", "3"]),
+        ("\\\\boxed{\\text{x}} \\\\boxed{\\text{y}}", ["\\text{x}", "\\text{y}"]),
+        ("\\\\\\boxed{\\{z\\}}", ["\\{z\\}"]),
+        ("\\boxed{a \\\\{b} c}", ["a \\\\{b} c"]),  # \\ then a plain brace: still balanced
+    ],
+)
+def test_boxes_behind_a_doubled_backslash_are_found(text: str, expected: list[str]) -> None:
+    assert boxed_contents(text) == expected
+
+
 def test_boxed_contents_of_non_text_is_empty() -> None:
     assert boxed_contents(None) == []
     assert boxed_contents(12) == []
@@ -145,6 +165,24 @@ def test_reference_value_unwraps_answer_envelopes() -> None:
 )
 def test_clamp01(value: float, expected: float) -> None:
     assert clamp01(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"a": [1, 2.5, null]}', (True, {"a": [1, 2.5, None]})),
+        ('  "text"\n', (True, "text")),
+        ('{"a": 1, "a": 2}', (False, None)),  # duplicate key: which value counts?
+        ('{"a": NaN}', (False, None)),
+        ("-Infinity", (False, None)),
+        ('{"a": 1} {"a": 1}', (False, None)),  # two values
+        ('{"a": 1', (False, None)),
+        ("", (False, None)),
+        ("[" * 100_000 + "]" * 100_000, (False, None)),  # too deep: refused, never raised
+    ],
+)
+def test_loads_strict(text: str, expected: tuple[bool, object]) -> None:
+    assert loads_strict(text) == expected
 
 
 # --- adversarial sizes: must complete (linear scans) and still be right ---------------------
@@ -200,6 +238,18 @@ def test_extraction_never_raises_and_boxes_are_balanced(text: str) -> None:
             assert depth >= 0
             i += 1
         assert depth == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(
+    ["\\boxed{a}", "\\\\boxed{b}", "\\fbox {c}", "\\boxed{", "\\", "{", "}", "\\{", " "]
+), max_size=20).map("".join))
+def test_flat_box_fast_path_agrees_with_the_scanner(text: str) -> None:
+    # Whole flat boxes next to noise, so both the fast path and the scanner get exercised.
+    fast = boxed_contents(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(extraction, "_FLAT_BOX", re.compile(r"(?!)"))  # never matches: always scan
+        assert boxed_contents(text) == fast
 
 
 @settings(max_examples=200, deadline=None)

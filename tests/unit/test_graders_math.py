@@ -165,6 +165,16 @@ def test_call_with_deadline_gives_back_a_pending_outer_timer() -> None:
     assert not fired
 
 
+def test_1mb_of_distinct_boxes_is_multiple_answers_not_a_timeout(math_grader) -> None:
+    # Counting distinct boxes stops at the first one too many: linear, so the answer is
+    # multiple_answers in well under the 5 s limit (a quadratic count ran into grader_timeout).
+    response = "".join(f"\\boxed{{{i}}}" for i in range(90_000))
+    assert len(response) > 1_000_000
+    result = run(math_grader, response, "4")
+    assert result.reason == "multiple_answers"
+    assert result.score == 0.0
+
+
 def test_1mb_response_completes(math_grader) -> None:
     response = "x + " * 250_000 + "\\boxed{4}"
     assert run(math_grader, response, "4").score == 1.0

@@ -116,6 +116,25 @@ def test_conflicting_explicit_answers_earn_nothing(spec: dict[str, Any], respons
     assert result.reason == "multiple_answers"
 
 
+@pytest.mark.parametrize(
+    ("spec", "response", "reference"),
+    [
+        # A doubled backslash ("\\\\boxed", e.g. over-escaped LaTeX) must not hide the second box.
+        (LABEL, "\\\\boxed{\\text{positive}} \\\\boxed{\\text{negative}}", "positive"),
+        (LABEL, "\\boxed{\\text{positive}} \\\\boxed{negative}", "positive"),
+        (MATH, "\\boxed{\\frac{1}{2}} \\\\boxed{\\frac{1}{3}}", "1/2"),
+        (MATH, "\\\\boxed{\\frac{1}{2}} \\\\boxed{\\frac{1}{3}}", "1/2"),
+        (NUMERIC, "\\boxed{\\frac{1}{2}} \\\\boxed{3}", 0.5),
+    ],
+)
+def test_a_second_box_behind_a_doubled_backslash_is_still_a_second_answer(
+    spec: dict[str, Any], response: str, reference: Any
+) -> None:
+    result = grade(spec, response, reference)
+    assert result.score == 0.0
+    assert result.reason == "multiple_answers"
+
+
 # --- answer only in the reasoning --------------------------------------------------------------
 
 

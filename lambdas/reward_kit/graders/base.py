@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from reward_kit.extraction import clamp01
+
 
 # Not frozen: these are built once per sample on the hot path, and frozen dataclasses pay
 # for object.__setattr__ on every field. Treat them as immutable all the same.
@@ -55,3 +57,18 @@ class GradeInput:
 Grader = Callable[[GradeInput], GradeResult]
 # A factory takes the *validated* spec dict of one grader and returns a Grader.
 GraderFactory = Callable[[Mapping[str, Any]], Grader]
+
+
+def single_result(name: str, score: float, reason: str | None, metrics: Mapping[str, float]) -> GradeResult:
+    """The result of a grader with one Reward dimension, ``name``: score clamped to [0, 1], NaN -> 0.
+
+    Graders bind their dimension once in ``build()``: ``result = partial(single_result, name)``.
+    """
+    score = clamp01(score)
+    return GradeResult(score=score, rewards={name: score}, metrics=metrics, reason=reason)
+
+
+def answer_result(name: str, score: float, reason: str | None, found: bool, format_ok: bool) -> GradeResult:
+    """``single_result`` with the metrics of the graders that extract one answer (label, math):
+    ``answer_found`` (an answer was graded) and ``format_ok`` (it was in the expected format)."""
+    return single_result(name, score, reason, {"answer_found": float(found), "format_ok": float(format_ok)})

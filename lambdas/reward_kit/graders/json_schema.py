@@ -21,10 +21,11 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from functools import partial
 from typing import Any, Mapping
 
-from reward_kit.extraction import clamp01, final_answer_region
-from reward_kit.graders.base import GradeInput, GradeResult, Grader
+from reward_kit.extraction import clamp01, final_answer_region, loads_strict
+from reward_kit.graders.base import GradeInput, GradeResult, Grader, single_result
 
 _JSON_TOKENS = re.compile(r'\\.|[{}\[\]"]', re.DOTALL)
 MAX_SPANS_TRIED = 8  # parse at most this many trailing candidate spans
@@ -33,35 +34,6 @@ MAX_SPANS_TRIED = 8  # parse at most this many trailing candidate spans
 MAX_STRUCTURAL_CHARS = 100_000
 MAX_SCHEMA_ERRORS = 100  # counted errors are capped: the metric stays small and cheap
 PARTIAL_CAP = 0.9  # a schema-valid but wrong object never earns more than this
-
-
-class _NotJson(ValueError):
-    pass
-
-
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise _NotJson("duplicate key")
-    return result
-
-
-def _reject_constant(name: str) -> Any:
-    raise _NotJson(name)
-
-
-_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
-
-
-def loads_strict(text: str) -> tuple[bool, Any]:
-    """(ok, value): strict JSON (no duplicate keys, no NaN/Infinity), never raises."""
-    text = text.strip()
-    if not text:
-        return False, None
-    try:
-        return True, _DECODER.decode(text)
-    except (ValueError, RecursionError, TypeError):
-        return False, None
 
 
 def top_level_spans(text: str) -> list[tuple[int, int]]:
@@ -195,9 +167,7 @@ def build(spec: Mapping[str, Any]) -> Grader:
     validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
     wrong_base = max(parse_score, format_score)
 
-    def result(score: float, reason: str | None, metrics: dict[str, float]) -> GradeResult:
-        score = clamp01(score)
-        return GradeResult(score=score, rewards={name: score}, metrics=metrics, reason=reason)
+    result = partial(single_result, name)
 
     def schema_errors(value: Any) -> int:
         try:

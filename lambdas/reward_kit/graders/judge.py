@@ -51,7 +51,8 @@ from typing import Any, Mapping
 
 from reward_kit import names
 from reward_kit.deadline import remaining_seconds
-from reward_kit.graders.base import GradeInput, GradeResult
+from reward_kit.extraction import loads_strict
+from reward_kit.graders.base import GradeInput, GradeResult, single_result
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
@@ -323,19 +324,6 @@ def build_request(
 # --- reply parsing --------------------------------------------------------------------------------
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a score")
-
-
 def _valid_score(value: Any, max_score: int) -> float | None:
     # Numbers only: "7", true, NaN or 11/10 are not scores.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -373,11 +361,10 @@ def parse_reply(text: Any, max_score: int, criteria: Mapping[str, Any] | None = 
         text = fenced.group(1).strip()
     if not text.startswith("{"):
         return None
-    try:
-        reply = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):  # also "Extra data": a second object or trailing prose
-        return None
-    if not isinstance(reply, dict):
+    # Exactly one object: a second object or trailing prose ("Extra data"), duplicate keys and
+    # NaN/Infinity are all unparseable.
+    ok, reply = loads_strict(text)
+    if not ok or not isinstance(reply, dict):
         return None
     expected = "scores" if criteria else "score"
     if expected not in reply:
@@ -437,11 +424,10 @@ class Judge:
         if scores is None:
             return GradeResult(score=0.0, reason=JUDGE_UNPARSEABLE)
         if self.criteria is None:
-            score = scores["score"] / self.max_score
-            return GradeResult(score=score, rewards={self.name: score})
+            return single_result(self.name, scores["score"] / self.max_score, None, {})
         metrics = {f"criterion_{name}": value / self.max_score for name, value in scores.items()}
         score = sum(self.criteria[name]["weight"] * value for name, value in scores.items()) / self.max_score
-        return GradeResult(score=min(1.0, score), rewards={self.name: min(1.0, score)}, metrics=metrics)
+        return single_result(self.name, score, None, metrics)  # clamped: float sums may pass 1
 
 
 def build(spec: Mapping[str, Any]) -> Judge:

@@ -13,6 +13,7 @@ Correct => 1.0. Wrong but a single label in the expected format (boxed or the so
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any, Mapping
 
 from reward_kit.extraction import (
@@ -23,16 +24,14 @@ from reward_kit.extraction import (
     reference_value,
     unwrap_latex_text,
 )
-from reward_kit.graders.base import GradeInput, GradeResult, Grader
+from reward_kit.graders.base import GradeInput, GradeResult, Grader, answer_result
 
-# Scripts written without spaces: no word boundary can be required next to these characters.
-_NO_SPACE_SCRIPT = re.compile(
-    "[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f]"
-)
+# Scripts written without spaces (kana, CJK ideographs, Hangul, half-width katakana): no word
+# boundary can be required next to these characters.
+_NO_SPACE_RANGES = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f"
+_NO_SPACE_SCRIPT = re.compile(f"[{_NO_SPACE_RANGES}]")
 # A neighbour that would make a Latin-style label part of a longer word ("positively").
-_WORD_CHAR_NOT_CJK = (
-    "[^\\W\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f]"
-)
+_WORD_CHAR_NOT_CJK = f"[^\\W{_NO_SPACE_RANGES}]"
 
 
 def _mention_pattern(forms: list[str]) -> re.Pattern[str] | None:
@@ -68,14 +67,12 @@ def build(spec: Mapping[str, Any]) -> Grader:
     forms.update(canonical)
     forms.pop("", None)
     mentions = _mention_pattern(list(forms))
+    result = partial(answer_result, name)
 
-    def lookup(text: str) -> str | None:
-        return forms.get(_normalize_answer(text))
-
-    def mentioned(text: str) -> set[str]:
+    def mentioned(normalized: str) -> set[str]:
+        """Labels mentioned in already normalized text."""
         if mentions is None:
             return set()
-        normalized = _normalize_answer(text)
         return {forms[m.group(0)] for m in mentions.finditer(normalized)}
 
     def resolve_reference(reference: Any) -> str | None:
@@ -86,26 +83,18 @@ def build(spec: Mapping[str, Any]) -> Grader:
             value = int(value)  # 2.0 from JSON is the label "2"
         return forms.get(normalize_text(str(value)))
 
-    def result(score: float, reason: str | None, found: bool, format_ok: bool) -> GradeResult:
-        score = clamp01(score)
-        return GradeResult(
-            score=score,
-            rewards={name: score},
-            metrics={"answer_found": float(found), "format_ok": float(format_ok)},
-            reason=reason,
-        )
-
     def extract(region: str) -> tuple[str | None, str | None, bool]:
         """(label, reason, in_expected_format)."""
         boxes = boxed_contents(region)
         if boxes:
             found: set[str] = set()
             for box in boxes:
-                label = lookup(box)
+                normalized = _normalize_answer(box)
+                label = forms.get(normalized)
                 if label is not None:
                     found.add(label)
                     continue
-                inside = mentioned(box)
+                inside = mentioned(normalized)
                 if len(inside) > 1:
                     return None, "multiple_answers", False
                 found |= inside
@@ -114,10 +103,11 @@ def build(spec: Mapping[str, Any]) -> Grader:
             if not found:
                 return None, "no_answer", False
             return found.pop(), None, True
-        label = lookup(region)
+        normalized = _normalize_answer(region)
+        label = forms.get(normalized)
         if label is not None:
             return label, None, True
-        found = mentioned(region)
+        found = mentioned(normalized)
         if len(found) > 1:
             return None, "multiple_answers", False
         if not found:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from functools import partial
 from typing import Any, Callable, Mapping, TypeVar
 
 from reward_kit.extraction import (
@@ -27,7 +28,7 @@ from reward_kit.extraction import (
     is_finite_number,
     reference_value,
 )
-from reward_kit.graders.base import GradeInput, GradeResult, Grader
+from reward_kit.graders.base import GradeInput, GradeResult, Grader, answer_result
 
 T = TypeVar("T")
 
@@ -105,6 +106,7 @@ def build(spec: Mapping[str, Any]) -> Grader:
     name = spec.get("name") or spec["grader"]
     seconds = float(spec.get("timeout_seconds", 5))
     format_score = clamp01(float(spec.get("format_score", 0.0) or 0.0))
+    result = partial(answer_result, name)
 
     def parse_text(text: str) -> list[Any]:
         return parse(text, parsing_timeout=None)
@@ -121,15 +123,6 @@ def build(spec: Mapping[str, Any]) -> Grader:
         # A bare reference ("x^2+1", "\\frac{1}{2}", "72"): read it as if boxed, then as-is.
         return parse_box(text) or parse_text(text)
 
-    def result(score: float, reason: str | None, found: bool, boxed: bool) -> GradeResult:
-        score = clamp01(score)
-        return GradeResult(
-            score=score,
-            rewards={name: score},
-            metrics={"answer_found": float(found), "format_ok": float(boxed)},
-            reason=reason,
-        )
-
     def grade_region(gold_text: str, region: str) -> GradeResult:
         gold = parse_gold(gold_text) if len(gold_text) <= MAX_ANSWER_CHARS * 10 else []
         if not gold:
@@ -138,10 +131,10 @@ def build(spec: Mapping[str, Any]) -> Grader:
         for box in boxed_contents(region):
             key = "".join(box.split())
             if key and key not in distinct:
+                if len(distinct) == MAX_DISTINCT_BOXES:  # stop here: the list stays tiny
+                    return result(0.0, "multiple_answers", False, False)
                 distinct.append(key)
         if distinct:
-            if len(distinct) > MAX_DISTINCT_BOXES:
-                return result(0.0, "multiple_answers", False, False)
             if any(len(box) > MAX_ANSWER_CHARS for box in distinct):
                 return result(0.0, "no_answer", False, False)
             pred = parse_box(distinct[-1])

@@ -55,8 +55,11 @@ def build(spec: Mapping[str, Any]) -> Grader:
         name: (float(raw_weights.get(name, 0.0)) / total if total > 0 else 1.0 / len(components))
         for name in components
     }
-    gates = dict(spec.get("gates") or {})
-    penalty_spec = spec.get("length_penalty")
+    # Gates and the length penalty are read once here, not per sample.
+    gates = {name: (gate["on"], float(gate.get("min", 1.0))) for name, gate in (spec.get("gates") or {}).items()}
+    penalty: tuple[float, int, int] | None = None  # (weight, max_chars, buffer_chars)
+    if lp := spec.get("length_penalty"):
+        penalty = (float(lp.get("weight", 1.0)), int(lp["max_chars"]), int(lp.get("buffer_chars", 0)))
     # Correctness components first, each group in spec order: whose reason is reported.
     reason_order = [n for n in components if kinds[n] in CORRECTNESS_KINDS] + [
         n for n in components if kinds[n] not in CORRECTNESS_KINDS
@@ -76,7 +79,8 @@ def build(spec: Mapping[str, Any]) -> Grader:
             value = raw[name]
             gate = gates.get(name)
             if gate is not None:
-                gate_open = raw[gate["on"]] >= float(gate.get("min", 1.0))
+                on, minimum = gate
+                gate_open = raw[on] >= minimum
                 metrics[f"{name}_gate_open"] = float(gate_open)
                 if not gate_open:
                     value = 0.0
@@ -84,11 +88,10 @@ def build(spec: Mapping[str, Any]) -> Grader:
             for metric, metric_value in results[name].metrics.items():
                 metrics[f"{name}_{metric}"] = metric_value
         total_score = sum(weights[name] * rewards[name] for name in components)
-        if penalty_spec:
+        if penalty is not None:
+            weight, max_chars, buffer_chars = penalty
             response = sample.response if isinstance(sample.response, str) else ""
-            applied = float(penalty_spec.get("weight", 1.0)) * length_penalty(
-                len(response), int(penalty_spec["max_chars"]), int(penalty_spec.get("buffer_chars", 0))
-            )
+            applied = weight * length_penalty(len(response), max_chars, buffer_chars)
             metrics["length_penalty"] = applied
             total_score += applied
         reason = next((results[n].reason for n in reason_order if results[n].reason), None)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from functools import partial
 from typing import Any, Mapping
 
 from reward_kit.extraction import (
@@ -27,7 +28,7 @@ from reward_kit.extraction import (
     is_finite_number,
     reference_value,
 )
-from reward_kit.graders.base import GradeInput, GradeResult, Grader
+from reward_kit.graders.base import GradeInput, GradeResult, Grader, single_result
 
 # Unsigned number: thousands-grouped or plain digits, optional decimals and exponent.
 _UNSIGNED = r"(?:\d{1,3}(?:,\d{3})+(?![\d])|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+"
@@ -70,23 +71,20 @@ def _match_value(match: re.Match[str]) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def numbers_in(text: str) -> list[float]:
-    """Every number in ``text`` in order (unparseable/infinite tokens skipped)."""
+def _numbers(prepared: str) -> list[float]:
+    """Every number in text already passed through ``_prepare``, in order (unparseable and
+    infinite tokens skipped)."""
     values = []
-    for match in _NUMBER_TOKEN.finditer(_prepare(text)):
+    for match in _NUMBER_TOKEN.finditer(prepared):
         value = _match_value(match)
         if value is not None:
             values.append(value)
     return values
 
 
-def last_number(text: str) -> float | None:
-    last = None
-    for match in _NUMBER_TOKEN.finditer(_prepare(text)):
-        value = _match_value(match)
-        if value is not None:
-            last = value
-    return last
+def numbers_in(text: str) -> list[float]:
+    """Every number in ``text`` in order (unparseable/infinite tokens skipped)."""
+    return _numbers(_prepare(text))
 
 
 def _gsm8k_answers(text: str) -> list[float | None]:
@@ -112,7 +110,7 @@ def parse_reference(reference: Any) -> float | None:
     boxes = boxed_contents(text)
     if boxes:
         text = boxes[-1]
-    found = numbers_in(text)
+    found = _numbers(text)
     # A reference with several numbers is ambiguous: refuse rather than guess.
     return found[0] if len(found) == 1 else None
 
@@ -127,16 +125,14 @@ def build(spec: Mapping[str, Any]) -> Grader:
         diff = abs(a - b)
         return diff <= tolerance or diff <= relative * abs(b)
 
-    def result(score: float, reason: str | None, metrics: dict[str, float]) -> GradeResult:
-        score = clamp01(score)
-        return GradeResult(score=score, rewards={name: score}, metrics=metrics, reason=reason)
+    result = partial(single_result, name)
 
     def extract(region: str) -> tuple[float | None, str | None, bool]:
         """(value, reason, explicit)."""
         region = _prepare(region)  # full-width digits, Unicode minus, before any matching
         explicit: list[float] = []
         for box in boxed_contents(region):
-            values = numbers_in(box)
+            values = _numbers(box)
             if not values:
                 return None, "no_answer", False
             if len(values) > 1:
@@ -151,7 +147,7 @@ def build(spec: Mapping[str, Any]) -> Grader:
             if any(not close(other, first) for other in explicit):
                 return None, "multiple_answers", False
             return first, None, True
-        values = numbers_in(region)
+        values = _numbers(region)
         if not values:
             return None, "no_answer", False
         # The region is nothing but one number (e.g. "<answer>72</answer>"): explicit too.

@@ -15,10 +15,11 @@ longer than ``MAX_SCAN_CHARS`` are not scanned and score 0 with reason ``answer_
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any, Mapping
 
 from reward_kit.extraction import final_answer_region
-from reward_kit.graders.base import GradeInput, GradeResult, Grader
+from reward_kit.graders.base import GradeInput, GradeResult, Grader, single_result
 
 MAX_SCAN_CHARS = 200_000
 _FLAGS = {"IGNORECASE": re.IGNORECASE, "MULTILINE": re.MULTILINE, "DOTALL": re.DOTALL}
@@ -32,22 +33,18 @@ def build(spec: Mapping[str, Any]) -> Grader:
     pattern = re.compile(spec["pattern"], flags)
     whole_response = spec.get("target", "answer") == "response"
     matcher = pattern.fullmatch if spec.get("full_match", False) else pattern.search
-
-    def result(score: float, reason: str | None, matched: bool) -> GradeResult:
-        return GradeResult(
-            score=score, rewards={name: score}, metrics={"matched": float(matched)}, reason=reason
-        )
+    result = partial(single_result, name)
 
     def grade(sample: GradeInput) -> GradeResult:
         response = sample.response if isinstance(sample.response, str) else ""
         text = response.strip() if whole_response else final_answer_region(response)
         if len(text) > MAX_SCAN_CHARS:
-            return result(0.0, "answer_too_long", False)
+            return result(0.0, "answer_too_long", {"matched": 0.0})
         if not text:
             # Empty never earns credit, even for patterns that match "" (e.g. r"(yes)?").
-            return result(0.0, "no_answer", False)
-        matched = matcher(text) is not None
-        return result(1.0 if matched else 0.0, None, matched)
+            return result(0.0, "no_answer", {"matched": 0.0})
+        matched = float(matcher(text) is not None)
+        return result(matched, None, {"matched": matched})
 
     grade.requires_reference = False  # a format check needs no reference answer (Scorer attribute)
     return grade
