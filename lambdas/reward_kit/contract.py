@@ -31,7 +31,6 @@ Outputs never echo response or reference text.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -93,16 +92,7 @@ _PLACEHOLDER_ID_FAILURES = frozenset({NOT_AN_OBJECT, MISSING_ID, INVALID_ID})
 def max_response_chars_from_env() -> int:
     """``REWARD_MAX_RESPONSE_CHARS`` (default 100,000); anything but a positive integer is a
     configuration error, raised rather than silently grading everything or nothing."""
-    text = os.environ.get(names.ENV_MAX_RESPONSE_CHARS, "").strip()
-    if not text:
-        return DEFAULT_MAX_RESPONSE_CHARS
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ValueError(f"{names.ENV_MAX_RESPONSE_CHARS}: {text!r} is not a positive integer")
-    return value
+    return names.int_from_env(names.ENV_MAX_RESPONSE_CHARS, DEFAULT_MAX_RESPONSE_CHARS)
 
 
 class EventError(ValueError):

@@ -125,18 +125,9 @@ def model_id_from_env() -> str:
 
 def max_concurrency() -> int:
     """Parallel judge calls per invocation, from JUDGE_MAX_CONCURRENCY (default 16)."""
-    text = os.environ.get(names.ENV_JUDGE_MAX_CONCURRENCY, "").strip()
-    if not text:
-        return DEFAULT_MAX_CONCURRENCY
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_CONCURRENCY_LIMIT:
-        raise JudgeConfigError(
-            f"{names.ENV_JUDGE_MAX_CONCURRENCY}: {text!r} is not an integer in 1..{MAX_CONCURRENCY_LIMIT}"
-        )
-    return value
+    return names.int_from_env(
+        names.ENV_JUDGE_MAX_CONCURRENCY, DEFAULT_MAX_CONCURRENCY, maximum=MAX_CONCURRENCY_LIMIT, error=JudgeConfigError
+    )
 
 
 # --- the Bedrock client: one per process ---------------------------------------------------------
