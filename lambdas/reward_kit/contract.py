@@ -34,7 +34,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from reward_kit import names
+from reward_kit import settings
 
 __all__ = [
     "ASSISTANT_ROLES",
@@ -49,7 +49,7 @@ __all__ = [
     "response_failure",
 ]
 
-DEFAULT_MAX_RESPONSE_CHARS = 100_000
+DEFAULT_MAX_RESPONSE_CHARS = settings.MAX_RESPONSE_CHARS.default
 ASSISTANT_ROLES = frozenset({"assistant", "nova_assistant"})
 USER_ROLE = "user"
 # Exact spellings that need no case/whitespace folding to be ruled out (hot loop).
@@ -92,7 +92,7 @@ _PLACEHOLDER_ID_FAILURES = frozenset({NOT_AN_OBJECT, MISSING_ID, INVALID_ID})
 def max_response_chars_from_env() -> int:
     """``REWARD_MAX_RESPONSE_CHARS`` (default 100,000); anything but a positive integer is a
     configuration error, raised rather than silently grading everything or nothing."""
-    return names.int_from_env(names.ENV_MAX_RESPONSE_CHARS, DEFAULT_MAX_RESPONSE_CHARS)
+    return settings.MAX_RESPONSE_CHARS.read()
 
 
 class EventError(ValueError):

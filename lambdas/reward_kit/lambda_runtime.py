@@ -7,7 +7,7 @@ each (built at import, i.e. once per cold start)::
     handler = runtime.handler          # the Lambda entry point
     get_scorer = runtime.get_scorer    # the Scorer for the current environment
 
-Configuration (environment):
+Configuration (environment; names, defaults and limits in ``reward_kit.settings``):
   REWARD_SPEC                   JSON reward spec (required), validated once per cold start.
   REWARD_MAX_RESPONSE_CHARS     longer responses score the minimum (default 100000).
   REWARD_LOG_SAMPLE_TEXT=true   also log one line per sample with response/reference text.
@@ -42,13 +42,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from reward_kit import names
-from reward_kit.contract import INVALID_EVENT, EventError, max_response_chars_from_env
+from reward_kit.contract import INVALID_EVENT, EventError
 from reward_kit.scoring import AGGREGATE, BatchResult, Scorer
+from reward_kit.settings import JUDGE_MAX_CONCURRENCY, RuntimeSettings
 from reward_kit.spec import parse_spec_json, uses_judge
 
 __all__ = ["RewardRuntime", "deadline_from_context"]
 
-DEFAULT_SERVICE_NAME = "reward"
 # EMF limits: at most 100 values per metric and 100 metrics per blob.
 EMF_MAX_VALUES = 100
 EMF_MAX_METRICS = 100
@@ -96,13 +96,12 @@ class RewardRuntime:
 
     def __init__(self, kind: str = "rlvr") -> None:
         self.kind = kind
-        self.service_name = os.environ.get(names.ENV_POWERTOOLS_SERVICE_NAME) or DEFAULT_SERVICE_NAME
+        settings = RuntimeSettings.from_env()
+        self.settings = settings
+        self.service_name = settings.service_name
         self.logger = Logger(service=self.service_name, stream=_CurrentStdout())
-        self.metrics = Metrics(
-            namespace=os.environ.get(names.ENV_POWERTOOLS_METRICS_NAMESPACE) or names.METRIC_NAMESPACE,
-            service=self.service_name,
-        )
-        # (environment that shapes the Scorer) -> Scorer. Normally one entry for the container's
+        self.metrics = Metrics(namespace=settings.metrics_namespace, service=self.service_name)
+        # (settings that shape the Scorer) -> Scorer. Normally one entry for the container's
         # life; keyed so that a changed environment (tests, local runs) is picked up.
         self.scorers: dict[tuple[Any, ...], Scorer] = {}
         # reward_kit's own log records (the judge's error lines) get the same JSON format.
@@ -116,18 +115,18 @@ class RewardRuntime:
     def get_scorer(self) -> Scorer:
         """The Scorer for the current environment; raises SpecError for a bad REWARD_SPEC
         (and JudgeConfigError for a judge spec without JUDGE_MODEL_ID)."""
-        spec_text = os.environ.get(names.ENV_REWARD_SPEC)
-        max_chars = max_response_chars_from_env()
+        settings = RuntimeSettings.from_env()
+        self.settings = settings
         cache_key = (
-            spec_text,
-            max_chars,
-            os.environ.get(names.ENV_JUDGE_MODEL_ID),
-            os.environ.get(names.ENV_JUDGE_MAX_CONCURRENCY),
+            settings.reward_spec,
+            settings.max_response_chars,
+            settings.judge_model_id,
+            os.environ.get(JUDGE_MAX_CONCURRENCY.env),  # range-checked by the judge when built
         )
         scorer = self.scorers.get(cache_key)
         if scorer is None:
-            spec = parse_spec_json(spec_text, key=names.ENV_REWARD_SPEC)
-            scorer = Scorer(spec, max_response_chars=max_chars)
+            spec = parse_spec_json(settings.reward_spec, key=names.ENV_REWARD_SPEC)
+            scorer = Scorer(spec, max_response_chars=settings.max_response_chars)
             if (self.kind == "rlaif") != uses_judge(scorer.spec):
                 self.logger.warning(
                     f"{self.kind} function with a spec that "
@@ -160,7 +159,7 @@ class RewardRuntime:
             raise
 
         try:
-            if os.environ.get(names.ENV_LOG_SAMPLE_TEXT, "").strip().lower() == "true":
+            if self.settings.log_sample_text:
                 self._log_sample_text(result)
             self._emit_value_metrics(result, scorer.dimensions)
         finally:

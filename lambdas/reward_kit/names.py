@@ -5,8 +5,6 @@ variables and to build dashboards/alarms on the metrics the runtime emits, so re
 something here renames it on both sides.
 """
 
-import os
-
 # --- environment variables read by the reward Lambdas -------------------------------
 ENV_REWARD_SPEC = "REWARD_SPEC"  # JSON reward spec (see reward_kit.spec)
 ENV_REWARD_FUNCTION_NAME = "REWARD_FUNCTION_NAME"  # logical name from cdk.json, e.g. "sentiment"
@@ -31,25 +29,6 @@ METRIC_SAMPLES = "Samples"  # samples received per invocation
 METRIC_FAILED_SAMPLES = "FailedSamples"  # samples that got the minimum score with a reason
 METRIC_FAILURE_PREFIX = "Failure_"  # + failure reason code, count per invocation
 METRIC_BATCH_SECONDS = "BatchSeconds"  # wall time to score one invocation's batch
-
-
-def int_from_env(key: str, default: int, *, maximum: int | None = None, error: type[ValueError] = ValueError) -> int:
-    """A whole-number setting in 1..maximum from the environment (unset or blank: ``default``).
-
-    Anything else is a configuration error, raised rather than silently grading with a
-    setting nobody asked for.
-    """
-    text = os.environ.get(key, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1 or (maximum is not None and value > maximum):
-        rule = "a positive integer" if maximum is None else f"an integer in 1..{maximum}"
-        raise error(f"{key}: {text!r} is not {rule}")
-    return value
 
 
 def reward_metric_name(dimension: str) -> str:

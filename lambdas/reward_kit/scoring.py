@@ -11,18 +11,13 @@ Used by the Lambda handler, the dry run and the benchmark::
 The per-sample path is deliberately plain (no copies, no serialization, no logging): it
 runs for every one of the ~1,000 samples an invocation may carry.
 
-Graders that block on I/O (the Bedrock judge) opt into more through optional attributes:
-
-- ``concurrency`` (int, default 1): when > 1 the grade calls of one event run in a thread
-  pool of that size (input order and the per-sample ``grader_error`` guard are kept). At 1
-  the plain sequential loop runs: no executor, no threads.
-- ``timeout_reason`` (str, default ``grader_timeout``): the reason given to samples not
-  graded before the deadline passed to ``score_event``.
-- ``requires_reference`` (bool, default True): when False, a sample without a reference
-  answer is graded anyway (reference None) instead of failing with ``missing_reference``.
-- ``wants_prompt`` (bool, default False): when True, the contract layer also extracts the
-  last user message before the response and the grader gets it as ``GradeInput.prompt``.
-  Deterministic graders leave it False and never pay for it (nor see the prompt).
+How a grader is called comes from its ``GraderTraits`` (``reward_kit.graders.base``), read
+once here: ``concurrency`` > 1 runs the grade calls of one event in a thread pool of that
+size (input order and the per-sample ``grader_error`` guard are kept; at 1 the plain
+sequential loop runs, no executor, no threads); ``timeout_reason`` is given to samples not
+graded before the deadline; ``requires_reference`` False grades samples without a reference
+(reference None); ``wants_prompt`` True has the contract layer extract the last user message
+(``GradeInput.prompt``). Deterministic graders keep the defaults and never pay for the prompt.
 
 ``score_event(event, deadline=...)`` takes a ``time.monotonic()`` deadline (the handler
 derives it from the Lambda context): samples not graded by then get ``timeout_reason`` and
@@ -42,13 +37,12 @@ from typing import Any, Mapping
 from reward_kit.contract import (
     DEFAULT_MAX_RESPONSE_CHARS,
     GRADER_ERROR,
-    GRADER_TIMEOUT,
     OutputBuilder,
     ParsedSample,
     parse_event,
 )
 from reward_kit.deadline import run_with_deadline
-from reward_kit.graders.base import Grader, GradeInput
+from reward_kit.graders.base import Grader, GradeInput, traits_of
 from reward_kit.spec import output_range, reward_dimensions, validate_spec
 
 __all__ = ["AGGREGATE", "BatchResult", "Scorer"]
@@ -93,7 +87,7 @@ class Scorer:
         key: str = "REWARD_SPEC",
         concurrency: int | None = None,
     ) -> None:
-        """``concurrency`` overrides the grader's own ``concurrency`` attribute (tests, dry runs)."""
+        """``concurrency`` overrides the grader's own traits (tests, dry runs)."""
         # validate_spec is idempotent, so an already-validated spec passes through unchanged.
         self.spec = validate_spec(spec, key=key)
         self.dimensions = reward_dimensions(self.spec)
@@ -105,15 +99,13 @@ class Scorer:
 
             grader = build_grader(self.spec)
         self.grader = grader
+        traits = traits_of(grader)
         if concurrency is None:
-            concurrency = getattr(grader, "concurrency", 1)
+            concurrency = traits.concurrency
         self.concurrency = concurrency if type(concurrency) is int and concurrency > 1 else 1
-        timeout_reason = getattr(grader, "timeout_reason", GRADER_TIMEOUT)
-        self.timeout_reason = (
-            timeout_reason if type(timeout_reason) is str and _REASON_RE.fullmatch(timeout_reason) else GRADER_TIMEOUT
-        )
-        self.requires_reference = getattr(grader, "requires_reference", True) is not False
-        self.wants_prompt = getattr(grader, "wants_prompt", False) is True
+        self.timeout_reason = traits.timeout_reason
+        self.requires_reference = traits.requires_reference
+        self.wants_prompt = traits.wants_prompt
 
     def score_event(self, event: Any, *, deadline: float | None = None) -> BatchResult:
         """Score every sample of an event; one output per sample, in input order.

@@ -17,9 +17,12 @@ default filled in), and validating a normalized spec again returns an equal dict
 from __future__ import annotations
 
 import json
-import math
 import re
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
+
+from reward_kit.checks import CheckError, Checks
+from reward_kit.kinds import GRADER_KINDS as _KINDS
+from reward_kit.kinds import NEEDS_JUDGE, spec_needs, validator_for
 
 __all__ = [
     "DEFAULT_RANGE",
@@ -28,11 +31,12 @@ __all__ = [
     "output_range",
     "parse_spec_json",
     "reward_dimensions",
+    "spec_needs",
     "uses_judge",
     "validate_spec",
 ]
 
-GRADER_KINDS = ("json_schema", "judge", "label", "math", "multi", "numeric", "regex")
+GRADER_KINDS = tuple(sorted(_KINDS))  # the table lives in reward_kit.kinds
 DEFAULT_RANGE = (0.0, 1.0)
 REGEX_FLAGS = ("DOTALL", "IGNORECASE", "MULTILINE")
 REGEX_TARGETS = ("answer", "response")
@@ -52,91 +56,25 @@ _NAME_RE = re.compile(_NAME_RULE)
 _COMMON_KEYS = ("description", "format_score", "grader", "name")
 
 
-class SpecError(ValueError):
+class SpecError(CheckError):
     """A reward spec that cannot be used; the message names the key path and the fix."""
 
 
-# --- small checkers: each returns the normalized value or raises SpecError ----------------
+# --- checkers (reward_kit.checks, shared with the CDK config) --------------------------------
 
-
-def _show(value: Any) -> str:
-    """repr() for messages, kept short so errors stay one readable line."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _fail(path: str, message: str) -> SpecError:
-    return SpecError(f"{path}: {message}".replace("\n", " "))
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _number(
-    path: str,
-    value: Any,
-    *,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    min_exclusive: bool = False,
-    max_exclusive: bool = False,
-) -> float:
-    if not _is_number(value) or not math.isfinite(value):
-        raise _fail(path, f"{_show(value)} is not a finite number")
-    low_ok = minimum is None or (value > minimum if min_exclusive else value >= minimum)
-    high_ok = maximum is None or (value < maximum if max_exclusive else value <= maximum)
-    if not (low_ok and high_ok):
-        if minimum is None:
-            rule = f"must be {'<' if max_exclusive else '<='} {maximum:g}"
-        elif maximum is None:
-            rule = f"must be {'>' if min_exclusive else '>='} {minimum:g}"
-        else:
-            rule = f"must be in {'(' if min_exclusive else '['}{minimum:g}, {maximum:g}{')' if max_exclusive else ']'}"
-        raise _fail(path, f"{_show(value)} {rule}")
-    return float(value)
-
-
-def _integer(path: str, value: Any, *, minimum: int) -> int:
-    # 3.0 from a JSON file is fine; 3.5 or True is not.
-    if _is_number(value) and math.isfinite(value) and float(value).is_integer():
-        value = int(value)
-    else:
-        raise _fail(path, f"{_show(value)} is not an integer")
-    if value < minimum:
-        raise _fail(path, f"{value} must be >= {minimum}")
-    return value
-
-
-def _boolean(path: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _fail(path, f"{_show(value)} is not true or false")
-    return value
-
-
-def _one_of(path: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        raise _fail(path, f"{_show(value)} is not one of {sorted(allowed)}")
-    return value
+_checks = Checks(SpecError)
+_fail = _checks.fail
+_number = _checks.number
+_integer = _checks.integer
+_boolean = _checks.boolean
+_one_of = _checks.one_of
+_object = _checks.object
+_no_unknown_keys = _checks.no_unknown_keys
+_string = _checks.string
 
 
 def _name(path: str, value: Any) -> str:
-    if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
-        raise _fail(path, f"{_show(value)} is not a valid name (expected {_NAME_RULE})")
-    return value
-
-
-def _object(path: str, value: Any) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _fail(path, f"expected a JSON object, got {type(value).__name__} {_show(value)}")
-    return value
-
-
-def _no_unknown_keys(path: str, spec: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
-    # Unknown keys are almost always typos ("tolerence"); silently ignoring them hides bugs.
-    for key in spec:
-        if key not in allowed:
-            raise _fail(f"{path}.{key}", f"unknown key; allowed keys are {sorted(allowed)}")
+    return _checks.pattern(path, value, _NAME_RE, f"a valid name ({_NAME_RULE})")
 
 
 # --- per-kind validators --------------------------------------------------------------
@@ -147,32 +85,30 @@ def _label(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
         raise _fail(f"{path}.labels", "required (a non-empty list of strings)")
     labels = spec["labels"]
     if not isinstance(labels, list) or not labels:
-        raise _fail(f"{path}.labels", f"{_show(labels)} is not a non-empty list of strings")
+        raise _fail(f"{path}.labels", "must be a non-empty list of strings", labels)
     seen: set[str] = set()
     for i, label in enumerate(labels):
         if not isinstance(label, str) or not label.strip():
-            raise _fail(f"{path}.labels[{i}]", f"{_show(label)} is not a non-empty string")
+            raise _fail(f"{path}.labels[{i}]", "must be a non-empty string", label)
         if label in seen:
-            raise _fail(f"{path}.labels[{i}]", f"duplicate label {_show(label)}")
+            raise _fail(f"{path}.labels[{i}]", "duplicate label", label)
         seen.add(label)
     aliases = _object(f"{path}.aliases", spec.get("aliases", {}))
     normalized_aliases: dict[str, str] = {}
     for alias, target in aliases.items():
         if not isinstance(alias, str) or not alias.strip():
-            raise _fail(f"{path}.aliases", f"alias {_show(alias)} is not a non-empty string")
+            raise _fail(f"{path}.aliases", "alias names must be non-empty strings", alias)
         if target not in seen:
-            raise _fail(
-                f"{path}.aliases.{alias}", f"{_show(target)} is not one of {sorted(seen)}"
-            )
+            _one_of(f"{path}.aliases.{alias}", target, seen)
         normalized_aliases[alias] = target
     out["labels"] = list(labels)
     out["aliases"] = normalized_aliases
 
 
 def _numeric(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
-    out["tolerance"] = _number(f"{path}.tolerance", spec.get("tolerance", 1e-6), minimum=0)
+    out["tolerance"] = _number(f"{path}.tolerance", spec.get("tolerance", 1e-6), ge=0)
     out["relative_tolerance"] = _number(
-        f"{path}.relative_tolerance", spec.get("relative_tolerance", 0.0), minimum=0
+        f"{path}.relative_tolerance", spec.get("relative_tolerance", 0.0), ge=0
     )
 
 
@@ -181,9 +117,8 @@ def _math(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
     out["timeout_seconds"] = _number(
         f"{path}.timeout_seconds",
         spec.get("timeout_seconds", 5),
-        minimum=0,
-        min_exclusive=True,
-        maximum=60,
+        gt=0,
+        le=60,
     )
 
 
@@ -192,7 +127,7 @@ def _json_schema(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> Non
         raise _fail(f"{path}.schema", "required (a JSON Schema object, e.g. {\"type\": \"object\"})")
     schema = spec["schema"]
     if not isinstance(schema, (Mapping, bool)):
-        raise _fail(f"{path}.schema", f"{_show(schema)} is not a JSON Schema object")
+        raise _fail(f"{path}.schema", "must be a JSON Schema object", schema)
     # Lazy: heavy, and only json_schema specs need it (a dependency of the Lambda and the CDK app).
     from jsonschema import validators
     from jsonschema.exceptions import SchemaError
@@ -204,7 +139,7 @@ def _json_schema(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> Non
         raise _fail(f"{path}.schema{where}", f"invalid JSON Schema: {exc.message}") from None
     out["schema"] = schema
     out["parse_score"] = _number(
-        f"{path}.parse_score", spec.get("parse_score", 0.2), minimum=0, maximum=1, max_exclusive=True
+        f"{path}.parse_score", spec.get("parse_score", 0.2), ge=0, lt=1
     )
     out["compare_reference"] = _boolean(
         f"{path}.compare_reference", spec.get("compare_reference", False)
@@ -216,10 +151,10 @@ def _regex(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
         raise _fail(f"{path}.pattern", "required (a Python regular expression)")
     pattern = spec["pattern"]
     if not isinstance(pattern, str) or not pattern:
-        raise _fail(f"{path}.pattern", f"{_show(pattern)} is not a non-empty string")
+        raise _fail(f"{path}.pattern", "must be a non-empty string", pattern)
     flags = spec.get("flags", [])
     if not isinstance(flags, list):
-        raise _fail(f"{path}.flags", f"{_show(flags)} is not a list of {sorted(REGEX_FLAGS)}")
+        raise _fail(f"{path}.flags", f"must be a list of {sorted(REGEX_FLAGS)}", flags)
     compiled_flags = 0
     for i, flag in enumerate(flags):
         compiled_flags |= getattr(re, _one_of(f"{path}.flags[{i}]", flag, REGEX_FLAGS))
@@ -244,12 +179,14 @@ def _multi(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
         _name(f"{path}.graders", name)
         component_path = f"{path}.graders.{name}"
         component = _object(component_path, component)
-        if component.get("grader") == "multi":
-            raise _fail(f"{component_path}.grader", "a multi grader cannot contain another multi")
+        if component.get("grader") in _KINDS and _KINDS[component["grader"]].composite:
+            raise _fail(f"{component_path}.grader", "a multi grader cannot contain another multi (composite) grader",
+                        component["grader"])
         if "name" in component and component["name"] != name:
             raise _fail(
                 f"{component_path}.name",
-                f"{_show(component['name'])} must equal the component key {_show(name)} (or be omitted)",
+                f"must equal the component key {name!r} (or be omitted)",
+                component["name"],
             )
         graders[name] = _grader(component_path, component, default_name=name)
     names = sorted(graders)
@@ -262,8 +199,8 @@ def _multi(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
         weights = {}
         for name, weight in raw_weights.items():
             if name not in graders:
-                raise _fail(f"{path}.weights", f"{_show(name)} is not one of {names}")
-            weights[name] = _number(f"{path}.weights.{name}", weight, minimum=0)
+                raise _fail(f"{path}.weights", f"keys must be one of {names}", name)
+            weights[name] = _number(f"{path}.weights.{name}", weight, ge=0)
         missing = [name for name in graders if name not in weights]
         if missing:
             raise _fail(
@@ -281,17 +218,17 @@ def _multi(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
     for name, gate in _object(f"{path}.gates", spec.get("gates", {})).items():
         gate_path = f"{path}.gates.{name}"
         if name not in graders:
-            raise _fail(f"{path}.gates", f"{_show(name)} is not one of {names}")
+            raise _fail(f"{path}.gates", f"keys must be one of {names}", name)
         gate = _object(gate_path, gate)
         _no_unknown_keys(gate_path, gate, ("min", "on"))
         if "on" not in gate:
             raise _fail(f"{gate_path}.on", f"required (one of {names})")
         on = gate["on"]
         if on not in graders or on == name:
-            raise _fail(f"{gate_path}.on", f"{_show(on)} is not one of {[n for n in names if n != name]}")
+            raise _fail(f"{gate_path}.on", f"must be one of {[n for n in names if n != name]}", on)
         gates[name] = {
             "on": on,
-            "min": _number(f"{gate_path}.min", gate.get("min", 1.0), minimum=0, maximum=1),
+            "min": _number(f"{gate_path}.min", gate.get("min", 1.0), ge=0, le=1),
         }
     _reject_gate_cycles(f"{path}.gates", gates)
 
@@ -302,17 +239,17 @@ def _multi(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
         _no_unknown_keys(lp_path, length_penalty, ("buffer_chars", "max_chars", "weight"))
         if "max_chars" not in length_penalty:
             raise _fail(f"{lp_path}.max_chars", "required (an integer > 0)")
-        max_chars = _integer(f"{lp_path}.max_chars", length_penalty["max_chars"], minimum=1)
+        max_chars = _integer(f"{lp_path}.max_chars", length_penalty["max_chars"], ge=1)
         buffer_chars = _integer(
-            f"{lp_path}.buffer_chars", length_penalty.get("buffer_chars", 0), minimum=0
+            f"{lp_path}.buffer_chars", length_penalty.get("buffer_chars", 0), ge=0
         )
         if buffer_chars >= max_chars:
-            raise _fail(f"{lp_path}.buffer_chars", f"{buffer_chars} must be < max_chars ({max_chars})")
+            raise _fail(f"{lp_path}.buffer_chars", f"must be < max_chars ({max_chars})", buffer_chars)
         length_penalty = {
             "max_chars": max_chars,
             "buffer_chars": buffer_chars,
             "weight": _number(
-                f"{lp_path}.weight", length_penalty.get("weight", 1.0), minimum=0, min_exclusive=True, maximum=1
+                f"{lp_path}.weight", length_penalty.get("weight", 1.0), gt=0, le=1
             ),
         }
     out["graders"] = graders
@@ -325,7 +262,7 @@ def _judge(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
         raise _fail(f"{path}.rubric", "required (a non-empty string telling the judge what a good response is)")
     rubric = spec["rubric"]
     if not isinstance(rubric, str) or not rubric.strip():
-        raise _fail(f"{path}.rubric", f"{_show(rubric)} is not a non-empty string")
+        raise _fail(f"{path}.rubric", "must be a non-empty string", rubric)
     out["rubric"] = rubric
 
     criteria = spec.get("criteria")
@@ -347,14 +284,15 @@ def _judge(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
             else:
                 raise _fail(
                     item_path,
-                    f'{_show(criterion)} is not a description string or an object {{"description": ..., "weight": ...}}',
+                    'must be a description string or an object {"description": ..., "weight": ...}',
+                    criterion,
                 )
             description = criterion.get("description")
             if not isinstance(description, str) or not description.strip():
-                raise _fail(description_path, f"{_show(description)} is not a non-empty string")
+                raise _fail(description_path, "must be a non-empty string", description)
             normalized[name] = {
                 "description": description,
-                "weight": _number(f"{item_path}.weight", criterion.get("weight", 1.0), minimum=0),
+                "weight": _number(f"{item_path}.weight", criterion.get("weight", 1.0), ge=0),
             }
         total = sum(item["weight"] for item in normalized.values())
         if total <= 0:
@@ -364,18 +302,18 @@ def _judge(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
         criteria = normalized
     out["criteria"] = criteria
 
-    max_score = _integer(f"{path}.max_score", spec.get("max_score", JUDGE_DEFAULT_MAX_SCORE), minimum=1)
+    max_score = _integer(f"{path}.max_score", spec.get("max_score", JUDGE_DEFAULT_MAX_SCORE), ge=1)
     if max_score > 100:
-        raise _fail(f"{path}.max_score", f"{max_score} must be <= 100 (the judge answers with an integer 0..max_score)")
+        raise _fail(f"{path}.max_score", "must be <= 100 (the judge answers with an integer 0..max_score)", max_score)
     out["max_score"] = max_score
     out["include_reference"] = _boolean(f"{path}.include_reference", spec.get("include_reference", True))
     out["include_prompt"] = _boolean(f"{path}.include_prompt", spec.get("include_prompt", True))
-    out["max_tokens"] = _integer(f"{path}.max_tokens", spec.get("max_tokens", JUDGE_DEFAULT_MAX_TOKENS), minimum=16)
+    out["max_tokens"] = _integer(f"{path}.max_tokens", spec.get("max_tokens", JUDGE_DEFAULT_MAX_TOKENS), ge=16)
     out["temperature"] = _number(
-        f"{path}.temperature", spec.get("temperature", JUDGE_DEFAULT_TEMPERATURE), minimum=0, maximum=1
+        f"{path}.temperature", spec.get("temperature", JUDGE_DEFAULT_TEMPERATURE), ge=0, le=1
     )
     out["max_response_chars"] = _integer(
-        f"{path}.max_response_chars", spec.get("max_response_chars", JUDGE_DEFAULT_MAX_RESPONSE_CHARS), minimum=100
+        f"{path}.max_response_chars", spec.get("max_response_chars", JUDGE_DEFAULT_MAX_RESPONSE_CHARS), ge=100
     )
 
 
@@ -391,48 +329,24 @@ def _reject_gate_cycles(path: str, gates: Mapping[str, Mapping[str, Any]]) -> No
             current = gates[current]["on"]
 
 
-_KIND_KEYS: dict[str, tuple[tuple[str, ...], Callable[[str, Mapping[str, Any], dict[str, Any]], None]]] = {
-    "label": (("labels", "aliases"), _label),
-    "numeric": (("tolerance", "relative_tolerance"), _numeric),
-    "math": (("timeout_seconds",), _math),
-    "json_schema": (("schema", "parse_score", "compare_reference"), _json_schema),
-    "regex": (("pattern", "flags", "target", "full_match"), _regex),
-    "multi": (("graders", "weights", "gates", "length_penalty"), _multi),
-    "judge": (
-        (
-            "rubric",
-            "criteria",
-            "max_score",
-            "include_reference",
-            "include_prompt",
-            "max_tokens",
-            "temperature",
-            "max_response_chars",
-        ),
-        _judge,
-    ),
-}
-
-
 def _grader(path: str, spec: Mapping[str, Any], *, default_name: str | None = None) -> dict[str, Any]:
     """Validate one grader spec (not the top-level-only keys) and return it normalized."""
     if "grader" not in spec:
-        raise _fail(f"{path}.grader", f"required (one of {sorted(GRADER_KINDS)})")
-    kind = _one_of(f"{path}.grader", spec["grader"], GRADER_KINDS)
-    kind_keys, validate_kind = _KIND_KEYS[kind]
-    _no_unknown_keys(path, spec, _COMMON_KEYS + kind_keys)
+        raise _fail(f"{path}.grader", f"required (one of {sorted(_KINDS)})")
+    kind = _one_of(f"{path}.grader", spec["grader"], _KINDS)
+    _no_unknown_keys(path, spec, _COMMON_KEYS + _KINDS[kind].keys)
     out: dict[str, Any] = {
         "grader": kind,
         "name": _name(f"{path}.name", spec.get("name", default_name or kind)),
         "format_score": _number(
-            f"{path}.format_score", spec.get("format_score", 0.0), minimum=0, maximum=1, max_exclusive=True
+            f"{path}.format_score", spec.get("format_score", 0.0), ge=0, lt=1
         ),
     }
     if "description" in spec:
         if not isinstance(spec["description"], str):
-            raise _fail(f"{path}.description", f"{_show(spec['description'])} is not a string")
+            raise _fail(f"{path}.description", "must be a string", spec["description"])
         out["description"] = spec["description"]
-    validate_kind(path, spec, out)
+    validator_for(kind)(path, spec, out)
     return out
 
 
@@ -446,16 +360,16 @@ def validate_spec(spec: Any, key: str = "REWARD_SPEC") -> dict[str, Any]:
     prefix, e.g. ``REWARD_SPEC`` or ``cdk.json context.environments.dev.functions.x.spec``).
     """
     if not isinstance(spec, Mapping):
-        raise _fail(key, f"expected a JSON object with a 'grader' key, got {type(spec).__name__} {_show(spec)}")
+        raise _fail(key, "must be a JSON object with a 'grader' key", spec)
     body = {k: v for k, v in spec.items() if k != "range"}
     out = _grader(key, body)
     raw_range = spec.get("range", list(DEFAULT_RANGE))
     if not isinstance(raw_range, (list, tuple)) or len(raw_range) != 2:
-        raise _fail(f"{key}.range", f"{_show(raw_range)} is not a pair [lo, hi], e.g. [0, 1] or [-1, 1]")
+        raise _fail(f"{key}.range", "must be a pair [lo, hi], e.g. [0, 1] or [-1, 1]", raw_range)
     lo = _number(f"{key}.range[0]", raw_range[0])
     hi = _number(f"{key}.range[1]", raw_range[1])
     if not lo < hi:
-        raise _fail(f"{key}.range", f"lo ({lo:g}) must be < hi ({hi:g}), e.g. [0, 1] or [-1, 1]")
+        raise _fail(f"{key}.range", "lo must be < hi, e.g. [0, 1] or [-1, 1]", raw_range)
     out["range"] = [lo, hi]
     return out
 
@@ -488,16 +402,8 @@ def reward_dimensions(spec: Mapping[str, Any]) -> list[str]:
 
 
 def uses_judge(spec: Mapping[str, Any]) -> bool:
-    """True when a validated spec calls a Bedrock judge (itself or as a ``multi`` component).
-
-    The CDK app uses it to check that such a spec runs in an ``rlaif`` function (the only kind
-    that gets JUDGE_MODEL_ID and bedrock:InvokeModel).
-    """
-    if spec.get("grader") == "judge":
-        return True
-    if spec.get("grader") == "multi":
-        return any(component.get("grader") == "judge" for component in spec.get("graders", {}).values())
-    return False
+    """True when a validated spec calls a Bedrock judge (itself or as a ``multi`` component)."""
+    return NEEDS_JUDGE in spec_needs(spec)
 
 
 def output_range(spec: Mapping[str, Any]) -> tuple[float, float]:

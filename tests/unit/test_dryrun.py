@@ -218,7 +218,7 @@ def test_invalid_spec_exits_2_with_the_validator_message(tmp_path: Path) -> None
     assert code == 2
     assert out == ""
     assert err.count("\n") == 1
-    assert err.startswith(f"error: {spec}: REWARD_SPEC.grader: 'labels' is not one of")
+    assert err.startswith(f"error: {spec}: REWARD_SPEC.grader: must be one of")
 
 
 def test_spec_that_is_not_json_exits_2(tmp_path: Path) -> None:

@@ -128,7 +128,7 @@ def test_numeric_and_json_components_together() -> None:
     assert result.score == pytest.approx(1.0)
 
 
-# --- Scorer attributes: multi.build derives them from its components ----------------------------
+# --- GraderTraits: multi.build combines its components' ----------------------------
 
 
 JUDGE = {"grader": "judge", "rubric": "Reward helpful answers."}
@@ -140,11 +140,16 @@ def built(graders: dict[str, Any]) -> Any:
     return multi_module.build(validate_spec({"grader": "multi", "graders": graders}))
 
 
+def traits(grader: Any) -> Any:
+    from reward_kit.graders import traits_of
+
+    return traits_of(grader)
+
+
 def test_deterministic_multi_keeps_the_scorer_defaults() -> None:
-    grader = built({"accuracy": ACCURACY, "format": FORMAT})
-    assert (grader.concurrency, grader.timeout_reason, grader.requires_reference, grader.wants_prompt) == (
-        1, "grader_timeout", True, False,
-    )
+    from reward_kit.graders import GraderTraits
+
+    assert traits(built({"accuracy": ACCURACY, "format": FORMAT})) == GraderTraits()
 
 
 def test_multi_with_a_judge_sets_its_own_attributes(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -152,30 +157,30 @@ def test_multi_with_a_judge_sets_its_own_attributes(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setenv(names.ENV_JUDGE_MODEL_ID, "us.amazon.nova-pro-v1:0")
     monkeypatch.setenv(names.ENV_JUDGE_MAX_CONCURRENCY, "24")
+    from reward_kit.graders import GraderTraits
+
     grader = built({"quality": JUDGE, "accuracy": ACCURACY})  # multi.build alone: no registry patching
-    assert (grader.concurrency, grader.timeout_reason, grader.requires_reference, grader.wants_prompt) == (
-        24, "judge_timeout", True, True,
-    )
+    assert traits(grader) == GraderTraits(24, "judge_timeout", True, True)
     # A judge and a regex need no reference; include_prompt false: nobody wants the prompt.
     grader = built({"quality": {**JUDGE, "include_prompt": False}, "format": FORMAT})
-    assert (grader.requires_reference, grader.wants_prompt) == (False, False)
+    assert (traits(grader).requires_reference, traits(grader).wants_prompt) == (False, False)
     # build_grader returns exactly what multi.build made.
     via_registry = build_grader(validate_spec({"grader": "multi", "graders": {"quality": JUDGE, "format": FORMAT}}))
-    assert (via_registry.concurrency, via_registry.requires_reference, via_registry.wants_prompt) == (24, False, True)
+    assert traits(via_registry) == GraderTraits(24, "judge_timeout", False, True)
 
 
 def test_multi_attributes_come_from_the_components_themselves(monkeypatch: pytest.MonkeyPatch) -> None:
     import reward_kit.graders.numeric as numeric_module
     import reward_kit.graders.regex as regex_module
 
+    from reward_kit.graders import GraderTraits, with_traits
+
     def io_build(attributes: dict[str, Any]) -> Any:
         def build(spec: Any) -> Any:
             def grader(sample: GradeInput) -> GradeResult:
                 return GradeResult(score=1.0)
 
-            for name, value in attributes.items():
-                setattr(grader, name, value)
-            return grader
+            return with_traits(grader, GraderTraits(**attributes))
 
         return build
 
@@ -185,17 +190,16 @@ def test_multi_attributes_come_from_the_components_themselves(monkeypatch: pytes
     monkeypatch.setattr(
         numeric_module, "build", io_build({"concurrency": 9, "requires_reference": False, "wants_prompt": True})
     )
-    grader = built({"format": FORMAT, "value": {"grader": "numeric"}})
+    grader = traits(built({"format": FORMAT, "value": {"grader": "numeric"}}))
     assert grader.concurrency == 9  # the max over components
     assert grader.timeout_reason == "slow_one"  # the first component that has one
     assert grader.requires_reference is False  # no component says it needs one
     assert grader.wants_prompt is True
-    grader = built({"format": FORMAT, "accuracy": ACCURACY})
+    grader = traits(built({"format": FORMAT, "accuracy": ACCURACY}))
     assert grader.concurrency == 4 and grader.requires_reference is True  # label needs a reference
 
 
 def test_a_component_that_does_not_declare_it_needs_a_reference() -> None:
     # Unknown graders are assumed to need one: scoring without it would be a silent zero.
-    grader = built({"format": FORMAT, "value": {"grader": "numeric"}})
-    assert grader.requires_reference is True
-    assert built({"format": FORMAT}).requires_reference is False  # regex says it needs none
+    assert traits(built({"format": FORMAT, "value": {"grader": "numeric"}})).requires_reference is True
+    assert traits(built({"format": FORMAT})).requires_reference is False  # regex says it needs none

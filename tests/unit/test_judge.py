@@ -253,7 +253,7 @@ def test_missing_model_id_is_a_clear_build_error(monkeypatch):
 def test_bad_max_concurrency_is_a_clear_build_error(monkeypatch, value):
     monkeypatch.setenv(names.ENV_JUDGE_MODEL_ID, MODEL_ID)
     monkeypatch.setenv(names.ENV_JUDGE_MAX_CONCURRENCY, value)
-    with pytest.raises(judge.JudgeConfigError, match=r"^JUDGE_MAX_CONCURRENCY: .* is not an integer in 1\.\.256"):
+    with pytest.raises(judge.JudgeConfigError, match=r"^JUDGE_MAX_CONCURRENCY: .* is not an integer in 1\.\.64"):
         Scorer(SPEC)
 
 

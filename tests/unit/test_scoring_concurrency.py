@@ -9,7 +9,9 @@ import threading
 import time
 
 from reward_kit import deadline
-from reward_kit.graders.base import GradeInput, GradeResult
+import pytest
+
+from reward_kit.graders.base import GradeInput, GradeResult, GraderTraits, with_traits
 from reward_kit.lambda_runtime import deadline_from_context
 from reward_kit.scoring import AGGREGATE, Scorer
 
@@ -19,16 +21,14 @@ from .helpers import LABEL_SPEC, RecordingGrader, make_sample
 class SlowGrader:
     """Scores len(response) / 10, records peak parallelism, sleeps when told."""
 
-    def __init__(self, concurrency: int = 1, sleep: float = 0.0, **attributes) -> None:
-        self.concurrency = concurrency
+    def __init__(self, concurrency: int = 1, sleep: float = 0.0, **traits) -> None:
+        self.traits = GraderTraits(concurrency=concurrency, **traits)
         self.sleep = sleep
         self.active = 0
         self.peak = 0
         self.threads: set[str] = set()
         self.remaining: list[float | None] = []
         self._lock = threading.Lock()
-        for name, value in attributes.items():
-            setattr(self, name, value)
 
     def __call__(self, sample: GradeInput) -> GradeResult:
         with self._lock:
@@ -71,7 +71,8 @@ def test_concurrency_one_runs_in_the_calling_thread():
 def test_scorer_concurrency_argument_overrides_the_grader():
     grader = SlowGrader(concurrency=8)
     assert Scorer(LABEL_SPEC, grader=grader, concurrency=1).concurrency == 1
-    assert Scorer(LABEL_SPEC, grader=SlowGrader(concurrency="8")).concurrency == 1  # junk -> sequential
+    with pytest.raises(ValueError, match="GraderTraits.concurrency"):
+        GraderTraits(concurrency="8")  # type: ignore[arg-type]  # junk is a bug at build time
 
 
 def test_deadline_times_out_unfinished_samples_with_the_grader_reason():
@@ -95,9 +96,10 @@ def test_sequential_deadline_and_default_reason():
     assert all(r is not None and r < 0.31 for r in grader.remaining)  # graders saw the deadline
 
 
-def test_malformed_timeout_reason_falls_back_to_grader_timeout():
-    scorer = Scorer(LABEL_SPEC, grader=SlowGrader(timeout_reason="Not Snake"))
-    assert scorer.timeout_reason == "grader_timeout"
+def test_malformed_timeout_reason_is_rejected_when_the_grader_is_built():
+    with pytest.raises(ValueError, match="GraderTraits.timeout_reason"):
+        GraderTraits(timeout_reason="Not Snake")
+    assert Scorer(LABEL_SPEC, grader=SlowGrader()).timeout_reason == "grader_timeout"
 
 
 def test_graders_that_need_no_reference_grade_samples_without_one():
@@ -137,7 +139,7 @@ def test_only_graders_that_want_the_prompt_get_it(monkeypatch):
     monkeypatch.setattr(scoring, "parse_event", spy)
     event = [make_sample("a", user="THE QUESTION"), make_sample("b", user=[{"type": "image"}])]
     plain, wanting = RecordingGrader(), RecordingGrader()
-    wanting.wants_prompt = True
+    with_traits(wanting, GraderTraits(wants_prompt=True))
     Scorer(LABEL_SPEC, grader=plain).score_event(event)
     Scorer(LABEL_SPEC, grader=wanting).score_event(event)
     assert calls == [False, True]  # the default path never builds prompt text
@@ -145,9 +147,7 @@ def test_only_graders_that_want_the_prompt_get_it(monkeypatch):
     assert [c.prompt for c in wanting.calls] == ["THE QUESTION", ""]
 
 
-def test_wants_prompt_must_be_exactly_true():
-    grader = SlowGrader(wants_prompt="yes")
-    assert Scorer(LABEL_SPEC, grader=grader).wants_prompt is False
+def test_wants_prompt_comes_from_the_traits():
     assert Scorer(LABEL_SPEC, grader=SlowGrader(wants_prompt=True)).wants_prompt is True
     assert Scorer(LABEL_SPEC, grader=SlowGrader()).wants_prompt is False
 

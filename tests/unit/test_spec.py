@@ -110,8 +110,8 @@ def test_dimensions_and_range():
 def test_unknown_kind_in_a_component_names_path_and_allowed_values():
     message = spec_error({"grader": "multi", "graders": {"accuracy": {"grader": "foo"}}})
     assert message == (
-        "REWARD_SPEC.graders.accuracy.grader: 'foo' is not one of "
-        "['json_schema', 'judge', 'label', 'math', 'multi', 'numeric', 'regex']"
+        "REWARD_SPEC.graders.accuracy.grader: must be one of "
+        "['json_schema', 'judge', 'label', 'math', 'multi', 'numeric', 'regex'], got 'foo'"
     )
 
 
@@ -120,7 +120,7 @@ def test_unknown_kind_in_a_component_names_path_and_allowed_values():
     [
         ([], "REWARD_SPEC:", "JSON object"),
         ({}, "REWARD_SPEC.grader:", "required"),
-        ({"grader": "jduge", "rubric": "x"}, "REWARD_SPEC.grader:", "not one of"),
+        ({"grader": "jduge", "rubric": "x"}, "REWARD_SPEC.grader:", "must be one of"),
         ({"grader": "numeric", "tolerence": 1}, "REWARD_SPEC.tolerence:", "'tolerance'"),
         ({"grader": "numeric", "tolerance": -1}, "REWARD_SPEC.tolerance:", ">= 0"),
         ({"grader": "numeric", "tolerance": True}, "REWARD_SPEC.tolerance:", "finite number"),
@@ -152,7 +152,7 @@ def test_unknown_kind_in_a_component_names_path_and_allowed_values():
         ({"grader": "multi", "graders": {"a": {"grader": "math"}, "b": {"grader": "math"}}, "weights": {"a": 1}}, "REWARD_SPEC.weights:", "no weight for ['b']"),
         ({"grader": "multi", "graders": {"a": {"grader": "math"}}, "weights": {"a": 0}}, "REWARD_SPEC.weights:", "sum to more than 0"),
         ({"grader": "multi", "graders": {"a": {"grader": "math"}}, "weights": {"a": -1}}, "REWARD_SPEC.weights.a:", ">= 0"),
-        ({"grader": "multi", "graders": {"a": {"grader": "math"}}, "gates": {"a": {"on": "a"}}}, "REWARD_SPEC.gates.a.on:", "not one of"),
+        ({"grader": "multi", "graders": {"a": {"grader": "math"}}, "gates": {"a": {"on": "a"}}}, "REWARD_SPEC.gates.a.on:", "must be one of"),
         ({"grader": "multi", "graders": {"a": {"grader": "math"}, "b": {"grader": "math"}}, "gates": {"a": {"on": "b", "min": 2}}}, "REWARD_SPEC.gates.a.min:", "[0, 1]"),
         ({"grader": "multi", "graders": {"a": {"grader": "math"}, "b": {"grader": "math"}}, "gates": {"a": {"on": "b"}, "b": {"on": "a"}}}, "REWARD_SPEC.gates:", "cycle"),
         ({"grader": "multi", "graders": {"a": {"grader": "math"}}, "length_penalty": {"max_chars": 0}}, "REWARD_SPEC.length_penalty.max_chars:", ">= 1"),
@@ -172,7 +172,7 @@ def test_errors_are_one_line_and_name_the_key_path(spec, starts_with, mentions):
 
 def test_error_key_prefix_is_configurable():
     message = spec_error({"grader": "nope"}, key="context.functions.sentiment.spec")
-    assert message.startswith("context.functions.sentiment.spec.grader: 'nope' is not one of")
+    assert message.startswith("context.functions.sentiment.spec.grader: must be one of")
 
 
 def test_spec_error_is_a_value_error():

@@ -75,7 +75,7 @@ def test_judge_inside_multi_and_uses_judge():
         ({**BASE, "criteria": {"a": {"description": "x", "weight": -1}}}, "REWARD_SPEC.criteria.a.weight:", ">= 0"),
         ({**BASE, "criteria": {"a": {"description": "x", "weight": 0}}}, "REWARD_SPEC.criteria:", "sum to more than 0"),
         ({**BASE, "max_score": 0}, "REWARD_SPEC.max_score:", ">= 1"),
-        ({**BASE, "max_score": 7.5}, "REWARD_SPEC.max_score:", "not an integer"),
+        ({**BASE, "max_score": 7.5}, "REWARD_SPEC.max_score:", "must be an integer"),
         ({**BASE, "max_score": 1000}, "REWARD_SPEC.max_score:", "<= 100"),
         ({**BASE, "include_reference": "yes"}, "REWARD_SPEC.include_reference:", "true or false"),
         ({**BASE, "include_prompt": "no"}, "REWARD_SPEC.include_prompt:", "true or false"),

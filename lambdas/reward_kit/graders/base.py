@@ -5,9 +5,11 @@ Graders work on the canonical 0..1 scale; the contract layer maps to the spec's 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
+from reward_kit.contract import GRADER_TIMEOUT
 from reward_kit.extraction import clamp01
 
 
@@ -41,7 +43,7 @@ class GradeInput:
     reference  -- the reference answer as it arrived: dict, str, number, list ...
     metadata   -- the sample's metadata dict (may be empty); never contains the response.
     prompt     -- text of the last user message before the response, "" when absent or
-                  malformed. Filled only for graders whose ``wants_prompt`` attribute is true
+                  malformed. Filled only for graders whose traits say ``wants_prompt``
                   (the judge); it is context, never something to grade as an answer.
     """
 
@@ -51,10 +53,66 @@ class GradeInput:
     prompt: str = ""
 
 
-# A grader is built once per spec (at cold start) and then called per sample. Optional
-# attributes the Scorer reads (see reward_kit.scoring): concurrency, timeout_reason,
-# requires_reference, wants_prompt.
+# A grader is built once per spec (at cold start) and then called per sample; its
+# GraderTraits (below) tell the Scorer how to call it.
 Grader = Callable[[GradeInput], GradeResult]
+
+_REASON_RE = re.compile(r"[a-z0-9_]{1,64}")  # reason codes become metric names
+
+
+@dataclass(frozen=True)
+class GraderTraits:
+    """How the Scorer calls a grader (read once, when the Scorer is built).
+
+    concurrency        -- > 1: the grade calls of one event run in a thread pool of that size
+                          (graders that block on I/O, the judge); 1: a plain sequential loop.
+    timeout_reason     -- reason given to samples not graded before the deadline.
+    requires_reference -- False: a sample without a reference answer is graded anyway
+                          (reference None) instead of failing with ``missing_reference``.
+    wants_prompt       -- True: the contract layer also extracts the last user message
+                          before the response (``GradeInput.prompt``).
+    """
+
+    concurrency: int = 1
+    timeout_reason: str = GRADER_TIMEOUT
+    requires_reference: bool = True
+    wants_prompt: bool = False
+
+    def __post_init__(self) -> None:
+        if type(self.concurrency) is not int or self.concurrency < 1:
+            raise ValueError(f"GraderTraits.concurrency: must be an integer >= 1, got {self.concurrency!r}")
+        if not (type(self.timeout_reason) is str and _REASON_RE.fullmatch(self.timeout_reason)):
+            raise ValueError(f"GraderTraits.timeout_reason: must be a snake_case code, got {self.timeout_reason!r}")
+
+    @classmethod
+    def combine(cls, parts: Iterable[GraderTraits]) -> GraderTraits:
+        """Traits of graders run one after the other on each sample (``multi``): as concurrent
+        as the most concurrent part, the first non-default timeout reason, a reference when
+        any part requires one, the prompt when any part wants it."""
+        parts = list(parts)
+        reasons = [p.timeout_reason for p in parts if p.timeout_reason != GRADER_TIMEOUT]
+        return cls(
+            concurrency=max((p.concurrency for p in parts), default=1),
+            timeout_reason=reasons[0] if reasons else GRADER_TIMEOUT,
+            requires_reference=any(p.requires_reference for p in parts),
+            wants_prompt=any(p.wants_prompt for p in parts),
+        )
+
+
+DEFAULT_TRAITS = GraderTraits()
+_TRAITS_ATTRIBUTE = "traits"
+
+
+def with_traits(grader: Grader, traits: GraderTraits) -> Grader:
+    """Attach ``traits`` to ``grader`` (a function or an object) and return it."""
+    setattr(grader, _TRAITS_ATTRIBUTE, traits)
+    return grader
+
+
+def traits_of(grader: Grader) -> GraderTraits:
+    """The traits attached with ``with_traits`` (or a class attribute), else the defaults."""
+    traits = getattr(grader, _TRAITS_ATTRIBUTE, DEFAULT_TRAITS)
+    return traits if isinstance(traits, GraderTraits) else DEFAULT_TRAITS
 # A factory takes the *validated* spec dict of one grader and returns a Grader.
 GraderFactory = Callable[[Mapping[str, Any]], Grader]
 

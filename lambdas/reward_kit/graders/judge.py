@@ -14,7 +14,7 @@ Prompt design (prompt injection and reward hacking):
   go in the user turn, each inside its own tags (``<user_prompt>``, ``<reference_answer>``,
   ``<candidate_response>``), and the system prompt says that tagged text is data, never
   instructions. The prompt is the last user message before the response (the Scorer asks
-  the contract layer for it because ``Judge.wants_prompt`` is true).
+  the contract layer for it because the judge's traits say ``wants_prompt``).
 - Anything in the untrusted text that looks like one of those tags (``</candidate_response>``,
   ``<reference_answer ...``, ``</user_prompt>``, any case or spacing) has its ``<`` replaced
   by ``&lt;``, so no block can be closed early to speak as the operator.
@@ -49,10 +49,10 @@ import re
 import threading
 from typing import Any, Mapping
 
-from reward_kit import names
+from reward_kit import names, settings
 from reward_kit.deadline import remaining_seconds
 from reward_kit.extraction import loads_strict
-from reward_kit.graders.base import GradeInput, GradeResult, single_result
+from reward_kit.graders.base import GradeInput, GradeResult, GraderTraits, single_result
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
@@ -73,8 +73,8 @@ JUDGE_ERROR = "judge_error"
 JUDGE_UNPARSEABLE = "judge_unparseable"
 JUDGE_TIMEOUT = "judge_timeout"
 
-DEFAULT_MAX_CONCURRENCY = 16
-MAX_CONCURRENCY_LIMIT = 256
+DEFAULT_MAX_CONCURRENCY = settings.JUDGE_MAX_CONCURRENCY.default
+MAX_CONCURRENCY_LIMIT = settings.JUDGE_MAX_CONCURRENCY.maximum
 # botocore standard mode: throttling/5xx/ModelNotReady retried with jittered exponential
 # backoff (and a per-client retry quota, so a Bedrock outage cannot multiply the load).
 TOTAL_MAX_ATTEMPTS = 4
@@ -125,9 +125,7 @@ def model_id_from_env() -> str:
 
 def max_concurrency() -> int:
     """Parallel judge calls per invocation, from JUDGE_MAX_CONCURRENCY (default 16)."""
-    return names.int_from_env(
-        names.ENV_JUDGE_MAX_CONCURRENCY, DEFAULT_MAX_CONCURRENCY, maximum=MAX_CONCURRENCY_LIMIT, error=JudgeConfigError
-    )
+    return settings.JUDGE_MAX_CONCURRENCY.read(error=JudgeConfigError)
 
 
 # --- the Bedrock client: one per process ---------------------------------------------------------
@@ -384,18 +382,21 @@ def parse_reply(text: Any, max_score: int, criteria: Mapping[str, Any] | None = 
 class Judge:
     """Grader calling a Bedrock model through Converse; see the module docstring.
 
-    Attributes read by the Scorer: ``concurrency``, ``timeout_reason``, ``requires_reference``,
-    ``wants_prompt`` (the spec's ``include_prompt``).
+    Its ``traits`` (read by the Scorer): ``concurrency`` parallel calls, ``judge_timeout``
+    at the deadline, no reference required (RLAIF data often has none), the prompt when the
+    spec's ``include_prompt`` is true.
     """
-
-    timeout_reason = JUDGE_TIMEOUT
-    requires_reference = False  # RLAIF data often has no reference; the prompt then has none
 
     def __init__(self, spec: Mapping[str, Any], model_id: str, concurrency: int) -> None:
         self.spec = spec
         self.model_id = model_id
         self.concurrency = concurrency
-        self.wants_prompt = bool(spec.get("include_prompt", True))
+        self.traits = GraderTraits(
+            concurrency=concurrency,
+            timeout_reason=JUDGE_TIMEOUT,
+            requires_reference=False,
+            wants_prompt=bool(spec.get("include_prompt", True)),
+        )
         self.name = spec["name"]
         self.max_score = spec["max_score"]
         self.criteria = spec.get("criteria") or None

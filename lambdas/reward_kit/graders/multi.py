@@ -7,27 +7,24 @@
   L = max_chars, C = buffer_chars: len <= L-C -> 0; L-C < len <= L -> linear down to -1;
   len > L -> -1. ``weight`` x penalty is added to the weighted sum, then clamped to [0, 1];
   the applied amount is reported as the ``length_penalty`` Metric.
-- Reason: the first reason among correctness components (label, numeric, math, json_schema),
-  else the first among the others, in spec order.
+- Reason: the first reason among correctness components (``grades_correctness`` in
+  ``reward_kit.kinds``: label, numeric, math, json_schema), else the first among the others,
+  in spec order.
 Format-only credit cannot reach full marks unless the spec puts all the weight on format.
 
-Scorer attributes (see ``reward_kit.scoring``), derived from the components here: components
-run one after the other for each sample, so the multi grader is as concurrent as its most
-concurrent component (``concurrency = max``), times out like its first component that has a
-``timeout_reason`` (the judge), needs a reference when any component does
-(``requires_reference = any``; a component without the attribute needs one) and wants the prompt when any component does (``wants_prompt = any``).
+Traits (``GraderTraits.combine`` of the components'): components run one after the other for
+each sample, so the multi grader is as concurrent as its most concurrent component, times out
+like its first component with its own timeout reason (the judge), needs a reference when any
+component does and wants the prompt when any component does.
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from reward_kit.contract import GRADER_TIMEOUT
 from reward_kit.extraction import clamp01
-from reward_kit.graders.base import GradeInput, GradeResult, Grader
-
-# Kinds that judge whether the answer is right (as opposed to how it is formatted).
-CORRECTNESS_KINDS = frozenset({"label", "numeric", "math", "json_schema"})
+from reward_kit.graders.base import GradeInput, GradeResult, Grader, GraderTraits, traits_of, with_traits
+from reward_kit.kinds import GRADER_KINDS
 
 
 def length_penalty(length: int, max_chars: int, buffer_chars: int) -> float:
@@ -61,9 +58,8 @@ def build(spec: Mapping[str, Any]) -> Grader:
     if lp := spec.get("length_penalty"):
         penalty = (float(lp.get("weight", 1.0)), int(lp["max_chars"]), int(lp.get("buffer_chars", 0)))
     # Correctness components first, each group in spec order: whose reason is reported.
-    reason_order = [n for n in components if kinds[n] in CORRECTNESS_KINDS] + [
-        n for n in components if kinds[n] not in CORRECTNESS_KINDS
-    ]
+    correct = {n for n in components if GRADER_KINDS[kinds[n]].grades_correctness}
+    reason_order = [n for n in components if n in correct] + [n for n in components if n not in correct]
 
     def grade(sample: GradeInput) -> GradeResult:
         results: dict[str, GradeResult] = {}
@@ -97,26 +93,4 @@ def build(spec: Mapping[str, Any]) -> Grader:
         reason = next((results[n].reason for n in reason_order if results[n].reason), None)
         return GradeResult(score=clamp01(total_score), rewards=rewards, metrics=metrics, reason=reason)
 
-    _set_scorer_attributes(grade, components)
-    return grade
-
-
-def _set_scorer_attributes(grade: Any, components: Mapping[str, Grader]) -> None:
-    """Give the multi grader the Scorer attributes its components imply (module docstring)."""
-    concurrency = 1
-    timeout_reason = None
-    requires_reference = False
-    wants_prompt = False
-    for component in components.values():
-        value = getattr(component, "concurrency", 1)
-        if type(value) is int and value > concurrency:
-            concurrency = value
-        reason = getattr(component, "timeout_reason", None)
-        if timeout_reason is None and isinstance(reason, str):
-            timeout_reason = reason
-        requires_reference = requires_reference or getattr(component, "requires_reference", True) is not False
-        wants_prompt = wants_prompt or getattr(component, "wants_prompt", False) is True
-    grade.concurrency = concurrency
-    grade.timeout_reason = timeout_reason or GRADER_TIMEOUT
-    grade.requires_reference = requires_reference
-    grade.wants_prompt = wants_prompt
+    return with_traits(grade, GraderTraits.combine(traits_of(component) for component in components.values()))

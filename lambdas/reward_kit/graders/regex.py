@@ -19,9 +19,10 @@ from functools import partial
 from typing import Any, Mapping
 
 from reward_kit.extraction import final_answer_region
-from reward_kit.graders.base import GradeInput, GradeResult, Grader, single_result
+from reward_kit.graders.base import GradeInput, GradeResult, Grader, GraderTraits, single_result, with_traits
 
 MAX_SCAN_CHARS = 200_000
+NO_REFERENCE = GraderTraits(requires_reference=False)
 _FLAGS = {"IGNORECASE": re.IGNORECASE, "MULTILINE": re.MULTILINE, "DOTALL": re.DOTALL}
 
 
@@ -46,5 +47,4 @@ def build(spec: Mapping[str, Any]) -> Grader:
         matched = float(matcher(text) is not None)
         return result(matched, None, {"matched": matched})
 
-    grade.requires_reference = False  # a format check needs no reference answer (Scorer attribute)
-    return grade
+    return with_traits(grade, NO_REFERENCE)  # a format check needs no reference answer

@@ -1,0 +1,135 @@
+"""The one table of grader kinds, and the function kinds derived from what they need.
+
+Everything that depends on a grader kind reads ``GRADER_KINDS``: the spec validator (keys and
+validator), the grader registry (module), ``multi`` (which component's reason wins: the
+correctness graders'), and the CDK app (which function kind, handler, asset and permissions
+a spec needs). Adding a grader kind is one row here plus its own module.
+
+Standard library only (imported at synth time and at cold start); validators and grader
+modules are named by string and imported when first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable, Iterable, Mapping
+
+__all__ = [
+    "FUNCTION_KINDS",
+    "GRADER_KINDS",
+    "NEEDS_JUDGE",
+    "NEEDS_NOTHING",
+    "NEEDS_SANDBOX",
+    "PLANNED_FUNCTION_KINDS",
+    "FunctionKind",
+    "GraderKind",
+    "function_kind_for",
+    "spec_needs",
+    "validator_for",
+]
+
+# What a grader needs from the platform.
+NEEDS_NOTHING = "nothing"
+NEEDS_JUDGE = "judge"  # a Bedrock model: JUDGE_MODEL_ID and bedrock:InvokeModel on it
+NEEDS_SANDBOX = "sandbox"  # an isolated code runner (planned: code_sandbox component)
+
+# validate(path, spec, out): checks the kind's own keys of `spec` and writes them normalized to `out`.
+KindValidator = Callable[[str, Mapping[str, Any], dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class GraderKind:
+    module: str  # importable module with build(validated_spec) -> Grader
+    validator: str  # "module:function", a KindValidator
+    keys: tuple[str, ...]  # the kind's own spec keys (besides grader/name/description/format_score)
+    grades_correctness: bool  # judges whether the answer is right, not how it is formatted
+    needs: str = NEEDS_NOTHING
+    composite: bool = False  # holds component graders under "graders" (multi)
+
+
+GRADER_KINDS: dict[str, GraderKind] = {
+    "label": GraderKind("reward_kit.graders.label", "reward_kit.spec:_label", ("labels", "aliases"), True),
+    "numeric": GraderKind(
+        "reward_kit.graders.numeric", "reward_kit.spec:_numeric", ("tolerance", "relative_tolerance"), True
+    ),
+    "math": GraderKind("reward_kit.graders.math_equiv", "reward_kit.spec:_math", ("timeout_seconds",), True),
+    "json_schema": GraderKind(
+        "reward_kit.graders.json_schema",
+        "reward_kit.spec:_json_schema",
+        ("schema", "parse_score", "compare_reference"),
+        True,
+    ),
+    "regex": GraderKind(
+        "reward_kit.graders.regex", "reward_kit.spec:_regex", ("pattern", "flags", "target", "full_match"), False
+    ),
+    "multi": GraderKind(
+        "reward_kit.graders.multi",
+        "reward_kit.spec:_multi",
+        ("graders", "weights", "gates", "length_penalty"),
+        False,
+        composite=True,
+    ),
+    "judge": GraderKind(
+        "reward_kit.graders.judge",
+        "reward_kit.spec:_judge",
+        (
+            "rubric",
+            "criteria",
+            "max_score",
+            "include_reference",
+            "include_prompt",
+            "max_tokens",
+            "temperature",
+            "max_response_chars",
+        ),
+        False,
+        needs=NEEDS_JUDGE,
+    ),
+}
+
+
+@lru_cache(maxsize=None)
+def _resolve(reference: str) -> KindValidator:
+    module, _, name = reference.partition(":")
+    validator: KindValidator = getattr(importlib.import_module(module), name)
+    return validator
+
+
+def validator_for(kind: str) -> KindValidator:
+    return _resolve(GRADER_KINDS[kind].validator)
+
+
+def spec_needs(spec: Mapping[str, Any]) -> frozenset[str]:
+    """What a validated spec needs from the platform, components of a composite included."""
+    kind = GRADER_KINDS[spec["grader"]]
+    needs = {kind.needs}
+    if kind.composite:
+        for component in spec["graders"].values():
+            needs |= spec_needs(component)
+    return frozenset(needs)
+
+
+@dataclass(frozen=True)
+class FunctionKind:
+    """A kind of reward Lambda: its entry point, its asset's packages, and what it can serve."""
+
+    handler: str  # Lambda handler path inside its asset
+    packages: tuple[str, ...]  # top-level folders of lambdas/ its asset holds
+    serves: frozenset[str]  # needs it can satisfy
+
+
+# Smallest first: a spec gets the first kind that serves all of its needs.
+FUNCTION_KINDS: dict[str, FunctionKind] = {
+    "rlvr": FunctionKind("rlvr.handler.handler", ("reward_kit", "rlvr"), frozenset({NEEDS_NOTHING})),
+    "rlaif": FunctionKind("rlaif.handler.handler", ("reward_kit", "rlaif"), frozenset({NEEDS_NOTHING, NEEDS_JUDGE})),
+}
+# In the design without a runtime yet (kind -> the need it would serve).
+PLANNED_FUNCTION_KINDS: dict[str, str] = {"code": NEEDS_SANDBOX}
+
+
+def function_kind_for(needs: Iterable[str]) -> str | None:
+    """The function kind a spec with these needs runs in; None when no shipped kind serves them."""
+    wanted = frozenset(needs)
+    return next((name for name, kind in FUNCTION_KINDS.items() if wanted <= kind.serves), None)

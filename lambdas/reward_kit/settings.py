@@ -1,0 +1,109 @@
+"""The reward Lambda's runtime settings: each one's environment variable, default and limits, once.
+
+The Lambda reads them with ``RuntimeSettings.from_env()`` (once per cold start, and again
+only when the environment changes); the CDK app builds a ``RuntimeSettings`` from cdk.json
+and writes it with ``to_env()``. Renaming a variable or moving a limit here changes both
+sides. Standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+from reward_kit import names
+
+__all__ = [
+    "JUDGE_MAX_CONCURRENCY",
+    "LOG_SAMPLE_TEXT",
+    "MAX_RESPONSE_CHARS",
+    "IntSetting",
+    "RuntimeSettings",
+]
+
+
+@dataclass(frozen=True)
+class IntSetting:
+    """A whole-number setting in 1..maximum; unset or blank means ``default``."""
+
+    env: str
+    default: int
+    maximum: int | None = None
+
+    def read(self, environ: Mapping[str, str] | None = None, *, error: type[ValueError] = ValueError) -> int:
+        """Anything but a whole number in range is a configuration error, raised rather than
+        silently grading with a setting nobody asked for."""
+        text = (os.environ if environ is None else environ).get(self.env, "").strip()
+        if not text:
+            return self.default
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1 or (self.maximum is not None and value > self.maximum):
+            rule = "a positive integer" if self.maximum is None else f"an integer in 1..{self.maximum}"
+            raise error(f"{self.env}: {text!r} is not {rule}")
+        return value
+
+
+# Responses longer than this score the minimum (response_too_long) without being graded.
+MAX_RESPONSE_CHARS = IntSetting(names.ENV_MAX_RESPONSE_CHARS, 100_000)
+# Parallel judge calls per invocation (threads and pooled connections); more throughput
+# belongs in more invocations, so the cap is modest.
+JUDGE_MAX_CONCURRENCY = IntSetting(names.ENV_JUDGE_MAX_CONCURRENCY, 16, maximum=64)
+LOG_SAMPLE_TEXT = names.ENV_LOG_SAMPLE_TEXT  # "true" only: opt-in, responses are confidential
+DEFAULT_SERVICE_NAME = "reward"
+DEFAULT_LOG_LEVEL = "INFO"
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """Everything a reward Lambda reads from its environment."""
+
+    reward_spec: str | None = None  # JSON text; validated by reward_kit.spec
+    function_name: str | None = None  # logical name from cdk.json (REWARD_FUNCTION_NAME)
+    service_name: str = DEFAULT_SERVICE_NAME  # Powertools service: logs and the metric dimension
+    metrics_namespace: str = names.METRIC_NAMESPACE
+    log_level: str = DEFAULT_LOG_LEVEL
+    log_sample_text: bool = False
+    max_response_chars: int = MAX_RESPONSE_CHARS.default
+    judge_model_id: str | None = None  # set only for functions whose spec calls a judge
+    judge_max_concurrency: int | None = None  # None: the default, when a judge runs
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RuntimeSettings:
+        env = os.environ if environ is None else environ
+        concurrency = env.get(JUDGE_MAX_CONCURRENCY.env, "").strip()
+        return cls(
+            reward_spec=env.get(names.ENV_REWARD_SPEC),
+            function_name=env.get(names.ENV_REWARD_FUNCTION_NAME) or None,
+            service_name=env.get(names.ENV_POWERTOOLS_SERVICE_NAME) or DEFAULT_SERVICE_NAME,
+            metrics_namespace=env.get(names.ENV_POWERTOOLS_METRICS_NAMESPACE) or names.METRIC_NAMESPACE,
+            log_level=env.get(names.ENV_POWERTOOLS_LOG_LEVEL) or DEFAULT_LOG_LEVEL,
+            log_sample_text=env.get(LOG_SAMPLE_TEXT, "").strip().lower() == "true",
+            max_response_chars=MAX_RESPONSE_CHARS.read(env),
+            judge_model_id=env.get(names.ENV_JUDGE_MODEL_ID, "").strip() or None,
+            # Read (and range-checked) by the judge when it is built: its error type.
+            judge_max_concurrency=int(concurrency) if concurrency.isdigit() else None,
+        )
+
+    def to_env(self) -> dict[str, str]:
+        """The Lambda environment for these settings (defaults left out where the runtime has them)."""
+        variables: dict[str, str] = {}
+        if self.reward_spec is not None:
+            variables[names.ENV_REWARD_SPEC] = self.reward_spec
+        if self.function_name is not None:
+            variables[names.ENV_REWARD_FUNCTION_NAME] = self.function_name
+        variables[names.ENV_POWERTOOLS_SERVICE_NAME] = self.service_name
+        variables[names.ENV_POWERTOOLS_METRICS_NAMESPACE] = self.metrics_namespace
+        variables[names.ENV_POWERTOOLS_LOG_LEVEL] = self.log_level
+        if self.log_sample_text:
+            variables[LOG_SAMPLE_TEXT] = "true"
+        if self.max_response_chars != MAX_RESPONSE_CHARS.default:
+            variables[MAX_RESPONSE_CHARS.env] = str(self.max_response_chars)
+        if self.judge_model_id is not None:
+            variables[names.ENV_JUDGE_MODEL_ID] = self.judge_model_id
+        if self.judge_max_concurrency is not None:
+            variables[JUDGE_MAX_CONCURRENCY.env] = str(self.judge_max_concurrency)
+        return variables
