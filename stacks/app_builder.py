@@ -12,8 +12,8 @@ from pathlib import Path
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from .bundling import bundled_code_options
 from .config import EnvironmentConfig
+from .reward_functions import function_kind_code_options
 from .reward_stack import RewardStack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,9 +27,9 @@ def stack_name(env: EnvironmentConfig | str) -> str:
 
 def build_app(app: App, environments: list[EnvironmentConfig]) -> dict[str, RewardStack]:
     """Add one RewardStack per environment (and cdk-nag) to ``app``."""
-    # One bundler for the whole app: every stack's asset has the same source and options,
-    # so CDK stages (and pip-installs) the bundle once.
-    code_options = bundled_code_options(LAMBDAS_DIR)
+    # One bundler per function kind for the whole app: every stack's asset of a kind has the
+    # same source and options, so CDK stages each kind's bundle once.
+    code_options = function_kind_code_options(LAMBDAS_DIR)
     stacks: dict[str, RewardStack] = {}
     for env in environments:
         stacks[env.name] = RewardStack(

@@ -1,10 +1,10 @@
-"""stacks.bundling without running pip: the command line and what gets copied."""
+"""stacks.reward_functions.bundling without running pip: the command line and what gets copied."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from stacks.bundling import LocalPipBundling
+from stacks.reward_functions.bundling import LocalPipBundling
 
 
 def test_pip_command_targets_lambda_arm64_python313(tmp_path: Path) -> None:

@@ -27,8 +27,7 @@ def base() -> dict[str, Any]:
         "dev": {
             "training": {"bucket": "amzn-s3-demo-bucket", "data_prefix": "rft/train", "output_prefix": "rft/out"},
             "reward_functions": {
-                "sentiment": {
-                    "kind": "rlvr",
+                "sentiment": {  # no kind: derived from the spec
                     "reward_spec": {"grader": "label", "labels": ["positive", "negative", "neutral"]},
                     "target_evaluations_per_second": 10,
                     "expected_seconds_per_sample": 0.05,
@@ -114,7 +113,7 @@ def test_judge_environment_parses() -> None:
 
 def test_negative_rate() -> None:
     assert error(with_fn(target_evaluations_per_second=-5)) == (
-        f"{FN}.target_evaluations_per_second: must be a number > 0, got -5"
+        f"{FN}.target_evaluations_per_second: must be a finite number > 0, got -5"
     )
 
 
@@ -161,12 +160,12 @@ def test_environments_sharing_an_account_share_the_pool() -> None:
 
 def test_unknown_grader_in_reward_spec() -> None:
     message = error(with_fn(reward_spec={"grader": "bleu"}))
-    assert message.startswith(f"{FN}.reward_spec.grader: 'bleu' is not one of [")
+    assert message.startswith(f"{FN}.reward_spec.grader: must be one of [")
     assert "'label'" in message and "'numeric'" in message
 
 
 def test_malformed_reward_spec() -> None:
-    assert error(with_fn(reward_spec="numeric")).startswith(f"{FN}.reward_spec: expected a JSON object")
+    assert error(with_fn(reward_spec="numeric")).startswith(f"{FN}.reward_spec: must be a JSON object")
     assert error(with_fn(reward_spec={"grader": "label"})) == (
         f"{FN}.reward_spec.labels: required (a non-empty list of strings)"
     )
@@ -177,19 +176,25 @@ def test_malformed_reward_spec() -> None:
 
 
 def test_missing_judge_model() -> None:
-    message = error(with_fn(kind="rlaif"))
+    message = error(with_fn(reward_spec=JUDGE_SPEC))
     assert message.startswith(f"{FN}.judge_model_id: required (a Bedrock model or inference profile id")
 
 
 JUDGE_SPEC = {"grader": "judge", "rubric": "Reward correct, polite answers."}
 
 
-def test_rlaif_needs_a_judge_spec_and_rlvr_cannot_call_a_judge() -> None:
+def test_kind_is_derived_from_the_spec_and_a_given_kind_must_agree() -> None:
     # rlvr functions get no JUDGE_MODEL_ID and no bedrock:InvokeModel, so a judge there would fail at run time.
-    message = error(with_fn(reward_spec=JUDGE_SPEC))
-    assert message.startswith(f"{FN}.kind: the reward_spec uses a 'judge' grader, which needs kind 'rlaif'")
+    fn = parse_environments(with_fn(reward_spec=JUDGE_SPEC, judge_model_id="amazon.nova-pro-v1:0"))["dev"]
+    assert (fn.function("sentiment").kind, fn.function("sentiment").handler) == ("rlaif", "rlaif.handler.handler")
+    assert parse_environments(with_fn())["dev"].function("sentiment").kind == "rlvr"
+    assert parse_environments(with_fn(kind="rlvr"))["dev"].function("sentiment").kind == "rlvr"
+    message = error(with_fn(kind="rlvr", reward_spec=JUDGE_SPEC, judge_model_id="amazon.nova-pro-v1:0"))
+    assert message == (f"{FN}.kind: the reward_spec implies kind 'rlaif' (its graders need a Bedrock judge); "
+                       "set kind 'rlaif' or omit kind, got 'rlvr'")
     message = error(with_fn(kind="rlaif", judge_model_id="amazon.nova-pro-v1:0"))  # label spec
-    assert message.startswith(f"{FN}.reward_spec.grader: kind 'rlaif' needs a 'judge' grader")
+    assert message == (f"{FN}.kind: the reward_spec implies kind 'rlvr' (its graders need no platform service); "
+                       "set kind 'rlvr' or omit kind, got 'rlaif'")
 
 
 def test_judge_concurrency_default_range_and_environment() -> None:
@@ -207,9 +212,9 @@ def test_judge_concurrency_default_range_and_environment() -> None:
 
 
 def test_inference_profile_needs_its_regions() -> None:
-    message = error(with_fn(kind="rlaif", judge_model_id="us.amazon.nova-pro-v1:0"))
+    message = error(with_fn(reward_spec=JUDGE_SPEC, judge_model_id="us.amazon.nova-pro-v1:0"))
     assert message.startswith(f"{FN}.judge_inference_profile_regions: required when judge_model_id")
-    message = error(with_fn(kind="rlaif", judge_model_id="us.amazon.nova-pro-v1:0",
+    message = error(with_fn(reward_spec=JUDGE_SPEC, judge_model_id="us.amazon.nova-pro-v1:0",
                             judge_inference_profile_regions=["us-east-1", "mars-1"]))
     assert message.startswith(f"{FN}.judge_inference_profile_regions[1]: must be a region name")
 
@@ -218,11 +223,11 @@ def test_judge_keys_are_rejected_where_they_do_not_apply() -> None:
     assert error(with_fn(judge_model_id="amazon.nova-pro-v1:0")).startswith(
         f"{FN}.judge_model_id: only valid for kind 'rlaif'"
     )
-    assert error(with_fn(kind="rlaif", judge_model_id="amazon.nova-pro-v1:0",
+    assert error(with_fn(reward_spec=JUDGE_SPEC, judge_model_id="amazon.nova-pro-v1:0",
                          judge_inference_profile_regions=["us-east-1"])).startswith(
         f"{FN}.judge_inference_profile_regions: only valid when judge_model_id is a cross-region inference profile"
     )
-    assert error(with_fn(kind="rlaif", judge_model_id="Nova Pro")).startswith(f"{FN}.judge_model_id: must be")
+    assert error(with_fn(reward_spec=JUDGE_SPEC, judge_model_id="Nova Pro")).startswith(f"{FN}.judge_model_id: must be")
 
 
 def test_bad_log_retention_lists_the_allowed_values() -> None:
@@ -240,7 +245,9 @@ def test_kind_code_is_not_available_yet() -> None:
 
 
 def test_unknown_kind() -> None:
-    assert error(with_fn(kind="rlhf")) == f"{FN}.kind: 'rlhf' is not one of ['rlaif', 'rlvr']"
+    assert error(with_fn(kind="rlhf")) == (
+        f"{FN}.kind: must be one of ['rlaif', 'rlvr'] (or omitted: derived from reward_spec), got 'rlhf'"
+    )
 
 
 def test_unknown_keys_are_typos() -> None:
@@ -259,7 +266,7 @@ def test_unknown_keys_are_typos() -> None:
         ("timeout_seconds", 901, "must be an integer in 30..900, got 901"),
         ("samples_per_invocation", 0, "must be an integer >= 1, got 0"),
         ("samples_per_invocation", 2.5, "must be an integer >= 1, got 2.5"),
-        ("expected_seconds_per_sample", 0, "must be a number > 0, got 0"),
+        ("expected_seconds_per_sample", 0, "must be a finite number > 0, got 0"),
         ("provisioned_concurrency", 0, "must be an integer >= 1, got 0"),
     ],
 )
@@ -326,7 +333,7 @@ def test_environment_selection() -> None:
     envs = parse_environments({**base(), "prod": base()["dev"]})
     assert [env.name for env in select_environments(envs, None)] == ["dev", "prod"]
     assert [env.name for env in select_environments(envs, "prod")] == ["prod"]
-    with pytest.raises(ConfigError, match=re.escape("env: 'stage' is not one of ['dev', 'prod']")):
+    with pytest.raises(ConfigError, match=re.escape("env: must be one of ['dev', 'prod'] (from -c env=<name>), got 'stage'")):
         select_environments(envs, "stage")
 
 

@@ -279,8 +279,26 @@ def test_outputs_to_paste_into_training_jobs(synth: Any, env: str) -> None:
             '{"run.reward_lambda_arn":"', invoke, f'","lambda_concurrency_limit":{fn.reserved_concurrency}}}']]}
 
 
-def test_every_allowed_retention_maps_to_a_cdk_value() -> None:
-    from stacks.config import LOG_RETENTION_DAYS
-    from stacks.reward_function import RETENTION
+def test_one_asset_per_function_kind(synth: Any) -> None:
+    # Every function of a kind shares its kind's asset; kinds never share one (rlvr ships no rlaif/).
+    for env in synth.templates:
+        by_kind: dict[str, set[str]] = {}
+        for _, fn in resources(synth, env, "AWS::Lambda::Function").items():
+            kind = fn["Properties"]["Handler"].split(".")[0]
+            by_kind.setdefault(kind, set()).add(json.dumps(fn["Properties"]["Code"], sort_keys=True))
+        assert all(len(codes) == 1 for codes in by_kind.values()), by_kind
+        all_codes = [code for codes in by_kind.values() for code in codes]
+        assert len(set(all_codes)) == len(all_codes), by_kind
 
-    assert sorted(RETENTION) == sorted(LOG_RETENTION_DAYS)
+
+def test_each_kind_bundles_only_its_own_packages(tmp_path: Any) -> None:
+    from stacks.app_builder import LAMBDAS_DIR
+    from stacks.reward_functions.bundling import LocalPipBundling, function_kind_code_options
+
+    options = function_kind_code_options(LAMBDAS_DIR)
+    assert "rlaif" in options["rlvr"]["exclude"] and "rlvr" in options["rlaif"]["exclude"]
+    for kind, packages in {"rlvr": ["reward_kit", "rlvr"], "rlaif": ["reward_kit", "rlaif"]}.items():
+        out = tmp_path / kind
+        bundler = LocalPipBundling(LAMBDAS_DIR, requirements="absent.txt", packages=packages)
+        assert bundler.try_bundle(str(out))
+        assert sorted(p.name for p in out.iterdir()) == packages

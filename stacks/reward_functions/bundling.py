@@ -1,12 +1,15 @@
-"""Docker-free bundling of the reward Lambda asset.
+"""Docker-free bundling of the reward Lambda assets: one asset per function kind.
 
-The asset root is ``lambdas/``: its packages (``reward_kit``, ``rlvr``, ...) are copied as they
-are and ``lambdas/requirements.txt`` is installed next to them with pip's cross-platform
-wheel selection (manylinux aarch64, CPython 3.13, wheels only), so ``cdk synth`` works on any
-machine with Python and network access to the package index; no Docker needed.
+Each function kind (``reward_kit.kinds.FUNCTION_KINDS``) ships only the top-level packages of
+``lambdas/`` it imports (``reward_kit`` plus its own entry point: the rlvr asset holds no
+``rlaif/``, and a future evaluator or sandbox runner gets its own asset). They are copied
+as they are and ``lambdas/requirements.txt`` is installed next to them with pip's
+cross-platform wheel selection (manylinux aarch64, CPython 3.13, wheels only), so
+``cdk synth`` works on any machine with Python and network access to the package index; no
+Docker needed. pip runs once per synth: every kind copies the same installed tree.
 
-One ``LocalPipBundling`` instance is shared by every function in the app, so the bundle is
-built once per synth (CDK caches staging by source path + bundling options).
+One bundling per kind is shared by every function of that kind in the app, so each asset
+is built once per synth (CDK caches staging by source path + bundling options + excludes).
 Tests skip bundling entirely with the context ``aws:cdk:bundling-stacks = []``.
 """
 
@@ -15,12 +18,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
+from reward_kit.kinds import FUNCTION_KINDS
 
 LAMBDA_PYTHON_VERSION = "3.13"
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_13
@@ -45,6 +50,10 @@ EXCLUDE = (
 )
 
 
+# pip command -> the directory it installed into (every kind's asset copies the same tree).
+_PIP_TREES: dict[tuple[str, ...], Path] = {}
+
+
 class BundlingError(RuntimeError):
     """pip could not build the Lambda bundle (message carries pip's last lines)."""
 
@@ -61,8 +70,11 @@ class LocalPipBundling:
         python: str = sys.executable,
         python_version: str = LAMBDA_PYTHON_VERSION,
         platforms: Sequence[str] = PIP_PLATFORMS,
+        packages: Sequence[str] | None = None,
     ) -> None:
+        """``packages``: top-level entries of ``source_dir`` to ship (None: all of them)."""
         self.source_dir = Path(source_dir).resolve()
+        self.packages = None if packages is None else tuple(packages)
         self.requirements = self.source_dir / requirements
         self.python = python
         self.python_version = python_version
@@ -78,31 +90,57 @@ class LocalPipBundling:
         ]
 
     def copy_sources(self, output_dir: str) -> None:
-        shutil.copytree(self.source_dir, output_dir, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(*EXCLUDE))
+        ignore = shutil.ignore_patterns(*EXCLUDE)
+        if self.packages is None:
+            shutil.copytree(self.source_dir, output_dir, dirs_exist_ok=True, ignore=ignore)
+            return
+        for package in self.packages:
+            shutil.copytree(self.source_dir / package, Path(output_dir) / package, dirs_exist_ok=True, ignore=ignore)
 
     def try_bundle(self, output_dir: str, *_options: Any, **_kw_options: Any) -> bool:
         self.copy_sources(output_dir)
         if self.requirements.exists():
-            result = subprocess.run(self.pip_command(output_dir), capture_output=True, text=True)
+            shutil.copytree(self._installed_requirements(), output_dir, dirs_exist_ok=True)
+        return True
+
+    def _installed_requirements(self) -> Path:
+        """The requirements pip-installed into a temporary directory, once per process and command."""
+        key = tuple(self.pip_command("<target>"))
+        target = _PIP_TREES.get(key)
+        if target is None:
+            target = Path(tempfile.mkdtemp(prefix="reward-lambda-deps-"))
+            result = subprocess.run(self.pip_command(str(target)), capture_output=True, text=True)
             if result.returncode != 0:
                 tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-5:])
                 raise BundlingError(f"pip install for the Lambda bundle failed ({result.returncode}): {tail}")
-        return True
+            _PIP_TREES[key] = target
+        return target
 
 
-def bundled_code_options(source_dir: Path) -> dict[str, Any]:
+def bundled_code_options(source_dir: Path, packages: Sequence[str] | None = None) -> dict[str, Any]:
     """Keyword arguments for ``lambda_.Code.from_asset(str(source_dir), **options)``.
 
+    ``packages``: the top-level entries of ``source_dir`` this asset ships (None: all); the
+    others are excluded, which also keeps the kinds' assets apart in CDK's staging cache.
     ``image`` is required by ``BundlingOptions`` but never used: the local bundler always
     succeeds or raises, so CDK never falls back to Docker.
     """
+    exclude = list(EXCLUDE)
+    if packages is not None:
+        exclude += sorted(
+            entry.name for entry in Path(source_dir).iterdir() if entry.is_dir() and entry.name not in packages
+        )
     return {
         "bundling": BundlingOptions(
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
-            local=LocalPipBundling(source_dir),
+            local=LocalPipBundling(source_dir, packages=packages),
         ),
         # The bundle's content decides the hash: a dependency upgrade is a new asset.
         "asset_hash_type": AssetHashType.OUTPUT,
-        "exclude": list(EXCLUDE),
+        "exclude": exclude,
     }
+
+
+def function_kind_code_options(source_dir: Path) -> dict[str, dict[str, Any]]:
+    """Function kind -> its ``Code.from_asset`` options: one asset per kind, holding only its packages."""
+    return {name: bundled_code_options(source_dir, kind.packages) for name, kind in FUNCTION_KINDS.items()}

@@ -7,19 +7,20 @@
 
 Both may ``lambda:InvokeFunction`` exactly the environment's reward functions (and their
 ``live`` aliases), read the configured training-data prefix and write the output prefix.
-Explicit statements, no grant helpers (``grant_invoke`` adds ``<arn>:*``).
+Explicit statements, no grant helpers (``grant_invoke`` adds ``<arn>:*``). The construct
+owns its outputs (the two role ARNs).
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from aws_cdk import ArnFormat, Aws, Stack
+from aws_cdk import ArnFormat, Aws, CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from .config import TrainingDataConfig
-from .nag import acknowledge_iam5_resource
+from stacks.config import TrainingDataConfig
+from stacks.nag import acknowledge_iam5_resource
 
 SAGEMAKER_TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
@@ -172,3 +173,11 @@ class TrainingAccess(Construct):
             "SageMaker writes training-job logs to streams named per job inside the fixed "
             f"{SAGEMAKER_TRAINING_LOG_GROUP} log group; stream names are not known at deploy time",
         )
+
+        # Outputs sit at the stack's top level so their names stay what users paste from.
+        CfnOutput(stack, "BedrockCustomizationRoleArn",
+                  value=self.bedrock_role.role_arn,
+                  description="CreateModelCustomizationJob roleArn (Bedrock RFT service role)")
+        CfnOutput(stack, "SageMakerTrainingRoleArn",
+                  value=self.sagemaker_role.role_arn,
+                  description="SageMaker AI training job / HyperPod execution role for Nova RFT recipes")

@@ -3,48 +3,24 @@
 Python 3.13 on arm64, an explicit log group with retention (no LogRetention custom
 resource), a least-privilege execution role (logs scoped to that log group; Bedrock
 InvokeModel on exactly the judge model ARNs for RLAIF), reserved concurrency from the
-capacity model, and an optional ``live`` alias carrying provisioned concurrency.
+capacity model, and an optional ``live`` alias carrying provisioned concurrency. It owns
+its stack outputs (ARNs and paste-ready training-job fields), named ``<Name>FunctionArn``
+etc. at the stack's top level.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, ArnFormat, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, Duration, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from stacks.config import EnvironmentConfig, RewardFunctionConfig
+
 from .bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
-from .config import EnvironmentConfig, RewardFunctionConfig
 
 LIVE_ALIAS = "live"
-
-# CloudWatch's allowed retention values -> RetentionDays members (config validates the number).
-RETENTION = {
-    1: logs.RetentionDays.ONE_DAY,
-    3: logs.RetentionDays.THREE_DAYS,
-    5: logs.RetentionDays.FIVE_DAYS,
-    7: logs.RetentionDays.ONE_WEEK,
-    14: logs.RetentionDays.TWO_WEEKS,
-    30: logs.RetentionDays.ONE_MONTH,
-    60: logs.RetentionDays.TWO_MONTHS,
-    90: logs.RetentionDays.THREE_MONTHS,
-    120: logs.RetentionDays.FOUR_MONTHS,
-    150: logs.RetentionDays.FIVE_MONTHS,
-    180: logs.RetentionDays.SIX_MONTHS,
-    365: logs.RetentionDays.ONE_YEAR,
-    400: logs.RetentionDays.THIRTEEN_MONTHS,
-    545: logs.RetentionDays.EIGHTEEN_MONTHS,
-    731: logs.RetentionDays.TWO_YEARS,
-    1096: logs.RetentionDays.THREE_YEARS,
-    1827: logs.RetentionDays.FIVE_YEARS,
-    2192: logs.RetentionDays.SIX_YEARS,
-    2557: logs.RetentionDays.SEVEN_YEARS,
-    2922: logs.RetentionDays.EIGHT_YEARS,
-    3288: logs.RetentionDays.NINE_YEARS,
-    3653: logs.RetentionDays.TEN_YEARS,
-}
-
 
 def judge_model_arns(scope: Construct, fn: RewardFunctionConfig) -> list[str]:
     """Bedrock resources the judge needs (AWS-FACTS section 4).
@@ -92,8 +68,12 @@ class RewardFunction(Construct):
             self,
             "LogGroup",
             log_group_name=f"/aws/lambda/{function.function_name}",
-            retention=RETENTION[environment.log_retention_days],
+            retention=logs.RetentionDays.INFINITE,  # replaced below by the validated number of days
         )
+        # The allowed values are listed once, in stacks.config (validated there): set the number itself.
+        log_group_resource = self.log_group.node.default_child
+        assert isinstance(log_group_resource, logs.CfnLogGroup)
+        log_group_resource.retention_in_days = environment.log_retention_days
 
         # Instead of AWSLambdaBasicExecutionRole: write to this function's log group only.
         statements = [
@@ -103,7 +83,7 @@ class RewardFunction(Construct):
                 resources=[self.log_group.log_group_arn],
             )
         ]
-        if function.kind == "rlaif":
+        if function.judge is not None:  # the spec needs a Bedrock judge
             statements.append(
                 iam.PolicyStatement(
                     sid="InvokeJudgeModel",
@@ -164,6 +144,34 @@ class RewardFunction(Construct):
                     "permissions (added by the Lambda's active tracing)",
                 )
             )
+
+        self._add_outputs()
+
+    def _add_outputs(self) -> None:
+        """Paste-ready outputs, created at the stack's top level so their names do not change."""
+        stack = Stack.of(self)
+        fn = self.config
+        p = fn.construct_name
+        CfnOutput(stack, f"{p}FunctionArn", value=self.function.function_arn,
+                  description=f"{fn.function_name} (unqualified function ARN)")
+        CfnOutput(stack, f"{p}BedrockLambdaArn", value=self.invoke_arn,
+                  description="rftConfig.graderConfig.lambdaGrader.lambdaArn")
+        CfnOutput(stack, f"{p}BedrockGraderConfig",
+                  value=stack.to_json_string({"graderConfig": {"lambdaGrader": {"lambdaArn": self.invoke_arn}}}),
+                  description="rftConfig fragment for CreateModelCustomizationJob")
+        CfnOutput(stack, f"{p}RecipeRewardLambdaArn", value=self.invoke_arn,
+                  description="SageMaker Nova RFT recipe: run.reward_lambda_arn")
+        CfnOutput(stack, f"{p}LambdaConcurrencyLimit", value=str(fn.reserved_concurrency),
+                  description="SageMaker Nova RFT recipe: lambda_concurrency_limit (= reserved concurrency)")
+        CfnOutput(
+            stack,
+            f"{p}SageMakerRecipeFields",
+            value=stack.to_json_string({
+                "run.reward_lambda_arn": self.invoke_arn,
+                "lambda_concurrency_limit": fn.reserved_concurrency,
+            }),
+            description="SageMaker Nova RFT recipe fields (paste into the recipe YAML)",
+        )
 
     @property
     def invoke_arn(self) -> str:

@@ -1,0 +1,193 @@
+"""Per-environment configuration: cdk.json context -> frozen, validated dataclasses.
+
+Only ``app.py`` reads CDK context; it hands the raw ``environments`` object to
+``parse_environments`` and every stack/construct receives the typed result. This package
+imports no CDK code, so the validation is unit-tested without a synth.
+
+One module per concern, each parsing its own keys into its own frozen dataclass (a new
+capability adds a module and a field of ``EnvironmentConfig``)::
+
+    deployment.py        account, region                              -> DeploymentConfig
+    observability.py     log_retention_days, tracing, alarm_email     -> ObservabilityConfig
+    sizing.py            account_concurrency_limit, headroom, ...     -> SizingConfig (+ account pools)
+    training.py          training.{bucket, data_prefix, output_prefix} -> TrainingDataConfig
+    reward_functions.py  reward_functions.<name>                       -> RewardFunctionConfig
+    judge.py             reward_functions.<name>.judge_*               -> JudgeConfig
+
+Every problem raises ``ConfigError`` with ONE line that starts with the key path, in the
+style of ``reward_kit.checks`` (``path: rule, got value``)::
+
+    environments.prod.reward_functions.sentiment.target_evaluations_per_second: must be a finite number > 0, got -5
+
+The JSON Schema ``schemas/environments.schema.json`` describes the same keys for editors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from . import deployment, observability, sizing
+from .deployment import DeploymentConfig, parse_deployment
+from .errors import CHECKS, NAME_RE, ConfigError
+from .judge import JudgeConfig, is_inference_profile_id
+from .observability import LOG_RETENTION_DAYS, ObservabilityConfig, parse_observability
+from .reward_functions import KIND_HANDLERS, RewardFunctionConfig, function_name_for, parse_function
+from .sizing import SizingConfig, check_reservable, parse_sizing
+from .training import TrainingDataConfig, parse_training
+
+__all__ = [
+    "KIND_HANDLERS",
+    "LOG_RETENTION_DAYS",
+    "ConfigError",
+    "DeploymentConfig",
+    "EnvironmentConfig",
+    "JudgeConfig",
+    "ObservabilityConfig",
+    "RewardFunctionConfig",
+    "SizingConfig",
+    "TrainingDataConfig",
+    "function_name_for",
+    "is_inference_profile_id",
+    "parse_environments",
+    "select_environments",
+]
+
+# Each concern owns its keys; the environment object is their union.
+ENVIRONMENT_KEYS = ("reward_functions", "training", *deployment.KEYS, *observability.KEYS, *sizing.KEYS)
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    name: str
+    training: TrainingDataConfig
+    reward_functions: tuple[RewardFunctionConfig, ...]
+    deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
+    observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
+    sizing: SizingConfig = field(default_factory=SizingConfig)
+
+    # Flat views of the concerns' settings, for the stack and the tests.
+    @property
+    def account(self) -> str | None:
+        return self.deployment.account
+
+    @property
+    def region(self) -> str | None:
+        return self.deployment.region
+
+    @property
+    def log_retention_days(self) -> int:
+        return self.observability.log_retention_days
+
+    @property
+    def tracing(self) -> bool:
+        return self.observability.tracing
+
+    @property
+    def alarm_email(self) -> str | None:
+        return self.observability.alarm_email
+
+    @property
+    def account_concurrency_limit(self) -> int:
+        return self.sizing.account_concurrency_limit
+
+    @property
+    def headroom(self) -> float:
+        return self.sizing.headroom
+
+    @property
+    def invocation_overhead_seconds(self) -> float:
+        return self.sizing.invocation_overhead_seconds
+
+    @property
+    def total_reserved_concurrency(self) -> int:
+        return sum(fn.reserved_concurrency for fn in self.reward_functions)
+
+    def function(self, name: str) -> RewardFunctionConfig:
+        for fn in self.reward_functions:
+            if fn.name == name:
+                return fn
+        raise KeyError(name)
+
+
+def _parse_environment(env: str, raw: Any) -> EnvironmentConfig:
+    path = f"environments.{env}"
+    if not isinstance(env, str) or not NAME_RE.fullmatch(env):
+        raise CHECKS.fail(path, "environment names must match [a-z0-9-] (start and end with a letter or digit)")
+    raw = CHECKS.object(path, raw)
+    CHECKS.no_unknown_keys(path, raw, ENVIRONMENT_KEYS)
+
+    deployment_config = parse_deployment(path, raw)
+    observability_config = parse_observability(path, raw)
+    sizing_config = parse_sizing(path, raw)
+    training = parse_training(
+        f"{path}.training",
+        CHECKS.required(path, raw, "training", "an object {bucket, data_prefix, output_prefix}"),
+    )
+
+    functions_raw = CHECKS.object(f"{path}.reward_functions", CHECKS.required(
+        path, raw, "reward_functions", "an object {name: function config}"))
+    if not functions_raw:
+        raise CHECKS.fail(f"{path}.reward_functions", "must define at least one reward function")
+    functions = tuple(
+        parse_function(env, name, fn, headroom=sizing_config.headroom,
+                       overhead=sizing_config.invocation_overhead_seconds)
+        for name, fn in functions_raw.items()
+    )
+    seen: dict[str, str] = {}
+    for fn in functions:
+        # Construct ids and output names drop the hyphens ("a-1b" and "a1b" are both "A1b").
+        if fn.construct_name in seen:
+            raise CHECKS.fail(f"{path}.reward_functions.{fn.name}",
+                              f"collides with {seen[fn.construct_name]!r}: both become {fn.construct_name!r} "
+                              f"in construct ids and stack outputs; rename one")
+        seen[fn.construct_name] = fn.name
+    check_reservable(
+        f"{path}.account_concurrency_limit",
+        sizing_config.account_concurrency_limit,
+        {fn.name: fn.reserved_concurrency for fn in functions},
+        advice="; lower target_evaluations_per_second or expected_seconds_per_sample, raise "
+        "samples_per_invocation, or request a Lambda quota increase and set account_concurrency_limit",
+    )
+    return EnvironmentConfig(
+        name=env,
+        training=training,
+        reward_functions=functions,
+        deployment=deployment_config,
+        observability=observability_config,
+        sizing=sizing_config,
+    )
+
+
+def parse_environments(raw: Any) -> dict[str, EnvironmentConfig]:
+    """Validate the ``environments`` context object; returns {name: EnvironmentConfig} in order."""
+    if raw is None:
+        raise CHECKS.fail("environments", "missing from cdk.json context (an object {env name: settings})")
+    raw = CHECKS.object("environments", raw)
+    if not raw:
+        raise CHECKS.fail("environments", "must define at least one environment")
+    envs = {name: _parse_environment(name, value) for name, value in raw.items()}
+
+    # Environments deployed to the same account and region draw on one concurrency pool.
+    pools: dict[tuple[str, str], list[EnvironmentConfig]] = {}
+    for env in envs.values():
+        if env.account and env.region:
+            pools.setdefault((env.account, env.region), []).append(env)
+    for (account, region), members in pools.items():
+        if len(members) > 1:  # a single environment was checked on its own
+            check_reservable(
+                f"environments.{members[-1].name}.account_concurrency_limit",
+                min(env.account_concurrency_limit for env in members),
+                {env.name: env.total_reserved_concurrency for env in members},
+                context=f"environments {[env.name for env in members]} share account {account} in {region}: ",
+            )
+    return envs
+
+
+def select_environments(envs: Mapping[str, EnvironmentConfig], selected: Any) -> list[EnvironmentConfig]:
+    """All environments, or only the one named by ``-c env=<name>``."""
+    if selected is None or selected == "":
+        return list(envs.values())
+    if selected not in envs:
+        raise CHECKS.fail("env", f"must be one of {list(envs)} (from -c env=<name>)", selected)
+    return [envs[selected]]

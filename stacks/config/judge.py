@@ -1,0 +1,82 @@
+"""The Bedrock judge of a function whose spec needs one: ``judge_*`` keys of a reward function."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from reward_kit.settings import JUDGE_MAX_CONCURRENCY
+
+from .errors import CHECKS, REGION_RE, REGION_RULE
+
+KEYS = ("judge_inference_profile_regions", "judge_max_concurrency", "judge_model_id")
+# Geography prefixes of Bedrock cross-region inference profile ids ("us.amazon.nova-pro-v1:0").
+INFERENCE_PROFILE_GEOS = ("apac", "au", "ca", "eu", "global", "jp", "us", "us-gov")
+_MODEL_ID_RE = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:-[a-z0-9.]+)*(?::[a-z0-9.-]+)*")
+
+
+def is_inference_profile_id(model_id: str) -> bool:
+    """True for cross-region inference profile ids like ``us.amazon.nova-pro-v1:0``."""
+    return model_id.split(".", 1)[0] in INFERENCE_PROFILE_GEOS
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    model_id: str
+    inference_profile_regions: tuple[str, ...] = ()  # regions a cross-region profile routes to
+    max_concurrency: int = JUDGE_MAX_CONCURRENCY.default  # parallel judge calls per invocation
+
+    @property
+    def is_inference_profile(self) -> bool:
+        return is_inference_profile_id(self.model_id)
+
+
+def reject_judge_keys(path: str, raw: Mapping[str, Any], kind: str) -> None:
+    """A function whose spec needs no judge must not carry judge settings."""
+    for key in ("judge_model_id", "judge_inference_profile_regions", "judge_max_concurrency"):
+        if raw.get(key) is not None:
+            raise CHECKS.fail(f"{path}.{key}", f"only valid for kind 'rlaif', this function is kind {kind!r}")
+
+
+def parse_judge(path: str, raw: Mapping[str, Any]) -> JudgeConfig:
+    model_id = CHECKS.pattern(
+        f"{path}.judge_model_id",
+        CHECKS.required(path, raw, "judge_model_id",
+                        "a Bedrock model or inference profile id for the judge, e.g. 'amazon.nova-pro-v1:0' "
+                        "or 'us.amazon.nova-pro-v1:0'"),
+        _MODEL_ID_RE,
+        "a Bedrock model id such as 'amazon.nova-pro-v1:0' or an inference profile id such as "
+        "'us.amazon.nova-pro-v1:0'",
+    )
+    raw_regions = raw.get("judge_inference_profile_regions")
+    regions: tuple[str, ...] = ()
+    regions_path = f"{path}.judge_inference_profile_regions"
+    if is_inference_profile_id(model_id):
+        if raw_regions is None:
+            raise CHECKS.fail(
+                regions_path,
+                f"required when judge_model_id {model_id!r} is a cross-region inference profile: list every "
+                "region the profile routes to, e.g. ['us-east-1', 'us-east-2', 'us-west-2']",
+            )
+        if not isinstance(raw_regions, list) or not raw_regions:
+            raise CHECKS.fail(regions_path, "must be a non-empty list of region names", raw_regions)
+        regions = tuple(
+            CHECKS.pattern(f"{regions_path}[{i}]", region, REGION_RE, REGION_RULE)
+            for i, region in enumerate(raw_regions)
+        )
+        if len(set(regions)) != len(regions):
+            raise CHECKS.fail(regions_path, f"duplicate regions in {list(regions)}")
+    elif raw_regions is not None:
+        raise CHECKS.fail(
+            regions_path,
+            f"only valid when judge_model_id is a cross-region inference profile id (prefix one of "
+            f"{list(INFERENCE_PROFILE_GEOS)}), got judge_model_id {model_id!r}",
+        )
+    concurrency = CHECKS.integer(
+        f"{path}.judge_max_concurrency",
+        raw.get("judge_max_concurrency", JUDGE_MAX_CONCURRENCY.default),
+        ge=1,
+        le=JUDGE_MAX_CONCURRENCY.maximum,
+    )
+    return JudgeConfig(model_id=model_id, inference_profile_regions=regions, max_concurrency=concurrency)

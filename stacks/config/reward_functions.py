@@ -1,0 +1,219 @@
+"""One reward function: ``environments.<env>.reward_functions.<name>``.
+
+Its kind (and so its handler, asset and permissions) is derived from what its reward spec
+needs (``reward_kit.kinds``); ``kind`` in cdk.json is optional and, when given, must agree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from reward_kit import kinds
+from reward_kit.settings import RuntimeSettings
+from reward_kit.spec import SpecError, validate_spec
+
+from stacks import capacity
+
+from . import judge as judge_config
+from .errors import CHECKS, NAME_RE, ConfigError
+from .judge import JudgeConfig
+
+KEYS = (
+    "expected_seconds_per_sample",
+    "kind",
+    "memory_mb",
+    "provisioned_concurrency",
+    "reward_spec",
+    "samples_per_invocation",
+    "target_evaluations_per_second",
+    "timeout_seconds",
+    *judge_config.KEYS,
+)
+
+FUNCTION_NAME_PREFIX = "SageMaker-reward"  # HyperPod/SageMaker policies need "SageMaker" in the name
+LAMBDA_FUNCTION_NAME_MAX = 64
+LAMBDA_ENVIRONMENT_MAX_BYTES = 4096  # Lambda's limit on all environment variables together
+MEMORY_MB_RANGE = (128, 10240)
+TIMEOUT_SECONDS_RANGE = (30, capacity.LAMBDA_MAX_TIMEOUT_SECONDS)
+DEFAULT_MEMORY_MB = 1024
+DEFAULT_TIMEOUT_SECONDS = 300
+KIND_HANDLERS = {name: kind.handler for name, kind in kinds.FUNCTION_KINDS.items()}
+_NEED_WORDS = {kinds.NEEDS_JUDGE: "a Bedrock judge", kinds.NEEDS_SANDBOX: "a code sandbox"}
+
+
+@dataclass(frozen=True)
+class RewardFunctionConfig:
+    name: str
+    kind: str
+    handler: str
+    function_name: str  # SageMaker-reward-<name>-<env>
+    reward_spec_json: str  # compact JSON of the normalized (validated) spec
+    memory_mb: int
+    timeout_seconds: int
+    target_evaluations_per_second: float
+    expected_seconds_per_sample: float
+    samples_per_invocation: int
+    reserved_concurrency: int  # from the capacity model
+    provisioned_concurrency: int | None = None
+    judge: JudgeConfig | None = None  # when the spec needs a Bedrock judge
+
+    @property
+    def reward_spec(self) -> dict[str, Any]:
+        spec: dict[str, Any] = json.loads(self.reward_spec_json)
+        return spec
+
+    @property
+    def runtime_settings(self) -> RuntimeSettings:
+        return RuntimeSettings(
+            reward_spec=self.reward_spec_json,
+            function_name=self.name,
+            service_name=self.function_name,
+            judge_model_id=self.judge_model_id,
+            judge_max_concurrency=self.judge_max_concurrency,
+        )
+
+    def environment_variables(self) -> dict[str, str]:
+        """The Lambda's environment (the construct sets it; parsing checks its size)."""
+        return self.runtime_settings.to_env()
+
+    @property
+    def construct_name(self) -> str:
+        """PascalCase name used in construct ids and stack output names, e.g. ``Gsm8kV2``."""
+        return "".join(part[:1].upper() + part[1:] for part in self.name.split("-"))
+
+    @property
+    def has_live_alias(self) -> bool:
+        return self.provisioned_concurrency is not None
+
+    # The judge's settings, flat (None / () without a judge).
+    @property
+    def judge_model_id(self) -> str | None:
+        return self.judge.model_id if self.judge else None
+
+    @property
+    def judge_inference_profile_regions(self) -> tuple[str, ...]:
+        return self.judge.inference_profile_regions if self.judge else ()
+
+    @property
+    def judge_max_concurrency(self) -> int | None:
+        return self.judge.max_concurrency if self.judge else None
+
+    @property
+    def judge_is_inference_profile(self) -> bool:
+        return self.judge is not None and self.judge.is_inference_profile
+
+
+def function_name_for(function: str, environment: str) -> str:
+    return f"{FUNCTION_NAME_PREFIX}-{function}-{environment}"
+
+
+def _kind(path: str, raw: Any, spec: dict[str, Any]) -> str:
+    """The function kind the spec implies; a given ``kind`` must be that one."""
+    needs = kinds.spec_needs(spec)
+    implied = kinds.function_kind_for(needs)
+    available = sorted(kinds.FUNCTION_KINDS)
+    given = raw.get("kind")
+    if given is not None and given in kinds.PLANNED_FUNCTION_KINDS:
+        raise CHECKS.fail(f"{path}.kind", f"{given!r} is not available yet (no runtime ships for it); "
+                          f"available kinds: {available}")
+    if given is not None and given not in kinds.FUNCTION_KINDS:
+        raise CHECKS.fail(f"{path}.kind", f"must be one of {available} (or omitted: derived from reward_spec)", given)
+    if implied is None:
+        missing = sorted(needs - {kinds.NEEDS_NOTHING})
+        raise CHECKS.fail(f"{path}.reward_spec", f"needs {missing}, which no available kind {available} provides yet")
+    if given is not None and given != implied:
+        why = ", ".join(_NEED_WORDS[n] for n in sorted(needs) if n in _NEED_WORDS) or "no platform service"
+        raise CHECKS.fail(f"{path}.kind", f"the reward_spec implies kind {implied!r} (its graders need {why}); "
+                          f"set kind {implied!r} or omit kind", given)
+    return implied
+
+
+def parse_function(env: str, name: str, raw: Any, *, headroom: float, overhead: float) -> RewardFunctionConfig:
+    path = f"environments.{env}.reward_functions.{name}"
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+        raise CHECKS.fail(path, "function names must match [a-z0-9-] (start and end with a letter or digit)")
+    raw = CHECKS.object(path, raw)
+    CHECKS.no_unknown_keys(path, raw, KEYS)
+
+    function_name = function_name_for(name, env)
+    if len(function_name) > LAMBDA_FUNCTION_NAME_MAX:
+        raise CHECKS.fail(
+            path,
+            f"function name {function_name!r} is {len(function_name)} characters; Lambda allows "
+            f"{LAMBDA_FUNCTION_NAME_MAX}: shorten the function or environment name",
+        )
+
+    spec_path = f"{path}.reward_spec"
+    raw_spec = CHECKS.required(path, raw, "reward_spec", "a REWARD_SPEC object, e.g. {\"grader\": \"numeric\"}")
+    try:
+        spec = validate_spec(raw_spec, key=spec_path)
+    except SpecError as exc:
+        raise ConfigError(str(exc)) from None
+    spec_json = json.dumps(spec, separators=(",", ":"), sort_keys=True)
+    kind = _kind(path, raw, spec)
+
+    memory_mb = CHECKS.integer(f"{path}.memory_mb", raw.get("memory_mb", DEFAULT_MEMORY_MB),
+                               ge=MEMORY_MB_RANGE[0], le=MEMORY_MB_RANGE[1])
+    timeout_seconds = CHECKS.integer(f"{path}.timeout_seconds", raw.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS),
+                                     ge=TIMEOUT_SECONDS_RANGE[0], le=TIMEOUT_SECONDS_RANGE[1])
+    rate = CHECKS.number(f"{path}.target_evaluations_per_second",
+                         CHECKS.required(path, raw, "target_evaluations_per_second", "a number > 0"), gt=0)
+    per_sample = CHECKS.number(f"{path}.expected_seconds_per_sample",
+                               CHECKS.required(path, raw, "expected_seconds_per_sample", "a number > 0"), gt=0)
+    batch = CHECKS.integer(f"{path}.samples_per_invocation", raw.get("samples_per_invocation", 1), ge=1)
+
+    if not capacity.timeout_fits(timeout_seconds, per_sample, batch, overhead):
+        expected = capacity.seconds_per_invocation(per_sample, batch, overhead)
+        raise CHECKS.fail(
+            f"{path}.timeout_seconds",
+            f"{timeout_seconds} s does not cover {capacity.TIMEOUT_SAFETY_FACTOR:g} x the expected "
+            f"invocation time of {expected:g} s (samples_per_invocation {batch} x "
+            f"expected_seconds_per_sample {per_sample:g} + {overhead:g} s overhead); raise "
+            f"timeout_seconds (max {TIMEOUT_SECONDS_RANGE[1]}) or lower samples_per_invocation",
+        )
+
+    reserved = capacity.reserved_concurrency(rate, per_sample, batch, headroom=headroom,
+                                             invocation_overhead_seconds=overhead)
+
+    provisioned = raw.get("provisioned_concurrency")
+    if provisioned is not None:
+        provisioned = CHECKS.integer(f"{path}.provisioned_concurrency", provisioned, ge=1)
+        if provisioned > reserved:
+            raise CHECKS.fail(
+                f"{path}.provisioned_concurrency",
+                f"must be an integer in 1..{reserved} (the reserved concurrency the capacity model "
+                f"gives this function)",
+                provisioned,
+            )
+
+    judge = None
+    if kinds.NEEDS_JUDGE in kinds.spec_needs(spec):
+        judge = judge_config.parse_judge(path, raw)
+    else:
+        judge_config.reject_judge_keys(path, raw, kind)
+
+    function = RewardFunctionConfig(
+        name=name,
+        kind=kind,
+        handler=KIND_HANDLERS[kind],
+        function_name=function_name,
+        reward_spec_json=spec_json,
+        memory_mb=memory_mb,
+        timeout_seconds=timeout_seconds,
+        target_evaluations_per_second=rate,
+        expected_seconds_per_sample=per_sample,
+        samples_per_invocation=batch,
+        reserved_concurrency=reserved,
+        provisioned_concurrency=provisioned,
+        judge=judge,
+    )
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in function.environment_variables().items())
+    if size > LAMBDA_ENVIRONMENT_MAX_BYTES:
+        raise CHECKS.fail(
+            spec_path,
+            f"the normalized spec makes the Lambda environment {size} bytes; Lambda allows "
+            f"{LAMBDA_ENVIRONMENT_MAX_BYTES}: shorten the spec (e.g. fewer labels/aliases, a smaller schema)",
+        )
+    return function
