@@ -29,16 +29,18 @@ node_modules/.installed: package.json package-lock.json
 
 ## Synthesize every environment in cdk.json into cdk.out/ (no AWS account needed),
 ## failing on any cdk-nag finding, lint every template with cfn-lint, and check that the
-## Lambda bundle imports and scores on its own.
+## Lambda bundle of every function kind imports and scores on its own.
 synth: setup
 	rm -rf cdk.out
 	$(CDK) synth --quiet --no-notices
 	$(VENV)/bin/cfn-lint cdk.out/*.template.json $(CFN_LINT_ARGS)
 	$(PY) tools/check_bundle.py cdk.out
-	@echo "synth OK: $$(ls cdk.out/*.template.json | wc -l) template(s) in cdk.out/, cdk-nag clean, cfn-lint clean, bundle imports"
+	@echo "synth OK: $$(ls cdk.out/*.template.json | wc -l) template(s) in cdk.out/, cdk-nag clean, cfn-lint clean, every bundle imports"
 
-## Everything CI runs.
+## Everything CI runs: lint (ruff), types (mypy), then the tests; any finding fails.
 test: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
 ## Throughput, log volume and import time against a naive baseline measured in the same run.
@@ -56,4 +58,4 @@ diff: setup
 	$(CDK) diff --no-notices -c env=$(ENV) --all
 
 clean:
-	rm -rf cdk.out .pytest_cache .hypothesis
+	rm -rf cdk.out .pytest_cache .hypothesis .mypy_cache .ruff_cache

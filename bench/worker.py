@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 for p in (ROOT, ROOT / "lambdas"):
@@ -80,7 +81,7 @@ def main() -> int:
 
     # Handlers take turns (order flipped every repetition), so a burst of load from anything
     # else on the machine lands on both instead of skewing the ratio.
-    results = {impl: {"seconds": [], "bytes": [], "outputs": None} for impl in handlers}
+    results: dict[str, dict[str, Any]] = {impl: {"seconds": [], "bytes": [], "outputs": None} for impl in handlers}
     order = list(handlers)
     for rep in range(args.reps):
         for impl in order if rep % 2 == 0 else order[::-1]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any, Callable, Iterable, Mapping
 
 __all__ = [
@@ -90,7 +90,7 @@ GRADER_KINDS: dict[str, GraderKind] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _resolve(reference: str) -> KindValidator:
     module, _, name = reference.partition(":")
     validator: KindValidator = getattr(importlib.import_module(module), name)

@@ -99,7 +99,7 @@ class RewardRuntime:
         settings = RuntimeSettings.from_env()
         self.settings = settings
         self.service_name = settings.service_name
-        self.logger = Logger(service=self.service_name, stream=_CurrentStdout())
+        self.logger = Logger(service=self.service_name, stream=_CurrentStdout())  # type: ignore[arg-type]  # write/flush suffice
         self.metrics = Metrics(namespace=settings.metrics_namespace, service=self.service_name)
         # (settings that shape the Scorer) -> Scorer. Normally one entry for the container's
         # life; keyed so that a changed environment (tests, local runs) is picked up.

@@ -42,7 +42,7 @@ from reward_kit.contract import (
     parse_event,
 )
 from reward_kit.deadline import run_with_deadline
-from reward_kit.graders.base import Grader, GradeInput, traits_of
+from reward_kit.graders.base import GradeInput, Grader, traits_of
 from reward_kit.spec import output_range, reward_dimensions, validate_spec
 
 __all__ = ["AGGREGATE", "BatchResult", "Scorer"]
@@ -148,8 +148,8 @@ class Scorer:
             aggregate_values.append(output["aggregate_reward_score"])
             # The first len(dimensions) entries of metrics_list are the Reward dimensions, in order.
             metrics_list = output["metrics_list"]
-            for index, values in enumerate(dimension_values):
-                values.append(metrics_list[index]["value"])
+            for index, column in enumerate(dimension_values):
+                column.append(metrics_list[index]["value"])
 
         values = {AGGREGATE: aggregate_values}
         for dimension, per_sample in zip(dimensions, dimension_values):

@@ -193,7 +193,7 @@ def _multi(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
 
     raw_weights = spec.get("weights")
     if raw_weights is None:
-        weights = {name: 1.0 for name in graders}
+        weights = dict.fromkeys(graders, 1.0)
     else:
         raw_weights = _object(f"{path}.weights", raw_weights)
         weights = {}

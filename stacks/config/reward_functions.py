@@ -13,7 +13,6 @@ from typing import Any
 from reward_kit import kinds
 from reward_kit.settings import RuntimeSettings
 from reward_kit.spec import SpecError, validate_spec
-
 from stacks import capacity
 
 from . import judge as judge_config

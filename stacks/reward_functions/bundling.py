@@ -25,6 +25,7 @@ from typing import Any, Sequence
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
+
 from reward_kit.kinds import FUNCTION_KINDS
 
 LAMBDA_PYTHON_VERSION = "3.13"

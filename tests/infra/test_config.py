@@ -17,6 +17,7 @@ from stacks.config import (
     parse_environments,
     select_environments,
 )
+
 from .conftest import CDK_CONTEXT, JUDGE_ENVIRONMENT
 
 FN = "environments.dev.reward_functions.sentiment"

@@ -109,7 +109,7 @@ class FakeBedrock:
             target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-bedrock", daemon=True
         )
 
-    def start(self) -> "FakeBedrock":
+    def start(self) -> FakeBedrock:
         self._thread.start()
         return self
 

@@ -172,7 +172,6 @@ def test_multi_with_a_judge_sets_its_own_attributes(monkeypatch: pytest.MonkeyPa
 def test_multi_attributes_come_from_the_components_themselves(monkeypatch: pytest.MonkeyPatch) -> None:
     import reward_kit.graders.numeric as numeric_module
     import reward_kit.graders.regex as regex_module
-
     from reward_kit.graders import GraderTraits, with_traits
 
     def io_build(attributes: dict[str, Any]) -> Any:

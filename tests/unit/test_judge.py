@@ -65,7 +65,7 @@ def test_custom_scale_and_fractional_scores(bedrock):
     assert score({**SPEC, "max_score": 5}, make_sample()).values[AGGREGATE] == [0.8]
     bedrock.responder = reply('{"score": 7.5, "reason": "x"}')
     assert score(SPEC, make_sample()).values[AGGREGATE] == [0.75]
-    assert f"integer 0-5" in bedrock.system_text(0)
+    assert "integer 0-5" in bedrock.system_text(0)
 
 
 def test_per_criterion_scores_weighted_mean_and_metrics(bedrock):

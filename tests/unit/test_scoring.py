@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from reward_kit.graders.base import GradeInput, GradeResult
 from reward_kit.graders import build_grader
+from reward_kit.graders.base import GradeInput, GradeResult
 from reward_kit.scoring import AGGREGATE, Scorer
 from reward_kit.spec import SpecError, validate_spec
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import threading
 import time
 
-from reward_kit import deadline
 import pytest
 
+from reward_kit import deadline
 from reward_kit.graders.base import GradeInput, GradeResult, GraderTraits, with_traits
 from reward_kit.lambda_runtime import deadline_from_context
 from reward_kit.scoring import AGGREGATE, Scorer

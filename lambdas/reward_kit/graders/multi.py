@@ -45,7 +45,7 @@ def build(spec: Mapping[str, Any]) -> Grader:
     for name, component_spec in spec["graders"].items():
         components[name] = build_grader(component_spec)
         kinds[name] = component_spec["grader"]
-    raw_weights = spec.get("weights") or {name: 1.0 for name in components}
+    raw_weights = spec.get("weights") or dict.fromkeys(components, 1.0)
     total = sum(float(raw_weights.get(name, 0.0)) for name in components)
     # Normalized again defensively: a hand-built spec must not push the sum past 1.
     weights = {
