@@ -18,7 +18,9 @@ __all__ = [
     "JUDGE_MAX_CONCURRENCY",
     "LOG_SAMPLE_TEXT",
     "MAX_RESPONSE_CHARS",
+    "JUDGE_MODEL_ID",
     "IntSetting",
+    "TextSetting",
     "RuntimeSettings",
 ]
 
@@ -47,6 +49,18 @@ class IntSetting:
         return value
 
 
+@dataclass(frozen=True)
+class TextSetting:
+    """A text setting; unset or blank means None."""
+
+    env: str
+
+    def read(self, environ: Mapping[str, str] | None = None) -> str | None:
+        return (os.environ if environ is None else environ).get(self.env, "").strip() or None
+
+
+# Bedrock model or inference profile id of the judge (set only for functions whose spec has one).
+JUDGE_MODEL_ID = TextSetting(names.ENV_JUDGE_MODEL_ID)
 # Responses longer than this score the minimum (response_too_long) without being graded.
 MAX_RESPONSE_CHARS = IntSetting(names.ENV_MAX_RESPONSE_CHARS, 100_000)
 # Parallel judge calls per invocation (threads and pooled connections); more throughput
@@ -83,7 +97,7 @@ class RuntimeSettings:
             log_level=env.get(names.ENV_POWERTOOLS_LOG_LEVEL) or DEFAULT_LOG_LEVEL,
             log_sample_text=env.get(LOG_SAMPLE_TEXT, "").strip().lower() == "true",
             max_response_chars=MAX_RESPONSE_CHARS.read(env),
-            judge_model_id=env.get(names.ENV_JUDGE_MODEL_ID, "").strip() or None,
+            judge_model_id=JUDGE_MODEL_ID.read(env),
             # Read (and range-checked) by the judge when it is built: its error type.
             judge_max_concurrency=int(concurrency) if concurrency.isdigit() else None,
         )
@@ -103,7 +117,7 @@ class RuntimeSettings:
         if self.max_response_chars != MAX_RESPONSE_CHARS.default:
             variables[MAX_RESPONSE_CHARS.env] = str(self.max_response_chars)
         if self.judge_model_id is not None:
-            variables[names.ENV_JUDGE_MODEL_ID] = self.judge_model_id
+            variables[JUDGE_MODEL_ID.env] = self.judge_model_id
         if self.judge_max_concurrency is not None:
             variables[JUDGE_MAX_CONCURRENCY.env] = str(self.judge_max_concurrency)
         return variables

@@ -114,8 +114,8 @@ class JudgeConfigError(ValueError):
 
 
 def model_id_from_env() -> str:
-    model_id = os.environ.get(names.ENV_JUDGE_MODEL_ID, "").strip()
-    if not model_id:
+    model_id = settings.JUDGE_MODEL_ID.read()
+    if model_id is None:
         raise JudgeConfigError(
             f"{names.ENV_JUDGE_MODEL_ID}: not set; the judge grader needs a Bedrock model or inference "
             "profile id such as 'us.amazon.nova-pro-v1:0' (the CDK stack sets it for rlaif functions)"
