@@ -260,10 +260,7 @@ def _multi(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
 def _judge(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
     if "rubric" not in spec:
         raise _fail(f"{path}.rubric", "required (a non-empty string telling the judge what a good response is)")
-    rubric = spec["rubric"]
-    if not isinstance(rubric, str) or not rubric.strip():
-        raise _fail(f"{path}.rubric", "must be a non-empty string", rubric)
-    out["rubric"] = rubric
+    out["rubric"] = _string(f"{path}.rubric", spec["rubric"])
 
     criteria = spec.get("criteria")
     if criteria is not None:
@@ -287,9 +284,7 @@ def _judge(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
                     'must be a description string or an object {"description": ..., "weight": ...}',
                     criterion,
                 )
-            description = criterion.get("description")
-            if not isinstance(description, str) or not description.strip():
-                raise _fail(description_path, "must be a non-empty string", description)
+            description = _string(description_path, criterion.get("description"))
             normalized[name] = {
                 "description": description,
                 "weight": _number(f"{item_path}.weight", criterion.get("weight", 1.0), ge=0),
