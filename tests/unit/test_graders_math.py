@@ -84,7 +84,7 @@ def test_no_parseable_answer_is_no_answer(math_grader, response: str) -> None:
     assert result.reason == "no_answer"
 
 
-@pytest.mark.parametrize("reference", [None, "", "   ", True, ["4"], {"other": "4"}])
+@pytest.mark.parametrize("reference", [None, "", "   ", True, [], ["4", None], {"other": "4"}])
 def test_unusable_reference_is_invalid_reference(math_grader, reference: Any) -> None:
     result = run(math_grader, "\\boxed{4}", reference)
     assert result.score == 0.0

@@ -61,14 +61,14 @@ def test_a_minus_between_numbers_is_not_a_sign() -> None:
 
 
 @pytest.mark.parametrize(
-    "reference", [72, "72", "#### 72", {"answer": "Half of 144 is 72.\n#### 72"}, {"answer": 72.0}, "\\boxed{72}"]
+    "reference", [72, "72", "#### 72", {"answer": "Half of 144 is 72.\n#### 72"}, {"answer": 72.0}, "\\boxed{72}", [72]]
 )
 def test_reference_forms(reference: Any) -> None:
     assert parse_reference(reference) == 72.0
 
 
 @pytest.mark.parametrize(
-    "reference", [None, "seventy-two", "between 70 and 72", True, [72], {"other": 72}, float("nan"), "", {"answer": None}]
+    "reference", [None, "seventy-two", "between 70 and 72", True, [], [72, "x"], {"other": 72}, float("nan"), "", {"answer": None}]
 )
 def test_non_numeric_reference_is_invalid_reference(reference: Any) -> None:
     result = grade(NUMERIC, "\\boxed{72}", reference)

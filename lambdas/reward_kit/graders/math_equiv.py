@@ -1,8 +1,18 @@
 """``math`` grader: symbolic equivalence with math-verify (``\\frac{1}{2}`` == ``0.5`` == ``1/2``).
 
-Candidate: the last ``\\boxed{...}`` of the final answer region. Boxes holding different answers
-(not equivalent to the last one) => ``multiple_answers``. Without a box, math-verify's own
+Candidate: the boxes of the final answer region, each parsed exactly as written (boxes that
+differ only in whitespace are parsed once; the whitespace-free key is never parsed itself, so
+``\\boxed{32, 349}`` stays the set {32, 349} and never becomes 32349). Boxes whose values are
+equivalent are ONE answer; two values => ``multiple_answers``, except that when the reference
+is a set of k elements (``(2, 2), (6, 2)``), k boxes whose values are exactly those elements are
+that answer. Digits separated only by whitespace in a box (``\\boxed{3 4}``) are two numbers:
+``multiple_answers`` (math-verify alone would read 7). Without a box, math-verify's own
 extraction runs on the tail of the region (it prefers the rightmost expression).
+Equations: an answer ``a = b`` counts as its right-hand side only when ``a`` is a variable
+(``x = 2``, ``x_1 = 2``, ``f(x) = 2``); ``7 = 2`` is an equation, never the number 2.
+References are unwrapped by ``reward_kit.references``; a reference written in words
+(``forty two``) is ``invalid_reference``, not a product of letters: textual answers go in
+``\\text{...}``.
 Correct => 1.0; a boxed, parseable but wrong answer => ``format_score``; unboxed wrong => 0;
 nothing parseable => ``no_answer``; over ``timeout_seconds`` => ``grader_timeout``.
 
@@ -15,6 +25,7 @@ grader answers on time). Heavy imports happen in ``build()``, never when reward_
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 import time
@@ -26,9 +37,9 @@ from reward_kit.extraction import (
     clamp01,
     final_answer_region,
     is_finite_number,
-    reference_value,
 )
 from reward_kit.graders.base import GradeInput, GradeResult, Grader, answer_result
+from reward_kit.references import MISSING, reference_answer
 
 T = TypeVar("T")
 
@@ -37,8 +48,26 @@ T = TypeVar("T")
 MAX_ANSWER_CHARS = 1_000
 # Unboxed fallback: math-verify scans only this many trailing characters of the region.
 UNBOXED_TAIL_CHARS = 2_000
-# More distinct boxes than this is spraying answers, whatever they are.
+# More distinct boxes than this (beyond a set reference's k elements) is spraying answers.
 MAX_DISTINCT_BOXES = 4
+# A set reference answered box by box: at most this many elements.
+MAX_SET_ELEMENTS = 16
+# Two digits with only whitespace between them: two numbers, never one (and never their sum).
+_WHITESPACE_BETWEEN_DIGITS = re.compile(r"\d\s+\d")
+# A LaTeX thin space (or {,}) between digit groups is a thousands separator: 10\,000.
+_LATEX_GROUP_SEPARATOR = re.compile(r"(?<=\d)(?:\\[,;: ]|\{,\})(?=\d{3}(?!\d))")
+# Prose detection: \text-like groups and commands are not words of prose.
+_TEXT_GROUP = re.compile(
+    r"\\(?:text|textbf|textit|textrm|texttt|mathrm|mathbf|mathit|mbox|operatorname)\s{0,16}\{[^{}]{0,1000}\}"
+)
+_COMMAND = re.compile(r"\\[A-Za-z]+")
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+# Names written without a backslash that are still mathematics (and connectives math-verify reads).
+_MATH_NAMES = (
+    "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "sin", "cos", "tan", "cot", "sec", "csc",
+    "log", "ln", "lg", "exp", "sqrt", "max", "min", "gcd", "lcm", "mod", "det", "dim", "deg", "lim",
+    "inf", "sup", "pi", "and", "or",
+)
 
 
 class _Deadline(BaseException):
@@ -84,13 +113,51 @@ def call_with_deadline(fn: Callable[[], T], seconds: float) -> T:
     return outcome["value"]
 
 
-def _reference_text(reference: Any) -> str | None:
-    value = reference_value(reference, ("answer", "solution"))
+def _element_text(value: Any) -> str | None:
     if is_finite_number(value):
         return repr(value) if isinstance(value, float) else str(value)
     if isinstance(value, str) and value.strip():
         return value.strip()
     return None
+
+
+def reference_text(reference: Any, key: str | None = None) -> str | None:
+    """The reference's final answer as LaTeX-ish text; a list becomes the set ``a, b, c``."""
+    value = reference_answer(reference, key)
+    if value is MISSING:
+        return None
+    if isinstance(value, list):
+        if len(value) > MAX_SET_ELEMENTS:
+            return None
+        elements = [_element_text(reference_answer(element)) for element in value]
+        if any(element is None for element in elements):
+            return None
+        return ", ".join(elements)  # type: ignore[arg-type]
+    return _element_text(value)
+
+
+def looks_like_prose(text: str) -> bool:
+    """True for text written in words (``forty two``, ``Monday``), which math-verify would read
+    as a product of letters (so any anagram would match). Words inside ``\\text{...}`` and
+    LaTeX commands are fine; so are variables and products of one or two letters."""
+    plain = _COMMAND.sub(" ", _TEXT_GROUP.sub(" ", text))
+    long_runs = 0
+    for run in _LETTER_RUN.findall(plain):
+        word = run.lower()
+        if len(word) <= 2 or word in _MATH_NAMES:
+            continue
+        if any(word.startswith(name) and len(word) - len(name) <= 2 for name in _MATH_NAMES):
+            continue  # sinx, logab: a function applied to a variable
+        long_runs += 1
+    return long_runs > 0
+
+
+def _joins_numbers(text: str) -> bool:
+    return _WHITESPACE_BETWEEN_DIGITS.search(text) is not None
+
+
+def _latex_groups(text: str) -> str:
+    return _LATEX_GROUP_SEPARATOR.sub("", text) if "\\" in text or "{," in text else text
 
 
 def build(spec: Mapping[str, Any]) -> Grader:
@@ -106,44 +173,99 @@ def build(spec: Mapping[str, Any]) -> Grader:
     name = spec.get("name") or spec["grader"]
     seconds = float(spec.get("timeout_seconds", 5))
     format_score = clamp01(float(spec.get("format_score", 0.0) or 0.0))
+    reference_key = spec.get("reference_key")
     result = partial(answer_result, name)
+
+    import sympy
+    from sympy.core.function import AppliedUndef
 
     def parse_text(text: str) -> list[Any]:
         return parse(text, parsing_timeout=None)
 
     def parse_box(content: str) -> list[Any]:
-        return parse_text("\\boxed{" + content + "}")
+        return parse_text("\\boxed{" + _latex_groups(content) + "}")
+
+    def is_variable(expr: Any) -> bool:
+        return isinstance(expr, (sympy.Symbol, AppliedUndef, sympy.Indexed))
+
+    def non_variable_equation(parsed: list[Any]) -> bool:
+        head = parsed[0] if parsed else None
+        return isinstance(head, sympy.Equality) and not is_variable(head.lhs)
 
     def same(gold: list[Any], pred: list[Any]) -> bool:
+        # The equation rule, decided once: "7 = 2" is not the answer 2 (math-verify would
+        # compare its right-hand side); "x = 2" is.
+        if non_variable_equation(pred) != non_variable_equation(gold):
+            return False
         return bool(verify(gold, pred, timeout_seconds=None))
 
     def parse_gold(text: str) -> list[Any]:
         if "\\boxed" in text or "$" in text or "\\(" in text or "\\[" in text:
-            return parse_text(text)
+            return parse_text(_latex_groups(text))
         # A bare reference ("x^2+1", "\\frac{1}{2}", "72"): read it as if boxed, then as-is.
         return parse_box(text) or parse_text(text)
 
-    def grade_region(gold_text: str, region: str) -> GradeResult:
-        gold = parse_gold(gold_text) if len(gold_text) <= MAX_ANSWER_CHARS * 10 else []
-        if not gold:
-            return result(0.0, "invalid_reference", False, False)
-        distinct: list[str] = []
+    def gold_set(gold: list[Any]) -> list[Any]:
+        """The elements of a set reference (k >= 2), else []."""
+        head = gold[0] if gold else None
+        if isinstance(head, sympy.FiniteSet) and 2 <= len(head) <= MAX_SET_ELEMENTS:
+            return list(head)
+        return []
+
+    def answers_set(elements: list[Any], answers: list[list[Any]]) -> bool:
+        """Each answer equals a different element, and every element is answered."""
+        if len(answers) != len(elements):
+            return False
+        unmatched = list(elements)
+        for answer in answers:
+            match = next((e for e in unmatched if bool(verify(e, answer, timeout_seconds=None))), None)
+            if match is None or non_variable_equation(answer):
+                return False
+            unmatched.remove(match)
+        return True
+
+    def distinct_answers(region: str, limit: int) -> tuple[list[list[Any]], str | None]:
+        """Boxes grouped by value (one parsed answer per distinct value), or a failure reason."""
+        texts: dict[str, str] = {}  # whitespace-free key -> the first spelling as written
         for box in boxed_contents(region):
             key = "".join(box.split())
-            if key and key not in distinct:
-                if len(distinct) == MAX_DISTINCT_BOXES:  # stop here: the list stays tiny
-                    return result(0.0, "multiple_answers", False, False)
-                distinct.append(key)
-        if distinct:
-            if any(len(box) > MAX_ANSWER_CHARS for box in distinct):
-                return result(0.0, "no_answer", False, False)
-            pred = parse_box(distinct[-1])
-            if not pred:
-                return result(0.0, "no_answer", False, False)
-            for other in distinct[:-1]:
-                other_pred = parse_box(other)
-                if not other_pred or not same(pred, other_pred):
-                    return result(0.0, "multiple_answers", False, False)
+            if key and key not in texts:
+                if len(texts) == limit:  # stop here: the list stays tiny
+                    return [], "multiple_answers"
+                texts[key] = box
+        if not texts:
+            return [], None
+        if any(len(box) > MAX_ANSWER_CHARS for box in texts.values()):
+            return [], "no_answer"
+        if any(_joins_numbers(box) for box in texts.values()):
+            return [], "multiple_answers"
+        groups: list[list[Any]] = []
+        for box in texts.values():
+            parsed = parse_box(box)
+            if not parsed:
+                return [], "no_answer" if len(texts) == 1 else "multiple_answers"
+            if not any(same(group, parsed) for group in groups):
+                groups.append(parsed)
+        return groups, None
+
+    def grade_region(gold_text: str, region: str) -> GradeResult:
+        if len(gold_text) > MAX_ANSWER_CHARS * 10 or looks_like_prose(gold_text) or _joins_numbers(gold_text):
+            return result(0.0, "invalid_reference", False, False)
+        gold = parse_gold(gold_text)
+        if not gold:
+            return result(0.0, "invalid_reference", False, False)
+        elements = gold_set(gold)
+        groups, reason = distinct_answers(region, MAX_DISTINCT_BOXES + len(elements))
+        if reason is not None:
+            return result(0.0, reason, False, False)
+        if groups:
+            if len(groups) > 1:
+                if elements and len(groups) == len(elements):
+                    if answers_set(elements, groups):
+                        return result(1.0, None, True, True)
+                    return result(format_score, None, True, True)
+                return result(0.0, "multiple_answers", False, False)
+            pred = groups[0]
             boxed = True
         else:
             pred = parse_text(region[-UNBOXED_TAIL_CHARS:])
@@ -155,7 +277,7 @@ def build(spec: Mapping[str, Any]) -> Grader:
         return result(format_score if boxed else 0.0, None, True, boxed)
 
     def grade(sample: GradeInput) -> GradeResult:
-        gold_text = _reference_text(sample.reference)
+        gold_text = reference_text(sample.reference, reference_key)
         if gold_text is None:
             return result(0.0, "invalid_reference", False, False)
         region = final_answer_region(sample.response)

@@ -1,0 +1,97 @@
+"""Reference answers: from what a dataset row carries to the value a grader compares with.
+
+One set of rules for every grader (``label``, ``numeric``, ``math``; ``json_schema`` only
+unwraps with an explicit ``reference_key``):
+
+1. **Unwrap a dict** by the first of ``REFERENCE_KEYS`` it holds with a non-empty value
+   (``answer``, ``final_answer``, ``label``, ``text``, ``solution``, ``ground_truth``), or by the
+   grader's ``reference_key`` when the spec sets one (then only that key; a dict without it is
+   ``invalid_reference``). AWS's GSM8K samples use ``{"final_answer": "4", "steps": [...]}``
+   and ``{"text": "... #### 72"}``.
+2. **Take the final answer of a text** the way it is taken from a response: the text after the
+   last ``####`` (GSM8K solutions), else the last ``\\boxed{...}`` (MATH solutions), else the
+   whole text.
+3. **A list** (JSON list, or a 1-element numpy array from verl) of several elements is a *set*
+   reference: k boxes whose values are exactly those k elements answer it. A 1-element list is
+   that element.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from reward_kit.extraction import boxed_contents
+from reward_kit.numbers import GSM8K_MARKER
+
+__all__ = ["REFERENCE_KEYS", "MISSING", "unwrap_reference", "final_answer_text", "reference_answer"]
+
+# Looked up in this order; documented in the README ("Reference answers").
+REFERENCE_KEYS = ("answer", "final_answer", "label", "text", "solution", "ground_truth")
+# Longer reference texts are not answers anyone can compare with: refused, never scanned.
+MAX_REFERENCE_CHARS = 100_000
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()  # "no usable reference": graders turn it into invalid_reference
+
+_LINE_END = re.compile(r"[\r\n]")
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, (dict, list)) and not value)
+
+
+def unwrap_reference(reference: Any, key: str | None = None) -> Any:
+    """The value inside a reference envelope, or ``MISSING``; non-dicts are returned as they are."""
+    if not isinstance(reference, dict):
+        return MISSING if _is_empty(reference) else reference
+    if key is not None:
+        value = reference.get(key)
+        return MISSING if _is_empty(value) else value
+    for candidate in REFERENCE_KEYS:
+        value = reference.get(candidate)
+        if not _is_empty(value):
+            return value
+    return reference  # no known key: graders decide (json_schema compares whole objects)
+
+
+def final_answer_text(text: str) -> str:
+    """The final answer of a reference text: after the last ``####``, else the last box, else all."""
+    markers = list(GSM8K_MARKER.finditer(text))
+    if markers:
+        rest = text[markers[-1].end() :]
+        line_end = _LINE_END.search(rest)
+        return (rest[: line_end.start()] if line_end else rest).strip()
+    boxes = boxed_contents(text)
+    if boxes:
+        return boxes[-1].strip()
+    return text.strip()
+
+
+def reference_answer(reference: Any, key: str | None = None) -> Any:
+    """Unwrapped reference with text references reduced to their final answer.
+
+    Returns ``MISSING`` (unusable), a str (the final answer text), a number, a list (a set
+    reference of several elements), or a dict (an object without any known key).
+    """
+    value = unwrap_reference(reference, key)
+    if isinstance(value, list):
+        if len(value) == 1:
+            value = value[0]
+        else:
+            return value
+    if isinstance(value, str):
+        if len(value) > MAX_REFERENCE_CHARS:
+            return MISSING
+        answer = final_answer_text(value)
+        return answer if answer else MISSING
+    if value is None:
+        return MISSING
+    return value
