@@ -1,12 +1,18 @@
 """The Nova RFT reward Lambda contract: parse the event, build the outputs. No grading here.
 
-Input: a JSON list of samples. Every variant seen in the AWS documentation is accepted:
+Input: a JSON list of samples, or an object holding that list under ``trajectories`` or
+``samples`` (AWS's gpt-oss sample events); the output then mirrors the input: the same
+object shape with the list of outputs under the same key (``wrap_outputs``). Every variant
+seen in the AWS documentation and samples is accepted:
 
+- ``id``, or ``task_id`` when there is no ``id`` (AWS's notebooks send rows that way); the
+  output's ``id`` carries that value;
 - ``reference_answer`` under ``metadata`` (looked up first) or at the top level of the
-  sample, as a dict, string, number or list;
-- message ``content`` as a string, a list of blocks (``{"type": "text", "text": ...}`` or
-  ``{"text": ...}``; non-text blocks such as images or reasoning are ignored, text blocks are
-  joined with a newline), or a single such block;
+  sample, as a dict, string, number or list (graders unwrap it: ``reward_kit.references``);
+- message ``content`` as a string, a list of blocks, or a single block. Block types are
+  decided here, once: a block typed ``text`` (or untyped with a ``text`` field) is graded;
+  every other type (``reasoning``, ``thinking``, ``image``, ``tool_use``...) is ignored even
+  when it carries a ``text`` field. Text blocks are joined with a newline;
 - the response is the **last** message whose role is ``assistant`` or ``nova_assistant``
   (role compared after stripping whitespace and lower-casing), as AWS documents it, even
   if a user message follows it. User turns are never graded.
@@ -39,6 +45,7 @@ from reward_kit import settings
 __all__ = [
     "ASSISTANT_ROLES",
     "DEFAULT_MAX_RESPONSE_CHARS",
+    "EVENT_LIST_KEYS",
     "EventError",
     "FAILURE_REASONS",
     "OutputBuilder",
@@ -47,6 +54,8 @@ __all__ = [
     "parse_event",
     "parse_sample",
     "response_failure",
+    "unwrap_event",
+    "wrap_outputs",
 ]
 
 DEFAULT_MAX_RESPONSE_CHARS = settings.MAX_RESPONSE_CHARS.default
@@ -54,6 +63,11 @@ ASSISTANT_ROLES = frozenset({"assistant", "nova_assistant"})
 USER_ROLE = "user"
 # Exact spellings that need no case/whitespace folding to be ruled out (hot loop).
 _OTHER_ROLES = frozenset({"user", "system", "tool"})
+# An event may be an object holding the list of samples under one of these keys.
+EVENT_LIST_KEYS = ("trajectories", "samples")
+# The only block type whose text is graded (compared case-insensitively); untyped blocks with
+# a "text" field count as text, as some AWS pages show them.
+TEXT_BLOCK_TYPE = "text"
 
 # Failure reason codes: stable, they become metric names (Failure_<reason>).
 NOT_AN_OBJECT = "not_an_object"
@@ -124,17 +138,14 @@ def parse_event(
     with_prompt: bool = False,
     require_reference: bool = True,
 ) -> list[ParsedSample]:
-    """Parse a whole event. Raises EventError only when ``event`` itself is not a list.
+    """Parse a whole event. Raises EventError only when ``event`` itself is neither a list
+    nor an object holding one under ``trajectories``/``samples`` (see ``unwrap_event``).
 
     ``with_prompt``: also extract ``ParsedSample.prompt`` (only graders that read it need it).
     ``require_reference``: False for graders that need none (judge, regex): a sample without a
     reference answer is then gradable, with ``reference`` None, instead of ``missing_reference``.
     """
-    if not isinstance(event, list):
-        raise EventError(
-            f"reward event must be a JSON list of samples, got {type(event).__name__}"
-            + (f" with keys {sorted(map(str, event))[:10]}" if isinstance(event, dict) else "")
-        )
+    event, _ = unwrap_event(event)
     parsed = [
         parse_sample(sample, position, max_response_chars, with_prompt, require_reference)
         for position, sample in enumerate(event)
@@ -142,6 +153,36 @@ def parse_event(
     if any(sample.failure in _PLACEHOLDER_ID_FAILURES for sample in parsed):
         _keep_placeholders_unique(parsed)
     return parsed
+
+
+def unwrap_event(event: Any) -> tuple[list[Any], str | None]:
+    """(samples, key): the list itself, or the list under ``trajectories``/``samples`` of an
+    object event (key names where it was, so the output can mirror the input's shape).
+
+    Raises EventError naming the expected shapes for anything else.
+    """
+    if isinstance(event, list):
+        return event, None
+    expected = (
+        "reward event must be a JSON list of samples, or an object with that list under "
+        f"one of {list(EVENT_LIST_KEYS)}"
+    )
+    if not isinstance(event, dict):
+        raise EventError(f"{expected}; got {type(event).__name__}")
+    present = [key for key in EVENT_LIST_KEYS if key in event]
+    if len(present) == 1 and isinstance(event[present[0]], list):
+        return event[present[0]], present[0]
+    if len(present) > 1:
+        raise EventError(f"{expected}, not several: got keys {present}")
+    if present:
+        raise EventError(f"{expected}; got {present[0]!r} of type {type(event[present[0]]).__name__}")
+    raise EventError(f"{expected}; got an object with keys {sorted(map(str, event))[:10]}")
+
+
+def wrap_outputs(outputs: list[dict[str, Any]], key: str | None) -> list[dict[str, Any]] | dict[str, Any]:
+    """The invocation's return value: the outputs list, or ``{key: outputs}`` when the event
+    was an object with its samples under ``key`` (the output mirrors the input's shape)."""
+    return outputs if key is None else {key: outputs}
 
 
 def _keep_placeholders_unique(parsed: list[ParsedSample]) -> None:
@@ -172,9 +213,14 @@ def parse_sample(
     if not isinstance(sample, dict):
         return ParsedSample(position, f"missing-id-{position}", failure=NOT_AN_OBJECT)
 
-    if "id" not in sample:
-        return ParsedSample(position, f"missing-id-{position}", failure=MISSING_ID)
-    sample_id = sample["id"]
+    sample_id = sample.get("id")
+    if sample_id is None:
+        # AWS's notebooks send task_id and no id; their sample Lambda echoes it as the id.
+        sample_id = sample.get("task_id")
+        if sample_id is None:
+            if "id" in sample:  # "id": null
+                return ParsedSample(position, f"invalid-id-{position}", failure=INVALID_ID)
+            return ParsedSample(position, f"missing-id-{position}", failure=MISSING_ID)
     # bool is an int subclass; floats do not round-trip as ids; "" cannot be matched.
     if not ((isinstance(sample_id, str) and sample_id) or (isinstance(sample_id, int) and not isinstance(sample_id, bool))):
         return ParsedSample(position, f"invalid-id-{position}", failure=INVALID_ID)
@@ -250,12 +296,15 @@ def content_text(content: Any) -> str | None:
         if isinstance(block, str):
             texts.append(block)
         elif isinstance(block, dict):
+            kind = block.get("type")
+            if kind is not None and not (isinstance(kind, str) and kind.strip().lower() == TEXT_BLOCK_TYPE):
+                continue  # reasoning/thinking/image/tool blocks: never graded, even with "text"
             text = block.get("text")
             if isinstance(text, str):
                 texts.append(text)
-            elif text is not None or block.get("type") == "text":
+            elif text is not None or kind is not None:
                 return None  # claims to be text but is not
-            # else: an image/document/reasoning block: not part of the graded answer
+            # else: an untyped block without text (image bytes, reasoningContent...): ignored
         else:
             return None
     return "\n".join(texts)

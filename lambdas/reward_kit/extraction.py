@@ -264,14 +264,26 @@ def _reject_constant(name: str) -> Any:
     raise _NotJson(name)
 
 
-_STRICT_JSON = json.JSONDecoder(object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+def _finite_float(text: str) -> float:
+    # 1e999 is valid JSON syntax but not a number anyone can compare: float() makes it inf,
+    # and {"score": -1e999} would then pass "maximum": 5.
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotJson("number out of range")
+    return value
+
+
+_STRICT_JSON = json.JSONDecoder(
+    object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant, parse_float=_finite_float
+)
 
 
 def loads_strict(text: str) -> tuple[bool, Any]:
     """(ok, value): exactly one JSON value, surrounding whitespace allowed; never raises.
 
     Stricter than ``json.loads``: a duplicate key (which value counts would be the parser's
-    choice) or NaN/Infinity (not JSON, and not a number anyone can compare) is not JSON.
+    choice), NaN/Infinity (not JSON, and not a number anyone can compare) and numbers that
+    overflow a float (``1e999``, which Python would read as infinity) are not JSON.
     """
     text = text.strip()
     if not text:

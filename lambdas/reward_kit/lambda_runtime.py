@@ -139,8 +139,9 @@ class RewardRuntime:
 
     # --- entry point ------------------------------------------------------------------------
 
-    def handler(self, event: Any, context: Any = None) -> list[dict[str, Any]]:
-        """Score a Nova RFT reward event: one output per input sample, in input order."""
+    def handler(self, event: Any, context: Any = None) -> list[dict[str, Any]] | dict[str, Any]:
+        """Score a Nova RFT reward event: one output per input sample, in input order (a list;
+        ``{"trajectories": [...]}`` when the event came as such an object)."""
         started = time.perf_counter()
         deadline = deadline_from_context(context)
         scorer = self.get_scorer()
@@ -167,7 +168,7 @@ class RewardRuntime:
             self._add_batch_metrics(result, seconds)
             metrics.flush_metrics()
             self._log_summary(result, seconds, context)
-        return result.outputs
+        return result.response
 
     def _emit_value_metrics(self, result: BatchResult, dimensions: list[str]) -> None:
         """Print the per-sample reward distributions as compact EMF blobs, 100 samples each.

@@ -3,8 +3,9 @@
 Used by the Lambda handler, the dry run and the benchmark::
 
     scorer = Scorer(spec)               # validates the spec (SpecError), builds the grader once
-    result = scorer.score_event(event)  # EventError if event is not a list; never raises otherwise
+    result = scorer.score_event(event)  # EventError for an unusable event; never raises otherwise
     result.outputs    # one contract output per input sample, in input order
+    result.response   # what the Lambda returns: outputs, or {"trajectories": outputs} (input's shape)
     result.failures   # Counter: reason code -> samples (contract failures and grader reasons)
     result.values     # "aggregate" and each reward dimension -> per-sample values (output range)
 
@@ -40,6 +41,8 @@ from reward_kit.contract import (
     OutputBuilder,
     ParsedSample,
     parse_event,
+    unwrap_event,
+    wrap_outputs,
 )
 from reward_kit.deadline import run_with_deadline
 from reward_kit.graders.base import GradeInput, Grader, traits_of
@@ -59,6 +62,13 @@ class BatchResult:
     failures: Counter[str]
     values: dict[str, list[float]]
     samples: list[ParsedSample] = field(default_factory=list, repr=False)
+    # Where the event held its samples when it was an object ({"trajectories": [...]}), else None.
+    event_key: str | None = None
+
+    @property
+    def response(self) -> list[dict[str, Any]] | dict[str, Any]:
+        """The invocation's return value: the outputs in the shape the event came in."""
+        return wrap_outputs(self.outputs, self.event_key)
 
     @property
     def sample_count(self) -> int:
@@ -113,6 +123,7 @@ class Scorer:
         ``deadline`` (a ``time.monotonic()`` value): samples not graded by then get the
         grader's ``timeout_reason`` and the minimum score.
         """
+        event, event_key = unwrap_event(event)
         samples = parse_event(
             event, self.max_response_chars, with_prompt=self.wants_prompt, require_reference=self.requires_reference
         )
@@ -154,7 +165,7 @@ class Scorer:
         values = {AGGREGATE: aggregate_values}
         for dimension, per_sample in zip(dimensions, dimension_values):
             values[dimension] = per_sample
-        return BatchResult(outputs, failures, values, samples)
+        return BatchResult(outputs, failures, values, samples, event_key)
 
     def _grade(self, sample: ParsedSample) -> tuple[dict[str, Any], str | None]:
         """(output, reason) for one parseable sample; never raises."""

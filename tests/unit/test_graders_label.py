@@ -135,7 +135,7 @@ def test_numeric_labels_accept_number_references() -> None:
     assert grade(spec, "\\boxed{2}", reference={"answer": 3}).score == 0.0
 
 
-@pytest.mark.parametrize("reference", [None, "sarcastic", ["positive"], True, {"other": "positive"}])
+@pytest.mark.parametrize("reference", [None, "sarcastic", ["positive", "sarcastic"], [], True, {"other": "positive"}])
 def test_unknown_reference_is_invalid_reference_not_a_crash(reference: Any) -> None:
     result = grade(SENTIMENT, "\\boxed{positive}", reference)
     assert result.score == 0.0

@@ -114,7 +114,7 @@ def test_metric_values_are_rounded_in_the_spec_range(handler_module, capsys, mon
 
 def test_invalid_event_raises_and_still_flushes_a_failure_metric(handler_module, capsys):
     with pytest.raises(EventError, match="JSON list"):
-        handler_module.handler({"samples": []}, None)
+        handler_module.handler({"records": []}, None)
     logs, blobs = parse_lines(capsys.readouterr().out)
     values = metric_values(blobs)
     assert values[names.failure_metric_name("invalid_event")] == [1]

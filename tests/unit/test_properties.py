@@ -40,6 +40,7 @@ content = st.one_of(
             st.fixed_dictionaries({"type": st.just("text"), "text": answer_text}),
             st.fixed_dictionaries({"text": answer_text}),
             st.fixed_dictionaries({"type": st.just("image")}),
+            st.fixed_dictionaries({"type": st.sampled_from(["reasoning", "thinking"]), "text": answer_text}),
             json_like,
         ),
         max_size=3,
@@ -56,8 +57,9 @@ sample_id = st.one_of(st.text(max_size=10), st.integers(), json_like)
 reference = st.one_of(st.sampled_from(["positive", "negative", "neutral"]), json_like)
 sample = st.one_of(
     st.fixed_dictionaries(
-        {"id": sample_id, "messages": st.one_of(st.lists(message, max_size=4), json_like)},
+        {"id": st.one_of(sample_id, st.none()), "messages": st.one_of(st.lists(message, max_size=4), json_like)},
         optional={
+            "task_id": sample_id,
             "metadata": st.one_of(st.fixed_dictionaries({"reference_answer": reference}), json_like),
             "reference_answer": reference,
         },
@@ -77,9 +79,12 @@ def chaotic_grader(grade_input: GradeInput) -> GradeResult:
 
 
 def expected_id(position: int, item) -> object:
-    if not isinstance(item, dict) or "id" not in item:
+    if not isinstance(item, dict):
         return f"missing-id-{position}"
-    value = item["id"]
+    # id, else task_id (AWS's notebooks), when not null
+    value = item["id"] if item.get("id") is not None else item.get("task_id")
+    if value is None:
+        return f"invalid-id-{position}" if "id" in item else f"missing-id-{position}"
     if (isinstance(value, str) and value) or (isinstance(value, int) and not isinstance(value, bool)):
         return value
     return f"invalid-id-{position}"

@@ -116,7 +116,7 @@ def test_event_not_a_list_raises(recording_grader):
     from reward_kit.contract import EventError
 
     with pytest.raises(EventError):
-        Scorer(LABEL_SPEC, grader=recording_grader).score_event({"samples": []})
+        Scorer(LABEL_SPEC, grader=recording_grader).score_event({"records": []})
 
 
 def test_max_response_chars_is_applied(recording_grader):

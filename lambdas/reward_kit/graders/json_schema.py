@@ -7,9 +7,14 @@ brackets/quotes: that is not a JSON answer wrapped in prose). More than one *dis
 with two objects). Duplicate keys and NaN/Infinity are not JSON here (``invalid_json``): with
 duplicates, "which value counts" would be the parser's choice, not the model's.
 
+Numbers are strict: ``1e999`` (infinity once parsed) is not JSON, so it can never pass a
+``maximum``.
+
 Scores: nothing parseable => ``invalid_json``, 0. Parseable but fails the schema =>
-``parse_score`` (< 1), reason ``schema_mismatch``, metric ``schema_errors`` (an empty ``{}``
-or ``[]`` gets 0 instead: the cheapest possible output must not buy a reward floor). Valid => 1.0; with
+``parse_score`` (< 1), reason ``schema_mismatch``, metric ``schema_errors``. An empty ``{}`` or
+``[]`` never earns parse or partial credit (the cheapest possible output must not buy a
+reward floor, also under a permissive schema such as ``{}`` with ``compare_reference``): it
+scores 1.0 only when it IS the valid answer (equal to the reference). Valid => 1.0; with
 ``compare_reference`` full credit also needs strict equality with the reference (``1 != true``,
 ``1 == 1.0``); a valid but different object gets partial credit from
 max(parse_score, format_score) up to 0.9 by key/value overlap (Jaccard over top-level keys),
@@ -138,10 +143,16 @@ def _canonical(value: Any) -> str:
         return f"<unserializable {id(value)}>"  # treated as distinct from everything
 
 
-def _reference_object(reference: Any) -> tuple[bool, Any]:
-    """(ok, value): a dict/list/scalar reference, ``{"answer": x}``, or a JSON-encoded string."""
+def _reference_object(reference: Any, key: str | None = None) -> tuple[bool, Any]:
+    """(ok, value): a dict/list/scalar reference, ``{"answer": x}``, the spec's
+    ``reference_key`` of a dict, or a JSON-encoded string. A whole object is compared as it is:
+    only the single-key envelope ``{"answer": x}`` is unwrapped without a ``reference_key``."""
     value = reference
-    if isinstance(value, dict) and set(value) == {"answer"}:
+    if key is not None and isinstance(value, dict):
+        if key not in value:
+            return False, None
+        value = value[key]
+    elif isinstance(value, dict) and set(value) == {"answer"}:
         value = value["answer"]
     if isinstance(value, str):
         ok, parsed = loads_strict(value)
@@ -163,6 +174,7 @@ def build(spec: Mapping[str, Any]) -> Grader:
     parse_score = clamp01(float(spec.get("parse_score", 0.2)))
     format_score = clamp01(float(spec.get("format_score", 0.0) or 0.0))
     compare_reference = bool(spec.get("compare_reference", False))
+    reference_key = spec.get("reference_key")
     validator_class = validators.validator_for(schema)
     validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
     wrong_base = max(parse_score, format_score)
@@ -178,7 +190,7 @@ def build(spec: Mapping[str, Any]) -> Grader:
     def grade(sample: GradeInput) -> GradeResult:
         expected = None
         if compare_reference:
-            ok, expected = _reference_object(sample.reference)
+            ok, expected = _reference_object(sample.reference, reference_key)
             if not ok:
                 return result(0.0, "invalid_reference", {"json_found": 0.0})
         region = final_answer_region(sample.response)
@@ -192,9 +204,9 @@ def build(spec: Mapping[str, Any]) -> Grader:
         value = candidates[-1]
         errors = schema_errors(value)
         metrics = {"json_found": 1.0, "schema_errors": float(errors)}
+        # "{}" / "[]" is the cheapest parseable output: no free parse or partial credit for it.
+        empty = isinstance(value, (dict, list)) and not value
         if errors:
-            # "{}" / "[]" is the cheapest parseable output: no free parse credit for it.
-            empty = isinstance(value, (dict, list)) and not value
             return result(0.0 if empty else parse_score, "schema_mismatch", metrics)
         if not compare_reference:
             return result(1.0, None, metrics)
@@ -207,6 +219,8 @@ def build(spec: Mapping[str, Any]) -> Grader:
         if match:
             return result(1.0, None, metrics)
         metrics["field_overlap"] = overlap
+        if empty:
+            return result(0.0, None, metrics)
         score = wrong_base + (PARTIAL_CAP - wrong_base) * overlap if wrong_base < PARTIAL_CAP else wrong_base
         return result(score, None, metrics)
 

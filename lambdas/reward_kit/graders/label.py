@@ -8,6 +8,9 @@ Candidate extraction, on the final answer region only:
    => that label; several => ``multiple_answers`` (keyword spam earns nothing); none => ``no_answer``.
 Correct => 1.0. Wrong but a single label in the expected format (boxed or the sole content)
 => ``format_score``. Wrong via a mere mention => 0.
+Repeated answers: spellings of one label (case, aliases, ``\\text{}``) are one answer. A list
+reference of k labels (multi-label) is answered by boxes naming exactly those k labels; a
+missing or extra label is a wrong answer (``format_score``), never full credit.
 """
 
 from __future__ import annotations
@@ -21,10 +24,10 @@ from reward_kit.extraction import (
     clamp01,
     final_answer_region,
     normalize_text,
-    reference_value,
     unwrap_latex_text,
 )
 from reward_kit.graders.base import GradeInput, GradeResult, Grader, answer_result
+from reward_kit.references import MISSING, reference_answer
 
 # Scripts written without spaces (kana, CJK ideographs, Hangul, half-width katakana): no word
 # boundary can be required next to these characters.
@@ -58,6 +61,7 @@ def _normalize_answer(text: str) -> str:
 def build(spec: Mapping[str, Any]) -> Grader:
     name = spec.get("name") or spec["grader"]
     format_score = clamp01(float(spec.get("format_score", 0.0) or 0.0))
+    reference_key = spec.get("reference_key")
 
     # normalized form -> canonical label; labels win over aliases that normalize the same way.
     canonical = {normalize_text(label): label for label in map(str, spec["labels"])}
@@ -75,16 +79,26 @@ def build(spec: Mapping[str, Any]) -> Grader:
             return set()
         return {forms[m.group(0)] for m in mentions.finditer(normalized)}
 
-    def resolve_reference(reference: Any) -> str | None:
-        value = reference_value(reference, ("answer", "label"))
+    def resolve_one(value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             return None
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # 2.0 from JSON is the label "2"
-        return forms.get(normalize_text(str(value)))
+        return forms.get(_normalize_answer(str(value)))
 
-    def extract(region: str) -> tuple[str | None, str | None, bool]:
-        """(label, reason, in_expected_format)."""
+    def resolve_reference(reference: Any) -> frozenset[str] | None:
+        """The expected label(s): one, or the k labels of a list reference; None if unusable."""
+        value = reference_answer(reference, reference_key)
+        if value is MISSING:
+            return None
+        values = value if isinstance(value, list) else [value]
+        labels = [resolve_one(reference_answer(item)) for item in values]
+        if not labels or any(label is None for label in labels):
+            return None
+        return frozenset(labels)  # type: ignore[arg-type]
+
+    def extract(region: str) -> tuple[frozenset[str], str | None, bool]:
+        """(distinct labels, reason, in_expected_format); several labels only from boxes."""
         boxes = boxed_contents(region)
         if boxes:
             found: set[str] = set()
@@ -96,23 +110,21 @@ def build(spec: Mapping[str, Any]) -> Grader:
                     continue
                 inside = mentioned(normalized)
                 if len(inside) > 1:
-                    return None, "multiple_answers", False
+                    return frozenset(), "multiple_answers", False
                 found |= inside
-            if len(found) > 1:
-                return None, "multiple_answers", False
             if not found:
-                return None, "no_answer", False
-            return found.pop(), None, True
+                return frozenset(), "no_answer", False
+            return frozenset(found), None, True
         normalized = _normalize_answer(region)
         label = forms.get(normalized)
         if label is not None:
-            return label, None, True
+            return frozenset((label,)), None, True
         found = mentioned(normalized)
         if len(found) > 1:
-            return None, "multiple_answers", False
+            return frozenset(), "multiple_answers", False
         if not found:
-            return None, "no_answer", False
-        return found.pop(), None, False
+            return frozenset(), "no_answer", False
+        return frozenset(found), None, False
 
     def grade(sample: GradeInput) -> GradeResult:
         expected = resolve_reference(sample.reference)
@@ -121,11 +133,14 @@ def build(spec: Mapping[str, Any]) -> Grader:
         region = final_answer_region(sample.response)
         if not region:
             return result(0.0, "no_answer", False, False)
-        label, reason, format_ok = extract(region)
-        if label is None:
+        labels, reason, format_ok = extract(region)
+        if not labels:
             return result(0.0, reason, False, False)
-        if label == expected:
+        if labels == expected:
             return result(1.0, None, True, format_ok)
+        # Several boxed labels answer only a reference of exactly that many labels.
+        if len(labels) > 1 and len(labels) != len(expected):
+            return result(0.0, "multiple_answers", False, False)
         return result(format_score if format_ok else 0.0, None, True, format_ok)
 
     return grade
