@@ -50,15 +50,23 @@ class GraderKind:
 
 
 GRADER_KINDS: dict[str, GraderKind] = {
-    "label": GraderKind("reward_kit.graders.label", "reward_kit.spec:_label", ("labels", "aliases"), True),
-    "numeric": GraderKind(
-        "reward_kit.graders.numeric", "reward_kit.spec:_numeric", ("tolerance", "relative_tolerance"), True
+    # reference_key: the graders that read a reference answer (reward_kit.references).
+    "label": GraderKind(
+        "reward_kit.graders.label", "reward_kit.spec:_label", ("labels", "aliases", "reference_key"), True
     ),
-    "math": GraderKind("reward_kit.graders.math_equiv", "reward_kit.spec:_math", ("timeout_seconds",), True),
+    "numeric": GraderKind(
+        "reward_kit.graders.numeric",
+        "reward_kit.spec:_numeric",
+        ("tolerance", "relative_tolerance", "reference_key"),
+        True,
+    ),
+    "math": GraderKind(
+        "reward_kit.graders.math_equiv", "reward_kit.spec:_math", ("timeout_seconds", "reference_key"), True
+    ),
     "json_schema": GraderKind(
         "reward_kit.graders.json_schema",
         "reward_kit.spec:_json_schema",
-        ("schema", "parse_score", "compare_reference"),
+        ("schema", "parse_score", "compare_reference", "reference_key"),
         True,
     ),
     "regex": GraderKind(

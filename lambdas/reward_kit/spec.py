@@ -77,6 +77,16 @@ def _name(path: str, value: Any) -> str:
     return _checks.pattern(path, value, _NAME_RE, f"a valid name ({_NAME_RULE})")
 
 
+def _reference_key(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
+    # Optional and only copied when given: specs without it normalize exactly as before.
+    if "reference_key" in spec:
+        out["reference_key"] = _string(
+            f"{path}.reference_key",
+            spec["reference_key"],
+            "must be a non-empty string (the key of the reference object that holds the answer)",
+        )
+
+
 # --- per-kind validators --------------------------------------------------------------
 
 
@@ -103,6 +113,7 @@ def _label(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
         normalized_aliases[alias] = target
     out["labels"] = list(labels)
     out["aliases"] = normalized_aliases
+    _reference_key(path, spec, out)
 
 
 def _numeric(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
@@ -110,6 +121,7 @@ def _numeric(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
     out["relative_tolerance"] = _number(
         f"{path}.relative_tolerance", spec.get("relative_tolerance", 0.0), ge=0
     )
+    _reference_key(path, spec, out)
 
 
 def _math(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
@@ -120,6 +132,7 @@ def _math(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
         gt=0,
         le=60,
     )
+    _reference_key(path, spec, out)
 
 
 def _json_schema(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
@@ -144,6 +157,7 @@ def _json_schema(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> Non
     out["compare_reference"] = _boolean(
         f"{path}.compare_reference", spec.get("compare_reference", False)
     )
+    _reference_key(path, spec, out)
 
 
 def _regex(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:

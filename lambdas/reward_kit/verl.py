@@ -10,6 +10,17 @@ comes from, in order:
 Graders are built once per distinct spec and cached. Bad text input (None, empty, wrong
 type, too long) scores the minimum of the range; only a configuration problem (no spec
 for an unknown ``data_source``, an invalid spec) raises.
+
+What verl hands over is accepted as verl hands it over: numpy scalars and arrays (what verl
+reads from parquet: ``np.int64(72)``, ``np.array(["72"])``; a 1-element array is its element,
+a longer one a list, i.e. a set reference) are turned into plain Python values without
+importing numpy (duck typing on ``tolist``), also inside a dict ground truth; keyword
+arguments verl's reward managers add (``reward_kwargs``, ``num_turns``...) are ignored.
+
+Returns a float, or with ``return_dict=True`` (verl: ``+custom_reward_function.reward_kwargs.return_dict=true``)
+a dict verl's reward managers log column by column: ``score``, ``failed`` (0/1) and
+``reward_<dimension>`` for each reward dimension; the same keys for every sample (verl
+stacks them into arrays, so a key missing on one sample would break the batch).
 """
 
 from __future__ import annotations
@@ -45,15 +56,56 @@ _MAX_CACHED_SCORERS = 64  # many distinct per-sample specs must not grow memory 
 
 
 def compute_score(
-    data_source: str,
+    data_source: Any,
     solution_str: Any,
     ground_truth: Any,
     extra_info: Mapping[str, Any] | None = None,
-) -> float:
-    """Aggregate reward for one completion, in the spec's output range."""
+    *,
+    return_dict: bool = False,
+    **_ignored: Any,
+) -> float | dict[str, float]:
+    """Aggregate reward for one completion, in the spec's output range (see module docstring)."""
+    data_source = plain_value(data_source)
     scorer = _scorer_for(data_source, extra_info)
-    output = scorer.score_text(solution_str, ground_truth, _metadata(extra_info))
-    return float(output["aggregate_reward_score"])
+    output = scorer.score_text(plain_value(solution_str), _plain_reference(ground_truth), _metadata(extra_info))
+    score = float(output["aggregate_reward_score"])
+    if not return_dict:
+        return score
+    result = {"score": score, "failed": 0.0}
+    for metric in output["metrics_list"]:
+        if metric["type"] == "Reward":
+            result[f"reward_{metric['name']}"] = float(metric["value"])
+        elif metric["name"].startswith("failure_"):
+            result["failed"] = 1.0
+    return result
+
+
+def _is_numpy(value: Any) -> bool:
+    module = type(value).__module__
+    return module == "numpy" or module.startswith("numpy.")
+
+
+def plain_value(value: Any) -> Any:
+    """numpy scalar -> Python scalar; 1-element array -> its element; longer array -> list;
+    bytes -> str. Anything else is returned unchanged. numpy is never imported here."""
+    if _is_numpy(value):
+        tolist = getattr(value, "tolist", None)
+        if callable(tolist):
+            value = tolist()
+            while isinstance(value, list) and len(value) == 1:
+                value = value[0]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value
+
+
+def _plain_reference(ground_truth: Any) -> Any:
+    value = plain_value(ground_truth)
+    if isinstance(value, dict):
+        return {key: plain_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain_value(item) for item in value]
+    return value
 
 
 def _metadata(extra_info: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -62,7 +114,7 @@ def _metadata(extra_info: Mapping[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in extra_info.items() if k != "reward_spec" and isinstance(k, str)}
 
 
-def _scorer_for(data_source: str, extra_info: Mapping[str, Any] | None) -> Scorer:
+def _scorer_for(data_source: Any, extra_info: Mapping[str, Any] | None) -> Scorer:
     spec_source = None
     if isinstance(extra_info, Mapping) and extra_info.get("reward_spec") is not None:
         spec_source = extra_info["reward_spec"]
@@ -70,7 +122,7 @@ def _scorer_for(data_source: str, extra_info: Mapping[str, Any] | None) -> Score
     elif os.environ.get(names.ENV_REWARD_SPEC, "").strip():
         spec_source = os.environ[names.ENV_REWARD_SPEC]
         key = names.ENV_REWARD_SPEC
-    elif data_source in DEFAULT_SPECS:
+    elif isinstance(data_source, str) and data_source in DEFAULT_SPECS:
         spec_source = DEFAULT_SPECS[data_source]
         key = f"DEFAULT_SPECS[{data_source!r}]"
     else:

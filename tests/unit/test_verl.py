@@ -89,3 +89,71 @@ def test_default_specs_are_valid():
 
     for source, spec in DEFAULT_SPECS.items():
         validate_spec(spec, key=source)
+
+
+# --- what verl's reward managers really pass ----------------------------------------------
+
+
+def test_numpy_ground_truths_from_parquet():
+    import numpy as np  # installed with matplotlib (requirements-dev.txt); verl always has it
+    assert compute_score("gsm8k", "#### 72", np.int64(72)) == 1.0
+    assert compute_score("gsm8k", "#### 72", np.float32(72.0)) == 1.0
+    assert compute_score("gsm8k", "#### 72", np.array(["72"])) == 1.0
+    assert compute_score("gsm8k", "#### 72", np.array([[72]])) == 1.0
+    assert compute_score("math", "\\boxed{\\frac12}", np.str_("0.5")) == 1.0
+    assert compute_score("gsm8k", "#### 72", {"answer": np.int64(72)}) == 1.0
+    # A longer array is a set reference: k boxes answer it.
+    assert compute_score("gsm8k", "\\boxed{3} \\boxed{5}", np.array([5, 3])) == 1.0
+    assert compute_score(np.str_("gsm8k"), "#### 72", b"72") == 1.0
+
+
+def test_numpy_is_not_imported_by_the_adapter():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys; sys.modules['numpy'] = None\n"  # any 'import numpy' would now fail
+        "from reward_kit.verl import compute_score\n"
+        "assert compute_score('gsm8k', '#### 72', '72') == 1.0\n"
+        "assert compute_score('gsm8k', '#### 72', 72, {}, return_dict=True)['score'] == 1.0\n"
+    )
+    lambdas = Path(__file__).resolve().parents[2] / "lambdas"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=lambdas, env={"PYTHONPATH": str(lambdas)})
+
+
+def test_extra_keyword_arguments_are_accepted():
+    extra = {"num_turns": 2, "rollout_reward_scores": {}, "index": 7}
+    score = compute_score(
+        data_source="gsm8k", solution_str="#### 72", ground_truth="72", extra_info=extra, tokenizer=None, max_resp_len=4096
+    )
+    assert score == 1.0
+
+
+def test_return_dict_has_the_same_keys_for_every_sample():
+    spec = {"grader": "multi", "graders": {"acc": {"grader": "numeric"}, "fmt": {"grader": "regex", "pattern": "####"}}}
+    good = compute_score("x", "#### 72", "72", {"reward_spec": spec}, return_dict=True)
+    broken = compute_score("x", None, "72", {"reward_spec": spec}, return_dict=True)
+    assert good == {"score": 1.0, "failed": 0.0, "reward_acc": 1.0, "reward_fmt": 1.0}
+    assert set(broken) == set(good) and broken["failed"] == 1.0 and broken["score"] == 0.0
+    assert isinstance(compute_score("gsm8k", "#### 72", "72"), float)
+
+
+def test_verl_style_loading_with_reward_kwargs():
+    """verl loads custom_reward_function.path as a file module (or pkg://reward_kit.verl) and
+    merges custom_reward_function.reward_kwargs into every call: mimic that here."""
+    import importlib.util
+    from functools import partial
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "lambdas" / "reward_kit" / "verl.py"
+    spec = importlib.util.spec_from_file_location("custom_module_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def call_with_kwargs(raw_fn, extra_kwargs, *args, **kwargs):
+        return raw_fn(*args, **{**kwargs, **extra_kwargs})
+
+    reward_fn = partial(call_with_kwargs, module.compute_score, {"return_dict": True})
+    result = reward_fn(data_source="openai/gsm8k", solution_str="#### 72", ground_truth="72", extra_info={"index": 0})
+    assert result["score"] == 1.0
