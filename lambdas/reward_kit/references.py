@@ -64,6 +64,8 @@ def unwrap_reference(reference: Any, key: str | None = None) -> Any:
 
 def final_answer_text(text: str) -> str:
     """The final answer of a reference text: after the last ``####``, else the last box, else all."""
+    if "#" not in text and "\\" not in text:  # the usual short answer: nothing to look for
+        return text.strip()
     markers = list(GSM8K_MARKER.finditer(text))
     if markers:
         rest = text[markers[-1].end() :]

@@ -37,6 +37,11 @@ _NO_SPACE_SCRIPT = re.compile(f"[{_NO_SPACE_RANGES}]")
 _WORD_CHAR_NOT_CJK = f"[^\\W{_NO_SPACE_RANGES}]"
 
 
+_INVALID: frozenset[str] = frozenset()  # an unusable reference (cached like the others)
+_REFERENCE_CACHE_SIZE = 4096
+_CACHED_REFERENCE_CHARS = 256  # bounded memory: only short references are memoized
+
+
 def _mention_pattern(forms: list[str]) -> re.Pattern[str] | None:
     """One alternation over all normalized label/alias forms, longest first.
 
@@ -86,16 +91,31 @@ def build(spec: Mapping[str, Any]) -> Grader:
             value = int(value)  # 2.0 from JSON is the label "2"
         return forms.get(_normalize_answer(str(value)))
 
-    def resolve_reference(reference: Any) -> frozenset[str] | None:
-        """The expected label(s): one, or the k labels of a list reference; None if unusable."""
+    def resolve_uncached(reference: Any) -> frozenset[str]:
         value = reference_answer(reference, reference_key)
         if value is MISSING:
-            return None
-        values = value if isinstance(value, list) else [value]
-        labels = [resolve_one(reference_answer(item)) for item in values]
+            return _INVALID
+        if isinstance(value, list):
+            labels = [resolve_one(reference_answer(item)) for item in value]
+        else:
+            labels = [resolve_one(value)]
         if not labels or any(label is None for label in labels):
-            return None
+            return _INVALID
         return frozenset(labels)  # type: ignore[arg-type]
+
+    reference_cache: dict[str, frozenset[str]] = {}
+
+    def resolve_reference(reference: Any) -> frozenset[str] | None:
+        """The expected label(s): one, or the k labels of a list reference; None if unusable."""
+        if type(reference) is str and len(reference) <= _CACHED_REFERENCE_CHARS:  # repeated across a batch
+            labels = reference_cache.get(reference)
+            if labels is None:
+                if len(reference_cache) >= _REFERENCE_CACHE_SIZE:
+                    reference_cache.clear()
+                labels = reference_cache[reference] = resolve_uncached(reference)
+        else:
+            labels = resolve_uncached(reference)
+        return labels or None
 
     def extract(region: str) -> tuple[frozenset[str], str | None, bool]:
         """(distinct labels, reason, in_expected_format); several labels only from boxes."""
