@@ -22,7 +22,7 @@ import math
 import re
 import unicodedata
 
-__all__ = ["NUMBER_TOKEN", "GSM8K_MARKER", "prepare", "read_numbers", "number_at", "marker_answers"]
+__all__ = ["GSM8K_MARKER", "NUMBER_TOKEN", "marker_answers", "number_at", "prepare", "read_numbers"]
 
 _GROUP_SEPARATOR = r"(?:,|\{,\}|\\,)"
 # Unsigned number: thousands-grouped or plain digits, optional decimals and exponent.
@@ -96,12 +96,12 @@ def _value(match: re.Match[str]) -> float | None:
         # Only a proper, unsigned fraction makes a mixed number; 3\frac{7}{2} is not one.
         if whole is None or num is None or den is None or not (0 <= num < den) or not num.is_integer():
             return None
-        value = whole + num / den
-        return -value if match.group("mixsign") == "-" else value
-    value = _fraction(match, "fn", "fd")
-    if value is not None and match.group("fsign") == "-":
-        value = -value
-    return value
+        mixed = whole + num / den
+        return -mixed if match.group("mixsign") == "-" else mixed
+    fraction = _fraction(match, "fn", "fd")
+    if fraction is not None and match.group("fsign") == "-":
+        return -fraction
+    return fraction
 
 
 def read_numbers(prepared: str) -> list[float]:

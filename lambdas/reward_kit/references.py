@@ -24,7 +24,7 @@ from typing import Any
 from reward_kit.extraction import boxed_contents
 from reward_kit.numbers import GSM8K_MARKER
 
-__all__ = ["REFERENCE_KEYS", "MISSING", "unwrap_reference", "final_answer_text", "reference_answer"]
+__all__ = ["MISSING", "REFERENCE_KEYS", "final_answer_text", "reference_answer", "unwrap_reference"]
 
 # Looked up in this order; documented in the README ("Reference answers").
 REFERENCE_KEYS = ("answer", "final_answer", "label", "text", "solution", "ground_truth")

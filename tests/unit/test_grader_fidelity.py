@@ -4,12 +4,12 @@ test cases and by attacking the graders, pinned one by one, plus property tests.
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from reward_kit.contract import content_text
 from reward_kit.graders import build_grader
 from reward_kit.graders.base import GradeInput, GradeResult
@@ -21,16 +21,12 @@ from reward_kit.spec import validate_spec
 from .helpers import spec_error
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _grader(spec_json: str):
-    import json
-
     return build_grader(validate_spec(json.loads(spec_json)))
 
 
 def grade(spec: dict[str, Any], response: str, reference: Any) -> GradeResult:
-    import json
-
     return _grader(json.dumps(spec, sort_keys=True))(GradeInput(response, reference, {}))
 
 
@@ -121,7 +117,9 @@ def test_math_parses_boxes_as_written(response, reference, score, reason):
     assert (result.score, result.reason) == (pytest.approx(score), reason)
 
 
-@pytest.mark.parametrize("reference", ["forty two", "Monday", "two forty", "the answer is seven", {"answer": "yes please"}])
+@pytest.mark.parametrize(
+    "reference", ["forty two", "Monday", "two forty", "the answer is seven", {"answer": "yes please"}]
+)
 def test_a_reference_in_words_is_invalid_not_a_product_of_letters(reference):
     for response in ("\\boxed{f*o*r*t*y*t*w*o}", "\\boxed{two forty}", "\\boxed{Monday}", "\\boxed{42}"):
         result = grade(MATH, response, reference)
@@ -129,7 +127,9 @@ def test_a_reference_in_words_is_invalid_not_a_product_of_letters(reference):
 
 
 @pytest.mark.parametrize(
-    "text", ["x^2 + 1", "\\frac{\\sqrt{3}}{2}", "xy", "\\sin x + \\cos x", "\\text{Monday}", "\\mathbb{R}", "\\infty", "2\\pi r", "A and B"]
+    "text",
+    ["x^2 + 1", "\\frac{\\sqrt{3}}{2}", "xy", "\\sin x + \\cos x", "\\text{Monday}", "\\mathbb{R}", "\\infty", "2\\pi r"]
+    + ["A and B"],
 )
 def test_mathematics_is_not_prose(text):
     assert not looks_like_prose(text)
