@@ -135,6 +135,12 @@ def test_mathematics_is_not_prose(text):
     assert not looks_like_prose(text)
 
 
+def test_prose_around_delimited_math_is_fine():
+    assert not looks_like_prose("The answer is $\\frac{1}{2}$.")
+    assert looks_like_prose("The answer is $two$.")
+    assert grade(MATH, "\\boxed{0.5}", "The answer is $\\frac{1}{2}$.").score == 1.0
+
+
 def test_textual_references_work_inside_text():
     assert grade(MATH, "\\boxed{\\text{Monday}}", "\\text{Monday}").score == 1.0
     assert grade(MATH, "\\boxed{\\text{Mondya}}", "\\text{Monday}").score < 1.0

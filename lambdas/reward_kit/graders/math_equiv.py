@@ -61,6 +61,8 @@ _TEXT_GROUP = re.compile(
     r"\\(?:text|textbf|textit|textrm|texttt|mathrm|mathbf|mathit|mbox|operatorname)\s{0,16}\{[^{}]{0,1000}\}"
 )
 _COMMAND = re.compile(r"\\[A-Za-z]+")
+# Math delimiters in a reference text: only what is inside them is read as mathematics.
+_MATH_SPAN = re.compile(r"\$\$?([^$]{1,2000})\$\$?|\\\((.{1,2000}?)\\\)|\\\[(.{1,2000}?)\\\]", re.DOTALL)
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 # Names written without a backslash that are still mathematics (and connectives math-verify reads).
 _MATH_NAMES = (
@@ -139,7 +141,12 @@ def reference_text(reference: Any, key: str | None = None) -> str | None:
 def looks_like_prose(text: str) -> bool:
     """True for text written in words (``forty two``, ``Monday``), which math-verify would read
     as a product of letters (so any anagram would match). Words inside ``\\text{...}`` and
-    LaTeX commands are fine; so are variables and products of one or two letters."""
+    LaTeX commands are fine; so are variables and products of one or two letters. When the
+    text has math delimiters (``The answer is $\\frac{1}{2}$.``) only what they hold counts:
+    math-verify reads only that."""
+    spans = ["".join(groups) for groups in _MATH_SPAN.findall(text)]
+    if spans:
+        text = " ".join(spans)
     plain = _COMMAND.sub(" ", _TEXT_GROUP.sub(" ", text))
     long_runs = 0
     for run in _LETTER_RUN.findall(plain):
