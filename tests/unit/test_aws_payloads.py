@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+
 from reward_kit.contract import EventError
 from reward_kit.scoring import Scorer
 

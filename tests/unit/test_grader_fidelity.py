@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from reward_kit.contract import content_text
 from reward_kit.graders import build_grader
 from reward_kit.graders.base import GradeInput, GradeResult
