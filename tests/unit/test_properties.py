@@ -129,3 +129,12 @@ def _label_scorer(value_range: tuple[float, float]) -> Scorer:
     if value_range not in _scorers:
         _scorers[value_range] = Scorer({**LABEL_SPEC, "range": list(value_range)})
     return _scorers[value_range]
+
+
+@SETTINGS
+@given(events, st.sampled_from(["trajectories", "samples"]))
+def test_an_object_event_is_scored_like_its_list_and_mirrored(event, key):
+    scorer = _label_scorer((0.0, 1.0))
+    wrapped = scorer.score_event({key: event, "job": "x"})
+    check_result(event, wrapped, 0.0, 1.0, ["label"])
+    assert wrapped.response == {key: scorer.score_event(event).outputs}
