@@ -1,0 +1,1 @@
+"""Registers reward functions as SageMaker AI Evaluator assets (a CloudFormation custom resource)."""
