@@ -44,8 +44,8 @@ CLIENT_CONFIG = Config(
     read_timeout=20,
     retries={"mode": "standard", "total_max_attempts": 4},  # throttling: ~7 s of backoff at most
 )
-IMPORT_WAIT_SECONDS = 60.0  # for the imported version to leave Importing (well inside the Lambda timeout)
-IMPORT_POLL_SECONDS = 2.0
+WAIT_SECONDS = 60.0  # for a new hub or an imported version to settle (well inside the Lambda timeout)
+POLL_SECONDS = 2.0
 _NOT_FOUND = "ResourceNotFound"
 
 
@@ -110,11 +110,28 @@ def _call(client: Any, request: wire.Request) -> dict[str, Any]:
 
 
 def _ensure_hub(client: Any, target: Target) -> None:
+    """The hub exists and is InService. Registrations of several functions (or stacks) may
+    create it at the same time: the one that loses the race finds it in use, which is fine."""
     try:
-        _call(client, wire.describe_hub(target.hub))
+        hub = _call(client, wire.describe_hub(target.hub))
     except NotFound:
         logger.info("creating the AI registry hub %s (%s)", target.hub, wire.hub_display_name(target.region, target.account))
-        _call(client, wire.create_hub(target.region, target.account))
+        try:
+            _call(client, wire.create_hub(target.region, target.account))
+        except RegistrationError as exc:
+            if ": ResourceInUse:" not in str(exc):
+                raise
+        hub = _call(client, wire.describe_hub(target.hub))
+    deadline = time.monotonic() + WAIT_SECONDS
+    while hub.get("HubStatus") != "InService":
+        if hub.get("HubStatus") in ("CreateFailed", "UpdateFailed", "Deleting", "DeleteFailed"):
+            raise RegistrationError(f"the AI registry hub {target.hub} is {hub.get('HubStatus')}: "
+                                    f"{hub.get('FailureReason') or 'no reason given'}")
+        if time.monotonic() >= deadline:
+            raise RegistrationError(f"the AI registry hub {target.hub} is still {hub.get('HubStatus')} "
+                                    f"after {WAIT_SECONDS:.0f} s")
+        time.sleep(POLL_SECONDS)
+        hub = _call(client, wire.describe_hub(target.hub))
 
 
 def _latest(client: Any, hub: str, name: str) -> dict[str, Any] | None:
@@ -133,7 +150,7 @@ def _import(client: Any, target: Target, evaluator: wire.Evaluator, version: str
 
 def _wait_until_available(client: Any, hub: str, name: str, version: str) -> None:
     """An import that fails asynchronously fails the resource (with SageMaker's reason)."""
-    deadline = time.monotonic() + IMPORT_WAIT_SECONDS
+    deadline = time.monotonic() + WAIT_SECONDS
     while True:
         described = _call(client, wire.describe_evaluator(hub, name, version))
         status = described.get("HubContentStatus")
@@ -144,9 +161,9 @@ def _wait_until_available(client: Any, hub: str, name: str, version: str) -> Non
             raise RegistrationError(f"SageMaker could not import evaluator {name} version {version}: {reason}")
         if time.monotonic() >= deadline:
             # Accepted and still importing: SageMaker finishes it; not worth failing a deploy.
-            logger.warning("evaluator %s version %s still %s after %.0f s", name, version, status, IMPORT_WAIT_SECONDS)
+            logger.warning("evaluator %s version %s still %s after %.0f s", name, version, status, WAIT_SECONDS)
             return
-        time.sleep(IMPORT_POLL_SECONDS)
+        time.sleep(POLL_SECONDS)
 
 
 def _result(target: Target, name: str, arn: str, version: str) -> dict[str, Any]:

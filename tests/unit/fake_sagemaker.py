@@ -83,6 +83,7 @@ class FakeSageMaker:
             self.page_size = 100
             self.import_statuses: deque[str] = deque()  # statuses a new version reports before "Available"
             self.import_failure: str | None = None  # a new version ends ImportFailed with this reason
+            self.hub_statuses: deque[str] = deque()  # statuses a new hub reports before "InService"
 
     # --- set-up helpers ------------------------------------------------------------------------
 
@@ -152,7 +153,10 @@ class FakeSageMaker:
         return hub
 
     def _op_DescribeHub(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
-        return dict(self.hubs[self._hub(params)])
+        hub = self.hubs[self._hub(params)]
+        statuses = hub.get("_statuses")
+        hub["HubStatus"] = statuses.popleft() if statuses else "InService"
+        return {key: value for key, value in hub.items() if not key.startswith("_")}
 
     def _op_CreateHub(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         name = params["HubName"]
@@ -160,6 +164,7 @@ class FakeSageMaker:
             raise _Fault("ResourceInUse", f"Hub {name} already exists.")
         self.add_hub(name, params.get("HubDisplayName", ""))
         self.hubs[name]["HubDescription"] = params["HubDescription"]
+        self.hubs[name]["_statuses"] = deque(self.hub_statuses)
         return {"HubArn": self._hub_arn(name)}
 
     def _op_ImportHubContent(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802

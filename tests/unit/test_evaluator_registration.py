@@ -49,7 +49,7 @@ def sagemaker(_server: FakeSageMaker, monkeypatch: pytest.MonkeyPatch) -> FakeSa
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", _server.url)
     # botocore's real backoff (seconds for throttling) and the import poll are not under test.
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
-    monkeypatch.setattr(handler, "IMPORT_POLL_SECONDS", 0.0)
+    monkeypatch.setattr(handler, "POLL_SECONDS", 0.0)
     return _server
 
 
@@ -93,8 +93,8 @@ def create(sagemaker: FakeSageMaker, **kwargs: str) -> dict[str, Any]:
 def test_create_without_hub_creates_the_hub_then_imports_version_1(sagemaker: FakeSageMaker) -> None:
     result = handler.on_event(event("Create"), None)
 
-    assert sagemaker.operations() == ["DescribeHub", "CreateHub", "DescribeHubContent", "ImportHubContent",
-                                      "DescribeHubContent"]
+    assert sagemaker.operations() == ["DescribeHub", "CreateHub", "DescribeHub", "DescribeHubContent",
+                                      "ImportHubContent", "DescribeHubContent"]
     assert sagemaker.params("CreateHub") == [{"HubName": HUB, "HubDisplayName": f"AiRegistry-{REGION}-{ACCOUNT}",
                                               "HubDescription": "AI Registry Hub"}]
     imported = sagemaker.params("ImportHubContent")[0]
@@ -127,6 +127,29 @@ def test_create_with_existing_hub_does_not_create_it(sagemaker: FakeSageMaker) -
     reference = wire.document_reference(sagemaker.params("ImportHubContent")[0]["HubContentDocument"])
     assert reference == ALIAS_ARN
     assert result["Data"][props.ATTR_EVALUATOR_ARN] == content_arn("SageMaker-reward-gsm8k-dev", "1.0.0")
+
+
+def test_create_waits_for_a_new_hub_to_be_in_service(sagemaker: FakeSageMaker) -> None:
+    sagemaker.hub_statuses.extend(["Creating", "Creating"])
+    handler.on_event(event("Create"), None)
+    assert sagemaker.operations()[:5] == ["DescribeHub", "CreateHub", "DescribeHub", "DescribeHub", "DescribeHub"]
+    assert sagemaker.operations().count("ImportHubContent") == 1
+
+
+def test_create_fails_when_the_new_hub_fails(sagemaker: FakeSageMaker) -> None:
+    sagemaker.hub_statuses.extend(["Creating", "CreateFailed"])
+    with pytest.raises(handler.RegistrationError, match=f"hub {HUB} is CreateFailed"):
+        handler.on_event(event("Create"), None)
+    assert "ImportHubContent" not in sagemaker.operations()
+
+
+def test_a_hub_created_meanwhile_by_another_registration_is_fine(sagemaker: FakeSageMaker) -> None:
+    # Both saw no hub; the other one's CreateHub won.
+    sagemaker.inject("DescribeHub", Error("ResourceNotFound", "Hub does not exist."))
+    sagemaker.add_hub(HUB)
+    result = handler.on_event(event("Create"), None)
+    assert sagemaker.operations()[:3] == ["DescribeHub", "CreateHub", "DescribeHub"]
+    assert result["Data"][props.ATTR_EVALUATOR_VERSION] == "1.0.0"
 
 
 def test_create_refuses_a_name_registered_outside_the_stack(sagemaker: FakeSageMaker) -> None:
@@ -163,6 +186,7 @@ def test_update_without_changes_makes_no_mutating_call(sagemaker: FakeSageMaker)
     result = handler.on_event(event("Update", properties(), properties(), created["PhysicalResourceId"]), None)
 
     assert sagemaker.operations() == ["DescribeHubContent"]
+    assert set(sagemaker.operations()) <= wire.READ_ONLY_OPERATIONS
     assert result == created
     assert sagemaker.versions(HUB, "SageMaker-reward-gsm8k-dev") == ["1.0.0"]
 

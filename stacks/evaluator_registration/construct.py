@@ -1,0 +1,160 @@
+"""EvaluatorRegistration: one custom-resource provider per stack, one Evaluator per reward function.
+
+CloudFormation has no resource for SageMaker AI Evaluators, so a ``custom_resources.Provider``
+runs ``lambdas/evaluator_registration/handler.py`` (``on_event``) for each registration: it
+creates the account's AI-registry hub when missing, imports the evaluator (a new version when
+its Lambda ARN, name or description changes) and deletes every version with the stack.
+
+The handler has its own asset (only ``evaluator_registration`` and its pinned boto3), never
+shipped inside the reward functions. Its role may call exactly the operations the wire module
+builds, on hubs and hub content of this stack's account and region only; the Provider
+framework's own function gets a role of ours (its log group, and invoking the handler).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Acknowledgment, ArnFormat, BundlingOptions, CfnOutput, CustomResource, Duration, Stack, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from evaluator_registration import ai_registry, properties
+
+from ..bundling import EXCLUDE, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, LocalPipBundling, bundled_code_options
+from ..nag import acknowledge_iam5_resource
+
+RUNTIME_DIR = Path(__file__).resolve().parents[2] / "lambdas" / "evaluator_registration"
+HANDLER = "evaluator_registration.handler.on_event"
+# Bounds the handler, not CloudFormation: every SageMaker call gives up after 4 attempts
+# (~25 s each at worst) and an import is awaited at most 60 s, so a stuck call fails the
+# resource within minutes with the error, instead of CloudFormation's hour-long wait.
+HANDLER_TIMEOUT = Duration.minutes(5)
+SAGEMAKER_ACTIONS = sorted(f"sagemaker:{operation}" for operation in ai_registry.OPERATIONS)
+
+
+class _PackageBundling(LocalPipBundling):
+    """The runtime folder becomes the package ``evaluator_registration/`` at the bundle's root,
+    next to its pip-installed requirements (the handler imports ``evaluator_registration.*``)."""
+
+    def copy_sources(self, output_dir: str) -> None:
+        shutil.copytree(self.source_dir, Path(output_dir) / self.source_dir.name, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(*EXCLUDE, "requirements.txt"))
+
+
+def handler_code() -> lambda_.Code:
+    """The handler's own asset (bundled with its pinned boto3 by ``make synth``)."""
+    options: dict[str, Any] = bundled_code_options(RUNTIME_DIR)
+    options["bundling"] = BundlingOptions(image=options["bundling"].image, local=_PackageBundling(RUNTIME_DIR))
+    return lambda_.Code.from_asset(str(RUNTIME_DIR), **options)
+
+
+class EvaluatorRegistration(Construct):
+    """The provider; ``register`` adds one Evaluator (and its stack output) per reward function."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, code: lambda_.Code,
+                 log_retention: logs.RetentionDays) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+
+        handler_logs = logs.LogGroup(self, "HandlerLogGroup", retention=log_retention)
+        registry_arns = [
+            stack.format_arn(service="sagemaker", resource="hub", resource_name="*",
+                             arn_format=ArnFormat.SLASH_RESOURCE_NAME),
+            stack.format_arn(service="sagemaker", resource="hub-content", resource_name="*",
+                             arn_format=ArnFormat.SLASH_RESOURCE_NAME),
+        ]
+        self.handler_role = iam.Role(
+            self,
+            "HandlerRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Registers this stack's reward functions as SageMaker AI Evaluators",
+            inline_policies={"EvaluatorRegistration": iam.PolicyDocument(statements=[
+                iam.PolicyStatement(sid="WriteOwnLogGroup", actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                                    resources=[handler_logs.log_group_arn]),
+                iam.PolicyStatement(sid="ManageEvaluators", actions=SAGEMAKER_ACTIONS, resources=registry_arns),
+            ])},
+        )
+        for arn in registry_arns:
+            acknowledge_iam5_resource(
+                self.handler_role, arn,
+                "The AI-registry hub's name is a sha256 of the account and region computed by the handler "
+                "(not known at synth for environment-agnostic stacks) and evaluator names carry versions: "
+                "scoped to SageMaker hubs and hub content of this account and region, for exactly the "
+                "hub operations the handler calls",
+            )
+
+        self.handler = lambda_.Function(
+            self,
+            "Handler",
+            description="Registers reward functions as SageMaker AI Evaluators (custom resource)",
+            runtime=LAMBDA_RUNTIME,
+            architecture=LAMBDA_ARCHITECTURE,
+            handler=HANDLER,
+            code=code,
+            memory_size=256,
+            timeout=HANDLER_TIMEOUT,
+            role=self.handler_role,
+            log_group=handler_logs,
+        )
+        Validations.of(self.handler).acknowledge(Acknowledgment(
+            id="AwsSolutions-L1",
+            reason="Pinned to python3.13 like the reward functions: the bundle is built for CPython 3.13 "
+            "(pip --python-version 3.13); moving to a newer runtime is a deliberate bump of both",
+        ))
+
+        framework_logs = logs.LogGroup(self, "ProviderLogGroup", retention=log_retention)
+        framework_role = iam.Role(
+            self,
+            "ProviderRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="CDK custom-resource Provider framework for the Evaluator registrations",
+            inline_policies={"ProviderLogs": iam.PolicyDocument(statements=[
+                iam.PolicyStatement(sid="WriteOwnLogGroup", actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                                    resources=[framework_logs.log_group_arn]),
+            ])},
+        )
+        self.provider = cr.Provider(self, "Provider", on_event_handler=self.handler,
+                                    framework_on_event_role=framework_role, log_group=framework_logs)
+        # grant_invoke adds the handler and "<handler>:*" (its versions) to the framework's role.
+        acknowledge_iam5_resource(
+            framework_role.node.find_child("DefaultPolicy"), f"{self.handler.function_arn}:*",
+            "Added by the CDK Provider framework (Function.grantInvoke): invoking the evaluator-registration "
+            "handler's own versions and aliases only",
+        )
+        framework_function = self.provider.node.find_child("framework-onEvent")
+        Validations.of(framework_function).acknowledge(Acknowledgment(
+            id="AwsSolutions-L1",
+            reason="The CDK Provider framework's own Node.js function: aws-cdk-lib chooses and updates its "
+            "runtime (bumped with aws-cdk-lib), this project does not set it",
+        ))
+        self.evaluators: dict[str, CustomResource] = {}
+
+    def register(self, key: str, *, lambda_arn: str, name: str, description: str) -> CustomResource:
+        """One Evaluator for the function whose invoke ARN is ``lambda_arn``; ``key`` (PascalCase)
+        names the resource and the ``<key>EvaluatorArn`` stack output."""
+        resource = CustomResource(
+            self,
+            f"{key}Evaluator",
+            service_token=self.provider.service_token,
+            resource_type=properties.RESOURCE_TYPE,
+            properties={
+                properties.PROP_EVALUATOR_NAME: name,
+                properties.PROP_DESCRIPTION: description,
+                properties.PROP_LAMBDA_ARN: lambda_arn,
+            },
+        )
+        output = CfnOutput(
+            self,
+            f"{key}EvaluatorArn",
+            value=resource.get_att_string(properties.ATTR_EVALUATOR_ARN),
+            description=f"SageMaker AI Evaluator {name}: ServerlessJobConfig.EvaluatorArn / custom_reward_function",
+        )
+        output.override_logical_id(f"{key}EvaluatorArn")  # next to <key>FunctionArn in the outputs
+        self.evaluators[key] = resource
+        return resource
