@@ -13,6 +13,7 @@ from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from .config import EnvironmentConfig
+from .evaluator_registration import handler_code_options
 from .reward_functions import function_kind_code_options
 from .reward_stack import RewardStack
 
@@ -30,6 +31,7 @@ def build_app(app: App, environments: list[EnvironmentConfig]) -> dict[str, Rewa
     # One bundler per function kind for the whole app: every stack's asset of a kind has the
     # same source and options, so CDK stages each kind's bundle once.
     code_options = function_kind_code_options(LAMBDAS_DIR)
+    evaluator_code_options = handler_code_options(LAMBDAS_DIR)
     stacks: dict[str, RewardStack] = {}
     for env in environments:
         stacks[env.name] = RewardStack(
@@ -38,6 +40,7 @@ def build_app(app: App, environments: list[EnvironmentConfig]) -> dict[str, Rewa
             config=env,
             code_options=code_options,
             asset_path=str(LAMBDAS_DIR),
+            evaluator_code_options=evaluator_code_options,
             env=Environment(account=env.account, region=env.region) if env.account else None,
             description=f"Nova RFT reward functions and training roles ({env.name})",
         )

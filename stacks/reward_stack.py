@@ -12,6 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from .config import EnvironmentConfig
+from .evaluator_registration import EvaluatorRegistration
 from .reward_functions import RewardFunction
 from .training_access import TrainingAccess
 
@@ -25,9 +26,11 @@ class RewardStack(Stack):
         config: EnvironmentConfig,
         code_options: dict[str, dict[str, Any]],
         asset_path: str,
+        evaluator_code_options: dict[str, Any],
         **kwargs: Any,
     ) -> None:
-        """``code_options``: function kind -> ``Code.from_asset`` options (one asset per kind)."""
+        """``code_options``: function kind -> ``Code.from_asset`` options (one asset per kind);
+        ``evaluator_code_options``: the evaluator-registration handler's asset options."""
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
         # One asset per function kind, shared by every function of that kind (staged once per app).
@@ -48,3 +51,16 @@ class RewardStack(Stack):
             training=config.training,
             reward_function_arns=[arn for rf in self.reward_functions.values() for arn in rf.invoke_arns],
         )
+
+        # One SageMaker AI Evaluator per reward function, unless the environment switches it off.
+        self.evaluator_registration: EvaluatorRegistration | None = None
+        if config.evaluator_registration.enabled:
+            self.evaluator_registration = EvaluatorRegistration(
+                self, "EvaluatorRegistration",
+                code=lambda_.Code.from_asset(asset_path, **evaluator_code_options),
+                log_retention_days=config.log_retention_days,
+            )
+            for evaluator in config.evaluator_registration.evaluators:
+                rf = self.reward_functions[evaluator.function]
+                self.evaluator_registration.register(rf.config.construct_name, lambda_arn=rf.invoke_arn,
+                                                     name=evaluator.name, description=evaluator.description)

@@ -9,6 +9,12 @@ nothing from the development virtualenv can hide a missing file) and scores a ti
 with a label and a math spec: this proves the asset holds the runtime and the pure-Python
 dependencies the graders load lazily (math-verify, sympy, antlr4, Powertools).
 
+The evaluator-registration asset (the custom-resource handler ``evaluator_registration.handler``)
+is checked its own way: from the bundle alone it builds every SageMaker request the handler
+sends, validates each against the bundled (pinned) botocore's service model, and runs
+``on_event`` for a Delete that needs no call. Non-Python functions (the CDK Provider
+framework's) are CDK's own and not checked.
+
 Binary wheels in the bundle are built for Lambda (CPython 3.13, aarch64) and cannot load on
 most development machines, so graders that need them (jsonschema -> rpds) are not run here.
 """
@@ -40,10 +46,66 @@ print("RESULT " + json.dumps({{o["id"]: o["aggregate_reward_score"] for o in han
 """
 
 
+EVALUATOR_MODULE = "evaluator_registration.handler"
+EVALUATOR_SCRIPT = """
+import json
+import botocore
+from botocore.validate import ParamValidator
+from evaluator_registration import ai_registry as wire
+from evaluator_registration.handler import on_event, sagemaker_client
+
+model = sagemaker_client("us-east-1").meta.service_model
+evaluator = wire.Evaluator("probe", "probe", "arn:aws:lambda:us-east-1:123456789012:function:probe")
+hub = wire.hub_name("us-east-1", "123456789012")
+requests = [wire.describe_hub(hub), wire.create_hub("us-east-1", "123456789012"),
+            wire.import_evaluator(hub, evaluator, "1.0.0"), wire.describe_evaluator(hub, "probe"),
+            wire.list_evaluator_versions(hub, "probe"), wire.delete_evaluator_version(hub, "probe", "1.0.0")]
+assert {r.operation for r in requests} == set(wire.OPERATIONS)
+for request in requests:
+    report = ParamValidator().validate(request.params, model.operation_model(request.operation).input_shape)
+    assert not report.has_errors(), report.generate_report()
+# A Delete of an id it never returned makes no call: on_event itself runs from the bundle.
+event = {"RequestType": "Delete", "PhysicalResourceId": "probe",
+         "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/probe/1"}
+assert on_event(event, None) == {"PhysicalResourceId": "probe"}
+print("RESULT " + json.dumps({"botocore": botocore.__version__, "from": botocore.__file__}))
+"""
+
+
+def pinned(package: str) -> str:
+    requirements = Path(__file__).resolve().parent.parent / "lambdas/evaluator_registration/requirements.txt"
+    for line in requirements.read_text(encoding="utf-8").splitlines():
+        if line.startswith(f"{package}=="):
+            return line.split("==", 1)[1].strip()
+    raise KeyError(package)
+
+
+def check_evaluator(asset: Path) -> list[str]:
+    """The registration handler imports and validates its requests with the bundled, pinned botocore."""
+    asset = asset.resolve()
+    if (asset / "reward_kit").exists():
+        return [f"{asset.name}: the evaluator-registration asset ships reward_kit"]
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(asset), "PYTHONDONTWRITEBYTECODE": "1",
+           "AWS_ACCESS_KEY_ID": "probe", "AWS_SECRET_ACCESS_KEY": "probe"}
+    run = subprocess.run([sys.executable, "-S", "-c", EVALUATOR_SCRIPT], capture_output=True, text=True, env=env,
+                         timeout=120)
+    lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
+    if run.returncode != 0 or not lines:
+        return [f"{asset.name}: {EVALUATOR_MODULE} failed: {run.stderr.strip().splitlines()[-1:]}"]
+    result = json.loads(lines[-1][len("RESULT "):])
+    if result["botocore"] != pinned("botocore") or not result["from"].startswith(str(asset)):
+        return [f"{asset.name}: runs botocore {result['botocore']} from {result['from']}, "
+                f"expected the bundled {pinned('botocore')}"]
+    return []
+
+
 def check(asset: Path, modules: list[str] | None = None) -> list[str]:
-    """Problems with one asset, scoring through each of ``modules`` (default: every known one)."""
+    """Problems with one asset, scoring through each of ``modules`` (default: every reward one)."""
     problems = []
     for module in modules or list(CASES):
+        if module == EVALUATOR_MODULE:
+            problems += check_evaluator(asset)
+            continue
         if module not in CASES:
             problems.append(f"{asset.name}: no smoke test for handler module {module!r} (add one to CASES)")
             continue
@@ -68,6 +130,9 @@ def function_assets(out: Path) -> dict[Path, set[str]]:
         for resource in resources.values():
             if resource.get("Type") != "AWS::Lambda::Function":
                 continue
+            runtime = resource.get("Properties", {}).get("Runtime")
+            if runtime and not str(runtime).startswith("python"):
+                continue  # the CDK Provider framework's Node.js function: CDK's own code
             path = resource.get("Metadata", {}).get("aws:asset:path")
             handler = resource.get("Properties", {}).get("Handler", "")
             if path:
@@ -78,7 +143,7 @@ def function_assets(out: Path) -> dict[Path, set[str]]:
 def foreign_packages(asset: Path, modules: set[str]) -> list[str]:
     """Entry-point packages of lambdas/ in the asset that none of its handlers belongs to."""
     own = {module.split(".")[0] for module in modules}
-    entry_points = {module.split(".")[0] for module in CASES}
+    entry_points = {module.split(".")[0] for module in [*CASES, EVALUATOR_MODULE]}
     return sorted(p for p in entry_points - own if (asset / p).exists())
 
 
@@ -100,7 +165,8 @@ def main(argv: list[str]) -> int:
         print(f"check_bundle: {problem}", file=sys.stderr)
     if not problems:
         listed = ", ".join(f"{asset.name} ({', '.join(sorted(modules))})" for asset, modules in sorted(assets.items()))
-        print(f"bundle OK: {len(assets)} asset(s) import and score from the bundle alone: {listed}")
+        print(f"bundle OK: {len(assets)} asset(s) import and score (or, for the evaluator registration, "
+              f"validate their requests) from the bundle alone: {listed}")
     return 1 if problems else 0
 
 

@@ -13,6 +13,7 @@ capability adds a module and a field of ``EnvironmentConfig``)::
     training.py          training.{bucket, data_prefix, output_prefix} -> TrainingDataConfig
     reward_functions.py  reward_functions.<name>                       -> RewardFunctionConfig
     judge.py             reward_functions.<name>.judge_*               -> JudgeConfig
+    evaluators.py        evaluator_registration                        -> EvaluatorRegistrationConfig
 
 Every problem raises ``ConfigError`` with ONE line that starts with the key path, in the
 style of ``reward_kit.checks`` (``path: rule, got value``)::
@@ -27,9 +28,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from . import deployment, observability, sizing
+from . import deployment, evaluators, observability, sizing
 from .deployment import DeploymentConfig, parse_deployment
 from .errors import CHECKS, NAME_RE, ConfigError
+from .evaluators import (
+    EvaluatorConfig,
+    EvaluatorRegistrationConfig,
+    check_shared_registry,
+    parse_evaluator_registration,
+)
 from .judge import JudgeConfig, is_inference_profile_id
 from .observability import LOG_RETENTION_DAYS, ObservabilityConfig, parse_observability
 from .reward_functions import KIND_HANDLERS, RewardFunctionConfig, function_name_for, parse_function
@@ -42,6 +49,8 @@ __all__ = [
     "ConfigError",
     "DeploymentConfig",
     "EnvironmentConfig",
+    "EvaluatorConfig",
+    "EvaluatorRegistrationConfig",
     "JudgeConfig",
     "ObservabilityConfig",
     "RewardFunctionConfig",
@@ -54,7 +63,9 @@ __all__ = [
 ]
 
 # Each concern owns its keys; the environment object is their union.
-ENVIRONMENT_KEYS = ("reward_functions", "training", *deployment.KEYS, *observability.KEYS, *sizing.KEYS)
+ENVIRONMENT_KEYS = (
+    "reward_functions", "training", *deployment.KEYS, *observability.KEYS, *sizing.KEYS, *evaluators.KEYS,
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,7 @@ class EnvironmentConfig:
     deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
     observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
     sizing: SizingConfig = field(default_factory=SizingConfig)
+    evaluator_registration: EvaluatorRegistrationConfig = field(default_factory=EvaluatorRegistrationConfig)
 
     # Flat views of the concerns' settings, for the stack and the tests.
     @property
@@ -156,6 +168,7 @@ def _parse_environment(env: str, raw: Any) -> EnvironmentConfig:
         deployment=deployment_config,
         observability=observability_config,
         sizing=sizing_config,
+        evaluator_registration=parse_evaluator_registration(path, raw, env, functions),
     )
 
 
@@ -181,6 +194,7 @@ def parse_environments(raw: Any) -> dict[str, EnvironmentConfig]:
                 {env.name: env.total_reserved_concurrency for env in members},
                 context=f"environments {[env.name for env in members]} share account {account} in {region}: ",
             )
+            check_shared_registry(account, region, [(env.name, env.evaluator_registration) for env in members])
     return envs
 
 

@@ -3,6 +3,6 @@
 Runtime: ``lambdas/evaluator_registration/`` (its own asset, with a pinned boto3).
 """
 
-from .construct import HANDLER, EvaluatorRegistration, handler_code
+from .construct import HANDLER, EvaluatorRegistration, handler_code_options
 
-__all__ = ["HANDLER", "EvaluatorRegistration", "handler_code"]
+__all__ = ["HANDLER", "EvaluatorRegistration", "handler_code_options"]

@@ -13,11 +13,10 @@ framework's own function gets a role of ours (its log group, and invoking the ha
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, ArnFormat, BundlingOptions, CfnOutput, CustomResource, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, CustomResource, Duration, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -25,11 +24,10 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from evaluator_registration import ai_registry, properties
+from stacks.nag import acknowledge_iam5_resource
+from stacks.reward_functions.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, bundled_code_options
 
-from ..bundling import EXCLUDE, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, LocalPipBundling, bundled_code_options
-from ..nag import acknowledge_iam5_resource
-
-RUNTIME_DIR = Path(__file__).resolve().parents[2] / "lambdas" / "evaluator_registration"
+PACKAGE = "evaluator_registration"
 HANDLER = "evaluator_registration.handler.on_event"
 # Bounds the handler, not CloudFormation: every SageMaker call gives up after 4 attempts
 # (~25 s each at worst) and an import is awaited at most 60 s, so a stuck call fails the
@@ -38,31 +36,29 @@ HANDLER_TIMEOUT = Duration.minutes(5)
 SAGEMAKER_ACTIONS = sorted(f"sagemaker:{operation}" for operation in ai_registry.OPERATIONS)
 
 
-class _PackageBundling(LocalPipBundling):
-    """The runtime folder becomes the package ``evaluator_registration/`` at the bundle's root,
-    next to its pip-installed requirements (the handler imports ``evaluator_registration.*``)."""
-
-    def copy_sources(self, output_dir: str) -> None:
-        shutil.copytree(self.source_dir, Path(output_dir) / self.source_dir.name, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(*EXCLUDE, "requirements.txt"))
+def handler_code_options(lambdas_dir: Path) -> dict[str, Any]:
+    """``Code.from_asset(str(lambdas_dir), **options)`` for the handler's own asset: only the
+    ``evaluator_registration`` package and its pinned boto3 (bundled by ``make synth``). Built
+    once per app and shared by every stack, so CDK stages the asset once."""
+    return bundled_code_options(lambdas_dir, [PACKAGE], requirements=f"{PACKAGE}/requirements.txt")
 
 
-def handler_code() -> lambda_.Code:
-    """The handler's own asset (bundled with its pinned boto3 by ``make synth``)."""
-    options: dict[str, Any] = bundled_code_options(RUNTIME_DIR)
-    options["bundling"] = BundlingOptions(image=options["bundling"].image, local=_PackageBundling(RUNTIME_DIR))
-    return lambda_.Code.from_asset(str(RUNTIME_DIR), **options)
+def _log_group(scope: Construct, construct_id: str, retention_days: int) -> logs.LogGroup:
+    group = logs.LogGroup(scope, construct_id, retention=logs.RetentionDays.INFINITE)  # replaced just below
+    resource = group.node.default_child
+    assert isinstance(resource, logs.CfnLogGroup)
+    resource.retention_in_days = retention_days  # validated in stacks.config (one list of allowed values)
+    return group
 
 
 class EvaluatorRegistration(Construct):
     """The provider; ``register`` adds one Evaluator (and its stack output) per reward function."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, code: lambda_.Code,
-                 log_retention: logs.RetentionDays) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, code: lambda_.Code, log_retention_days: int) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
 
-        handler_logs = logs.LogGroup(self, "HandlerLogGroup", retention=log_retention)
+        handler_logs = _log_group(self, "HandlerLogGroup", log_retention_days)
         registry_arns = [
             stack.format_arn(service="sagemaker", resource="hub", resource_name="*",
                              arn_format=ArnFormat.SLASH_RESOURCE_NAME),
@@ -108,7 +104,7 @@ class EvaluatorRegistration(Construct):
             "(pip --python-version 3.13); moving to a newer runtime is a deliberate bump of both",
         ))
 
-        framework_logs = logs.LogGroup(self, "ProviderLogGroup", retention=log_retention)
+        framework_logs = _log_group(self, "ProviderLogGroup", log_retention_days)
         framework_role = iam.Role(
             self,
             "ProviderRole",
@@ -149,12 +145,13 @@ class EvaluatorRegistration(Construct):
                 properties.PROP_LAMBDA_ARN: lambda_arn,
             },
         )
-        output = CfnOutput(
-            self,
+        # At the stack's top level, next to <key>FunctionArn.
+        CfnOutput(
+            Stack.of(self),
             f"{key}EvaluatorArn",
             value=resource.get_att_string(properties.ATTR_EVALUATOR_ARN),
-            description=f"SageMaker AI Evaluator {name}: ServerlessJobConfig.EvaluatorArn / custom_reward_function",
+            description=f"SageMaker AI Evaluator {name} (current version): ServerlessJobConfig.EvaluatorArn, "
+            "SageMaker SDK custom_reward_function",
         )
-        output.override_logical_id(f"{key}EvaluatorArn")  # next to <key>FunctionArn in the outputs
         self.evaluators[key] = resource
         return resource

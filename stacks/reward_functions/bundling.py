@@ -118,11 +118,13 @@ class LocalPipBundling:
         return target
 
 
-def bundled_code_options(source_dir: Path, packages: Sequence[str] | None = None) -> dict[str, Any]:
+def bundled_code_options(source_dir: Path, packages: Sequence[str] | None = None,
+                         requirements: str = "requirements.txt") -> dict[str, Any]:
     """Keyword arguments for ``lambda_.Code.from_asset(str(source_dir), **options)``.
 
     ``packages``: the top-level entries of ``source_dir`` this asset ships (None: all); the
     others are excluded, which also keeps the kinds' assets apart in CDK's staging cache.
+    ``requirements``: the pip requirements installed next to them (relative to ``source_dir``).
     ``image`` is required by ``BundlingOptions`` but never used: the local bundler always
     succeeds or raises, so CDK never falls back to Docker.
     """
@@ -134,7 +136,7 @@ def bundled_code_options(source_dir: Path, packages: Sequence[str] | None = None
     return {
         "bundling": BundlingOptions(
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
-            local=LocalPipBundling(source_dir, packages=packages),
+            local=LocalPipBundling(source_dir, requirements, packages=packages),
         ),
         # The bundle's content decides the hash: a dependency upgrade is a new asset.
         "asset_hash_type": AssetHashType.OUTPUT,

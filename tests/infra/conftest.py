@@ -33,6 +33,7 @@ JUDGE_ENVIRONMENT: dict[str, Any] = {
     "tracing": True,
     "account_concurrency_limit": 3000,
     "alarm_email": "ml-platform@example.com",
+    "evaluator_registration": {"enabled": False},  # the switch: dev and prod register (the default)
     "training": {"bucket": "amzn-s3-demo-bucket-judge", "data_prefix": "data", "output_prefix": "out"},
     "reward_functions": {
         "judge-fm": {

@@ -67,7 +67,9 @@ def test_one_stack_per_environment(synth: Any) -> None:
 @pytest.mark.parametrize("env", ENVS)
 def test_functions_runtime_arch_name_timeout_memory_and_concurrency(synth: Any, env: str) -> None:
     cfg = config(synth, env)
-    assert len(resources(synth, env, "AWS::Lambda::Function")) == len(cfg.reward_functions)
+    functions = resources(synth, env, "AWS::Lambda::Function").values()
+    named = [f for f in functions if "FunctionName" in f["Properties"]]  # the registration's are unnamed
+    assert len(named) == len(cfg.reward_functions)
     for fn in cfg.reward_functions:
         _, props = function_resource(synth, env, fn.function_name)
         assert props["Runtime"] == "python3.13"
@@ -113,11 +115,13 @@ def test_explicit_log_groups_with_retention(synth: Any, env: str) -> None:
     t = template(synth, env)
     t.resource_count_is("Custom::LogRetention", 0)
     groups = resources(synth, env, "AWS::Logs::LogGroup")
-    assert len(groups) == len(cfg.reward_functions)
+    # Plus the evaluator registration's handler and provider log groups (same retention).
+    assert len(groups) == len(cfg.reward_functions) + (2 if cfg.evaluator_registration.enabled else 0)
+    assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {cfg.log_retention_days}
     for fn in cfg.reward_functions:
         _, props = function_resource(synth, env, fn.function_name)
         (logical_id,) = [k for k, v in groups.items()
-                         if v["Properties"]["LogGroupName"] == f"/aws/lambda/{fn.function_name}"]
+                         if v["Properties"].get("LogGroupName") == f"/aws/lambda/{fn.function_name}"]
         assert groups[logical_id]["Properties"]["RetentionInDays"] == cfg.log_retention_days
         assert props["LoggingConfig"] == {"LogGroup": {"Ref": logical_id}}
 

@@ -1,0 +1,281 @@
+"""Evaluator registration in the synthesized templates, and its config (no extra synth).
+
+dev and prod register (the default; prod overrides one description); the test-only ``judge``
+environment turns the switch off.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from evaluator_registration import ai_registry
+from evaluator_registration import properties as props
+from stacks.config import ConfigError, parse_environments
+from stacks.config.evaluators import default_description
+
+from .conftest import CDK_CONTEXT
+from .test_stacks import as_list, config, function_resource, resources
+
+REGISTERING = ("dev", "prod")
+HANDLER = "evaluator_registration.handler.on_event"
+SAGEMAKER_ACTIONS = sorted(f"sagemaker:{op}" for op in ai_registry.OPERATIONS)
+
+
+def registrations(synth: Any, env: str) -> dict[str, dict[str, Any]]:
+    return resources(synth, env, props.RESOURCE_TYPE)
+
+
+def handler(synth: Any, env: str) -> tuple[str, dict[str, Any]]:
+    (found,) = [(k, v["Properties"]) for k, v in resources(synth, env, "AWS::Lambda::Function").items()
+                if v["Properties"].get("Handler") == HANDLER]
+    return found
+
+
+def scoped_arn(resource: str) -> dict[str, Any]:
+    """An ARN in the stack's own account and region (environment-agnostic stacks)."""
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":sagemaker:", {"Ref": "AWS::Region"}, ":",
+                              {"Ref": "AWS::AccountId"}, f":{resource}"]]}
+
+
+def statements_of_role(synth: Any, env: str, role_id: str) -> list[dict[str, Any]]:
+    template = synth.templates[env]["Resources"]
+    role = template[role_id]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    found = [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+    for policy in resources(synth, env, "AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"].get("Roles", []):
+            found += policy["Properties"]["PolicyDocument"]["Statement"]
+    return found
+
+
+@pytest.mark.parametrize("env", REGISTERING)
+def test_one_registration_per_reward_function_with_its_invoke_arn(synth: Any, env: str) -> None:
+    cfg = config(synth, env)
+    by_name = {r["Properties"][props.PROP_EVALUATOR_NAME]: r["Properties"] for r in registrations(synth, env).values()}
+    assert len(by_name) == len(registrations(synth, env)) == len(cfg.reward_functions)
+    aliases = resources(synth, env, "AWS::Lambda::Alias")
+    for fn in cfg.reward_functions:
+        evaluator = cfg.evaluator_registration.evaluator(fn.name)
+        registration = by_name[evaluator.name]
+        fn_id, _ = function_resource(synth, env, fn.function_name)
+        if fn.has_live_alias:
+            (alias_id,) = [k for k, v in aliases.items()
+                           if v["Properties"]["FunctionName"] == {"Ref": fn_id} and v["Properties"]["Name"] == "live"]
+            assert registration[props.PROP_LAMBDA_ARN] == {"Ref": alias_id}  # Ref of an alias is its ARN
+        else:
+            assert registration[props.PROP_LAMBDA_ARN] == {"Fn::GetAtt": [fn_id, "Arn"]}
+        assert registration[props.PROP_DESCRIPTION] == evaluator.description
+    # prod's gsm8k has provisioned concurrency: its evaluator must call the alias.
+    assert any(fn.has_live_alias for fn in config(synth, "prod").reward_functions)
+
+
+def test_names_and_descriptions_default_from_the_function_unless_configured(synth: Any) -> None:
+    for env in REGISTERING:
+        for fn in config(synth, env).reward_functions:
+            evaluator = config(synth, env).evaluator_registration.evaluator(fn.name)
+            assert evaluator.name == fn.function_name
+            configured = CDK_CONTEXT["environments"][env].get("evaluator_registration", {}).get("evaluators", {})
+            expected = configured.get(fn.name, {}).get("description", default_description(env, fn))
+            assert evaluator.description == expected
+    assert config(synth, "prod").evaluator_registration.evaluator("gsm8k").description.startswith("GSM8K")
+
+
+@pytest.mark.parametrize("env", REGISTERING)
+def test_evaluator_arn_output_next_to_the_function_arn(synth: Any, env: str) -> None:
+    outputs = synth.templates[env]["Outputs"]
+    by_name = {r["Properties"][props.PROP_EVALUATOR_NAME]: k for k, r in registrations(synth, env).items()}
+    for fn in config(synth, env).reward_functions:
+        key = fn.construct_name
+        assert f"{key}FunctionArn" in outputs
+        registration_id = by_name[config(synth, env).evaluator_registration.evaluator(fn.name).name]
+        assert outputs[f"{key}EvaluatorArn"]["Value"] == {"Fn::GetAtt": [registration_id, props.ATTR_EVALUATOR_ARN]}
+        assert "ServerlessJobConfig.EvaluatorArn" in outputs[f"{key}EvaluatorArn"]["Description"]
+
+
+@pytest.mark.parametrize("env", REGISTERING)
+def test_handler_runs_from_its_own_asset(synth: Any, env: str) -> None:
+    _, handler_props = handler(synth, env)
+    assert handler_props["Runtime"] == "python3.13" and handler_props["Architectures"] == ["arm64"]
+    assert handler_props["Timeout"] == 300
+    reward_codes = [function_resource(synth, env, fn.function_name)[1]["Code"]
+                    for fn in config(synth, env).reward_functions]
+    assert all(code != handler_props["Code"] for code in reward_codes)
+    provider_ids = {r["Properties"]["ServiceToken"]["Fn::GetAtt"][0] for r in registrations(synth, env).values()}
+    assert len(provider_ids) == 1  # one provider per stack
+
+
+@pytest.mark.parametrize("env", REGISTERING)
+def test_handler_role_may_call_only_the_hub_operations_on_this_accounts_hubs(synth: Any, env: str) -> None:
+    _, handler_props = handler(synth, env)
+    role_id = handler_props["Role"]["Fn::GetAtt"][0]
+    statements = statements_of_role(synth, env, role_id)
+    assert len(statements) == 2
+    logs, sagemaker = sorted(statements, key=lambda s: json.dumps(s["Action"]))
+    assert sorted(as_list(logs["Action"])) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert logs["Resource"] == {"Fn::GetAtt": [handler_props["LoggingConfig"]["LogGroup"]["Ref"], "Arn"]}
+    assert sorted(as_list(sagemaker["Action"])) == SAGEMAKER_ACTIONS
+    assert "DeleteHub" not in json.dumps(sagemaker["Action"]).replace("DeleteHubContent", "")
+    assert sorted(sagemaker["Resource"], key=json.dumps) == sorted([scoped_arn("hub/*"), scoped_arn("hub-content/*")], key=json.dumps)
+    assert "Condition" not in sagemaker
+    trust = synth.templates[env]["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert [s["Principal"] for s in trust] == [{"Service": "lambda.amazonaws.com"}]
+    # No reward function shares the role, and no other role may touch the registry.
+    assert all(function_resource(synth, env, fn.function_name)[1]["Role"]["Fn::GetAtt"][0] != role_id
+               for fn in config(synth, env).reward_functions)
+    for other_id in resources(synth, env, "AWS::IAM::Role"):
+        if other_id != role_id:
+            assert "sagemaker:" not in json.dumps(statements_of_role(synth, env, other_id)).replace(
+                "sagemaker:Describe", "")  # training roles describe nothing here either
+
+
+@pytest.mark.parametrize("env", REGISTERING)
+def test_provider_framework_may_only_invoke_the_handler(synth: Any, env: str) -> None:
+    handler_id, _ = handler(synth, env)
+    (token_id,) = {r["Properties"]["ServiceToken"]["Fn::GetAtt"][0] for r in registrations(synth, env).values()}
+    framework = synth.templates[env]["Resources"][token_id]["Properties"]
+    statements = statements_of_role(synth, env, framework["Role"]["Fn::GetAtt"][0])
+    lambda_resources = [r for s in statements if any(a.startswith("lambda:") for a in as_list(s["Action"]))
+                        for r in as_list(s["Resource"])]
+    assert lambda_resources and all(handler_id in json.dumps(r) for r in lambda_resources)
+    assert {a for s in statements for a in as_list(s["Action"])} == {
+        "lambda:InvokeFunction", "lambda:GetFunction", "logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+def test_the_switch_removes_every_part_of_it(synth: Any) -> None:
+    cfg = config(synth, "judge")
+    assert not cfg.evaluator_registration.enabled
+    template = synth.templates["judge"]
+    assert registrations(synth, "judge") == {}
+    functions = resources(synth, "judge", "AWS::Lambda::Function").values()
+    assert len(functions) == len(cfg.reward_functions)
+    assert not [k for k in template["Outputs"] if k.endswith("EvaluatorArn")]
+    text = json.dumps(template)
+    assert HANDLER not in text and "sagemaker:ImportHubContent" not in text and "Custom::" not in text
+    assert synth.stacks["judge"].evaluator_registration is None
+
+
+# --- config -----------------------------------------------------------------------------------------
+
+SECTION = "environments.dev.evaluator_registration"
+
+
+def environments(**section: Any) -> dict[str, Any]:
+    raw = copy.deepcopy({"dev": CDK_CONTEXT["environments"]["dev"]})
+    if section:
+        raw["dev"]["evaluator_registration"] = section
+    return raw
+
+
+def error(raw: dict[str, Any]) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_environments(raw)
+    assert "\n" not in str(info.value)
+    return str(info.value)
+
+
+def test_config_defaults_register_every_function() -> None:
+    registration = parse_environments(environments())["dev"].evaluator_registration
+    assert registration.enabled
+    assert [e.function for e in registration.evaluators] == ["sentiment", "gsm8k"]
+    assert registration.evaluator("gsm8k").name == "SageMaker-reward-gsm8k-dev"
+    assert registration.evaluator("gsm8k").description == "Nova RFT reward function 'gsm8k' (dev): numeric grader"
+
+
+def test_config_overrides_and_switch() -> None:
+    raw = environments(enabled=False, evaluators={"gsm8k": {"name": "gsm8k-accuracy", "description": "GSM8K"}})
+    registration = parse_environments(raw)["dev"].evaluator_registration
+    assert not registration.enabled
+    assert (registration.evaluator("gsm8k").name, registration.evaluator("gsm8k").description) == (
+        "gsm8k-accuracy", "GSM8K")
+    assert registration.evaluator("sentiment").name == "SageMaker-reward-sentiment-dev"
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"enabled": "yes"}, f"{SECTION}.enabled: must be true or false, got 'yes'"),
+        ({"enable": True}, f"{SECTION}.enable: unknown key; allowed keys are ['enabled', 'evaluators']"),
+        ({"evaluators": {"gsm8": {}}},
+         f"{SECTION}.evaluators.gsm8: must be one of this environment's reward functions ['gsm8k', 'sentiment']"),
+        ({"evaluators": {"gsm8k": {"name": "-gsm8k"}}},
+         f"{SECTION}.evaluators.gsm8k.name: must be a SageMaker hub content name: letters, digits and inner "
+         f"hyphens, at most 63 characters ({ai_registry.EVALUATOR_NAME_PATTERN}), got '-gsm8k'"),
+        ({"evaluators": {"gsm8k": {"name": "gsm8k_v2"}}}, f"{SECTION}.evaluators.gsm8k.name: must be a SageMaker"),
+        ({"evaluators": {"gsm8k": {"name": "x" * 64}}}, f"{SECTION}.evaluators.gsm8k.name: must be a SageMaker"),
+        ({"evaluators": {"gsm8k": {"description": ""}}},
+         f"{SECTION}.evaluators.gsm8k.description: must be a non-empty string, got ''"),
+        ({"evaluators": {"gsm8k": {"description": "x" * 1024}}},
+         f"{SECTION}.evaluators.gsm8k.description: must be at most 1023 characters"),
+        ({"evaluators": {"gsm8k": {"title": "x"}}},
+         f"{SECTION}.evaluators.gsm8k.title: unknown key; allowed keys are ['description', 'name']"),
+        ({"evaluators": {"sentiment": {"name": "shared"}, "gsm8k": {"name": "shared"}}},
+         f"{SECTION}.evaluators.gsm8k.name: must be unique in the environment ('sentiment' is registered as it "
+         "too), got 'shared'"),
+        ({"evaluators": []}, f"{SECTION}.evaluators: must be a JSON object, got []"),
+    ],
+)
+def test_config_errors_name_the_key(section: dict[str, Any], message: str) -> None:
+    assert error(environments(**section)).startswith(message)
+
+
+def test_a_default_name_sagemaker_rejects_asks_for_a_name() -> None:
+    raw = environments()
+    name = "n" * (64 - len("SageMaker-reward--dev"))  # a 64-character function name: Lambda's limit, not SageMaker's
+    raw["dev"]["reward_functions"] = {name: raw["dev"]["reward_functions"]["gsm8k"]}
+    assert error(raw).startswith(f"{SECTION}.evaluators.{name}.name: must be a SageMaker hub content name")
+    raw["dev"]["evaluator_registration"] = {"evaluators": {name: {"name": "long-one"}}}
+    assert parse_environments(raw)["dev"].evaluator_registration.evaluators[0].name == "long-one"
+
+
+def test_environments_sharing_an_account_and_region_share_one_registry() -> None:
+    raw = environments(evaluators={"gsm8k": {"name": "gsm8k"}})
+    raw["dev"].update(account="111122223333", region="us-east-1")
+    raw["stage"] = copy.deepcopy(raw["dev"])
+    assert error(raw).startswith("environments.stage.evaluator_registration.evaluators.gsm8k.name: must differ from "
+                                 "environment 'dev'")
+    raw["stage"]["region"] = "us-west-2"  # another region: another hub
+    assert parse_environments(raw)["stage"].evaluator_registration.evaluator("gsm8k").name == "gsm8k"
+    raw["stage"]["region"] = "us-east-1"
+    raw["stage"]["evaluator_registration"]["enabled"] = False  # registers nothing
+    parse_environments(raw)
+
+
+# --- the JSON Schema agrees ---------------------------------------------------------------------
+
+SCHEMA_MISTAKES = [
+    {"enabled": "yes"},
+    {"enable": True},
+    {"evaluators": {"f": {"name": "-x"}}},
+    {"evaluators": {"f": {"name": "x" * 64}}},
+    {"evaluators": {"f": {"name": "a_b"}}},
+    {"evaluators": {"f": {"description": " "}}},
+    {"evaluators": {"f": {"description": "x" * 1024}}},
+    {"evaluators": {"f": {"title": "x"}}},
+    {"evaluators": []},
+]
+
+
+@pytest.mark.parametrize("section", SCHEMA_MISTAKES, ids=range(len(SCHEMA_MISTAKES)))
+def test_schema_and_config_reject_the_same_mistakes(section: dict[str, Any]) -> None:
+    from .test_schemas import ENV_VALIDATOR, environment
+
+    raw = environment(evaluator_registration=section)
+    with pytest.raises(ConfigError):
+        parse_environments(copy.deepcopy(raw))
+    assert not ENV_VALIDATOR.is_valid(raw)
+
+
+def test_schema_accepts_what_the_config_accepts_with_the_same_limits() -> None:
+    from .test_schemas import ENV_SCHEMA, ENV_VALIDATOR, environment
+
+    raw = environment(evaluator_registration={"enabled": False, "evaluators": {"f": {"name": "F-1", "description": "d"}}})
+    parse_environments(copy.deepcopy(raw))
+    ENV_VALIDATOR.validate(raw)
+    item = ENV_SCHEMA["$defs"]["evaluator_registration"]["properties"]["evaluators"]["additionalProperties"]
+    assert item["properties"]["name"]["pattern"] == f"^{ai_registry.EVALUATOR_NAME_PATTERN}$"
+    assert item["properties"]["name"]["maxLength"] == ai_registry.EVALUATOR_NAME_MAX
+    assert item["properties"]["description"]["maxLength"] == ai_registry.EVALUATOR_DESCRIPTION_MAX
