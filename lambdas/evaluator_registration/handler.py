@@ -7,9 +7,12 @@ gets CloudFormation's event (``RequestType`` Create/Update/Delete, ``ResourcePro
 
 - Create: ensure the account's AI-registry hub exists, refuse a name that is already taken
   (its versions are not this stack's to delete later), import version 1.0.0.
-- Update: same name and the registered version already says what the properties say: no
-  call that changes anything. Otherwise import the next version. A new name is a new
-  evaluator with a new physical id; CloudFormation then deletes the old one.
+- Update: when the registered latest version already says what the properties say (Lambda
+  ARN, description), no call that changes anything; otherwise import the next version. A
+  new name is a new evaluator with a new physical id; CloudFormation then deletes the old
+  one (and a rolled-back rename finds its original evaluator again, by physical id).
+- A version whose import fails is deleted again before the resource fails, so a retry is
+  not blocked by it.
 - Delete: delete every version of this evaluator, never the hub; already gone is success.
 
 The physical id is the evaluator's version-less hub content ARN (stable across versions).
@@ -144,7 +147,16 @@ def _latest(client: Any, hub: str, name: str) -> dict[str, Any] | None:
 def _import(client: Any, target: Target, evaluator: wire.Evaluator, version: str) -> dict[str, Any]:
     response = _call(client, wire.import_evaluator(target.hub, evaluator, version))
     logger.info("imported evaluator %s version %s -> %s", evaluator.name, version, evaluator.lambda_arn)
-    _wait_until_available(client, target.hub, evaluator.name, version)
+    try:
+        _wait_until_available(client, target.hub, evaluator.name, version)
+    except RegistrationError:
+        # Leave nothing behind: a failed create's content would otherwise block the retry
+        # (its name would look taken), and a failed update's would shadow the good version.
+        try:
+            _call(client, wire.delete_evaluator_version(target.hub, evaluator.name, version))
+        except RegistrationError as cleanup:
+            logger.warning("could not remove the failed import %s %s: %s", evaluator.name, version, cleanup)
+        raise
     return _result(target, evaluator.name, response["HubContentArn"], version)
 
 
@@ -197,17 +209,19 @@ def create(client: Any, target: Target, evaluator: wire.Evaluator) -> dict[str, 
     return _import(client, target, evaluator, wire.FIRST_VERSION)
 
 
-def update(client: Any, target: Target, evaluator: wire.Evaluator, old: wire.Evaluator) -> dict[str, Any]:
-    if evaluator.name != old.name:
-        # A new evaluator (new physical id); CloudFormation deletes the old one after the update.
+def update(client: Any, target: Target, evaluator: wire.Evaluator, physical_id: str) -> dict[str, Any]:
+    if physical_id != target.physical_id(evaluator.name):
+        # A new name: a new evaluator (new physical id); CloudFormation deletes the old one after.
         return create(client, target, evaluator)
+    # Our own evaluator (same name, or a rename being rolled back to it): compare with what is
+    # registered, so an unchanged one costs one read and nothing else.
     latest = _latest(client, target.hub, evaluator.name)
     if latest is None:
         logger.warning("evaluator %s is missing from hub %s: registering it again", evaluator.name, target.hub)
         _ensure_hub(client, target)
         return _import(client, target, evaluator, wire.FIRST_VERSION)
     version = str(latest["HubContentVersion"])
-    if evaluator == old and _registered_as(latest, evaluator):
+    if _registered_as(latest, evaluator):
         return _result(target, evaluator.name, str(latest["HubContentArn"]), version)
     try:
         next_version = wire.next_version(version)
@@ -256,12 +270,8 @@ def on_event(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     if request_type == "Create":
         return create(client, target, _evaluator(event.get("ResourceProperties"), "ResourceProperties"))
     if request_type == "Update":
-        return update(
-            client,
-            target,
-            _evaluator(event.get("ResourceProperties"), "ResourceProperties"),
-            _evaluator(event.get("OldResourceProperties"), "OldResourceProperties"),
-        )
+        evaluator = _evaluator(event.get("ResourceProperties"), "ResourceProperties")
+        return update(client, target, evaluator, str(event.get("PhysicalResourceId", "")))
     if request_type == "Delete":
         return delete(client, str(event.get("PhysicalResourceId", "")))
     raise RegistrationError(f"RequestType: expected Create, Update or Delete, got {request_type!r}")

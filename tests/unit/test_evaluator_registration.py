@@ -171,6 +171,26 @@ def test_create_waits_for_the_import_and_fails_with_sagemakers_reason(sagemaker:
     assert sagemaker.operations().count("DescribeHubContent") == 1 + 3  # the name check, then 3 polls
 
 
+def test_a_failed_import_is_removed_so_the_next_deploy_can_create_it(sagemaker: FakeSageMaker) -> None:
+    sagemaker.import_failure = "Lambda function not found"
+    with pytest.raises(handler.RegistrationError, match="Lambda function not found"):
+        handler.on_event(event("Create"), None)
+    assert sagemaker.params("DeleteHubContent") == [{"HubName": HUB, "HubContentType": "JsonDoc",
+                                                     "HubContentName": "SageMaker-reward-gsm8k-dev",
+                                                     "HubContentVersion": "1.0.0"}]
+    assert sagemaker.versions(HUB, "SageMaker-reward-gsm8k-dev") == []
+    sagemaker.import_failure = None
+    assert handler.on_event(event("Create"), None)["Data"][props.ATTR_EVALUATOR_VERSION] == "1.0.0"
+
+
+def test_a_failed_update_keeps_the_previous_version_current(sagemaker: FakeSageMaker) -> None:
+    create(sagemaker)
+    sagemaker.import_failure = "Lambda function not found"
+    with pytest.raises(handler.RegistrationError):
+        handler.on_event(event("Update", properties(arn=ALIAS_ARN), properties(), physical_id()), None)
+    assert sagemaker.versions(HUB, "SageMaker-reward-gsm8k-dev") == ["1.0.0"]
+
+
 def test_create_returns_once_the_import_is_available(sagemaker: FakeSageMaker) -> None:
     sagemaker.import_statuses.extend(["PendingImport", "Importing"])
     result = handler.on_event(event("Create"), None)
@@ -217,6 +237,14 @@ def test_update_with_a_new_name_registers_a_new_evaluator(sagemaker: FakeSageMak
     assert result["PhysicalResourceId"] == physical_id("gsm8k-v2")  # CloudFormation deletes the old id
     assert result["Data"][props.ATTR_EVALUATOR_ARN] == content_arn("gsm8k-v2", "1.0.0")
     assert sagemaker.versions(HUB, "SageMaker-reward-gsm8k-dev") == ["1.0.0"]  # left to that Delete
+
+
+def test_a_rolled_back_rename_finds_its_evaluator_again(sagemaker: FakeSageMaker) -> None:
+    created = create(sagemaker)
+    # CloudFormation rolls a failed rename back: old name again, the original physical id.
+    rollback = event("Update", properties(), properties(name="gsm8k-v2"), created["PhysicalResourceId"])
+    assert handler.on_event(rollback, None) == created
+    assert set(sagemaker.operations()) <= wire.READ_ONLY_OPERATIONS
 
 
 def test_update_repairs_an_evaluator_changed_outside_the_stack(sagemaker: FakeSageMaker) -> None:
