@@ -1,4 +1,5 @@
-"""make bench: our RLVR handler against the AWS blog's sample handler, measured in one run.
+"""make bench: our RLVR handler against the AWS blog's sample handler, measured in one run,
+then the RLAIF handler against a fake Bedrock beside sequential calls (bench/judge_bench.py).
 
     python bench/run.py [--samples 1000] [--rounds 3] [--reps 7] [--import-runs 5] [--seed N]
 
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import judge_bench  # noqa: E402
 from bench.dataset import SEED, build_batch  # noqa: E402
 
 LABEL_SPEC = ROOT / "examples" / "label" / "spec.json"
@@ -171,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=7, help="measured invocations per handler per round")
     ap.add_argument("--import-runs", type=int, default=5)
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--judge-samples", type=int, default=64, help="judge section: samples per batch")
+    ap.add_argument("--judge-latency", type=float, default=0.2, help="judge section: fake Bedrock latency (s)")
+    ap.add_argument("--judge-reps", type=int, default=3, help="judge section: warm invocations")
     args = ap.parse_args(argv)
 
     spec = spec_json()
@@ -222,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {cat.ljust(w)}  {n:>4}  {o:>6.3f}  {b:>6.3f}")
 
     failed = [r[0] for r in rows if not r[5]]
+    print()
+    judge_lines, judge_ok = judge_bench.run(args.judge_samples, args.judge_latency, reps=args.judge_reps)
+    print("\n".join(judge_lines))
+    if not judge_ok:
+        failed.append("judge")
     if failed:
         print(f"\nFAIL: {', '.join(failed)}")
         return 1

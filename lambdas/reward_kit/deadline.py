@@ -1,32 +1,63 @@
-"""The current invocation's deadline, visible to graders that block on I/O (the judge).
+"""The batch being scored, visible to graders that block on I/O or share work (the judge).
 
-The Scorer sets it around every grade call (also inside its worker threads) when the caller
-passed a deadline; graders read it with ``remaining_seconds()`` and give up instead of
-starting work that cannot finish in time. Deadlines are ``time.monotonic()`` values.
+The Scorer creates one ``Batch`` per scored event and runs every grade call inside it (also
+in its worker threads): graders read the deadline with ``remaining_seconds()`` and give up
+instead of starting work that cannot finish in time, and the judge keeps its per-batch
+de-duplication map and its statistics (``Batch.judge``) there. Deadlines are
+``time.monotonic()`` values.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from contextvars import ContextVar
 from typing import Any, Callable, TypeVar
 
-__all__ = ["remaining_seconds", "run_with_deadline"]
+from reward_kit.judge_stats import JudgeStats
+
+__all__ = ["Batch", "current_batch", "remaining_seconds", "run_in_batch", "run_with_deadline"]
 
 _T = TypeVar("_T")
-_DEADLINE: ContextVar[float | None] = ContextVar("reward_kit_deadline", default=None)
+
+
+class Batch:
+    """One scored event: its deadline and what graders share while grading it."""
+
+    __slots__ = ("deadline", "judge", "lock", "shared")
+
+    def __init__(self, deadline: float | None = None) -> None:
+        self.deadline = deadline
+        self.judge = JudgeStats()
+        self.lock = threading.Lock()
+        self.shared: dict[Any, Any] = {}  # grader-owned entries (the judge's in-flight map)
+
+
+_BATCH: ContextVar[Batch | None] = ContextVar("reward_kit_batch", default=None)
+
+
+def current_batch() -> Batch | None:
+    """The batch being graded on this thread, or None outside the Scorer."""
+    return _BATCH.get()
 
 
 def remaining_seconds() -> float | None:
     """Seconds left before the current deadline (may be <= 0), or None when there is none."""
-    deadline = _DEADLINE.get()
-    return None if deadline is None else deadline - time.monotonic()
+    batch = _BATCH.get()
+    if batch is None or batch.deadline is None:
+        return None
+    return batch.deadline - time.monotonic()
 
 
-def run_with_deadline(deadline: float | None, function: Callable[..., _T], *args: Any) -> _T:
-    """Call ``function(*args)`` with ``deadline`` as the current deadline (thread-safe)."""
-    token = _DEADLINE.set(deadline)
+def run_in_batch(batch: Batch, function: Callable[..., _T], *args: Any) -> _T:
+    """Call ``function(*args)`` with ``batch`` as the current batch (thread-safe)."""
+    token = _BATCH.set(batch)
     try:
         return function(*args)
     finally:
-        _DEADLINE.reset(token)
+        _BATCH.reset(token)
+
+
+def run_with_deadline(deadline: float | None, function: Callable[..., _T], *args: Any) -> _T:
+    """Call ``function(*args)`` in a batch of its own with ``deadline``."""
+    return run_in_batch(Batch(deadline), function, *args)

@@ -33,6 +33,7 @@ from collections import Counter
 from typing import Any, Iterable, Sequence, TextIO
 
 from reward_kit.contract import failure_metric
+from reward_kit.judge_stats import JudgeStats
 from reward_kit.scoring import AGGREGATE, Scorer
 from reward_kit.spec import SpecError, parse_spec_json
 
@@ -112,6 +113,7 @@ class DryRunResult:
         self.failure_lines: dict[str, list[int]] = {}
         self.invalid_lines: list[tuple[int, str]] = []  # (line number, JSON error)
         self.failed = 0
+        self.judge = JudgeStats()  # summed over batches: what a judge spec costs per call
 
     def add(self, lineno: int, output: dict[str, Any]) -> None:
         self.outputs.append(output)
@@ -143,7 +145,10 @@ def score_rows(
     scored: dict[int, dict[str, Any]] = {}
     for start in range(0, len(valid), batch_size):
         batch = valid[start : start + batch_size]
-        outputs = scorer.score_event([sample for _, sample in batch]).outputs
+        scored_batch = scorer.score_event([sample for _, sample in batch])
+        outputs = scored_batch.outputs
+        if scored_batch.judge is not None:
+            result.judge.merge(scored_batch.judge)
         if len(outputs) != len(batch):  # the contract promises one output per input
             raise RuntimeError(f"scorer returned {len(outputs)} outputs for {len(batch)} samples")
         scored.update(zip((lineno for lineno, _ in batch), outputs))
@@ -241,6 +246,12 @@ def render_report(
         shown = ",".join(str(x) for x in lines[:MAX_LISTED_LINES])
         more = ",..." if len(lines) > MAX_LISTED_LINES else ""
         w(f"  {reason:<24} {count:>6}  lines {shown}{more}\n")
+    judge = result.judge
+    if judge.calls:
+        per_call = (judge.input_tokens + judge.output_tokens) / judge.calls
+        w(f"\njudge: {judge.calls} calls ({judge.deduplicated} samples de-duplicated), "
+          f"{judge.input_tokens} input + {judge.output_tokens} output tokens, {per_call:,.0f} tokens per call "
+          f"(set judge_tokens_per_call in cdk.json to size against Bedrock quotas)\n")
     if result.invalid_lines:
         w("\nlines that are not JSON:\n")
         for lineno, error in result.invalid_lines[:MAX_LISTED_LINES]:

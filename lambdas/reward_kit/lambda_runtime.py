@@ -13,12 +13,14 @@ Configuration (environment; names, defaults and limits in ``reward_kit.settings`
   REWARD_LOG_SAMPLE_TEXT=true   also log one line per sample with response/reference text.
   JUDGE_MODEL_ID                Bedrock model / inference profile id (specs with a judge).
   JUDGE_MAX_CONCURRENCY         parallel judge calls per invocation (default 16).
+  JUDGE_CACHE_ENTRIES           per-container judge result cache, entries (default 0: off).
   POWERTOOLS_SERVICE_NAME       logger service and metric dimension (default "reward").
   POWERTOOLS_METRICS_NAMESPACE  metric namespace (default reward_kit.names.METRIC_NAMESPACE).
 
 Per invocation it writes one summary log line (never any sample text by default) and EMF
 metrics: per-sample AggregateReward and Reward_<dimension> values (distributions), and
-Samples, FailedSamples, Failure_<reason> and BatchSeconds.
+Samples, FailedSamples, Failure_<reason> and BatchSeconds; with a judge in the spec also the
+judge's Judge* counts and JudgeCallSeconds values (``reward_kit.judge_stats``).
 
 Deadline: when the Lambda context has ``get_remaining_time_in_millis``, the Scorer gets a
 deadline a little before the function's timeout (``SAFETY_MARGIN_*``); samples not graded
@@ -43,6 +45,7 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from reward_kit import names
 from reward_kit.contract import INVALID_EVENT, EventError
+from reward_kit.judge_stats import JudgeStats
 from reward_kit.scoring import AGGREGATE, BatchResult, Scorer
 from reward_kit.settings import JUDGE_MAX_CONCURRENCY, RuntimeSettings
 from reward_kit.spec import parse_spec_json, uses_judge
@@ -163,6 +166,8 @@ class RewardRuntime:
             if self.settings.log_sample_text:
                 self._log_sample_text(result)
             self._emit_value_metrics(result, scorer.dimensions)
+            if result.judge is not None and uses_judge(scorer.spec):
+                self._emit_judge_metrics(result.judge)
         finally:
             seconds = time.perf_counter() - started
             self._add_batch_metrics(result, seconds)
@@ -192,6 +197,19 @@ class RewardRuntime:
                     for name, values in group
                 }
                 print(json.dumps(self.metrics.serialize_metric_set(metrics=metric_set), separators=(",", ":")))
+
+    def _emit_judge_metrics(self, stats: JudgeStats) -> None:
+        """The judge's counts (added to the batch metrics) and its call latencies (compact
+        blobs, 100 values each, like the reward distributions); names in reward_kit.names."""
+        for name, count in stats.metric_counts().items():
+            self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
+        if is_metrics_disabled():
+            return
+        latencies = stats.latency_values()
+        for start in range(0, len(latencies), EMF_MAX_VALUES):
+            values = [_compact(v) for v in latencies[start : start + EMF_MAX_VALUES]]
+            metric_set = {names.METRIC_JUDGE_CALL_SECONDS: {"Unit": "Seconds", "StorageResolution": 60, "Value": values}}
+            print(json.dumps(self.metrics.serialize_metric_set(metrics=metric_set), separators=(",", ":")))
 
     def _add_batch_metrics(self, result: BatchResult, seconds: float) -> None:
         add_metric = self.metrics.add_metric

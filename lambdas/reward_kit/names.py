@@ -12,6 +12,7 @@ ENV_LOG_SAMPLE_TEXT = "REWARD_LOG_SAMPLE_TEXT"  # "true" logs response/reference
 ENV_MAX_RESPONSE_CHARS = "REWARD_MAX_RESPONSE_CHARS"  # responses longer than this are not graded
 ENV_JUDGE_MODEL_ID = "JUDGE_MODEL_ID"  # RLAIF: Bedrock model or inference-profile id
 ENV_JUDGE_MAX_CONCURRENCY = "JUDGE_MAX_CONCURRENCY"  # RLAIF: parallel judge calls per invocation
+ENV_JUDGE_CACHE_ENTRIES = "JUDGE_CACHE_ENTRIES"  # RLAIF: per-container result cache size (0/unset: off)
 
 # Powertools reads these itself; listed so the stacks set them by name.
 ENV_POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
@@ -30,10 +31,27 @@ METRIC_FAILED_SAMPLES = "FailedSamples"  # samples that got the minimum score wi
 METRIC_FAILURE_PREFIX = "Failure_"  # + failure reason code, count per invocation
 METRIC_BATCH_SECONDS = "BatchSeconds"  # wall time to score one invocation's batch
 
+# Judge (RLAIF) metrics, one set per invocation of a function whose spec has a judge.
+METRIC_JUDGE_CALLS = "JudgeCalls"  # judge calls made (one per distinct request; retries not counted)
+METRIC_JUDGE_CALL_SECONDS = "JudgeCallSeconds"  # one value per call: wall time including retries
+METRIC_JUDGE_RETRIES = "JudgeRetries"  # attempts after the first (HTTP requests = calls + retries)
+METRIC_JUDGE_THROTTLES = "JudgeThrottles"  # attempts answered 429 ThrottlingException
+METRIC_JUDGE_ERROR_PREFIX = "JudgeError_"  # + error code: calls that failed after their retries
+METRIC_JUDGE_ABANDONED = "JudgeAbandoned"  # calls still running at the deadline (samples: judge_timeout)
+METRIC_JUDGE_INPUT_TOKENS = "JudgeInputTokens"  # Converse usage.inputTokens, summed
+METRIC_JUDGE_OUTPUT_TOKENS = "JudgeOutputTokens"  # Converse usage.outputTokens, summed
+METRIC_JUDGE_DEDUPLICATED = "JudgeDeduplicated"  # samples that shared another sample's call in the batch
+METRIC_JUDGE_CACHE_HITS = "JudgeCacheHits"  # samples answered by the per-container cache (off by default)
+
 
 def reward_metric_name(dimension: str) -> str:
     """Metric name for one reward dimension, e.g. ``Reward_accuracy``."""
     return f"{METRIC_REWARD_PREFIX}{dimension}"
+
+
+def judge_error_metric_name(code: str) -> str:
+    """Metric name counting judge calls that failed with one error code, e.g. ``JudgeError_ThrottlingException``."""
+    return f"{METRIC_JUDGE_ERROR_PREFIX}{code}"
 
 
 def failure_metric_name(reason: str) -> str:

@@ -44,8 +44,9 @@ from reward_kit.contract import (
     unwrap_event,
     wrap_outputs,
 )
-from reward_kit.deadline import run_with_deadline
+from reward_kit.deadline import Batch, run_in_batch
 from reward_kit.graders.base import GradeInput, Grader, traits_of
+from reward_kit.judge_stats import JudgeStats
 from reward_kit.spec import output_range, reward_dimensions, validate_spec
 
 __all__ = ["AGGREGATE", "BatchResult", "Scorer"]
@@ -64,6 +65,7 @@ class BatchResult:
     samples: list[ParsedSample] = field(default_factory=list, repr=False)
     # Where the event held its samples when it was an object ({"trajectories": [...]}), else None.
     event_key: str | None = None
+    judge: JudgeStats | None = field(default=None, repr=False)  # what the judge did (RLAIF)
 
     @property
     def response(self) -> list[dict[str, Any]] | dict[str, Any]:
@@ -135,10 +137,13 @@ class Scorer:
         aggregate_values: list[float] = []
         dimension_values: list[list[float]] = [[] for _ in dimensions]
         graded = None
+        # Every grade call runs inside the batch: the deadline, and what graders share per
+        # batch (the judge's de-duplication map and statistics).
+        batch = Batch(deadline)
         if self.concurrency > 1:
             pending = [sample for sample in samples if sample.failure is None]
             if len(pending) > 1:
-                graded = self._grade_concurrently(pending, deadline)
+                graded = self._grade_concurrently(pending, batch)
 
         for sample in samples:
             reason = sample.failure
@@ -146,13 +151,11 @@ class Scorer:
                 output = builder.failed(sample.id, reason)
             elif graded is not None:
                 output, reason = graded[sample.position]
-            elif deadline is None:
-                output, reason = grade(sample)
-            elif time.monotonic() >= deadline:
+            elif deadline is not None and time.monotonic() >= deadline:
                 reason = self.timeout_reason
                 output = builder.failed(sample.id, reason)
             else:
-                output, reason = run_with_deadline(deadline, grade, sample)
+                output, reason = run_in_batch(batch, grade, sample)
             if reason is not None:
                 failures[reason] += 1
             outputs.append(output)
@@ -165,7 +168,7 @@ class Scorer:
         values = {AGGREGATE: aggregate_values}
         for dimension, per_sample in zip(dimensions, dimension_values):
             values[dimension] = per_sample
-        return BatchResult(outputs, failures, values, samples, event_key)
+        return BatchResult(outputs, failures, values, samples, event_key, batch.judge)
 
     def _grade(self, sample: ParsedSample) -> tuple[dict[str, Any], str | None]:
         """(output, reason) for one parseable sample; never raises."""
@@ -181,7 +184,7 @@ class Scorer:
             return self.builder.failed(sample.id, GRADER_ERROR), GRADER_ERROR
 
     def _grade_concurrently(
-        self, samples: list[ParsedSample], deadline: float | None
+        self, samples: list[ParsedSample], batch: Batch
     ) -> dict[int, tuple[dict[str, Any], str | None]]:
         """Grade ``samples`` in a thread pool; position -> (output, reason) for each of them.
 
@@ -194,8 +197,9 @@ class Scorer:
         )
         try:
             futures = {
-                executor.submit(run_with_deadline, deadline, self._grade, sample): sample for sample in samples
+                executor.submit(run_in_batch, batch, self._grade, sample): sample for sample in samples
             }
+            deadline = batch.deadline
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
             done, _ = wait(futures, timeout=timeout)
         finally:

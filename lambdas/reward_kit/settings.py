@@ -15,6 +15,7 @@ from typing import Mapping
 from reward_kit import names
 
 __all__ = [
+    "JUDGE_CACHE_ENTRIES",
     "JUDGE_MAX_CONCURRENCY",
     "LOG_SAMPLE_TEXT",
     "MAX_RESPONSE_CHARS",
@@ -66,6 +67,8 @@ MAX_RESPONSE_CHARS = IntSetting(names.ENV_MAX_RESPONSE_CHARS, 100_000)
 # Parallel judge calls per invocation (threads and pooled connections); more throughput
 # belongs in more invocations, so the cap is modest.
 JUDGE_MAX_CONCURRENCY = IntSetting(names.ENV_JUDGE_MAX_CONCURRENCY, 16, maximum=64)
+# Per-container judge result cache, in entries (~1 KB each); unset: off (the default).
+JUDGE_CACHE_ENTRIES = IntSetting(names.ENV_JUDGE_CACHE_ENTRIES, 0, maximum=100_000)
 LOG_SAMPLE_TEXT = names.ENV_LOG_SAMPLE_TEXT  # "true" only: opt-in, responses are confidential
 DEFAULT_SERVICE_NAME = "reward"
 DEFAULT_LOG_LEVEL = "INFO"
@@ -84,11 +87,13 @@ class RuntimeSettings:
     max_response_chars: int = MAX_RESPONSE_CHARS.default
     judge_model_id: str | None = None  # set only for functions whose spec calls a judge
     judge_max_concurrency: int | None = None  # None: the default, when a judge runs
+    judge_cache_entries: int | None = None  # None: no per-container judge cache
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RuntimeSettings:
         env = os.environ if environ is None else environ
         concurrency = env.get(JUDGE_MAX_CONCURRENCY.env, "").strip()
+        cache_entries = env.get(JUDGE_CACHE_ENTRIES.env, "").strip()
         return cls(
             reward_spec=env.get(names.ENV_REWARD_SPEC),
             function_name=env.get(names.ENV_REWARD_FUNCTION_NAME) or None,
@@ -100,6 +105,7 @@ class RuntimeSettings:
             judge_model_id=JUDGE_MODEL_ID.read(env),
             # Read (and range-checked) by the judge when it is built: its error type.
             judge_max_concurrency=int(concurrency) if concurrency.isdigit() else None,
+            judge_cache_entries=int(cache_entries) if cache_entries.isdigit() else None,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -120,4 +126,6 @@ class RuntimeSettings:
             variables[JUDGE_MODEL_ID.env] = self.judge_model_id
         if self.judge_max_concurrency is not None:
             variables[JUDGE_MAX_CONCURRENCY.env] = str(self.judge_max_concurrency)
+        if self.judge_cache_entries is not None:
+            variables[JUDGE_CACHE_ENTRIES.env] = str(self.judge_cache_entries)
         return variables

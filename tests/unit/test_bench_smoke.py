@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 
@@ -91,7 +92,8 @@ def test_import_probe_reports_a_time_and_that_math_verify_stays_unloaded() -> No
 def test_make_bench_prints_both_handlers_and_their_ratios(capsys: pytest.CaptureFixture[str]) -> None:
     # The whole of `make bench` on a tiny batch: both handlers measured in this run, ratios
     # printed. PASS or FAIL depends on the machine, so only the shape of the table is checked.
-    code = run_main(["--samples", str(N), "--rounds", "2", "--reps", "1", "--import-runs", "1"])
+    code = run_main(["--samples", str(N), "--rounds", "2", "--reps", "1", "--import-runs", "1",
+                     "--judge-samples", "8", "--judge-latency", "0.02", "--judge-reps", "1"])
     out = capsys.readouterr().out
     assert code in (0, 1)
     header, throughput, log_bytes, import_time = out.split("\n\n")[1].splitlines()
@@ -100,3 +102,9 @@ def test_make_bench_prints_both_handlers_and_their_ratios(capsys: pytest.Capture
     assert log_bytes.startswith("log bytes per sample") and "1/" in log_bytes
     assert import_time.startswith("import time (ms)")
     assert "mean reward by sample category" in out
+    # The judge section: ours cold and warm, the sequential baseline, and the de-duplicated batch.
+    judge_table = out.split("judge: 8 distinct samples", 1)[1]
+    for row in ("cold batch (first invocation)", "warm batch (median)", "sequential calls (article)",
+                "8 samples, 8 distinct triples"):
+        assert row in judge_table
+    assert re.search(r"8 samples, 8 distinct triples +[\d,]+ +[0-8] calls", judge_table)

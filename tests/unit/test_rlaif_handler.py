@@ -49,7 +49,7 @@ def run(module, event, capsys, context=None):
 
 def test_judge_spec_scores_with_summary_and_metrics(rlaif, bedrock, capsys):
     bedrock.responder = lambda index, body: json.dumps({"score": 8, "reason": SECRET_REASON})
-    event = [make_sample(f"s-{i}", SECRET_RESPONSE, None) for i in range(30)] + ["junk"]
+    event = [make_sample(f"s-{i}", f"{SECRET_RESPONSE} {i}", None) for i in range(30)] + ["junk"]
     outputs, out, err = run(rlaif, event, capsys)
     assert [o["id"] for o in outputs] == [f"s-{i}" for i in range(30)] + ["missing-id-30"]
     assert [o["aggregate_reward_score"] for o in outputs] == [0.8] * 30 + [0.0]
@@ -106,8 +106,11 @@ def test_access_denied_is_one_structured_error_line(rlaif, bedrock, capsys):
     outputs, out, err = run(rlaif, [make_sample("again", SECRET_RESPONSE)], capsys)
     assert outputs[0]["metrics_list"][-1]["name"] == "failure_judge_error"
     assert "TOP-SECRET-RESPONSE" not in out + err
-    # Logged once for the process (first invocation), not per sample or per invocation.
-    assert "AccessDeniedException" not in out + err
+    # Logged once for the process (first invocation), not per sample or per invocation;
+    # counted every invocation (JudgeError_AccessDeniedException).
+    logs, blobs = parse_lines(out)
+    assert "AccessDeniedException" not in json.dumps(logs) + err
+    assert metric_values(blobs)[names.judge_error_metric_name("AccessDeniedException")] == [1]
 
 
 def test_access_denied_error_line_is_json_with_the_code(rlaif, bedrock, capsys):

@@ -16,43 +16,69 @@ Prompt design (prompt injection and reward hacking):
   instructions. The prompt is the last user message before the response (the Scorer asks
   the contract layer for it because the judge's traits say ``wants_prompt``).
 - Anything in the untrusted text that looks like one of those tags (``</candidate_response>``,
-  ``<reference_answer ...``, ``</user_prompt>``, any case or spacing) has its ``<`` replaced
-  by ``&lt;``, so no block can be closed early to speak as the operator.
+  ``<reference_answer ...``, ``</user_prompt>``, any case or spacing, and lookalikes: fullwidth
+  or small-form ``<``, zero-width or soft-hyphen characters inside, Cyrillic/Greek letters,
+  ``-`` or a space for ``_``) has its ``<`` replaced by ``&lt;``, so no block can be closed
+  early to speak as the operator. Detection runs on a normalized view (NFKD, format and
+  combining characters dropped, casefolded, confusables folded); the judge sees the original
+  text, since NFKC would change meaning ("x²" -> "x2").
 - The judge must reply with exactly one JSON object: ``{"score": <int 0..max_score>,
   "reason": "..."}`` or, with criteria, ``{"scores": {<criterion>: <int>, ...}, "reason": ...}``.
   Parsing is strict (one object, optionally in a code fence, nothing else; no duplicate
-  keys; no second "...score..." key; numbers only, never a string parsed into a number;
-  within 0..max_score) and anything else is ``judge_unparseable`` with the minimum score.
+  keys; no second "...score..." key; JSON integers only, never 7.5, 7.0 or a string parsed
+  into a number; within 0..max_score) and anything else is ``judge_unparseable`` with the
+  minimum score.
 
 Scores: ``score / max_score`` (with criteria: the weighted mean; each criterion is also
 reported as the Metric ``criterion_<name>`` in 0..1). The judge's ``reason`` text is never
-put into outputs or logs.
+put into outputs or logs; botocore's and urllib3's loggers drop everything below WARNING
+(their DEBUG lines carry request and response bodies), whatever level is configured.
 
-Failures (minimum score, never an exception): ``judge_error`` (the call failed after
-botocore's standard-mode retries, or a configuration error such as AccessDenied, which is
-logged once per error code at ERROR), ``judge_unparseable``, ``judge_timeout`` (the
-invocation's deadline left too little time to start the call; see ``reward_kit.deadline``).
+Failures (minimum score, never an exception): ``judge_error`` (the call failed after its
+retries, or a configuration error such as AccessDenied, which is logged once per error code
+at ERROR), ``judge_unparseable``, ``judge_timeout`` (the deadline came first; see
+``reward_kit.deadline``).
 
-The Bedrock client is created lazily, once per process (``boto3`` is imported only then: it
-ships with the Lambda runtime), with standard retries, connect/read timeouts and a
-connection pool as large as the judge's concurrency (``JUDGE_MAX_CONCURRENCY``, default 16),
-which the Scorer uses to run judge calls in parallel.
+Calls, retries and the deadline: the Bedrock client (one per process, built at init by
+``prepare_client`` from the rlaif handler) makes one attempt per request; this module
+retries throttling, model-not-ready, 5xx and connection errors up to 4 attempts with
+full-jitter backoff, and only when the retry can start at least
+``MIN_SECONDS_TO_START_A_CALL`` before the deadline: no attempt ever starts after it. With a
+deadline each attempt runs on its own thread, the caller stops waiting at the deadline
+(sequential or parallel, one sample or many), and the attempt's read timeout is the time
+left (botocore's per-request ``read_timeout``), so an abandoned attempt ends about at the
+deadline, at the latest ``CONNECT_TIMEOUT_SECONDS`` (2 s) after it; with a botocore that
+lacks per-request read timeouts, at the latest ``READ_TIMEOUT_SECONDS`` (60 s) after it.
+
+De-duplication: within a batch (one ``reward_kit.deadline.Batch``) one call per distinct
+request (same judge, prompt, reference and response after truncation); the other samples
+with it wait for that call and share its result (each keeps its own id and output). With
+``temperature`` > 0 they share one draw of the judge. ``JUDGE_CACHE_ENTRIES`` (0..100000,
+default 0: off) also keeps that many successful results per container across invocations
+(LRU, keyed by a SHA-256 of the request, about 1 KB each).
+
+Statistics for the runtime's EMF metrics go to the batch's ``JudgeStats``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-import math
 import os
+import random
 import re
 import threading
+import time
+import unicodedata
+from collections import OrderedDict
 from typing import Any, Mapping
 
 from reward_kit import names, settings
-from reward_kit.deadline import remaining_seconds
+from reward_kit.deadline import Batch, current_batch
 from reward_kit.extraction import loads_strict
 from reward_kit.graders.base import GradeInput, GradeResult, GraderTraits, single_result
+from reward_kit.judge_stats import JudgeStats
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
@@ -64,7 +90,10 @@ __all__ = [
     "build",
     "build_request",
     "max_concurrency",
+    "max_request_chars",
+    "neutralize",
     "parse_reply",
+    "prepare_client",
     "reset_clients",
     "reset_logged_errors",
 ]
@@ -75,13 +104,37 @@ JUDGE_TIMEOUT = "judge_timeout"
 
 DEFAULT_MAX_CONCURRENCY = settings.JUDGE_MAX_CONCURRENCY.default
 MAX_CONCURRENCY_LIMIT = settings.JUDGE_MAX_CONCURRENCY.maximum
-# botocore standard mode: throttling/5xx/ModelNotReady retried with jittered exponential
-# backoff (and a per-client retry quota, so a Bedrock outage cannot multiply the load).
+# Attempts per call (the first + 3 retries), made by this module rather than botocore so that
+# none starts after the deadline and every one is counted (JudgeRetries, JudgeThrottles).
 TOTAL_MAX_ATTEMPTS = 4
-CONNECT_TIMEOUT_SECONDS = 5
+CONNECT_TIMEOUT_SECONDS = 2
+# Ceiling of the read timeout; each attempt's own read timeout is the time left before the
+# deadline when that is shorter (see _send).
 READ_TIMEOUT_SECONDS = 60
-# Do not start a call with less than this left before the deadline: it would be abandoned.
+# Full-jitter exponential backoff between attempts: uniform(0, min(cap, base * 2**retry)).
+RETRY_BASE_SECONDS = 0.5
+RETRY_MAX_BACKOFF_SECONDS = 8.0
+# Do not start a call (or a retry) with less than this left before the deadline: it would be
+# abandoned.
 MIN_SECONDS_TO_START_A_CALL = 0.5
+STOP_WAITING_EARLY_SECONDS = 0.05
+# Per-container result cache (JUDGE_CACHE_ENTRIES, off by default): entries are ~1 KB.
+CACHE_ENTRIES_LIMIT = settings.JUDGE_CACHE_ENTRIES.maximum
+# Errors worth another attempt (AWS-FACTS section 4): throttling, the model loading, 5xx, timeouts.
+RETRYABLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "ModelNotReadyException",
+        "ServiceUnavailableException",
+        "InternalServerException",
+        "ModelTimeoutException",
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ConnectionClosedError",
+        "ReadTimeoutError",
+    }
+)
+THROTTLING_CODE = "ThrottlingException"
 # Errors that no retry fixes: the deployment is wrong (IAM, model id, region, request shape).
 CONFIG_ERROR_CODES = frozenset(
     {
@@ -100,7 +153,6 @@ _LOGGABLE_MESSAGE_CODES = frozenset({"AccessDeniedException", "ResourceNotFoundE
 RESPONSE_TAG = "candidate_response"
 REFERENCE_TAG = "reference_answer"
 PROMPT_TAG = "user_prompt"
-_TAG_LIKE = re.compile(r"<(?=\s*/?\s*(?:candidate_response|reference_answer|user_prompt)\b)", re.IGNORECASE)
 _FENCE = re.compile(r"\A```[A-Za-z]*[ \t]*\n(.*)\n[ \t]*```\Z", re.DOTALL)
 
 log = logging.getLogger(__name__)
@@ -128,12 +180,67 @@ def max_concurrency() -> int:
     return settings.JUDGE_MAX_CONCURRENCY.read(error=JudgeConfigError)
 
 
+def cache_entries() -> int:
+    """Per-container result cache size from JUDGE_CACHE_ENTRIES (unset or blank: 0, off)."""
+    return settings.JUDGE_CACHE_ENTRIES.read(error=JudgeConfigError)
+
+
+# --- SDK logs: never the request or response body ----------------------------------------------
+
+# botocore logs request parameters, bodies and signing input at DEBUG (and urllib3 the
+# exchanges): with the root logger at DEBUG that would print sample text. These loggers
+# drop everything below WARNING, whatever level anyone configures.
+_SDK_LOGGER_PREFIXES = ("botocore", "boto3", "urllib3", "s3transfer")
+_SDK_LOGGERS = (
+    "botocore", "botocore.endpoint", "botocore.parsers", "botocore.awsrequest", "botocore.auth",
+    "botocore.httpsession", "botocore.client", "botocore.handlers", "botocore.hooks",
+    "botocore.retryhandler", "botocore.regions", "botocore.credentials", "botocore.utils",
+    "botocore.loaders", "botocore.endpoint_provider", "botocore.retries.standard",
+    "botocore.retries.special", "botocore.retries.adaptive", "botocore.httpchecksum",
+    "botocore.args", "botocore.configprovider", "botocore.tokens", "boto3", "boto3.resources.action",
+    "urllib3", "urllib3.connectionpool", "urllib3.connection", "urllib3.response", "urllib3.util.retry",
+    "urllib3.poolmanager",
+)  # fmt: skip
+
+
+class _BelowWarningDropped(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+
+_SDK_LOG_FILTER = _BelowWarningDropped()
+
+
+def silence_sdk_debug_logs() -> None:
+    """Attach the filter to every SDK logger that exists (and the known ones, created now)."""
+    for name in _SDK_LOGGERS:
+        logging.getLogger(name)
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger) and name.split(".")[0] in _SDK_LOGGER_PREFIXES:
+            if _SDK_LOG_FILTER not in logger.filters:
+                logger.addFilter(_SDK_LOG_FILTER)
+
+
+silence_sdk_debug_logs()
+
+
 # --- the Bedrock client: one per process ---------------------------------------------------------
 
 _clients: dict[tuple[Any, ...], Any] = {}
 _client_lock = threading.Lock()
 _logged_codes: set[str] = set()
 _log_lock = threading.Lock()
+# The read timeout of the attempt running on this thread (set by _send, read by _set_read_timeout).
+_attempt = threading.local()
+
+
+def _set_read_timeout(context: dict[str, Any], **_: Any) -> None:
+    # botocore "before-call" hook: a per-request read timeout in the request context, honoured by
+    # botocore's HTTP session (URLLib3Session._get_request_timeout) where the runtime's botocore
+    # has it; older ones ignore the key and use the client's READ_TIMEOUT_SECONDS.
+    read_timeout = getattr(_attempt, "read_timeout", None)
+    if read_timeout is not None:
+        context["read_timeout"] = read_timeout
 
 
 def _client(pool_size: int) -> Any:
@@ -151,26 +258,44 @@ def _client(pool_size: int) -> Any:
         with _client_lock:  # client creation is not thread-safe; judge calls start in parallel
             client = _clients.get(key)
             if client is None:
-                import boto3  # lazy: only RLAIF functions pay for it, and only on first use
+                import boto3  # lazy: only RLAIF functions pay for it (at init: prepare_client)
                 from botocore.config import Config
 
                 config = Config(
-                    retries={"mode": "standard", "total_max_attempts": TOTAL_MAX_ATTEMPTS},
+                    # Retries are ours (Judge._call): bounded by attempts and by the deadline.
+                    retries={"mode": "standard", "total_max_attempts": 1},
                     connect_timeout=CONNECT_TIMEOUT_SECONDS,
                     read_timeout=READ_TIMEOUT_SECONDS,
                     max_pool_connections=max(pool_size, 10),
                     user_agent_extra="nova-rft-reward-kit/judge",
                 )
                 client = boto3.session.Session().client("bedrock-runtime", region_name=region, config=config)
+                client.meta.events.register("before-call.bedrock-runtime.Converse", _set_read_timeout)
+                silence_sdk_debug_logs()  # the SDK's loggers exist now
                 _clients.clear()
                 _clients[key] = client
     return client
 
 
+def prepare_client() -> bool:
+    """Build the Bedrock client now (the rlaif handler calls this at import, i.e. during the
+    Lambda init phase) so the first invocation does not pay for it. True when built; False
+    when the environment has no judge or is invalid (the first invocation reports why)."""
+    if settings.JUDGE_MODEL_ID.read() is None:
+        return False
+    try:
+        _client(max_concurrency())
+    except Exception:  # noqa: BLE001 - init must not fail: the invocation raises the clear error
+        return False
+    return True
+
+
 def reset_clients() -> None:
-    """Forget cached clients and logged error codes (tests)."""
+    """Forget cached clients, cached results and logged error codes (tests)."""
     with _client_lock:
         _clients.clear()
+    with _cache_lock:
+        _cache.clear()
     reset_logged_errors()
 
 
@@ -180,7 +305,7 @@ def reset_logged_errors() -> None:
         _logged_codes.clear()
 
 
-def _error_code(exc: Exception) -> str:
+def _error_code(exc: BaseException) -> str:
     response = getattr(exc, "response", None)
     if isinstance(response, Mapping):
         code = response.get("Error", {}).get("Code")
@@ -189,10 +314,19 @@ def _error_code(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def _report_error(exc: Exception, model_id: str) -> None:
+def _is_retryable(exc: BaseException, code: str) -> bool:
+    if code in RETRYABLE_CODES:
+        return True
+    response = getattr(exc, "response", None)
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") if isinstance(response, Mapping) else None
+    return isinstance(status, int) and status >= 500
+
+
+def _report_error(exc: BaseException, model_id: str) -> None:
     """Log each error code once per process: ERROR for configuration errors, else WARNING.
 
-    Never logs sample text; the per-sample count is the Failure_judge_error metric.
+    Never logs sample text; the per-sample count is the Failure_judge_error metric and the
+    per-code count the JudgeError_<code> metric.
     """
     code = _error_code(exc)
     with _log_lock:
@@ -216,13 +350,104 @@ def _report_error(exc: Exception, model_id: str) -> None:
                     code, extra=fields)
 
 
+# --- per-container result cache (optional) -------------------------------------------------------
+
+_cache: OrderedDict[bytes, GradeResult] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _cache_get(digest: bytes) -> GradeResult | None:
+    with _cache_lock:
+        result = _cache.get(digest)
+        if result is not None:
+            _cache.move_to_end(digest)
+        return result
+
+
+def _cache_put(digest: bytes, result: GradeResult, limit: int) -> None:
+    with _cache_lock:
+        _cache[digest] = result
+        _cache.move_to_end(digest)
+        while len(_cache) > limit:
+            _cache.popitem(last=False)
+
+
 # --- prompt ------------------------------------------------------------------------------------
+
+
+# Tag detection runs on a normalized view of the untrusted text, so lookalikes of our tags are
+# caught: NFKD (fullwidth and small-form '<', mathematical letters), format characters removed
+# (zero-width space/joiners, soft hyphen, bidi controls), combining marks removed, casefolded,
+# and confusable letters folded to the Latin letters of the tag names. The judge still sees
+# the original text (NFKC would turn "x²" into "x2"); only each detected tag's opening
+# bracket is replaced by "&lt;".
+_TAG_NAMES = r"(?:candidate[\s_-]*response|reference[\s_-]*answer|user[\s_-]*prompt)"
+_TAG_LIKE_ASCII = re.compile(r"<(?=\s*/?\s*" + _TAG_NAMES + r")", re.IGNORECASE)
+_TAG_LIKE_NORMALIZED = re.compile(r"<(?=\s*/?\s*" + _TAG_NAMES + r")")
+# '<' and what NFKD or UTS #39 confusables make of it or draw like it.
+_LESS_THAN_LIKE = "<\ufe64\uff1c\u02c2\u1438\u16b2\u2039\u276e\u2329\u3008\u27e8\U0001d236"
+_HAS_LESS_THAN_LIKE = re.compile("[" + re.escape(_LESS_THAN_LIKE) + "]")
+# Confusables (UTS #39, Cyrillic, Greek, Armenian, Latin small capitals ...) of the letters in
+# the tag names, as they are after casefolding. Only these letters matter for detection.
+_CONFUSABLE_LETTERS = {
+    "a": "\u0430\u03b1\u0251\u237a",
+    "c": "\u0441\u03f2\u1d04\uabef\u217d",
+    "d": "\u0501\u146f\u0257",
+    "e": "\u0435\u04bd\u212e\u03b5\u1971\uab32",
+    "f": "\u017f\u0584\ua799\u1e9d",
+    "i": "\u0456\u0131\u0269\u03b9\u04cf\u026a\ua647\u1fbe",
+    "m": "\u043c\u03bc\u1d0d\u217f",
+    "n": "\u0578\u057c\u03bd\u0274\u043f",
+    "o": "\u043e\u03bf\u03c3\u0585\u2134\u1d0f\u0966\u09e6\u0c66\u0ce6\u0d66\u0e50\u0ed0\u101d\u0030\u07c0",
+    "p": "\u0440\u03c1\u03f1\u2374\u1d18",
+    "r": "\u0433\u1d26\u2c85\uab47\uab48",
+    "s": "\u0455\ua731\u01bd\uabaa",
+    "t": "\u0442\u03c4\u1d1b",
+    "u": "\u057d\u028b\u03c5\u1d1c\ua79f\uab4e",
+    "w": "\u051d\u026f\u0461\u0561\u1d21\uab83",
+    "_": "\u02cd\u2017\uff3f",
+    "<": _LESS_THAN_LIKE[1:],
+}
+_FOLD = str.maketrans({char: latin for latin, chars in _CONFUSABLE_LETTERS.items() for char in chars})
+_DROPPED_CATEGORIES = frozenset({"Cf", "Mn", "Me"})
+
+
+def _normalized_view(text: str) -> tuple[str, list[int]]:
+    """The detection view of ``text`` and, for each of its characters, the index of the
+    original character it came from."""
+    chars: list[str] = []
+    origin: list[int] = []
+    category = unicodedata.category
+    for index, char in enumerate(text):
+        for part in unicodedata.normalize("NFKD", char) if not char.isascii() else char:
+            if category(part) in _DROPPED_CATEGORIES:
+                continue
+            for folded in part.casefold().translate(_FOLD):
+                chars.append(folded)
+                origin.append(index)
+    return "".join(chars), origin
 
 
 def neutralize(text: str) -> str:
     """Make tag-like text inert inside a tagged block: ``</candidate_response>`` -> ``&lt;/...``
-    (the same for ``reference_answer`` and ``user_prompt``)."""
-    return _TAG_LIKE.sub("&lt;", text)
+    (the same for ``reference_answer`` and ``user_prompt``), including lookalikes (fullwidth
+    or small-form '<', zero-width or soft-hyphen characters inside, confusable letters)."""
+    if text.isascii():
+        return _TAG_LIKE_ASCII.sub("&lt;", text)
+    if not _HAS_LESS_THAN_LIKE.search(text):
+        return text  # no '<' or lookalike: no tag can start
+    view, origin = _normalized_view(text)
+    starts = sorted({origin[match.start()] for match in _TAG_LIKE_NORMALIZED.finditer(view)})
+    if not starts:
+        return text
+    pieces = []
+    previous = 0
+    for start in starts:
+        pieces.append(text[previous:start])
+        pieces.append("&lt;")
+        previous = start + 1
+    pieces.append(text[previous:])
+    return "".join(pieces)
 
 
 def _truncate(text: str, max_chars: int) -> str:
@@ -310,14 +535,21 @@ def build_request(
     }
 
 
+def max_request_chars(spec: Mapping[str, Any]) -> int:
+    """Characters of the largest request a validated judge spec can send (system prompt plus
+    a user turn with every included text at ``max_response_chars``): the CDK app's token
+    estimate for sizing against Bedrock quotas starts from it."""
+    longest = "x" * spec["max_response_chars"]
+    request = build_request(spec, "model", GradeInput(longest, longest, {}, longest))
+    return len(request["system"][0]["text"]) + len(request["messages"][0]["content"][0]["text"])
+
+
 # --- reply parsing --------------------------------------------------------------------------------
 
 
 def _valid_score(value: Any, max_score: int) -> float | None:
-    # Numbers only: "7", true, NaN or 11/10 are not scores.
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
+    # Integers only, as the prompt asks: "7", true, 7.5, 7.0, NaN or 11/10 are not scores.
+    if type(value) is not int:
         return None
     if not 0 <= value <= max_score:
         return None
@@ -379,6 +611,51 @@ def parse_reply(text: Any, max_score: int, criteria: Mapping[str, Any] | None = 
 # --- the grader ----------------------------------------------------------------------------------------
 
 
+class _Shared:
+    """One judge request of a batch: the first sample with it calls, the others wait for it."""
+
+    __slots__ = ("done", "result")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: GradeResult | None = None
+
+
+class _Attempt:
+    """One Converse request on a thread of its own, so its caller can stop waiting at the deadline."""
+
+    __slots__ = ("done", "error", "response")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.response: Any = None
+        self.error: BaseException | None = None
+
+    def run(self, client: Any, request: Mapping[str, Any], read_timeout: float) -> None:
+        try:
+            self.response = _send(client, request, read_timeout)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+            self.error = exc
+        finally:
+            self.done.set()
+
+
+def _send(client: Any, request: Mapping[str, Any], read_timeout: float | None) -> Any:
+    _attempt.read_timeout = read_timeout
+    try:
+        return client.converse(**request)
+    finally:
+        _attempt.read_timeout = None
+
+
+_ABANDONED = object()
+
+
+def _backoff_seconds(attempt: int) -> float:
+    """Full-jitter exponential backoff before retry number ``attempt`` (1, 2, ...)."""
+    return random.uniform(0.0, min(RETRY_MAX_BACKOFF_SECONDS, RETRY_BASE_SECONDS * 2 ** (attempt - 1)))
+
+
 class Judge:
     """Grader calling a Bedrock model through Converse; see the module docstring.
 
@@ -387,10 +664,11 @@ class Judge:
     spec's ``include_prompt`` is true.
     """
 
-    def __init__(self, spec: Mapping[str, Any], model_id: str, concurrency: int) -> None:
+    def __init__(self, spec: Mapping[str, Any], model_id: str, concurrency: int, cache_size: int = 0) -> None:
         self.spec = spec
         self.model_id = model_id
         self.concurrency = concurrency
+        self.cache_size = cache_size
         self.traits = GraderTraits(
             concurrency=concurrency,
             timeout_reason=JUDGE_TIMEOUT,
@@ -403,25 +681,124 @@ class Judge:
         self.system = system_prompt(spec)
 
     def __call__(self, sample: GradeInput) -> GradeResult:
-        remaining = remaining_seconds()
-        if remaining is not None and remaining < MIN_SECONDS_TO_START_A_CALL:
+        batch = current_batch()
+        stats = batch.judge if batch is not None else JudgeStats()
+        deadline = batch.deadline if batch is not None else None
+        if deadline is not None and deadline - time.monotonic() < MIN_SECONDS_TO_START_A_CALL:
             return GradeResult(score=0.0, reason=JUDGE_TIMEOUT)
         try:
             request = build_request(self.spec, self.model_id, sample, self.system)
-            response = _client(self.concurrency).converse(**request)
-        except Exception as exc:  # noqa: BLE001 - after botocore's retries: one sample, minimum score
-            _report_error(exc, self.model_id)
+        except Exception:  # noqa: BLE001 - cannot happen for validated specs; one sample, minimum score
             return GradeResult(score=0.0, reason=JUDGE_ERROR)
+        user_text = request["messages"][0]["content"][0]["text"]
+        digest = None
+        if self.cache_size:
+            digest = hashlib.sha256(f"{self.model_id}\0{self.system}\0{request['inferenceConfig']}\0{user_text}"
+                                    .encode("utf-8", "surrogatepass")).digest()
+            cached = _cache_get(digest)
+            if cached is not None:
+                stats.record_cache_hit()
+                return cached
+        if batch is None:
+            return self._judge(request, stats, deadline, digest)
+        # One call per distinct request in the batch (same judge, prompt, reference, response).
+        shared, first = self._claim(batch, user_text)
+        if not first:
+            stats.record_deduplicated()
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if shared.done.wait(wait) and shared.result is not None:
+                return shared.result
+            return GradeResult(score=0.0, reason=JUDGE_TIMEOUT)
+        try:
+            shared.result = self._judge(request, stats, deadline, digest)
+        finally:
+            if shared.result is None:  # only if _judge raised: waiting samples must not hang
+                shared.result = GradeResult(score=0.0, reason=JUDGE_ERROR)
+            shared.done.set()
+        return shared.result
+
+    def _claim(self, batch: Batch, user_text: str) -> tuple[_Shared, bool]:
+        key = (id(self), user_text)
+        with batch.lock:
+            shared = batch.shared.get(key)
+            if shared is not None:
+                return shared, False
+            shared = batch.shared[key] = _Shared()
+            return shared, True
+
+    def _judge(self, request: Mapping[str, Any], stats: JudgeStats, deadline: float | None,
+               digest: bytes | None) -> GradeResult:
+        response, code = self._call(request, stats, deadline)
+        if code is not None:
+            return GradeResult(score=0.0, reason=JUDGE_TIMEOUT if code is _ABANDONED else JUDGE_ERROR)
         scores = parse_reply(reply_text(response), self.max_score, self.criteria)
         if scores is None:
             return GradeResult(score=0.0, reason=JUDGE_UNPARSEABLE)
         if self.criteria is None:
-            return single_result(self.name, scores["score"] / self.max_score, None, {})
-        metrics = {f"criterion_{name}": value / self.max_score for name, value in scores.items()}
-        score = sum(self.criteria[name]["weight"] * value for name, value in scores.items()) / self.max_score
-        return single_result(self.name, score, None, metrics)  # clamped: float sums may pass 1
+            result = single_result(self.name, scores["score"] / self.max_score, None, {})
+        else:
+            metrics = {f"criterion_{name}": value / self.max_score for name, value in scores.items()}
+            score = sum(self.criteria[name]["weight"] * value for name, value in scores.items()) / self.max_score
+            result = single_result(self.name, score, None, metrics)  # clamped: float sums may pass 1
+        if digest is not None:
+            _cache_put(digest, result, self.cache_size)
+        return result
+
+    def _call(self, request: Mapping[str, Any], stats: JudgeStats, deadline: float | None) -> tuple[Any, Any]:
+        """(Converse response, None), or (None, error code | _ABANDONED). Attempts are retried
+        with jittered backoff while the error is retryable, attempts remain and the retry can
+        start before the deadline; no attempt ever starts after it."""
+        started = time.monotonic()
+        attempts = throttles = 0
+        while True:
+            attempts += 1
+            try:
+                client = _client(self.concurrency)
+                response = self._attempt(client, request, deadline)
+            except Exception as exc:  # noqa: BLE001 - one sample, minimum score
+                code = _error_code(exc)
+                throttles += code == THROTTLING_CODE
+                delay = _backoff_seconds(attempts)
+                in_time = deadline is None or time.monotonic() + delay + MIN_SECONDS_TO_START_A_CALL <= deadline
+                if attempts < TOTAL_MAX_ATTEMPTS and in_time and _is_retryable(exc, code):
+                    time.sleep(delay)
+                    continue
+                _report_error(exc, self.model_id)
+                stats.record_call(time.monotonic() - started, attempts=attempts, throttles=throttles, error_code=code)
+                return None, code
+            if response is _ABANDONED:
+                stats.record_call(time.monotonic() - started, attempts=attempts, throttles=throttles, abandoned=True)
+                return None, _ABANDONED
+            usage = response.get("usage") if isinstance(response, Mapping) else None
+            stats.record_call(time.monotonic() - started, attempts=attempts, throttles=throttles, usage=usage)
+            return response, None
+
+    @staticmethod
+    def _attempt(client: Any, request: Mapping[str, Any], deadline: float | None) -> Any:
+        """The Converse response (raises its error), or _ABANDONED at the deadline.
+
+        With a deadline the request runs on its own thread with a read timeout no longer than
+        the time left, and this thread stops waiting at the deadline whatever the socket does.
+        """
+        if deadline is None:
+            return _send(client, request, None)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return _ABANDONED
+        attempt = _Attempt()
+        read_timeout = max(0.05, min(float(READ_TIMEOUT_SECONDS), left))
+        threading.Thread(
+            target=attempt.run, args=(client, request, read_timeout), name="judge-attempt", daemon=True
+        ).start()
+        # Stop waiting a little early so the abandonment is recorded before the Scorer's own
+        # cut-off at the same deadline.
+        if not attempt.done.wait(max(0.0, left - STOP_WAITING_EARLY_SECONDS)):
+            return _ABANDONED
+        if attempt.error is not None:
+            raise attempt.error
+        return attempt.response
 
 
 def build(spec: Mapping[str, Any]) -> Judge:
     """Build a judge from its validated spec; JUDGE_MODEL_ID must be set (JudgeConfigError)."""
-    return Judge(spec, model_id_from_env(), max_concurrency())
+    return Judge(spec, model_id_from_env(), max_concurrency(), cache_entries())
