@@ -9,10 +9,7 @@ from __future__ import annotations
 import json
 import re
 import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -25,7 +22,6 @@ from reward_kit.spec import validate_spec
 from .fake_bedrock import MODEL_ID, Error, _bedrock_server, bedrock, judge_logs  # noqa: F401 - fixtures
 from .helpers import make_sample
 
-LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 RUBRIC = "RUBRIC-MARKER: reward answers that are correct, concise and polite."
 SPEC = {"grader": "judge", "rubric": RUBRIC}
 
