@@ -1,7 +1,8 @@
 """Capacity model for reward Lambdas: how much reserved concurrency a target rate needs.
 
 Pure functions, no CDK import: the config layer uses them at synth time and
-``python -m stacks.capacity`` prints the sizing table quoted in the README.
+``python -m stacks.capacity`` prints the sizing table quoted in the README, with the judge's
+Bedrock requests and tokens per minute beside it (``stacks/judge_capacity.py``).
 
 Model (Little's law, AWS-FACTS section 5)::
 
@@ -32,6 +33,8 @@ import argparse
 import math
 from dataclasses import dataclass
 from typing import Iterable, Sequence
+
+from stacks import judge_capacity
 
 DEFAULT_HEADROOM = 1.5
 DEFAULT_INVOCATION_OVERHEAD_SECONDS = 0.1
@@ -219,13 +222,15 @@ def sizing_table(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m stacks.capacity",
-        description="Print the reserved-concurrency sizing table (markdown) from the capacity model.",
+        description="Print the reserved-concurrency sizing table and the judge's Bedrock table (markdown).",
     )
     parser.add_argument("--rates", type=float, nargs="+", default=list(TABLE_RATES))
     parser.add_argument("--seconds-per-sample", type=float, default=TABLE_SECONDS_PER_SAMPLE)
     parser.add_argument("--samples-per-invocation", type=int, default=TABLE_SAMPLES_PER_INVOCATION)
     parser.add_argument("--headroom", type=float, default=DEFAULT_HEADROOM)
     parser.add_argument("--overhead", type=float, default=DEFAULT_INVOCATION_OVERHEAD_SECONDS)
+    parser.add_argument("--judge-tokens-per-call", type=int, default=judge_capacity.TABLE_TOKENS_PER_CALL,
+                        help="Bedrock tokens (input + output) per judge call, for the judge table")
     args = parser.parse_args(argv)
     print(
         sizing_table(
@@ -236,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             invocation_overhead_seconds=args.overhead,
         )
     )
+    print()
+    print(judge_capacity.judge_sizing_table(args.rates, args.judge_tokens_per_call))
     return 0
 
 

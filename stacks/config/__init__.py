@@ -14,6 +14,7 @@ capability adds a module and a field of ``EnvironmentConfig``)::
     reward_functions.py  reward_functions.<name>                       -> RewardFunctionConfig
     judge.py             reward_functions.<name>.judge_*               -> JudgeConfig
     evaluators.py        evaluator_registration                        -> EvaluatorRegistrationConfig
+    bedrock_quotas.py    bedrock_quotas.<judge model id>               -> BedrockQuotasConfig (+ judge sizing)
 
 Every problem raises ``ConfigError`` with ONE line that starts with the key path, in the
 style of ``reward_kit.checks`` (``path: rule, got value``)::
@@ -25,10 +26,11 @@ The JSON Schema ``schemas/environments.schema.json`` describes the same keys for
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
-from . import deployment, evaluators, observability, sizing
+from . import bedrock_quotas, deployment, evaluators, observability, sizing
+from .bedrock_quotas import BedrockQuotasConfig, check_judge_quotas, parse_bedrock_quotas
 from .deployment import DeploymentConfig, parse_deployment
 from .errors import CHECKS, NAME_RE, ConfigError
 from .evaluators import (
@@ -46,6 +48,7 @@ from .training import TrainingDataConfig, parse_training
 __all__ = [
     "KIND_HANDLERS",
     "LOG_RETENTION_DAYS",
+    "BedrockQuotasConfig",
     "ConfigError",
     "DeploymentConfig",
     "EnvironmentConfig",
@@ -65,6 +68,7 @@ __all__ = [
 # Each concern owns its keys; the environment object is their union.
 ENVIRONMENT_KEYS = (
     "reward_functions", "training", *deployment.KEYS, *observability.KEYS, *sizing.KEYS, *evaluators.KEYS,
+    *bedrock_quotas.KEYS,
 )
 
 
@@ -77,6 +81,7 @@ class EnvironmentConfig:
     observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
     sizing: SizingConfig = field(default_factory=SizingConfig)
     evaluator_registration: EvaluatorRegistrationConfig = field(default_factory=EvaluatorRegistrationConfig)
+    bedrock_quotas: BedrockQuotasConfig = field(default_factory=BedrockQuotasConfig)
 
     # Flat views of the concerns' settings, for the stack and the tests.
     @property
@@ -132,6 +137,7 @@ def _parse_environment(env: str, raw: Any) -> EnvironmentConfig:
     deployment_config = parse_deployment(path, raw)
     observability_config = parse_observability(path, raw)
     sizing_config = parse_sizing(path, raw)
+    quotas = parse_bedrock_quotas(path, raw)
     training = parse_training(
         f"{path}.training",
         CHECKS.required(path, raw, "training", "an object {bucket, data_prefix, output_prefix}"),
@@ -161,6 +167,8 @@ def _parse_environment(env: str, raw: Any) -> EnvironmentConfig:
         advice="; lower target_evaluations_per_second or expected_seconds_per_sample, raise "
         "samples_per_invocation, or request a Lambda quota increase and set account_concurrency_limit",
     )
+    # Bedrock quotas are per account, region and model: the environment's functions share them.
+    check_judge_quotas(path, (fn.judge_need for fn in functions if fn.judge_need is not None), quotas)
     return EnvironmentConfig(
         name=env,
         training=training,
@@ -169,6 +177,7 @@ def _parse_environment(env: str, raw: Any) -> EnvironmentConfig:
         observability=observability_config,
         sizing=sizing_config,
         evaluator_registration=parse_evaluator_registration(path, raw, env, functions),
+        bedrock_quotas=quotas,
     )
 
 
@@ -195,7 +204,31 @@ def parse_environments(raw: Any) -> dict[str, EnvironmentConfig]:
                 context=f"environments {[env.name for env in members]} share account {account} in {region}: ",
             )
             check_shared_registry(account, region, [(env.name, env.evaluator_registration) for env in members])
+            _check_shared_judge_quotas(members, account, region)
     return envs
+
+
+def _check_shared_judge_quotas(members: list[EnvironmentConfig], account: str, region: str) -> None:
+    """Environments in one account and region share each judge model's Bedrock quotas: their
+    functions' needs are added up against the smallest quota any of them configures."""
+    needs = [
+        replace(need, function=f"{env.name}/{need.function}")
+        for env in members
+        for need in (fn.judge_need for fn in env.reward_functions)
+        if need is not None
+    ]
+    for model_id in {need.model_id for need in needs}:
+        configured = [(env, env.bedrock_quotas.for_model(model_id)) for env in members]
+        owner, smallest = min(
+            ((env, quota) for env, quota in configured if quota is not None),
+            key=lambda pair: (pair[1].tokens_per_minute, pair[1].requests_per_minute),
+        )
+        check_judge_quotas(
+            f"environments.{owner.name}",
+            [need for need in needs if need.model_id == model_id],
+            BedrockQuotasConfig(((model_id, smallest),)),
+            where=f" in account {account} {region} (environments {[env.name for env in members]})",
+        )
 
 
 def select_environments(envs: Mapping[str, EnvironmentConfig], selected: Any) -> list[EnvironmentConfig]:

@@ -6,14 +6,23 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from reward_kit.settings import JUDGE_MAX_CONCURRENCY
+from reward_kit.settings import JUDGE_CACHE_ENTRIES, JUDGE_MAX_CONCURRENCY
 
 from .errors import CHECKS, REGION_RE, REGION_RULE
 
-KEYS = ("judge_inference_profile_regions", "judge_max_concurrency", "judge_model_id")
+KEYS = (
+    "judge_cache_entries",
+    "judge_inference_profile_regions",
+    "judge_max_concurrency",
+    "judge_model_id",
+    "judge_tokens_per_call",
+)
 # Geography prefixes of Bedrock cross-region inference profile ids ("us.amazon.nova-pro-v1:0").
 INFERENCE_PROFILE_GEOS = ("apac", "au", "ca", "eu", "global", "jp", "us", "us-gov")
-_MODEL_ID_RE = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:-[a-z0-9.]+)*(?::[a-z0-9.-]+)*")
+MODEL_ID_RE = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:-[a-z0-9.]+)*(?::[a-z0-9.-]+)*")
+MODEL_ID_RULE = (
+    "a Bedrock model id such as 'amazon.nova-pro-v1:0' or an inference profile id such as 'us.amazon.nova-pro-v1:0'"
+)
 
 
 def is_inference_profile_id(model_id: str) -> bool:
@@ -26,6 +35,10 @@ class JudgeConfig:
     model_id: str
     inference_profile_regions: tuple[str, ...] = ()  # regions a cross-region profile routes to
     max_concurrency: int = JUDGE_MAX_CONCURRENCY.default  # parallel judge calls per invocation
+    # Tokens (input + output) per judge call once measured (JudgeInputTokens + JudgeOutputTokens
+    # over JudgeCalls, or the dry run); None: estimated from the spec (stacks/judge_capacity.py).
+    tokens_per_call: int | None = None
+    cache_entries: int | None = None  # per-container result cache (JUDGE_CACHE_ENTRIES); None: off
 
     @property
     def is_inference_profile(self) -> bool:
@@ -34,7 +47,7 @@ class JudgeConfig:
 
 def reject_judge_keys(path: str, raw: Mapping[str, Any], kind: str) -> None:
     """A function whose spec needs no judge must not carry judge settings."""
-    for key in ("judge_model_id", "judge_inference_profile_regions", "judge_max_concurrency"):
+    for key in KEYS:
         if raw.get(key) is not None:
             raise CHECKS.fail(f"{path}.{key}", f"only valid for kind 'rlaif', this function is kind {kind!r}")
 
@@ -45,9 +58,8 @@ def parse_judge(path: str, raw: Mapping[str, Any]) -> JudgeConfig:
         CHECKS.required(path, raw, "judge_model_id",
                         "a Bedrock model or inference profile id for the judge, e.g. 'amazon.nova-pro-v1:0' "
                         "or 'us.amazon.nova-pro-v1:0'"),
-        _MODEL_ID_RE,
-        "a Bedrock model id such as 'amazon.nova-pro-v1:0' or an inference profile id such as "
-        "'us.amazon.nova-pro-v1:0'",
+        MODEL_ID_RE,
+        MODEL_ID_RULE,
     )
     raw_regions = raw.get("judge_inference_profile_regions")
     regions: tuple[str, ...] = ()
@@ -79,4 +91,12 @@ def parse_judge(path: str, raw: Mapping[str, Any]) -> JudgeConfig:
         ge=1,
         le=JUDGE_MAX_CONCURRENCY.maximum,
     )
-    return JudgeConfig(model_id=model_id, inference_profile_regions=regions, max_concurrency=concurrency)
+    tokens_per_call = raw.get("judge_tokens_per_call")
+    if tokens_per_call is not None:
+        tokens_per_call = CHECKS.integer(f"{path}.judge_tokens_per_call", tokens_per_call, ge=1)
+    cache_entries = raw.get("judge_cache_entries")
+    if cache_entries is not None:
+        cache_entries = CHECKS.integer(f"{path}.judge_cache_entries", cache_entries, ge=1,
+                                       le=JUDGE_CACHE_ENTRIES.maximum)
+    return JudgeConfig(model_id=model_id, inference_profile_regions=regions, max_concurrency=concurrency,
+                       tokens_per_call=tokens_per_call, cache_entries=cache_entries)

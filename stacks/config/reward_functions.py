@@ -13,7 +13,8 @@ from typing import Any
 from reward_kit import kinds
 from reward_kit.settings import RuntimeSettings
 from reward_kit.spec import SpecError, validate_spec
-from stacks import capacity
+from stacks import capacity, judge_capacity
+from stacks.judge_capacity import JudgeNeed
 
 from . import judge as judge_config
 from .errors import CHECKS, NAME_RE, ConfigError
@@ -71,6 +72,7 @@ class RewardFunctionConfig:
             service_name=self.function_name,
             judge_model_id=self.judge_model_id,
             judge_max_concurrency=self.judge_max_concurrency,
+            judge_cache_entries=self.judge.cache_entries if self.judge else None,
         )
 
     def environment_variables(self) -> dict[str, str]:
@@ -102,6 +104,22 @@ class RewardFunctionConfig:
     @property
     def judge_is_inference_profile(self) -> bool:
         return self.judge is not None and self.judge.is_inference_profile
+
+    @property
+    def judge_tokens_per_sample(self) -> int:
+        """Bedrock tokens one sample costs (every judge call of the spec); 0 without a judge."""
+        if self.judge is None:
+            return 0
+        return judge_capacity.tokens_per_sample(self.reward_spec, self.judge.tokens_per_call)
+
+    @property
+    def judge_need(self) -> JudgeNeed | None:
+        """What this function asks of its judge model at its target rate (None without a judge)."""
+        if self.judge is None:
+            return None
+        calls = len(judge_capacity.judge_specs(self.reward_spec))
+        return judge_capacity.judge_need(self.name, self.judge.model_id, self.target_evaluations_per_second, calls,
+                                         self.judge_tokens_per_sample)
 
 
 def function_name_for(function: str, environment: str) -> str:

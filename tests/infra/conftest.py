@@ -34,12 +34,18 @@ JUDGE_ENVIRONMENT: dict[str, Any] = {
     "account_concurrency_limit": 3000,
     "alarm_email": "ml-platform@example.com",
     "evaluator_registration": {"enabled": False},  # the switch: dev and prod register (the default)
+    # The account's quotas for the two judges: on-demand for the model id, cross-region for the profile.
+    "bedrock_quotas": {
+        "amazon.nova-pro-v1:0": {"tokens_per_minute": 5_000_000, "requests_per_minute": 4_000},
+        "us.amazon.nova-pro-v1:0": {"tokens_per_minute": 60_000_000, "requests_per_minute": 4_000},
+    },
     "training": {"bucket": "amzn-s3-demo-bucket-judge", "data_prefix": "data", "output_prefix": "out"},
     "reward_functions": {
         "judge-fm": {
             "kind": "rlaif",
             "reward_spec": {"grader": "judge", "rubric": "Reward answers that are correct and polite."},
             "judge_max_concurrency": 8,
+            "judge_tokens_per_call": 1500,  # measured: 50/s x 60 x 1,500 = 4.5M tokens per minute
             "target_evaluations_per_second": 50,
             "expected_seconds_per_sample": 2.0,
             "timeout_seconds": 120,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stacks import capacity
+from stacks import capacity, judge_capacity
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,7 +86,9 @@ def test_sizing_table_marks_the_quota_raise() -> None:
 
 def test_cli_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert capacity.main([]) == 0
-    assert capsys.readouterr().out == capacity.sizing_table() + "\n"
+    assert capsys.readouterr().out == capacity.sizing_table() + "\n\n" + judge_capacity.judge_sizing_table() + "\n"
+    capacity.main(["--rates", "400", "--judge-tokens-per-call", "2000"])
+    assert "| 400 | 24,000 | 48,000,000 |" in capsys.readouterr().out
     capacity.main(["--rates", "20", "--seconds-per-sample", "0.5", "--samples-per-invocation", "2"])
     assert "| 20 | 1.1 | 17 | 117 | yes |" in capsys.readouterr().out  # 10 calls/s x 1.1 s x 1.5 = 16.5
 
@@ -103,3 +105,9 @@ def test_readme_sizing_tables_come_from_the_model(seconds_per_sample: float) -> 
         "README sizing table differs from "
         f"`python -m stacks.capacity --seconds-per-sample {seconds_per_sample:g}`"
     )
+
+
+def test_readme_judge_table_comes_from_the_model() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert judge_capacity.judge_sizing_table() in text, (
+        "README judge table differs from `python -m stacks.capacity`")

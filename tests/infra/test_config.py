@@ -27,6 +27,9 @@ def base() -> dict[str, Any]:
     return {
         "dev": {
             "training": {"bucket": "amzn-s3-demo-bucket", "data_prefix": "rft/train", "output_prefix": "rft/out"},
+            # Ample quotas for the judges some tests give this function (quota checks: below).
+            "bedrock_quotas": {model: {"tokens_per_minute": 10**9, "requests_per_minute": 10**6}
+                               for model in ("amazon.nova-pro-v1:0", "us.amazon.nova-pro-v1:0")},
             "reward_functions": {
                 "sentiment": {  # no kind: derived from the spec
                     "reward_spec": {"grader": "label", "labels": ["positive", "negative", "neutral"]},
@@ -364,3 +367,138 @@ def test_function_names_that_become_the_same_construct_id_are_rejected() -> None
 def test_log_retention_is_stored_as_whole_days() -> None:
     env = parse_environments(with_env(log_retention_days=30.0))["dev"]
     assert env.log_retention_days == 30 and type(env.log_retention_days) is int
+
+
+# --- Bedrock quotas for the judge ----------------------------------------------------------------
+
+QUOTA_PATH = "environments.dev.bedrock_quotas"
+JUDGE = {"grader": "judge", "rubric": "Reward polite answers."}
+
+
+def judge_env(*functions: tuple[str, float, int], model: str = "amazon.nova-pro-v1:0",
+              quota: tuple[int, int] | None = (4_000_000, 2_000)) -> dict[str, Any]:
+    """One environment whose functions (name, evaluations/s, measured tokens per call) share ``model``;
+    ``quota`` is (tokens, requests) per minute, None for no quota configured."""
+    raw = base()
+    env = raw["dev"]
+    env["reward_functions"] = {
+        name: {"reward_spec": JUDGE, "judge_model_id": model, "target_evaluations_per_second": rate,
+               "judge_tokens_per_call": tokens, "expected_seconds_per_sample": 1.0, "timeout_seconds": 60,
+               **({"judge_inference_profile_regions": ["us-east-1", "us-west-2"]} if model.startswith("us.") else {})}
+        for name, rate, tokens in functions
+    }
+    env["bedrock_quotas"] = {} if quota is None else {
+        model: {"tokens_per_minute": quota[0], "requests_per_minute": quota[1]}}
+    return raw
+
+
+def test_a_judge_within_its_quota_synthesizes_and_reports_its_need() -> None:
+    env = parse_environments(judge_env(("tone", 10, 1500)))["dev"]
+    need = env.function("tone").judge_need
+    assert (need.requests_per_minute, need.tokens_per_minute) == (600, 900_000)  # 10/s x 60 x 1,500
+    assert env.bedrock_quotas.for_model("amazon.nova-pro-v1:0").tokens_per_minute == 4_000_000
+
+
+def test_a_judge_over_its_quota_fails_with_one_line_naming_function_need_and_quota() -> None:
+    message = error(judge_env(("tone", 400, 1500)))
+    assert message == (
+        f"{QUOTA_PATH}.amazon.nova-pro-v1:0.tokens_per_minute: judge model 'amazon.nova-pro-v1:0' needs "
+        "36,000,000 tokens per minute at the target rate (function tone) but the configured quota is 4,000,000; "
+        "request 'On-demand InvokeModel tokens per minute' >= 36,000,000 for amazon.nova-pro-v1:0 in Service "
+        "Quotas and set it here, or lower target_evaluations_per_second or judge_tokens_per_call"
+    )
+
+
+def test_requests_per_minute_are_checked_and_a_profile_names_the_cross_region_quota() -> None:
+    message = error(judge_env(("tone", 50, 10), model="us.amazon.nova-pro-v1:0", quota=(10**9, 2_000)))
+    assert message.startswith(f"{QUOTA_PATH}.us.amazon.nova-pro-v1:0.requests_per_minute: judge model "
+                              "'us.amazon.nova-pro-v1:0' needs 3,000 requests per minute")
+    assert "request 'Cross-Region InvokeModel requests per minute' >= 3,000" in message
+
+
+def test_two_functions_sharing_a_judge_model_are_summed() -> None:
+    parse_environments(judge_env(("tone", 20, 1500)))  # 1.8M tokens/min: fits alone
+    message = error(judge_env(("tone", 20, 1500), ("helpfulness", 30, 1500)))  # 1.8M + 2.7M
+    assert message.startswith(f"{QUOTA_PATH}.amazon.nova-pro-v1:0.tokens_per_minute: judge model "
+                              "'amazon.nova-pro-v1:0' needs 4,500,000 tokens per minute at the target rate "
+                              "(functions tone, helpfulness share it) but the configured quota is 4,000,000")
+    # Different models have their own quotas: not summed.
+    raw = judge_env(("tone", 20, 1500))
+    raw["dev"]["reward_functions"]["helpfulness"] = {
+        **raw["dev"]["reward_functions"]["tone"], "judge_model_id": "amazon.nova-lite-v1:0",
+        "target_evaluations_per_second": 30}
+    raw["dev"]["bedrock_quotas"]["amazon.nova-lite-v1:0"] = {"tokens_per_minute": 4_000_000,
+                                                            "requests_per_minute": 2_000}
+    parse_environments(raw)
+
+
+def test_a_raised_quota_in_config_makes_it_fit() -> None:
+    assert error(judge_env(("tone", 400, 1500))).startswith(f"{QUOTA_PATH}.amazon.nova-pro-v1:0.tokens_per_minute")
+    env = parse_environments(judge_env(("tone", 400, 1500), quota=(36_000_000, 24_000)))["dev"]
+    assert env.function("tone").judge_need.tokens_per_minute == 36_000_000
+
+
+def test_without_a_measured_value_tokens_per_call_are_estimated_from_the_spec() -> None:
+    from stacks import judge_capacity
+
+    raw = judge_env(("tone", 10, 1500), quota=(10**9, 10**6))
+    del raw["dev"]["reward_functions"]["tone"]["judge_tokens_per_call"]
+    fn = parse_environments(raw)["dev"].function("tone")
+    assert fn.judge_tokens_per_sample == judge_capacity.estimate_tokens_per_call(fn.reward_spec) > 15_000
+    assert fn.judge_need.tokens_per_minute == 600 * fn.judge_tokens_per_sample
+
+
+def test_a_judge_model_without_a_configured_quota_is_one_line_naming_what_to_add() -> None:
+    message = error(judge_env(("tone", 10, 1500), quota=None))
+    assert message == (
+        f"{QUOTA_PATH}: no quota configured for judge model 'amazon.nova-pro-v1:0' (used by tone, needing 600 "
+        "requests and 900,000 tokens per minute at the target rate): add \"amazon.nova-pro-v1:0\": "
+        "{\"tokens_per_minute\": N, \"requests_per_minute\": N} with the account's 'On-demand InvokeModel tokens "
+        "per minute' and 'On-demand InvokeModel requests per minute' for amazon.nova-pro-v1:0"
+    )
+
+
+def test_environments_in_one_account_and_region_share_the_judge_quota() -> None:
+    raw = judge_env(("tone", 20, 1500))
+    raw["dev"].update(account="123456789012", region="us-east-1")
+    raw["prod"] = copy.deepcopy(raw["dev"])
+    raw["prod"]["reward_functions"]["tone"]["target_evaluations_per_second"] = 30
+    message = error(raw)  # 1.8M + 2.7M tokens per minute of one 4M quota
+    assert message.startswith(
+        "environments.dev.bedrock_quotas.amazon.nova-pro-v1:0.tokens_per_minute: judge model "
+        "'amazon.nova-pro-v1:0' in account 123456789012 us-east-1 (environments ['dev', 'prod']) needs 4,500,000 "
+        "tokens per minute at the target rate (functions dev/tone, prod/tone share it)")
+    raw["prod"]["region"] = "us-west-2"  # another region: its own quota
+    parse_environments(raw)
+
+
+@pytest.mark.parametrize(
+    ("quotas", "expected"),
+    [
+        ({"Nova Pro": {"tokens_per_minute": 1, "requests_per_minute": 1}},
+         f"{QUOTA_PATH}.Nova Pro: keys must be judge model ids"),
+        ({"amazon.nova-pro-v1:0": {"tokens_per_minute": 1}},
+         f"{QUOTA_PATH}.amazon.nova-pro-v1:0.requests_per_minute: required"),
+        ({"amazon.nova-pro-v1:0": {"tokens_per_minute": 0, "requests_per_minute": 1}},
+         f"{QUOTA_PATH}.amazon.nova-pro-v1:0.tokens_per_minute: must be an integer >= 1, got 0"),
+        ({"amazon.nova-pro-v1:0": {"tokens_per_minute": 1, "requests_per_minute": 1, "tpm": 3}},
+         f"{QUOTA_PATH}.amazon.nova-pro-v1:0.tpm: unknown key"),
+        ([], f"{QUOTA_PATH}: must be a JSON object"),
+    ],
+)
+def test_bad_quota_config_is_one_line_naming_the_key(quotas: Any, expected: str) -> None:
+    assert error(with_env(bedrock_quotas=quotas)).startswith(expected)
+
+
+def test_judge_tokens_per_call_and_cache_entries_are_checked() -> None:
+    raw = judge_env(("tone", 10, 0))
+    assert error(raw).startswith("environments.dev.reward_functions.tone.judge_tokens_per_call: must be an integer >= 1")
+    raw = judge_env(("tone", 10, 1500))
+    raw["dev"]["reward_functions"]["tone"]["judge_cache_entries"] = 100_001
+    assert error(raw).startswith("environments.dev.reward_functions.tone.judge_cache_entries: must be an integer in "
+                                 "1..100000")
+    raw["dev"]["reward_functions"]["tone"]["judge_cache_entries"] = 5000
+    fn = parse_environments(raw)["dev"].function("tone")
+    assert fn.environment_variables()["JUDGE_CACHE_ENTRIES"] == "5000"
+    assert error(with_fn(judge_tokens_per_call=1500)) == (
+        f"{FN}.judge_tokens_per_call: only valid for kind 'rlaif', this function is kind 'rlvr'")

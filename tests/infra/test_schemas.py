@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from reward_kit import kinds
-from reward_kit.settings import JUDGE_MAX_CONCURRENCY
+from reward_kit.settings import JUDGE_CACHE_ENTRIES, JUDGE_MAX_CONCURRENCY
 from reward_kit.spec import SpecError, validate_spec
 from stacks.config import LOG_RETENTION_DAYS, ConfigError, parse_environments
 from stacks.config import reward_functions as function_config
@@ -200,6 +200,7 @@ def test_environment_schema_has_the_config_keys_and_limits() -> None:
     assert env["properties"]["log_retention_days"]["enum"] == list(LOG_RETENTION_DAYS)
     assert fn["properties"]["kind"]["enum"] == sorted(kinds.FUNCTION_KINDS)
     assert fn["properties"]["judge_max_concurrency"]["maximum"] == JUDGE_MAX_CONCURRENCY.maximum
+    assert fn["properties"]["judge_cache_entries"]["maximum"] == JUDGE_CACHE_ENTRIES.maximum
     assert (fn["properties"]["memory_mb"]["minimum"], fn["properties"]["memory_mb"]["maximum"]) == (
         function_config.MEMORY_MB_RANGE
     )
