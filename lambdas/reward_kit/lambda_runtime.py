@@ -47,7 +47,7 @@ from reward_kit import names
 from reward_kit.contract import INVALID_EVENT, EventError
 from reward_kit.judge_stats import JudgeStats
 from reward_kit.scoring import AGGREGATE, BatchResult, Scorer
-from reward_kit.settings import JUDGE_MAX_CONCURRENCY, RuntimeSettings
+from reward_kit.settings import JUDGE_CACHE_ENTRIES, JUDGE_MAX_CONCURRENCY, RuntimeSettings
 from reward_kit.spec import parse_spec_json, uses_judge
 
 __all__ = ["RewardRuntime", "deadline_from_context"]
@@ -125,6 +125,7 @@ class RewardRuntime:
             settings.max_response_chars,
             settings.judge_model_id,
             os.environ.get(JUDGE_MAX_CONCURRENCY.env),  # range-checked by the judge when built
+            os.environ.get(JUDGE_CACHE_ENTRIES.env),
         )
         scorer = self.scorers.get(cache_key)
         if scorer is None:

@@ -100,17 +100,22 @@ def test_a_hanging_judge_returns_before_the_deadline(rlaif, bedrock, capsys, mon
 
 
 def test_no_attempt_starts_after_the_deadline(bedrock):
-    # Every answer is a throttle that arrives 1.0 s after the request: the first attempt's
-    # throttle leaves time for one retry; that retry is abandoned at the deadline and nothing
-    # is sent after it, although attempts remain.
-    bedrock.delay_seconds = 1.0
-    bedrock.responder = lambda index, body: Error(429, "ThrottlingException")
-    started = time.monotonic()
-    deadline = started + 1.8
+    # The first attempt is throttled at once and retried; the retry hangs past the deadline and
+    # is abandoned there. Attempts remain, but nothing is sent after the deadline.
+    def responder(index, body):
+        if index == 0:
+            return Error(429, "ThrottlingException")
+        time.sleep(6.0)  # far past the deadline (this fake server thread just answers late)
+        return Error(429, "ThrottlingException")
+
+    bedrock.responder = responder
+    judge._client(judge.DEFAULT_MAX_CONCURRENCY)  # built outside the measured call
+    deadline = time.monotonic() + 3.0
     result = Scorer(SPEC).score_event([make_sample("a")], deadline=deadline)
     assert time.monotonic() < deadline + 0.5
     assert result.failures == {"judge_timeout": 1}
-    time.sleep(1.5)  # long past the deadline: a retry would have been sent by now
+    assert result.judge.retries == 1 and result.judge.throttles == 1 and result.judge.abandoned == 1
+    time.sleep(1.5)  # long past the deadline: a further retry would have been sent by now
     assert bedrock.count == 2 < judge.TOTAL_MAX_ATTEMPTS
 
 

@@ -381,9 +381,11 @@ def _cache_put(digest: bytes, result: GradeResult, limit: int) -> None:
 # and confusable letters folded to the Latin letters of the tag names. The judge still sees
 # the original text (NFKC would turn "x²" into "x2"); only each detected tag's opening
 # bracket is replaced by "&lt;".
-_TAG_NAMES = r"(?:candidate[\s_-]*response|reference[\s_-]*answer|user[\s_-]*prompt)"
-_TAG_LIKE_ASCII = re.compile(r"<(?=\s*/?\s*" + _TAG_NAMES + r")", re.IGNORECASE)
-_TAG_LIKE_NORMALIZED = re.compile(r"<(?=\s*/?\s*" + _TAG_NAMES + r")")
+# Possessive quantifiers: "<" followed by 20,000 spaces must not backtrack quadratically.
+_TAG_NAMES = r"(?:candidate[\s_-]*+response|reference[\s_-]*+answer|user[\s_-]*+prompt)"
+_TAG_LIKE_ASCII = re.compile(r"<(?=\s*+/?\s*+" + _TAG_NAMES + r")", re.IGNORECASE)
+_TAG_LIKE_NORMALIZED = re.compile(r"<(?=\s*+/?\s*+" + _TAG_NAMES + r")")
+_TAG_FIRST_LETTERS = frozenset("cru")  # candidate_response, reference_answer, user_prompt
 # '<' and what NFKD or UTS #39 confusables make of it or draw like it.
 _LESS_THAN_LIKE = "<\ufe64\uff1c\u02c2\u1438\u16b2\u2039\u276e\u2329\u3008\u27e8\U0001d236"
 _HAS_LESS_THAN_LIKE = re.compile("[" + re.escape(_LESS_THAN_LIKE) + "]")
@@ -428,16 +430,43 @@ def _normalized_view(text: str) -> tuple[str, list[int]]:
     return "".join(chars), origin
 
 
+# Characters of a tag name after the bracket that detection looks at ("/ reference_answer").
+_TAG_WINDOW = 32
+_LESS_THAN_SET = frozenset(_LESS_THAN_LIKE)
+
+
+def _tag_starts_at(text: str, start: int) -> bool:
+    """Whether the '<'-like character at ``start`` opens one of our tags, on the normalized view
+    of what follows it, up to _TAG_WINDOW visible characters or the next '<'-like character
+    (so the windows of all brackets together cover the text at most once)."""
+    window = ["<"]
+    visible = 0
+    for index in range(start + 1, len(text)):
+        char = text[index]
+        if char in _LESS_THAN_SET:
+            break
+        for part in unicodedata.normalize("NFKD", char) if not char.isascii() else char:
+            if unicodedata.category(part) in _DROPPED_CATEGORIES:
+                continue
+            folded = part.casefold().translate(_FOLD)
+            window.append(folded)
+            if folded.isspace() or folded == "/":
+                continue
+            visible += 1
+            if visible == 1 and folded[:1] not in _TAG_FIRST_LETTERS:
+                return False  # "< と", "<b>": no tag name can follow
+        if visible >= _TAG_WINDOW:
+            break
+    return _TAG_LIKE_NORMALIZED.match("".join(window)) is not None
+
+
 def neutralize(text: str) -> str:
     """Make tag-like text inert inside a tagged block: ``</candidate_response>`` -> ``&lt;/...``
     (the same for ``reference_answer`` and ``user_prompt``), including lookalikes (fullwidth
     or small-form '<', zero-width or soft-hyphen characters inside, confusable letters)."""
     if text.isascii():
         return _TAG_LIKE_ASCII.sub("&lt;", text)
-    if not _HAS_LESS_THAN_LIKE.search(text):
-        return text  # no '<' or lookalike: no tag can start
-    view, origin = _normalized_view(text)
-    starts = sorted({origin[match.start()] for match in _TAG_LIKE_NORMALIZED.finditer(view)})
+    starts = [m.start() for m in _HAS_LESS_THAN_LIKE.finditer(text) if _tag_starts_at(text, m.start())]
     if not starts:
         return text
     pieces = []
@@ -631,9 +660,10 @@ class _Attempt:
         self.response: Any = None
         self.error: BaseException | None = None
 
-    def run(self, client: Any, request: Mapping[str, Any], read_timeout: float) -> None:
+    def run(self, pool_size: int, request: Mapping[str, Any], read_timeout: float) -> None:
         try:
-            self.response = _send(client, request, read_timeout)
+            # The client too (built at init in Lambda): its construction counts against the deadline.
+            self.response = _send(_client(pool_size), request, read_timeout)
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
             self.error = exc
         finally:
@@ -753,8 +783,7 @@ class Judge:
         while True:
             attempts += 1
             try:
-                client = _client(self.concurrency)
-                response = self._attempt(client, request, deadline)
+                response = self._attempt(self.concurrency, request, deadline)
             except Exception as exc:  # noqa: BLE001 - one sample, minimum score
                 code = _error_code(exc)
                 throttles += code == THROTTLING_CODE
@@ -774,21 +803,21 @@ class Judge:
             return response, None
 
     @staticmethod
-    def _attempt(client: Any, request: Mapping[str, Any], deadline: float | None) -> Any:
+    def _attempt(pool_size: int, request: Mapping[str, Any], deadline: float | None) -> Any:
         """The Converse response (raises its error), or _ABANDONED at the deadline.
 
         With a deadline the request runs on its own thread with a read timeout no longer than
         the time left, and this thread stops waiting at the deadline whatever the socket does.
         """
         if deadline is None:
-            return _send(client, request, None)
+            return _send(_client(pool_size), request, None)
         left = deadline - time.monotonic()
         if left <= 0:
             return _ABANDONED
         attempt = _Attempt()
         read_timeout = max(0.05, min(float(READ_TIMEOUT_SECONDS), left))
         threading.Thread(
-            target=attempt.run, args=(client, request, read_timeout), name="judge-attempt", daemon=True
+            target=attempt.run, args=(pool_size, request, read_timeout), name="judge-attempt", daemon=True
         ).start()
         # Stop waiting a little early so the abandonment is recorded before the Scorer's own
         # cut-off at the same deadline.
