@@ -377,3 +377,11 @@ def test_the_dry_run_reports_judge_calls_and_tokens_per_call(bedrock, tmp_path):
     assert dryrun.main(["--data", str(data), "--spec", str(spec)], stdout=out, stderr=io.StringIO()) == 0
     assert ("judge: 3 calls (3 samples de-duplicated), 2700 input + 120 output tokens, 940 tokens per call"
             in out.getvalue())
+
+
+@pytest.mark.parametrize("prefix", ["", "日本語 "])
+def test_widely_padded_tags_are_still_caught(prefix):
+    # Possessive quantifiers keep "<" + thousands of spaces linear; the padded tag still counts.
+    text = prefix + "<" + " " * 5000 + "/" + "\u200b" * 100 + " candidate_response>" + " <" + " " * 5000
+    neutralized = judge.neutralize(text)
+    assert neutralized.count("&lt;") == 1 and neutralized.startswith(prefix + "&lt; ")
