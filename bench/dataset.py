@@ -158,6 +158,38 @@ def build_batch(n: int = 1000, seed: int = SEED) -> tuple[list[dict[str, Any]], 
     return samples, [f"broken:{_broken_kind(i)}" if c == "broken" else c for i, c in enumerate(categories)]
 
 
+# Long prose: plain English reasoning with no tags, no box and no label word until the very end
+# (what a policy writes before it has learnt the format). Words chosen to never be a label.
+PROSE_WORDS = (
+    "the report", "states", "that", "revenue", "for", "this", "period", "was", "compared", "with",
+    "last", "year", "and", "management", "explains", "changes", "in", "demand", "costs", "prices",
+    "overall", "figures", "suggest", "a", "shift", "of", "market", "conditions", "which", "investors",
+    "would", "read", "as", "an", "indication", "about", "future", "results", "segment", "orders",
+    "volume", "margin", "guidance", "remains", "under", "review", "by", "analysts", "sentence", "tone",
+)
+
+
+def _prose(rng: random.Random, label: str) -> str:
+    words = [rng.choice(PROSE_WORDS) for _ in range(rng.randint(20, 200))]
+    return " ".join(words).capitalize() + f". Taking all of this into account, the sentiment is {label}."
+
+
+def build_prose_batch(n: int = 1000, seed: int = SEED) -> tuple[list[dict[str, Any]], list[str]]:
+    """Half long untagged prose that names a label only at its end (right 2/3 of the time), half
+    the usual mix (``build_batch``); deterministic for a given (n, seed)."""
+    rng = random.Random(seed + 1)
+    samples, categories = build_batch(n, seed)
+    for index in range(0, n, 2):
+        sample = _sample(rng, index, "boxed_correct")
+        reference = sample.get("reference_answer") or sample["metadata"]["reference_answer"]
+        gold = reference["answer"] if isinstance(reference, dict) else reference
+        label = gold if rng.random() < 2 / 3 else rng.choice([lab for lab in LABELS if lab != gold])
+        sample["messages"][-1]["content"] = _prose(rng, label)
+        samples[index] = sample
+        categories[index] = "prose_right" if label == gold else "prose_wrong"
+    return samples, categories
+
+
 if __name__ == "__main__":  # peek: python bench/dataset.py | head
     batch, cats = build_batch(5)
     for s, c in zip(batch, cats):

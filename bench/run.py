@@ -3,8 +3,10 @@ then the RLAIF handler against a fake Bedrock beside sequential calls (bench/jud
 
     python bench/run.py [--samples 1000] [--rounds 3] [--reps 7] [--import-runs 5] [--seed N]
 
-Both handlers score the same fixed, seeded batch of chABSA-style samples (bench/dataset.py)
-with the label spec shipped in examples/label/spec.json. They run in fresh interpreters
+Both handlers score the same fixed, seeded batches (bench/dataset.py) with the label spec
+shipped in examples/label/spec.json: the chABSA-style mix, and the same mix with every other
+response replaced by long untagged prose that names its label only at the end. Every target
+must hold on both. They run in fresh interpreters
 (bench/worker.py) whose stdout and stderr go to a file, so every byte a handler logs is
 counted, including Powertools' JSON log lines and EMF metric blobs. Each repetition is one
 warm invocation on the whole batch (after one unmeasured warm-up invocation each); the two
@@ -38,7 +40,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import judge_bench  # noqa: E402
-from bench.dataset import SEED, build_batch  # noqa: E402
+from bench.dataset import SEED, build_batch, build_prose_batch  # noqa: E402
 
 LABEL_SPEC = ROOT / "examples" / "label" / "spec.json"
 WORKER = ROOT / "bench" / "worker.py"
@@ -166,6 +168,51 @@ def _ratio_text(x: float) -> str:
     return f"{x:,.1f}x"
 
 
+# (name, builder): both batches must meet every target.
+BATCHES = (("chABSA mix", build_batch), ("long prose", build_prose_batch))
+
+
+def measure_batch(
+    batch_name: str, samples: list[dict[str, Any]], categories: list[str], spec: str, args: argparse.Namespace
+) -> list[tuple[str, str, str, str, str, bool]]:
+    """Throughput and log rows for one batch; prints its wall times and mean reward by category."""
+    # Several fresh interpreters; inside each the two handlers take turns (bench/worker.py).
+    rounds = [measure_handlers(("ours", "naive"), samples, args.reps, spec) for _ in range(args.rounds)]
+    ours, naive = (_combine([r[impl] for r in rounds]) for impl in ("ours", "naive"))
+    for m in (ours, naive):
+        if len(m.outputs) != len(samples):
+            raise SystemExit(f"{m.impl}: {len(m.outputs)} outputs for {len(samples)} samples")
+    # Ratio of paired invocations (same round, same repetition): robust to the machine
+    # getting faster or slower during the run, which shifts both sides of a pair alike.
+    tp_ratio = statistics.median(b / o for o, b in zip(ours.seconds, naive.seconds))
+    log_ratio = naive.bytes_per_sample / ours.bytes_per_sample if ours.bytes_per_sample else float("inf")
+    print(f"\n[{batch_name}] median batch wall time: ours {statistics.median(ours.seconds) * 1000:,.1f} ms, "
+          f"naive {statistics.median(naive.seconds) * 1000:,.1f} ms; "
+          f"log bytes per invocation: ours {statistics.median(ours.bytes):,.0f}, naive {statistics.median(naive.bytes):,.0f}")
+    print(f"[{batch_name}] mean reward by sample category (what each handler pays for):")
+    cat_rows = by_category(categories, ours, naive)
+    w = max(len(c) for c, *_ in cat_rows)
+    print(f"  {'category'.ljust(w)}  {'n':>4}  {'ours':>6}  {'naive':>6}")
+    for cat, n, o, b in cat_rows:
+        print(f"  {cat.ljust(w)}  {n:>4}  {o:>6.3f}  {b:>6.3f}")
+    return [
+        (f"{batch_name}: throughput (samples/s)", f"{ours.samples_per_second:,.0f}", f"{naive.samples_per_second:,.0f}",
+         _ratio_text(tp_ratio), f">= {TARGET_THROUGHPUT_RATIO:g}x naive", tp_ratio >= TARGET_THROUGHPUT_RATIO),
+        (f"{batch_name}: log bytes per sample", f"{ours.bytes_per_sample:,.1f}", f"{naive.bytes_per_sample:,.1f}",
+         f"1/{log_ratio:,.0f}", f"<= 1/{TARGET_LOG_RATIO:g} of naive", log_ratio >= TARGET_LOG_RATIO),
+    ]
+
+
+def print_table(rows: list[tuple[str, str, str, str, str, bool]]) -> None:
+    header = ("metric", "ours", "naive", "ratio", "target", "result")
+    table = [header] + [(m, o, n, r, t, "PASS" if ok else "FAIL") for m, o, n, r, t, ok in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    print()
+    for row in table:
+        print("  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)))
+    print()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=1000)
@@ -179,52 +226,21 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     spec = spec_json()
-    samples, categories = build_batch(args.samples, args.seed)
-    print(f"batch: {len(samples)} chABSA-style samples (seed {args.seed}), spec examples/label/spec.json, "
+    print(f"spec examples/label/spec.json, {args.samples} samples per batch (seed {args.seed}), "
           f"{args.rounds}x{args.reps} warm invocations per handler (taking turns), medians; Python {sys.version.split()[0]}")
-
-    # Several fresh interpreters; inside each the two handlers take turns (bench/worker.py).
-    rounds = [measure_handlers(("ours", "naive"), samples, args.reps, spec) for _ in range(args.rounds)]
-    ours, naive = (_combine([r[impl] for r in rounds]) for impl in ("ours", "naive"))
-    for m in (ours, naive):
-        if len(m.outputs) != len(samples):
-            raise SystemExit(f"{m.impl}: {len(m.outputs)} outputs for {len(samples)} samples")
+    rows: list[tuple[str, str, str, str, str, bool]] = []
+    for batch_name, build in BATCHES:
+        samples, categories = build(args.samples, args.seed)
+        rows += measure_batch(batch_name, samples, categories, spec, args)
 
     imp_ours, mv_loaded = measure_import("rlvr.handler", args.import_runs, spec)
     imp_naive, _ = measure_import("bench.naive_handler", args.import_runs, spec)
     imp_mv, _ = measure_import("math_verify", args.import_runs, spec)
-
-    # Ratio of paired invocations (same round, same repetition): robust to the machine
-    # getting faster or slower during the run, which shifts both sides of a pair alike.
-    tp_ratio = statistics.median(b / o for o, b in zip(ours.seconds, naive.seconds))
-    log_ratio = naive.bytes_per_sample / ours.bytes_per_sample if ours.bytes_per_sample else float("inf")
-    rows = [
-        ("throughput (samples/s)", f"{ours.samples_per_second:,.0f}", f"{naive.samples_per_second:,.0f}",
-         _ratio_text(tp_ratio), f">= {TARGET_THROUGHPUT_RATIO:g}x naive", tp_ratio >= TARGET_THROUGHPUT_RATIO),
-        ("log bytes per sample", f"{ours.bytes_per_sample:,.1f}", f"{naive.bytes_per_sample:,.1f}",
-         f"1/{log_ratio:,.0f}", f"<= 1/{TARGET_LOG_RATIO:g} of naive", log_ratio >= TARGET_LOG_RATIO),
-        ("import time (ms)", f"{imp_ours * 1000:,.1f}", f"{imp_naive * 1000:,.1f}",
-         "-", f"< {TARGET_IMPORT_MS:g} ms", imp_ours * 1000 < TARGET_IMPORT_MS),
-    ]
-    header = ("metric", "ours", "naive", "ratio", "target", "result")
-    table = [header] + [(m, o, n, r, t, "PASS" if ok else "FAIL") for m, o, n, r, t, ok in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    print()
-    for row in table:
-        print("  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)))
-    print()
+    rows.append(("import time (ms)", f"{imp_ours * 1000:,.1f}", f"{imp_naive * 1000:,.1f}",
+                 "-", f"< {TARGET_IMPORT_MS:g} ms", imp_ours * 1000 < TARGET_IMPORT_MS))
+    print_table(rows)
     print(f"for comparison: import math_verify = {imp_mv * 1000:,.1f} ms; "
           f"loaded by `import rlvr.handler` with a label spec: {'YES' if mv_loaded else 'no'}")
-    print(f"median batch wall time: ours {statistics.median(ours.seconds) * 1000:,.1f} ms, "
-          f"naive {statistics.median(naive.seconds) * 1000:,.1f} ms; "
-          f"log bytes per invocation: ours {statistics.median(ours.bytes):,.0f}, naive {statistics.median(naive.bytes):,.0f}")
-
-    print("\nmean reward by sample category (what each handler pays for):")
-    cat_rows = by_category(categories, ours, naive)
-    w = max(len(c) for c, *_ in cat_rows)
-    print(f"  {'category'.ljust(w)}  {'n':>4}  {'ours':>6}  {'naive':>6}")
-    for cat, n, o, b in cat_rows:
-        print(f"  {cat.ljust(w)}  {n:>4}  {o:>6.3f}  {b:>6.3f}")
 
     failed = [r[0] for r in rows if not r[5]]
     print()

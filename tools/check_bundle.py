@@ -16,7 +16,9 @@ sends, validates each against the bundled (pinned) botocore's service model, and
 framework's) are CDK's own and not checked.
 
 Binary wheels in the bundle are built for Lambda (CPython 3.13, aarch64) and cannot load on
-most development machines, so graders that need them (jsonschema -> rpds) are not run here.
+most development machines, so graders that need them (jsonschema -> rpds, regex -> google-re2)
+are not run here; instead every compiled extension must be built for that interpreter and
+architecture, and RE2's must be there.
 """
 
 from __future__ import annotations
@@ -99,9 +101,26 @@ def check_evaluator(asset: Path) -> list[str]:
     return []
 
 
+# Every compiled extension in a bundle must load on Lambda's python3.13 on arm64.
+LAMBDA_EXTENSION_SUFFIX = ".cpython-313-aarch64-linux-gnu.so"
+REWARD_EXTENSIONS = ("re2/_re2",)  # in every reward asset: the regex grader's engine
+
+
+def check_extensions(asset: Path) -> list[str]:
+    problems = []
+    for path in sorted(asset.rglob("*.so")):
+        if not (path.name.endswith(LAMBDA_EXTENSION_SUFFIX) or path.name.endswith(".abi3.so")):
+            problems.append(f"{asset.name}: {path.relative_to(asset)} is not built for CPython 3.13 aarch64")
+    if (asset / "reward_kit").is_dir():
+        for stem in REWARD_EXTENSIONS:
+            if not (asset / f"{stem}{LAMBDA_EXTENSION_SUFFIX}").is_file():
+                problems.append(f"{asset.name}: {stem}{LAMBDA_EXTENSION_SUFFIX} is missing")
+    return problems
+
+
 def check(asset: Path, modules: list[str] | None = None) -> list[str]:
     """Problems with one asset, scoring through each of ``modules`` (default: every reward one)."""
-    problems = []
+    problems = check_extensions(asset)
     for module in modules or list(CASES):
         if module == EVALUATOR_MODULE:
             problems += check_evaluator(asset)

@@ -37,7 +37,10 @@ Outputs never echo response or reference text.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
+from json import dumps as _dumps
+from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any, Mapping, Sequence
 
 from reward_kit import settings
@@ -49,6 +52,8 @@ __all__ = [
     "EventError",
     "FAILURE_REASONS",
     "OutputBuilder",
+    "RESPONSE_LIMIT_BYTES",
+    "fit_response",
     "ParsedSample",
     "max_response_chars_from_env",
     "parse_event",
@@ -59,6 +64,9 @@ __all__ = [
 ]
 
 DEFAULT_MAX_RESPONSE_CHARS = settings.MAX_RESPONSE_CHARS.default
+# Lambda fails a synchronous invocation whose response passes 6 MB; keep a margin below it.
+LAMBDA_RESPONSE_MAX_BYTES = 6 * 1024 * 1024
+RESPONSE_LIMIT_BYTES = LAMBDA_RESPONSE_MAX_BYTES - 64 * 1024
 ASSISTANT_ROLES = frozenset({"assistant", "nova_assistant"})
 USER_ROLE = "user"
 # Exact spellings that need no case/whitespace folding to be ruled out (hot loop).
@@ -425,3 +433,69 @@ def _append_diagnostic(metrics_list: list[dict[str, Any]], name: Any, value: Any
     value = float(value)
     if math.isfinite(value):
         metrics_list.append({"name": name, "value": round(value, 6), "type": "Metric"})
+
+
+# --- responses that fit Lambda's limit ---------------------------------------------------------
+
+# Upper bounds, in bytes of json.dumps() with its defaults (ASCII escapes, ", " and ": "), which
+# is at least as long as any other JSON spelling of the same outputs. A float needs <= 24 chars.
+_FLOAT_MAX = 24
+# '{"id": ' + ', "aggregate_reward_score": ' + float + ', "metrics_list": [' + ']}' + ', '
+_OUTPUT_FIXED = 7 + 28 + _FLOAT_MAX + 19 + 2 + 2
+# '{"name": ' + ', "value": ' + float + ', "type": "Reward"}' + ', '
+_ENTRY_FIXED = 9 + 11 + _FLOAT_MAX + 18 + 2
+
+
+def response_size_bound(outputs: Sequence[Mapping[str, Any]]) -> int:
+    """An upper bound of the serialized size of ``outputs``: one cheap pass, no serialization."""
+    entries = 0
+    name_total = 0
+    id_total = 0
+    name_bytes: dict[str, int] = {}
+    for output in outputs:
+        sample_id = output["id"]
+        id_total += len(_json_string(sample_id)) if type(sample_id) is str else len(str(sample_id))
+        metrics_list = output.get("metrics_list", ())
+        entries += len(metrics_list)
+        for entry in metrics_list:
+            try:
+                name_total += name_bytes[entry["name"]]
+            except KeyError:
+                size = name_bytes[entry["name"]] = len(_json_string(entry["name"]))
+                name_total += size
+    return 2 + len(outputs) * _OUTPUT_FIXED + id_total + entries * _ENTRY_FIXED + name_total
+
+
+def fit_response(outputs: list[dict[str, Any]], limit: int = RESPONSE_LIMIT_BYTES) -> Counter[str]:
+    """Trim ``outputs`` in place until their JSON fits in ``limit`` bytes; what was dropped.
+
+    ``Metric`` diagnostics go first, then the per-dimension ``Reward`` entries (``metrics_list``
+    is optional in the contract), output by output in input order; an id or an aggregate score
+    is never dropped. Returns a Counter of dropped entries by type (empty when nothing was).
+    The usual batch costs one cheap pass (``response_size_bound``).
+    """
+    dropped: Counter[str] = Counter()
+    if response_size_bound(outputs) <= limit:
+        return dropped
+    sizes = [len(_dumps(output)) for output in outputs]
+    total = 2 + sum(sizes) + 2 * max(0, len(outputs) - 1)
+    for kind in ("Metric", "Reward"):
+        for index, output in enumerate(outputs):
+            if total <= limit:
+                return dropped
+            metrics_list = output.get("metrics_list")
+            if not metrics_list:
+                continue
+            kept = [entry for entry in metrics_list if entry.get("type") != kind]
+            removed = len(metrics_list) - len(kept)
+            if not removed:
+                continue
+            dropped[kind] += removed
+            if kept:
+                output["metrics_list"] = kept
+            else:
+                del output["metrics_list"]
+            size = len(_dumps(output))
+            total += size - sizes[index]
+            sizes[index] = size
+    return dropped

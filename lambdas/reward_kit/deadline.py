@@ -16,7 +16,20 @@ from typing import Any, Callable, TypeVar
 
 from reward_kit.judge_stats import JudgeStats
 
-__all__ = ["Batch", "current_batch", "remaining_seconds", "run_in_batch", "run_with_deadline"]
+__all__ = [
+    "Batch",
+    "current_batch",
+    "grading_seconds",
+    "remaining_seconds",
+    "run_in_batch",
+    "run_with_deadline",
+    "safety_margin_seconds",
+]
+
+# Time kept after the scoring deadline to build outputs, flush metrics and return:
+# 10% of the time left, at most 2 s (1,000 outputs and their metrics take ~0.1 s).
+SAFETY_MARGIN_FRACTION = 0.1
+SAFETY_MARGIN_MAX_SECONDS = 2.0
 
 _T = TypeVar("_T")
 
@@ -39,6 +52,17 @@ _BATCH: ContextVar[Batch | None] = ContextVar("reward_kit_batch", default=None)
 def current_batch() -> Batch | None:
     """The batch being graded on this thread, or None outside the Scorer."""
     return _BATCH.get()
+
+
+def safety_margin_seconds(remaining: float) -> float:
+    """Seconds kept back from ``remaining`` for everything after grading."""
+    return min(SAFETY_MARGIN_MAX_SECONDS, SAFETY_MARGIN_FRACTION * remaining)
+
+
+def grading_seconds(function_timeout: float) -> float:
+    """The most time grading can get in an invocation of a function with this timeout. The CDK
+    app rejects a grader time limit longer than this (one sample could never finish)."""
+    return function_timeout - safety_margin_seconds(function_timeout)
 
 
 def remaining_seconds() -> float | None:

@@ -53,7 +53,7 @@ _LATEX_TEXT_WRAPPER = re.compile(
 _WHITESPACE = re.compile(r"\s+")
 # Characters that decorate an answer without changing it: markdown emphasis, quotes,
 # brackets, sentence punctuation (ASCII and CJK), math-mode dollars.
-_DECORATION = (
+DECORATION = (
     " \t\r\n\f\v"
     "*_~`\"'“”‘’„«»‹›「」『』【】〈〉《》()[]{}<>"
     ".,;:!?。、，．：；！？…·$#|\\"
@@ -124,6 +124,8 @@ def final_answer_region(response: Any) -> str:
     Reasoning removed; then the last ``<solution>`` block if any; then, inside that, the last
     ``<answer>`` block if any. Never raises: non-text input gives "".
     """
+    if isinstance(response, str) and "<" not in response:
+        return response.strip()  # no tag of any kind: nothing to remove or select
     text = strip_reasoning(response) if isinstance(response, str) else ""
     if not text:
         return ""
@@ -224,7 +226,7 @@ def _normalize_uncached(text: str) -> str:
     if not text.isascii():  # NFKC is the identity on ASCII
         text = unicodedata.normalize("NFKC", text)
     text = _WHITESPACE.sub(" ", text.casefold())
-    return text.strip(_DECORATION)
+    return text.strip(DECORATION)
 
 
 def reference_value(reference: Any, keys: tuple[str, ...] = ("answer",)) -> Any:

@@ -20,10 +20,12 @@ Configuration (environment; names, defaults and limits in ``reward_kit.settings`
 Per invocation it writes one summary log line (never any sample text by default) and EMF
 metrics: per-sample AggregateReward and Reward_<dimension> values (distributions), and
 Samples, FailedSamples, Failure_<reason> and BatchSeconds; with a judge in the spec also the
-judge's Judge* counts and JudgeCallSeconds values (``reward_kit.judge_stats``).
+judge's Judge* counts and JudgeCallSeconds values (``reward_kit.judge_stats``); when a batch's
+outputs would not fit Lambda's 6 MB response limit, DroppedDiagnostics and DroppedRewardEntries
+(entries left out of metrics_list, see ``contract.fit_response``) and one warning line.
 
 Deadline: when the Lambda context has ``get_remaining_time_in_millis``, the Scorer gets a
-deadline a little before the function's timeout (``SAFETY_MARGIN_*``); samples not graded
+deadline a little before the function's timeout (``deadline.safety_margin_seconds``); samples not graded
 by then (slow judge calls) score the minimum with the grader's timeout reason, so the
 invocation still returns one output per sample instead of timing out.
 """
@@ -45,6 +47,7 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from reward_kit import names
 from reward_kit.contract import INVALID_EVENT, EventError
+from reward_kit.deadline import safety_margin_seconds
 from reward_kit.judge_stats import JudgeStats
 from reward_kit.scoring import AGGREGATE, BatchResult, Scorer
 from reward_kit.settings import JUDGE_CACHE_ENTRIES, JUDGE_MAX_CONCURRENCY, RuntimeSettings
@@ -57,10 +60,6 @@ EMF_MAX_VALUES = 100
 EMF_MAX_METRICS = 100
 # Metric values only feed CloudWatch statistics: 4 decimals keep the log lines short.
 METRIC_DECIMALS = 4
-# Time kept after the scoring deadline to build outputs, flush metrics and return:
-# 10% of the remaining time, at most 2 s (1,000 outputs and their metrics take ~0.1 s).
-SAFETY_MARGIN_FRACTION = 0.1
-SAFETY_MARGIN_MAX_SECONDS = 2.0
 
 
 class _CurrentStdout:
@@ -87,7 +86,7 @@ def deadline_from_context(context: Any, started: float | None = None) -> float |
         return None
     now = time.monotonic() if started is None else started
     remaining = max(0.0, remaining)
-    return now + remaining - min(SAFETY_MARGIN_MAX_SECONDS, SAFETY_MARGIN_FRACTION * remaining)
+    return now + remaining - safety_margin_seconds(remaining)
 
 
 class RewardRuntime:
@@ -172,9 +171,21 @@ class RewardRuntime:
         finally:
             seconds = time.perf_counter() - started
             self._add_batch_metrics(result, seconds)
+            if result.dropped:
+                self._report_dropped(result)
             metrics.flush_metrics()
             self._log_summary(result, seconds, context)
         return result.response
+
+    def _report_dropped(self, result: BatchResult) -> None:
+        """The response was trimmed to fit Lambda's limit (contract.fit_response): say how much."""
+        diagnostics, rewards = result.dropped["Metric"], result.dropped["Reward"]
+        self.metrics.add_metric(name=names.METRIC_DROPPED_DIAGNOSTICS, unit=MetricUnit.Count, value=diagnostics)
+        self.metrics.add_metric(name=names.METRIC_DROPPED_REWARD_ENTRIES, unit=MetricUnit.Count, value=rewards)
+        self.logger.warning(
+            "response trimmed to fit the Lambda response limit",
+            extra={"samples": result.sample_count, "dropped_diagnostics": diagnostics, "dropped_reward_entries": rewards},
+        )
 
     def _emit_value_metrics(self, result: BatchResult, dimensions: list[str]) -> None:
         """Print the per-sample reward distributions as compact EMF blobs, 100 samples each.

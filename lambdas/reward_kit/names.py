@@ -30,6 +30,9 @@ METRIC_SAMPLES = "Samples"  # samples received per invocation
 METRIC_FAILED_SAMPLES = "FailedSamples"  # samples that got the minimum score with a reason
 METRIC_FAILURE_PREFIX = "Failure_"  # + failure reason code, count per invocation
 METRIC_BATCH_SECONDS = "BatchSeconds"  # wall time to score one invocation's batch
+# metrics_list entries left out so the response fits Lambda's 6 MB (only when some were).
+METRIC_DROPPED_DIAGNOSTICS = "DroppedDiagnostics"  # type Metric entries
+METRIC_DROPPED_REWARD_ENTRIES = "DroppedRewardEntries"  # per-dimension type Reward entries
 
 # Judge (RLAIF) metrics, one set per invocation of a function whose spec has a judge.
 METRIC_JUDGE_CALLS = "JudgeCalls"  # judge calls made (one per distinct request; retries not counted)

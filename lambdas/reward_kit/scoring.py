@@ -8,6 +8,7 @@ Used by the Lambda handler, the dry run and the benchmark::
     result.response   # what the Lambda returns: outputs, or {"trajectories": outputs} (input's shape)
     result.failures   # Counter: reason code -> samples (contract failures and grader reasons)
     result.values     # "aggregate" and each reward dimension -> per-sample values (output range)
+    result.dropped    # Counter: metrics_list entries dropped so the response fits 6 MB, by type
 
 The per-sample path is deliberately plain (no copies, no serialization, no logging): it
 runs for every one of the ~1,000 samples an invocation may carry.
@@ -38,8 +39,10 @@ from typing import Any, Mapping
 from reward_kit.contract import (
     DEFAULT_MAX_RESPONSE_CHARS,
     GRADER_ERROR,
+    RESPONSE_LIMIT_BYTES,
     OutputBuilder,
     ParsedSample,
+    fit_response,
     parse_event,
     unwrap_event,
     wrap_outputs,
@@ -66,6 +69,8 @@ class BatchResult:
     # Where the event held its samples when it was an object ({"trajectories": [...]}), else None.
     event_key: str | None = None
     judge: JudgeStats | None = field(default=None, repr=False)  # what the judge did (RLAIF)
+    # metrics_list entries dropped so the response fits Lambda's limit, by type (Metric, Reward).
+    dropped: Counter[str] = field(default_factory=Counter)
 
     @property
     def response(self) -> list[dict[str, Any]] | dict[str, Any]:
@@ -98,14 +103,17 @@ class Scorer:
         max_response_chars: int = DEFAULT_MAX_RESPONSE_CHARS,
         key: str = "REWARD_SPEC",
         concurrency: int | None = None,
+        response_limit: int = RESPONSE_LIMIT_BYTES,
     ) -> None:
-        """``concurrency`` overrides the grader's own traits (tests, dry runs)."""
+        """``concurrency`` overrides the grader's own traits (tests, dry runs); ``response_limit``
+        is the most bytes the outputs may serialize to (contract.fit_response)."""
         # validate_spec is idempotent, so an already-validated spec passes through unchanged.
         self.spec = validate_spec(spec, key=key)
         self.dimensions = reward_dimensions(self.spec)
         self.range = output_range(self.spec)
         self.builder = OutputBuilder(self.dimensions, self.range)
         self.max_response_chars = int(max_response_chars)
+        self.response_limit = int(response_limit)
         if grader is None:
             from reward_kit.graders import build_grader  # lazy: grader modules load their deps
 
@@ -118,6 +126,8 @@ class Scorer:
         self.timeout_reason = traits.timeout_reason
         self.requires_reference = traits.requires_reference
         self.wants_prompt = traits.wants_prompt
+        # Graders (or components) that run in killable worker processes (reward_kit.isolation).
+        self.isolated = traits.isolated
 
     def score_event(self, event: Any, *, deadline: float | None = None) -> BatchResult:
         """Score every sample of an event; one output per sample, in input order.
@@ -129,6 +139,18 @@ class Scorer:
         samples = parse_event(
             event, self.max_response_chars, with_prompt=self.wants_prompt, require_reference=self.requires_reference
         )
+        if not self.isolated:
+            return self._score_samples(samples, deadline, event_key)
+        from reward_kit import isolation  # already loaded by build_grader
+
+        # Every worker process is killed and reaped when the event is scored: nothing keeps
+        # running after the handler returns.
+        with isolation.session(self.concurrency):
+            return self._score_samples(samples, deadline, event_key)
+
+    def _score_samples(
+        self, samples: list[ParsedSample], deadline: float | None, event_key: str | None
+    ) -> BatchResult:
         builder = self.builder
         grade = self._grade
         dimensions = self.dimensions
@@ -168,7 +190,9 @@ class Scorer:
         values = {AGGREGATE: aggregate_values}
         for dimension, per_sample in zip(dimensions, dimension_values):
             values[dimension] = per_sample
-        return BatchResult(outputs, failures, values, samples, event_key, batch.judge)
+        # After the values are taken: metrics still see every dimension of every sample.
+        dropped = fit_response(outputs, self.response_limit)
+        return BatchResult(outputs, failures, values, samples, event_key, batch.judge, dropped)
 
     def _grade(self, sample: ParsedSample) -> tuple[dict[str, Any], str | None]:
         """(output, reason) for one parseable sample; never raises."""

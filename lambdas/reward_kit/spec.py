@@ -23,10 +23,12 @@ from typing import Any, Mapping
 from reward_kit.checks import CheckError, Checks
 from reward_kit.kinds import GRADER_KINDS as _KINDS
 from reward_kit.kinds import NEEDS_JUDGE, spec_needs, validator_for
+from reward_kit.patterns import FLAGS, PatternError, compile_pattern
 
 __all__ = [
     "DEFAULT_RANGE",
     "GRADER_KINDS",
+    "grader_time_limits",
     "SpecError",
     "output_range",
     "parse_spec_json",
@@ -38,7 +40,7 @@ __all__ = [
 
 GRADER_KINDS = tuple(sorted(_KINDS))  # the table lives in reward_kit.kinds
 DEFAULT_RANGE = (0.0, 1.0)
-REGEX_FLAGS = ("DOTALL", "IGNORECASE", "MULTILINE")
+REGEX_FLAGS = FLAGS  # reward_kit.patterns: the engine the regex grader runs
 REGEX_TARGETS = ("answer", "response")
 
 # judge (RLAIF) defaults. The model id is not part of the spec: it comes from JUDGE_MODEL_ID,
@@ -162,20 +164,19 @@ def _json_schema(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> Non
 
 def _regex(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
     if "pattern" not in spec:
-        raise _fail(f"{path}.pattern", "required (a Python regular expression)")
+        raise _fail(f"{path}.pattern", "required (a regular expression in RE2 syntax)")
     pattern = spec["pattern"]
     if not isinstance(pattern, str) or not pattern:
         raise _fail(f"{path}.pattern", "must be a non-empty string", pattern)
     flags = spec.get("flags", [])
     if not isinstance(flags, list):
         raise _fail(f"{path}.flags", f"must be a list of {sorted(REGEX_FLAGS)}", flags)
-    compiled_flags = 0
     for i, flag in enumerate(flags):
-        compiled_flags |= getattr(re, _one_of(f"{path}.flags[{i}]", flag, REGEX_FLAGS))
+        _one_of(f"{path}.flags[{i}]", flag, REGEX_FLAGS)
     try:
-        re.compile(pattern, compiled_flags)
-    except re.error as exc:
-        raise _fail(f"{path}.pattern", f"does not compile: {exc}") from None
+        compile_pattern(pattern, flags)  # the grader's engine (RE2), so synth fails, not a cold start
+    except PatternError as exc:
+        raise _fail(f"{path}.pattern", str(exc)) from None
     out["pattern"] = pattern
     out["flags"] = sorted(set(flags))
     out["target"] = _one_of(f"{path}.target", spec.get("target", "answer"), REGEX_TARGETS)
@@ -413,6 +414,21 @@ def reward_dimensions(spec: Mapping[str, Any]) -> list[str]:
 def uses_judge(spec: Mapping[str, Any]) -> bool:
     """True when a validated spec calls a Bedrock judge (itself or as a ``multi`` component)."""
     return NEEDS_JUDGE in spec_needs(spec)
+
+
+def grader_time_limits(spec: Mapping[str, Any], key: str = "REWARD_SPEC") -> list[tuple[str, float]]:
+    """(key path, seconds) of every per-sample time limit in a validated spec (math's
+    ``timeout_seconds``, also as a ``multi`` component). The CDK app checks each fits in the
+    function's timeout."""
+    if spec.get("grader") == "multi":
+        return [
+            limit
+            for name, component in spec.get("graders", {}).items()
+            for limit in grader_time_limits(component, f"{key}.graders.{name}")
+        ]
+    if "timeout_seconds" in spec:
+        return [(f"{key}.timeout_seconds", float(spec["timeout_seconds"]))]
+    return []
 
 
 def output_range(spec: Mapping[str, Any]) -> tuple[float, float]:

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from reward_kit import kinds
+from reward_kit.deadline import grading_seconds
 from reward_kit.settings import RuntimeSettings
-from reward_kit.spec import SpecError, validate_spec
+from reward_kit.spec import SpecError, grader_time_limits, validate_spec
 from stacks import capacity, judge_capacity
 from stacks.judge_capacity import JudgeNeed
 
@@ -190,6 +191,15 @@ def parse_function(env: str, name: str, raw: Any, *, headroom: float, overhead: 
             f"expected_seconds_per_sample {per_sample:g} + {overhead:g} s overhead); raise "
             f"timeout_seconds (max {TIMEOUT_SECONDS_RANGE[1]}) or lower samples_per_invocation",
         )
+
+    window = grading_seconds(timeout_seconds)
+    for limit_path, limit in grader_time_limits(spec, spec_path):
+        if limit > window:
+            raise CHECKS.fail(
+                limit_path,
+                f"{limit:g} s cannot fit in {path}.timeout_seconds {timeout_seconds} (at most {window:g} s of it "
+                "is left for grading); lower the grader's time limit or raise timeout_seconds",
+            )
 
     reserved = capacity.reserved_concurrency(rate, per_sample, batch, headroom=headroom,
                                              invocation_overhead_seconds=overhead)

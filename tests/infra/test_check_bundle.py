@@ -13,8 +13,19 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_bundle_without_dependencies_fails(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "lambdas", tmp_path / "asset.sources-only")
     problems = check_bundle.check(tmp_path / "asset.sources-only")
-    assert len(problems) == len(check_bundle.CASES)
-    assert all("No module named 'aws_lambda_powertools'" in problem for problem in problems)
+    missing_re2, *imports = problems
+    assert missing_re2.endswith("re2/_re2.cpython-313-aarch64-linux-gnu.so is missing")
+    assert len(imports) == len(check_bundle.CASES)
+    assert all("No module named 'aws_lambda_powertools'" in problem for problem in imports)
+
+
+def test_an_extension_for_another_platform_fails(tmp_path: Path) -> None:
+    asset = tmp_path / "asset.x"
+    (asset / "re2").mkdir(parents=True)
+    (asset / "re2" / "_re2.cpython-313-aarch64-linux-gnu.so").write_bytes(b"")
+    (asset / "re2" / "_re2.cpython-311-x86_64-linux-gnu.so").write_bytes(b"")
+    assert check_bundle.check_extensions(asset) == [
+        "asset.x: re2/_re2.cpython-311-x86_64-linux-gnu.so is not built for CPython 3.13 aarch64"]
 
 
 def test_no_asset_is_an_error(tmp_path: Path) -> None:

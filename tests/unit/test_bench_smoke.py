@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from bench.dataset import MIX, build_batch
+from bench.dataset import MIX, build_batch, build_prose_batch
 from bench.naive_handler import lambda_handler as naive_handler
 from bench.run import by_category, child_env, measure_handlers, measure_import, spec_json
 from bench.run import main as run_main
@@ -25,6 +25,19 @@ def test_batch_is_deterministic_and_mixed() -> None:
     kinds = {c.split(":")[0] for c in cats_a}
     assert kinds == {name for name, _ in MIX}  # 200 samples cover every category
     assert any(c.startswith("broken:") for c in cats_a)
+
+
+def test_prose_batch_is_deterministic_half_untagged_prose() -> None:
+    a, cats = build_prose_batch(200)
+    assert json.dumps(a, ensure_ascii=False) == json.dumps(build_prose_batch(200)[0], ensure_ascii=False)
+    prose = [s for s, c in zip(a, cats) if c.startswith("prose_")]
+    assert len(prose) == 100
+    for sample in prose:
+        text = sample["messages"][-1]["content"]
+        assert "<" not in text and "\\" not in text and 20 <= len(text.split()) <= 220
+        assert [w for w in text.lower().split() if w.strip(".") in ("positive", "negative", "neutral")] == [
+            text.lower().split()[-1]]  # the label only at the very end
+    assert naive_handler(a[:N], None)  # the baseline survives it too
 
 
 def test_naive_baseline_survives_the_batch_in_process(capsys: pytest.CaptureFixture[str]) -> None:
@@ -96,12 +109,15 @@ def test_make_bench_prints_both_handlers_and_their_ratios(capsys: pytest.Capture
                      "--judge-samples", "8", "--judge-latency", "0.02", "--judge-reps", "1"])
     out = capsys.readouterr().out
     assert code in (0, 1)
-    header, throughput, log_bytes, import_time = out.split("\n\n")[1].splitlines()
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("metric "))
+    header, *rows = lines[start : start + 6]
     assert header.split() == ["metric", "ours", "naive", "ratio", "target", "result"]
-    assert throughput.startswith("throughput (samples/s)") and throughput.split()[4].endswith("x")  # ours naive ratio
-    assert log_bytes.startswith("log bytes per sample") and "1/" in log_bytes
-    assert import_time.startswith("import time (ms)")
-    assert "mean reward by sample category" in out
+    for batch, (throughput, log_bytes) in zip(("chABSA mix", "long prose"), (rows[0:2], rows[2:4])):
+        assert throughput.startswith(f"{batch}: throughput (samples/s)") and throughput.split()[-5].endswith("x")
+        assert log_bytes.startswith(f"{batch}: log bytes per sample") and "1/" in log_bytes
+        assert f"[{batch}] mean reward by sample category" in out
+    assert rows[4].startswith("import time (ms)")
     # The judge section: ours cold and warm, the sequential baseline, and the de-duplicated batch.
     judge_table = out.split("judge: 8 distinct samples", 1)[1]
     for row in ("cold batch (first invocation)", "warm batch (median)", "sequential calls (article)",

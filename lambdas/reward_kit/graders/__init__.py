@@ -3,8 +3,10 @@
 The kinds and their modules are listed once, in ``reward_kit.kinds.GRADER_KINDS``. Modules are
 imported lazily so a Lambda that only grades labels never pays for ``math-verify`` or
 ``jsonschema`` at cold start. Each factory returns a finished grader; one that differs from
-the default ``GraderTraits`` (concurrency, timeout reason, reference, prompt) attaches its
-traits with ``with_traits``, and ``multi`` combines its components' traits.
+the default ``GraderTraits`` (concurrency, timeout reason, reference, prompt, isolation)
+attaches its traits with ``with_traits``, and ``multi`` combines its components' traits. A
+grader whose traits carry an ``Isolation`` (its cost is the input's choice) comes back wrapped
+in ``reward_kit.isolation.IsolatedGrader``: it runs in a worker process the deadline can kill.
 """
 
 from __future__ import annotations
@@ -26,4 +28,9 @@ def build_grader(validated_spec: Mapping[str, Any]) -> Grader:
         raise ValueError(f"unknown grader kind {validated_spec.get('grader')!r}; expected one of {sorted(GRADER_KINDS)}")
     module = importlib.import_module(kind.module)
     grader: Grader = module.build(validated_spec)
+    if traits_of(grader).isolation is not None:
+        from reward_kit import isolation
+
+        if isolation.available():  # fork: everywhere but Windows (dry runs there grade in-process)
+            return isolation.IsolatedGrader(grader)
     return grader

@@ -61,6 +61,22 @@ _REASON_RE = re.compile(r"[a-z0-9_]{1,64}")  # reason codes become metric names
 
 
 @dataclass(frozen=True)
+class Isolation:
+    """How a grader whose cost the input controls runs in a killable worker process
+    (``reward_kit.isolation``; ``build_grader`` wraps it).
+
+    time_limit     -- the grader's own limit per sample, in seconds (the invocation's deadline
+                      may cut it shorter).
+    timeout_result -- its result for a sample that ran out of time (the worker was killed).
+    error_result   -- its result for a sample whose worker died (e.g. out of memory).
+    """
+
+    time_limit: float
+    timeout_result: Callable[[], GradeResult]
+    error_result: Callable[[], GradeResult]
+
+
+@dataclass(frozen=True)
 class GraderTraits:
     """How the Scorer calls a grader (read once, when the Scorer is built).
 
@@ -71,12 +87,17 @@ class GraderTraits:
                           (reference None) instead of failing with ``missing_reference``.
     wants_prompt       -- True: the contract layer also extracts the last user message
                           before the response (``GradeInput.prompt``).
+    isolation          -- set: ``build_grader`` runs the grader in a killable worker process.
+    isolated           -- the grader (or a component) runs in worker processes: the Scorer
+                          reaps them after every event (set by the wrapper, combined by multi).
     """
 
     concurrency: int = 1
     timeout_reason: str = GRADER_TIMEOUT
     requires_reference: bool = True
     wants_prompt: bool = False
+    isolation: Isolation | None = None
+    isolated: bool = False
 
     def __post_init__(self) -> None:
         if type(self.concurrency) is not int or self.concurrency < 1:
@@ -88,7 +109,8 @@ class GraderTraits:
     def combine(cls, parts: Iterable[GraderTraits]) -> GraderTraits:
         """Traits of graders run one after the other on each sample (``multi``): as concurrent
         as the most concurrent part, the first non-default timeout reason, a reference when
-        any part requires one, the prompt when any part wants it."""
+        any part requires one, the prompt when any part wants it, isolated when any part is
+        (each part is wrapped on its own, so the whole needs no isolation of its own)."""
         parts = list(parts)
         reasons = [p.timeout_reason for p in parts if p.timeout_reason != GRADER_TIMEOUT]
         return cls(
@@ -96,6 +118,7 @@ class GraderTraits:
             timeout_reason=reasons[0] if reasons else GRADER_TIMEOUT,
             requires_reference=any(p.requires_reference for p in parts),
             wants_prompt=any(p.wants_prompt for p in parts),
+            isolated=any(p.isolated for p in parts),
         )
 
 

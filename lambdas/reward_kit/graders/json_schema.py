@@ -19,6 +19,10 @@ scores 1.0 only when it IS the valid answer (equal to the reference). Valid => 1
 ``1 == 1.0``); a valid but different object gets partial credit from
 max(parse_score, format_score) up to 0.9 by key/value overlap (Jaccard over top-level keys),
 so it never reaches full marks and never scores below a schema failure.
+
+A schema with ``pattern``, ``patternProperties`` or ``uniqueItems`` lets the answer decide the
+validation cost (Python's backtracking ``re``; pairwise comparisons): such a grader runs in a
+killable worker process (``reward_kit.isolation``) with a 5 s per-sample limit.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from functools import partial
 from typing import Any, Mapping
 
 from reward_kit.extraction import clamp01, final_answer_region, loads_strict
-from reward_kit.graders.base import GradeInput, GradeResult, Grader, single_result
+from reward_kit.graders.base import GradeInput, GradeResult, Grader, GraderTraits, Isolation, single_result, with_traits
 
 _JSON_TOKENS = re.compile(r'\\.|[{}\[\]"]', re.DOTALL)
 MAX_SPANS_TRIED = 8  # parse at most this many trailing candidate spans
@@ -224,4 +228,33 @@ def build(spec: Mapping[str, Any]) -> Grader:
         score = wrong_base + (PARTIAL_CAP - wrong_base) * overlap if wrong_base < PARTIAL_CAP else wrong_base
         return result(score, None, metrics)
 
+    if _instance_controls_cost(schema):
+        # Python's re backtracks on the answer's strings; uniqueItems compares every pair: the
+        # answer decides the cost, so build_grader runs this grader in a killable worker.
+        isolation = Isolation(
+            time_limit=TIME_LIMIT_SECONDS,
+            timeout_result=partial(result, 0.0, "grader_timeout", {"json_found": 0.0}),
+            error_result=partial(result, 0.0, "grader_error", {"json_found": 0.0}),
+        )
+        return with_traits(grade, GraderTraits(isolation=isolation))
     return grade
+
+
+# Schema keywords whose validation cost the answer controls beyond reading it once.
+COSTLY_KEYWORDS = frozenset({"pattern", "patternProperties", "uniqueItems"})
+# Per-sample limit when such a schema runs in a worker (fits the shortest function timeout).
+TIME_LIMIT_SECONDS = 5.0
+
+
+def _instance_controls_cost(schema: Any) -> bool:
+    """Whether a schema uses COSTLY_KEYWORDS anywhere (keys of nested objects included)."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if COSTLY_KEYWORDS.intersection(node):
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False

@@ -16,10 +16,12 @@ missing or extra label is a wrong answer (``format_score``), never full credit.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import partial
 from typing import Any, Mapping
 
 from reward_kit.extraction import (
+    DECORATION,
     boxed_contents,
     clamp01,
     final_answer_region,
@@ -35,6 +37,8 @@ _NO_SPACE_RANGES = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\
 _NO_SPACE_SCRIPT = re.compile(f"[{_NO_SPACE_RANGES}]")
 # A neighbour that would make a Latin-style label part of a longer word ("positively").
 _WORD_CHAR_NOT_CJK = f"[^\\W{_NO_SPACE_RANGES}]"
+# Regions longer than this take the fast path when it applies (short ones hit the caches).
+FAST_PATH_MIN_CHARS = 64
 
 
 _INVALID: frozenset[str] = frozenset()  # an unusable reference (cached like the others)
@@ -63,6 +67,71 @@ def _normalize_answer(text: str) -> str:
     return normalize_text(unwrap_latex_text(text))
 
 
+# --- fast path for long untagged prose ----------------------------------------------------------
+# Normalizing a whole paragraph and running the mention regex (lookarounds at every position)
+# costs ~100 us per 1,000 characters. When the forms cannot overlap one another and the text
+# needs no NFKC or LaTeX work, the same answer comes from case folding, stripping the ends and
+# one C-speed str.find scan per form (tests/unit/test_graders_label.py checks the equivalence).
+
+
+def _is_word_not_cjk(char: str) -> bool:
+    """What ``_WORD_CHAR_NOT_CJK`` matches (re's word characters are isalnum() or "_")."""
+    return (char.isalnum() or char == "_") and not _NO_SPACE_SCRIPT.match(char)
+
+
+def _find_plan(forms: list[str]) -> list[tuple[str, bool, bool]] | None:
+    """(form, left boundary needed, right boundary needed) per form, or None when occurrences
+    of two different forms could overlap or a form holds whitespace (then only the regex's
+    leftmost-longest scan over normalized text gives the right answer)."""
+    for form in forms:
+        if not form or any(char.isspace() for char in form):
+            return None
+        for other in forms:
+            if other == form:
+                continue
+            if form in other:
+                return None
+            # A proper suffix of `form` that starts `other`: "ABC" + "CDE" overlap in "ABCDE".
+            if any(other.startswith(form[cut:]) for cut in range(1, len(form))):
+                return None
+    return [(form, not _NO_SPACE_SCRIPT.match(form[0]), not _NO_SPACE_SCRIPT.match(form[-1])) for form in forms]
+
+
+def _strip_ends(text: str) -> str:
+    """Both ends stripped of whitespace and decoration, as ``normalize_text`` strips them."""
+    while True:
+        stripped = text.strip().strip(DECORATION)
+        if stripped == text:
+            return text
+        text = stripped
+
+
+def _folded_fast(region: str) -> str | None:
+    """``normalize_text(region)`` up to inner whitespace runs, when that is all it would
+    change: no LaTeX to unwrap and already NFKC. None: take the normal path."""
+    if "\\" in region or not (region.isascii() or unicodedata.is_normalized("NFKC", region)):
+        return None
+    return _strip_ends(region.casefold())
+
+
+def _found_by_find(text: str, plan: list[tuple[str, bool, bool]]) -> set[str]:
+    """Forms with at least one occurrence in ``text`` whose neighbours are boundaries."""
+    found = set()
+    end = len(text)
+    for form, left, right in plan:
+        size = len(form)
+        position = text.find(form)
+        while position >= 0:
+            after = position + size
+            if not (left and position > 0 and _is_word_not_cjk(text[position - 1])) and not (
+                right and after < end and _is_word_not_cjk(text[after])
+            ):
+                found.add(form)
+                break
+            position = text.find(form, position + 1)
+    return found
+
+
 def build(spec: Mapping[str, Any]) -> Grader:
     name = spec.get("name") or spec["grader"]
     format_score = clamp01(float(spec.get("format_score", 0.0) or 0.0))
@@ -76,6 +145,7 @@ def build(spec: Mapping[str, Any]) -> Grader:
     forms.update(canonical)
     forms.pop("", None)
     mentions = _mention_pattern(list(forms))
+    plan = _find_plan(list(forms))
     result = partial(answer_result, name)
 
     def mentioned(normalized: str) -> set[str]:
@@ -135,11 +205,20 @@ def build(spec: Mapping[str, Any]) -> Grader:
             if not found:
                 return frozenset(), "no_answer", False
             return frozenset(found), None, True
-        normalized = _normalize_answer(region)
-        label = forms.get(normalized)
-        if label is not None:
-            return frozenset((label,)), None, True
-        found = mentioned(normalized)
+        folded = _folded_fast(region) if plan is not None and len(region) > FAST_PATH_MIN_CHARS else None
+        if folded is not None:
+            # Same answer as below (module comment): forms hold no whitespace, so inner runs
+            # of it cannot change an exact match or a mention.
+            label = forms.get(folded)
+            if label is not None:
+                return frozenset((label,)), None, True
+            found = {forms[form] for form in _found_by_find(folded, plan)}  # type: ignore[arg-type]
+        else:
+            normalized = _normalize_answer(region)
+            label = forms.get(normalized)
+            if label is not None:
+                return frozenset((label,)), None, True
+            found = mentioned(normalized)
         if len(found) > 1:
             return frozenset(), "multiple_answers", False
         if not found:

@@ -16,6 +16,10 @@ References are unwrapped by ``reward_kit.references``; a reference written in wo
 Correct => 1.0; a boxed, parseable but wrong answer => ``format_score``; unboxed wrong => 0;
 nothing parseable => ``no_answer``; over ``timeout_seconds`` => ``grader_timeout``.
 
+Isolation: ``build_grader`` runs this grader in a killable worker process
+(``reward_kit.isolation``), which enforces the limit even when sympy holds the GIL; inside
+the worker the timer below stops well-behaved runaways first.
+
 Time limit: math-verify's built-in timeouts use ``signal.alarm`` (whole seconds, per call, main
 thread only). We disable them and put ONE deadline around the whole sample instead:
 ``signal.setitimer`` in the main thread (the Lambda handler runs there); in any other thread a
@@ -32,13 +36,14 @@ import time
 from functools import partial
 from typing import Any, Callable, Mapping, TypeVar
 
+from reward_kit.deadline import remaining_seconds
 from reward_kit.extraction import (
     boxed_contents,
     clamp01,
     final_answer_region,
     is_finite_number,
 )
-from reward_kit.graders.base import GradeInput, GradeResult, Grader, answer_result
+from reward_kit.graders.base import GradeInput, GradeResult, Grader, GraderTraits, Isolation, answer_result, with_traits
 from reward_kit.references import MISSING, reference_answer
 
 T = TypeVar("T")
@@ -290,11 +295,23 @@ def build(spec: Mapping[str, Any]) -> Grader:
         region = final_answer_region(sample.response)
         if not region:
             return result(0.0, "no_answer", False, False)
+        # The invocation's deadline (isolation passes it to the worker) may come first.
+        remaining = remaining_seconds()
+        limit = seconds if remaining is None else min(seconds, remaining)
+        if limit <= 0:
+            return result(0.0, "grader_timeout", False, False)
         try:
-            return call_with_deadline(lambda: grade_region(gold_text, region), seconds)
+            return call_with_deadline(lambda: grade_region(gold_text, region), limit)
         except _Deadline:
             return result(0.0, "grader_timeout", False, False)
         except Exception:  # noqa: BLE001 - a sympy bug on odd input must not fail the batch
             return result(0.0, "grader_error", False, False)
 
-    return grade
+    # sympy's cost is the input's choice and may hold the GIL: build_grader runs this grader
+    # in a killable worker process (reward_kit.isolation) with these outcomes.
+    isolation = Isolation(
+        time_limit=seconds,
+        timeout_result=partial(result, 0.0, "grader_timeout", False, False),
+        error_result=partial(result, 0.0, "grader_error", False, False),
+    )
+    return with_traits(grade, GraderTraits(isolation=isolation))

@@ -2,36 +2,33 @@
 
 ``target: answer`` (default) matches against the final answer region (reasoning stripped,
 last solution/answer block); ``target: response`` against the whole final message. The text
-is stripped of surrounding whitespace first. ``full_match: true`` uses ``re.fullmatch`` (the
-whole text must match: no smuggling an answer next to other text); otherwise ``re.search``.
+is stripped of surrounding whitespace first. ``full_match: true`` needs the whole text to
+match (no smuggling an answer next to other text); otherwise the pattern is searched for.
 Anchors are the user's choice: without MULTILINE, ``^``/``$`` mean the whole text. An empty
 answer always scores 0 (``no_answer``), even when the pattern could match "".
 
-Cost: the pattern is compiled once in ``build()``. A pathological pattern (catastrophic
-backtracking) is the spec author's responsibility, but the scanned text is bounded: texts
-longer than ``MAX_SCAN_CHARS`` are not scanned and score 0 with reason ``answer_too_long``.
+Cost: the pattern is compiled once in ``build()`` with RE2 (``reward_kit.patterns``), which
+matches in time linear in the text whatever the pattern: no catastrophic backtracking, so this
+grader stays in-process. The scanned text is bounded too: texts longer than
+``MAX_SCAN_CHARS`` are not scanned and score 0 with reason ``answer_too_long``.
 """
 
 from __future__ import annotations
 
-import re
 from functools import partial
 from typing import Any, Mapping
 
 from reward_kit.extraction import final_answer_region
 from reward_kit.graders.base import GradeInput, GradeResult, Grader, GraderTraits, single_result, with_traits
+from reward_kit.patterns import compile_pattern
 
 MAX_SCAN_CHARS = 200_000
 NO_REFERENCE = GraderTraits(requires_reference=False)
-_FLAGS = {"IGNORECASE": re.IGNORECASE, "MULTILINE": re.MULTILINE, "DOTALL": re.DOTALL}
 
 
 def build(spec: Mapping[str, Any]) -> Grader:
     name = spec.get("name") or spec["grader"]
-    flags = 0
-    for flag in spec.get("flags") or ():
-        flags |= _FLAGS[flag]
-    pattern = re.compile(spec["pattern"], flags)
+    pattern = compile_pattern(spec["pattern"], spec.get("flags") or ())
     whole_response = spec.get("target", "answer") == "response"
     matcher = pattern.fullmatch if spec.get("full_match", False) else pattern.search
     result = partial(single_result, name)
