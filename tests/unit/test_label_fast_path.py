@@ -75,4 +75,4 @@ def test_long_prose_takes_the_fast_path(monkeypatch):
     assert grade(GradeInput(prose + "So the sentiment is Positive.", "positive", {})).score == 1.0
     assert grade(GradeInput(prose + "Positive or negative?", "positive", {})).reason == "multiple_answers"
     assert grade(GradeInput(prose, "positive", {})).reason == "no_answer"
-    assert calls == []
+    assert not any(prose[:40] in text for text in calls)  # only the short reference was normalized
