@@ -20,6 +20,10 @@ sequential loop runs, no executor, no threads); ``timeout_reason`` is given to s
 graded before the deadline; ``requires_reference`` False grades samples without a reference
 (reference None); ``wants_prompt`` True has the contract layer extract the last user message
 (``GradeInput.prompt``). Deterministic graders keep the defaults and never pay for the prompt.
+``isolated`` (a grader or component running in ``reward_kit.isolation``'s worker processes)
+wraps each event in ``isolation.session()``: every worker is killed and reaped before
+``score_event`` returns. Last, ``contract.fit_response`` trims the outputs to Lambda's 6 MB
+(``BatchResult.dropped`` says what went).
 
 ``score_event(event, deadline=...)`` takes a ``time.monotonic()`` deadline (the handler
 derives it from the Lambda context): samples not graded by then get ``timeout_reason`` and
