@@ -22,6 +22,7 @@ __all__ = [
     "NEEDS_JUDGE",
     "NEEDS_NOTHING",
     "NEEDS_SANDBOX",
+    "CONFLICTING_NEEDS",
     "PLANNED_FUNCTION_KINDS",
     "FunctionKind",
     "GraderKind",
@@ -33,7 +34,14 @@ __all__ = [
 # What a grader needs from the platform.
 NEEDS_NOTHING = "nothing"
 NEEDS_JUDGE = "judge"  # a Bedrock model: JUDGE_MODEL_ID and bedrock:InvokeModel on it
-NEEDS_SANDBOX = "sandbox"  # an isolated code runner (planned: code_sandbox component)
+NEEDS_SANDBOX = "sandbox"  # an isolated code runner: the code function kind (stacks/code_sandbox)
+# Needs no function can serve together, and why (one line, for synth and spec errors).
+CONFLICTING_NEEDS: dict[frozenset[str], str] = {
+    frozenset({NEEDS_JUDGE, NEEDS_SANDBOX}): (
+        "a judge (needs the network to call Bedrock) and a code grader (runs in a sandbox without "
+        "network) cannot share one reward function; use two functions"
+    ),
+}
 
 # validate(path, spec, out): checks the kind's own keys of `spec` and writes them normalized to `out`.
 KindValidator = Callable[[str, Mapping[str, Any], dict[str, Any]], None]
@@ -78,6 +86,13 @@ GRADER_KINDS: dict[str, GraderKind] = {
         ("graders", "weights", "gates", "length_penalty"),
         False,
         composite=True,
+    ),
+    "code": GraderKind(
+        "code.grader",
+        "reward_kit.spec:_code",
+        ("language", "timeout_seconds", "memory_mb", "max_output_bytes", "all_or_nothing"),
+        True,
+        needs=NEEDS_SANDBOX,
     ),
     "judge": GraderKind(
         "reward_kit.graders.judge",
@@ -132,9 +147,11 @@ class FunctionKind:
 FUNCTION_KINDS: dict[str, FunctionKind] = {
     "rlvr": FunctionKind("rlvr.handler.handler", ("reward_kit", "rlvr"), frozenset({NEEDS_NOTHING})),
     "rlaif": FunctionKind("rlaif.handler.handler", ("reward_kit", "rlaif"), frozenset({NEEDS_NOTHING, NEEDS_JUDGE})),
+    # Runs generated code: its own asset, a role that can only log, no network (stacks/code_sandbox).
+    "code": FunctionKind("code.handler.handler", ("reward_kit", "code"), frozenset({NEEDS_NOTHING, NEEDS_SANDBOX})),
 }
 # In the design without a runtime yet (kind -> the need it would serve).
-PLANNED_FUNCTION_KINDS: dict[str, str] = {"code": NEEDS_SANDBOX}
+PLANNED_FUNCTION_KINDS: dict[str, str] = {}
 
 
 def function_kind_for(needs: Iterable[str]) -> str | None:

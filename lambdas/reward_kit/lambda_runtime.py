@@ -49,6 +49,7 @@ from reward_kit import names
 from reward_kit.contract import INVALID_EVENT, EventError
 from reward_kit.deadline import safety_margin_seconds
 from reward_kit.judge_stats import JudgeStats
+from reward_kit.kinds import function_kind_for, spec_needs
 from reward_kit.scoring import AGGREGATE, BatchResult, Scorer
 from reward_kit.settings import JUDGE_CACHE_ENTRIES, JUDGE_MAX_CONCURRENCY, RuntimeSettings
 from reward_kit.spec import parse_spec_json, uses_judge
@@ -92,8 +93,9 @@ def deadline_from_context(context: Any, started: float | None = None) -> float |
 class RewardRuntime:
     """Logger, metrics and the cached Scorer of one reward Lambda entry point.
 
-    ``kind`` ("rlvr" or "rlaif") only changes a cold-start warning: an rlaif function whose
-    spec has no judge (or an rlvr function whose spec has one) is probably misconfigured.
+    ``kind`` ("rlvr", "rlaif" or "code") only changes a cold-start warning: a function whose
+    spec implies another kind (an rlaif spec without a judge, an rlvr one with one, ...) is
+    probably misconfigured.
     """
 
     def __init__(self, kind: str = "rlvr") -> None:
@@ -130,11 +132,11 @@ class RewardRuntime:
         if scorer is None:
             spec = parse_spec_json(settings.reward_spec, key=names.ENV_REWARD_SPEC)
             scorer = Scorer(spec, max_response_chars=settings.max_response_chars)
-            if (self.kind == "rlaif") != uses_judge(scorer.spec):
+            implied = function_kind_for(spec_needs(scorer.spec))
+            if implied != self.kind:
                 self.logger.warning(
-                    f"{self.kind} function with a spec that "
-                    + ("has no judge grader" if self.kind == "rlaif" else "calls a Bedrock judge"),
-                    extra={"grader": scorer.spec["grader"]},
+                    f"{self.kind} function with a spec for a {implied} function",
+                    extra={"grader": scorer.spec["grader"], "judge": uses_judge(scorer.spec)},
                 )
             self.scorers.clear()
             self.scorers[cache_key] = scorer

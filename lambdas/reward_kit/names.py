@@ -13,6 +13,8 @@ ENV_MAX_RESPONSE_CHARS = "REWARD_MAX_RESPONSE_CHARS"  # responses longer than th
 ENV_JUDGE_MODEL_ID = "JUDGE_MODEL_ID"  # RLAIF: Bedrock model or inference-profile id
 ENV_JUDGE_MAX_CONCURRENCY = "JUDGE_MAX_CONCURRENCY"  # RLAIF: parallel judge calls per invocation
 ENV_JUDGE_CACHE_ENTRIES = "JUDGE_CACHE_ENTRIES"  # RLAIF: per-container result cache size (0/unset: off)
+ENV_CODE_SANDBOX_MAX_PROCESSES = "CODE_SANDBOX_MAX_PROCESSES"  # code: sandboxed children at once
+ENV_CODE_SANDBOX_PYTHON = "CODE_SANDBOX_PYTHON"  # code: interpreter for the children (default: the handler's)
 
 # Powertools reads these itself; listed so the stacks set them by name.
 ENV_POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"

@@ -20,6 +20,8 @@ __all__ = [
     "LOG_SAMPLE_TEXT",
     "MAX_RESPONSE_CHARS",
     "JUDGE_MODEL_ID",
+    "CODE_SANDBOX_MAX_PROCESSES",
+    "CODE_SANDBOX_PYTHON",
     "IntSetting",
     "TextSetting",
     "RuntimeSettings",
@@ -69,6 +71,11 @@ MAX_RESPONSE_CHARS = IntSetting(names.ENV_MAX_RESPONSE_CHARS, 100_000)
 JUDGE_MAX_CONCURRENCY = IntSetting(names.ENV_JUDGE_MAX_CONCURRENCY, 16, maximum=64)
 # Per-container judge result cache, in entries (~1 KB each); unset: off (the default).
 JUDGE_CACHE_ENTRIES = IntSetting(names.ENV_JUDGE_CACHE_ENTRIES, 0, maximum=100_000)
+# code: sandboxed children running at once per execution environment; unset: derived from the
+# function's memory and CPUs (code.grader.parallelism).
+CODE_SANDBOX_MAX_PROCESSES = IntSetting(names.ENV_CODE_SANDBOX_MAX_PROCESSES, 4, maximum=64)
+# code: the interpreter the children run (unset: the handler's own, sys.executable).
+CODE_SANDBOX_PYTHON = TextSetting(names.ENV_CODE_SANDBOX_PYTHON)
 LOG_SAMPLE_TEXT = names.ENV_LOG_SAMPLE_TEXT  # "true" only: opt-in, responses are confidential
 DEFAULT_SERVICE_NAME = "reward"
 DEFAULT_LOG_LEVEL = "INFO"

@@ -21,8 +21,8 @@ import re
 from typing import Any, Mapping
 
 from reward_kit.checks import CheckError, Checks
+from reward_kit.kinds import CONFLICTING_NEEDS, NEEDS_JUDGE, spec_needs, validator_for
 from reward_kit.kinds import GRADER_KINDS as _KINDS
-from reward_kit.kinds import NEEDS_JUDGE, spec_needs, validator_for
 from reward_kit.patterns import FLAGS, PatternError, compile_pattern
 
 __all__ = [
@@ -49,6 +49,15 @@ JUDGE_DEFAULT_MAX_SCORE = 10  # integer 0..10 is more reliable from an LLM than 
 JUDGE_DEFAULT_MAX_TOKENS = 512
 JUDGE_DEFAULT_TEMPERATURE = 0.0
 JUDGE_DEFAULT_MAX_RESPONSE_CHARS = 20_000
+
+# code (sandboxed) defaults and bounds: per test run (code.sandbox.Limits).
+CODE_LANGUAGES = ("python",)
+CODE_DEFAULT_TIMEOUT_SECONDS = 2.0
+CODE_MAX_TIMEOUT_SECONDS = 30.0
+CODE_DEFAULT_MEMORY_MB = 256
+CODE_MEMORY_MB_RANGE = (64, 4096)
+CODE_DEFAULT_MAX_OUTPUT_BYTES = 65_536
+CODE_MAX_OUTPUT_BYTES_RANGE = (1_024, 1_048_576)
 
 # Dimension/component names become CloudWatch metric names (Reward_<name>) and JSON keys.
 _NAME_RULE = "[A-Za-z0-9_-]{1,64}"
@@ -267,6 +276,10 @@ def _multi(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
                 f"{lp_path}.weight", length_penalty.get("weight", 1.0), gt=0, le=1
             ),
         }
+    needs: frozenset[str] = frozenset().union(*(spec_needs(component) for component in graders.values()))
+    for conflict, why in CONFLICTING_NEEDS.items():
+        if conflict <= needs:
+            raise _fail(f"{path}.graders", why)
     out["graders"] = graders
     out["gates"] = gates
     out["length_penalty"] = length_penalty
@@ -325,6 +338,21 @@ def _judge(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
     out["max_response_chars"] = _integer(
         f"{path}.max_response_chars", spec.get("max_response_chars", JUDGE_DEFAULT_MAX_RESPONSE_CHARS), ge=100
     )
+
+
+def _code(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
+    out["language"] = _one_of(f"{path}.language", spec.get("language", "python"), CODE_LANGUAGES)
+    out["timeout_seconds"] = _number(
+        f"{path}.timeout_seconds", spec.get("timeout_seconds", CODE_DEFAULT_TIMEOUT_SECONDS),
+        gt=0, le=CODE_MAX_TIMEOUT_SECONDS,
+    )
+    lo, hi = CODE_MEMORY_MB_RANGE
+    out["memory_mb"] = _integer(f"{path}.memory_mb", spec.get("memory_mb", CODE_DEFAULT_MEMORY_MB), ge=lo, le=hi)
+    lo, hi = CODE_MAX_OUTPUT_BYTES_RANGE
+    out["max_output_bytes"] = _integer(
+        f"{path}.max_output_bytes", spec.get("max_output_bytes", CODE_DEFAULT_MAX_OUTPUT_BYTES), ge=lo, le=hi
+    )
+    out["all_or_nothing"] = _boolean(f"{path}.all_or_nothing", spec.get("all_or_nothing", False))
 
 
 def _reject_gate_cycles(path: str, gates: Mapping[str, Mapping[str, Any]]) -> None:
