@@ -11,6 +11,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from .code_sandbox import CodeSandboxNetwork
 from .config import EnvironmentConfig
 from .evaluator_registration import EvaluatorRegistration
 from .reward_functions import RewardFunction
@@ -36,12 +37,20 @@ class RewardStack(Stack):
         # One asset per function kind, shared by every function of that kind (staged once per app).
         codes: dict[str, lambda_.Code] = {}
 
+        # Functions that run generated code share one network with no way out.
+        self.code_sandbox: CodeSandboxNetwork | None = None
+        if config.runs_code:
+            self.code_sandbox = CodeSandboxNetwork(
+                self, "CodeSandbox", config=config.code_sandbox, log_retention_days=config.log_retention_days
+            )
+
         self.reward_functions: dict[str, RewardFunction] = {}
         for fn in config.reward_functions:
             if fn.kind not in codes:
                 codes[fn.kind] = lambda_.Code.from_asset(asset_path, **code_options[fn.kind])
             self.reward_functions[fn.name] = RewardFunction(
-                self, f"Reward{fn.construct_name}", environment=config, function=fn, code=codes[fn.kind]
+                self, f"Reward{fn.construct_name}", environment=config, function=fn, code=codes[fn.kind],
+                network=self.code_sandbox if fn.kind == "code" else None,
             )
 
         self.training_access = TrainingAccess(

@@ -40,6 +40,9 @@ EVENT = [
 CASES = {
     "rlvr.handler": ({"grader": "math"}, {"right": 1.0, "wrong": 0.0, "missing-id-2": 0.0}),
     "rlaif.handler": ({"grader": "label", "labels": ["0.5", "3"]}, {"right": 0.0, "wrong": 0.0, "missing-id-2": 0.0}),
+    # The code grader loads beside math (its references here carry no tests: invalid_reference).
+    "code.handler": ({"grader": "multi", "graders": {"m": {"grader": "math"}, "c": {"grader": "code"}}},
+                     {"right": 0.5, "wrong": 0.0, "missing-id-2": 0.0}),
 }
 SCRIPT = """
 import json, sys

@@ -15,6 +15,7 @@ capability adds a module and a field of ``EnvironmentConfig``)::
     judge.py             reward_functions.<name>.judge_*               -> JudgeConfig
     evaluators.py        evaluator_registration                        -> EvaluatorRegistrationConfig
     bedrock_quotas.py    bedrock_quotas.<judge model id>               -> BedrockQuotasConfig (+ judge sizing)
+    code_sandbox.py      code_sandbox.{cidr | vpc_id, subnet_ids, ...}  -> CodeSandboxConfig
 
 Every problem raises ``ConfigError`` with ONE line that starts with the key path, in the
 style of ``reward_kit.checks`` (``path: rule, got value``)::
@@ -29,8 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
-from . import bedrock_quotas, deployment, evaluators, observability, sizing
+from . import bedrock_quotas, code_sandbox, deployment, evaluators, observability, sizing
 from .bedrock_quotas import BedrockQuotasConfig, check_judge_quotas, parse_bedrock_quotas
+from .code_sandbox import CodeSandboxConfig, parse_code_sandbox
 from .deployment import DeploymentConfig, parse_deployment
 from .errors import CHECKS, NAME_RE, ConfigError
 from .evaluators import (
@@ -49,6 +51,7 @@ __all__ = [
     "KIND_HANDLERS",
     "LOG_RETENTION_DAYS",
     "BedrockQuotasConfig",
+    "CodeSandboxConfig",
     "ConfigError",
     "DeploymentConfig",
     "EnvironmentConfig",
@@ -68,7 +71,7 @@ __all__ = [
 # Each concern owns its keys; the environment object is their union.
 ENVIRONMENT_KEYS = (
     "reward_functions", "training", *deployment.KEYS, *observability.KEYS, *sizing.KEYS, *evaluators.KEYS,
-    *bedrock_quotas.KEYS,
+    *bedrock_quotas.KEYS, *code_sandbox.KEYS,
 )
 
 
@@ -82,6 +85,12 @@ class EnvironmentConfig:
     sizing: SizingConfig = field(default_factory=SizingConfig)
     evaluator_registration: EvaluatorRegistrationConfig = field(default_factory=EvaluatorRegistrationConfig)
     bedrock_quotas: BedrockQuotasConfig = field(default_factory=BedrockQuotasConfig)
+    code_sandbox: CodeSandboxConfig = field(default_factory=CodeSandboxConfig)
+
+    @property
+    def runs_code(self) -> bool:
+        """Some function runs generated code: the stack builds (or attaches) the sandbox network."""
+        return any(fn.kind == "code" for fn in self.reward_functions)
 
     # Flat views of the concerns' settings, for the stack and the tests.
     @property
@@ -138,6 +147,7 @@ def _parse_environment(env: str, raw: Any) -> EnvironmentConfig:
     observability_config = parse_observability(path, raw)
     sizing_config = parse_sizing(path, raw)
     quotas = parse_bedrock_quotas(path, raw)
+    code_sandbox_config = parse_code_sandbox(path, raw)
     training = parse_training(
         f"{path}.training",
         CHECKS.required(path, raw, "training", "an object {bucket, data_prefix, output_prefix}"),
@@ -178,6 +188,7 @@ def _parse_environment(env: str, raw: Any) -> EnvironmentConfig:
         sizing=sizing_config,
         evaluator_registration=parse_evaluator_registration(path, raw, env, functions),
         bedrock_quotas=quotas,
+        code_sandbox=code_sandbox_config,
     )
 
 

@@ -139,6 +139,9 @@ def _kind(path: str, raw: Any, spec: dict[str, Any]) -> str:
     if given is not None and given not in kinds.FUNCTION_KINDS:
         raise CHECKS.fail(f"{path}.kind", f"must be one of {available} (or omitted: derived from reward_spec)", given)
     if implied is None:
+        for conflict, why in kinds.CONFLICTING_NEEDS.items():
+            if conflict <= needs:
+                raise CHECKS.fail(f"{path}.reward_spec", why)
         missing = sorted(needs - {kinds.NEEDS_NOTHING})
         raise CHECKS.fail(f"{path}.reward_spec", f"needs {missing}, which no available kind {available} provides yet")
     if given is not None and given != implied:

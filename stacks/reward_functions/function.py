@@ -2,7 +2,8 @@
 
 Python 3.13 on arm64, an explicit log group with retention (no LogRetention custom
 resource), a least-privilege execution role (logs scoped to that log group; Bedrock
-InvokeModel on exactly the judge model ARNs for RLAIF), reserved concurrency from the
+InvokeModel on exactly the judge model ARNs for RLAIF; for code functions only the
+network-interface permissions of the sandbox's isolated subnets), reserved concurrency from the
 capacity model, and an optional ``live`` alias carrying provisioned concurrency. It owns
 its stack outputs (ARNs and paste-ready training-job fields), named ``<Name>FunctionArn``
 etc. at the stack's top level.
@@ -16,6 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from stacks.code_sandbox import CodeSandboxNetwork
 from stacks.config import EnvironmentConfig, RewardFunctionConfig
 
 from .bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
@@ -60,8 +62,12 @@ class RewardFunction(Construct):
         environment: EnvironmentConfig,
         function: RewardFunctionConfig,
         code: lambda_.Code,
+        network: CodeSandboxNetwork | None = None,
     ) -> None:
+        """``network``: the code sandbox's, for functions that run generated code (required for them)."""
         super().__init__(scope, construct_id)
+        if (function.kind == "code") != (network is not None):
+            raise ValueError(f"{function.name}: a code function needs the sandbox network, and only it may have one")
         self.config = function
 
         self.log_group = logs.LogGroup(
@@ -91,6 +97,8 @@ class RewardFunction(Construct):
                     resources=judge_model_arns(self, function),
                 )
             )
+        if network is not None:  # runs generated code: attach to the isolated subnets, nothing more
+            statements += network.network_interface_statements()
         self.role = iam.Role(
             self,
             "ExecutionRole",
@@ -98,6 +106,8 @@ class RewardFunction(Construct):
             description=f"Execution role of {function.function_name}",
             inline_policies={"RewardFunction": iam.PolicyDocument(statements=statements)},
         )
+        if network is not None:
+            network.acknowledge_network_interface_statements(self.role)
 
         self.function = lambda_.Function(
             self,
@@ -115,6 +125,7 @@ class RewardFunction(Construct):
             log_group=self.log_group,
             role=self.role,
             tracing=lambda_.Tracing.ACTIVE if environment.tracing else lambda_.Tracing.DISABLED,
+            **(network.function_options() if network is not None else {}),
         )
         Validations.of(self.function).acknowledge(
             Acknowledgment(

@@ -2,7 +2,7 @@
 
 The app is built the way ``app.py`` builds it (``parse_environments`` + ``build_app``),
 from cdk.json's context plus one test-only environment (``judge``) that exercises the RLAIF
-paths the shipped configs do not use. Bundling is skipped (``aws:cdk:bundling-stacks = []``)
+paths the shipped configs do not use, and one (``sandbox``) with code functions in an existing VPC. Bundling is skipped (``aws:cdk:bundling-stacks = []``)
 so no test runs pip; cdk-nag is attached exactly as in ``app.py``, so the synth itself fails
 on any unacknowledged finding.
 """
@@ -70,9 +70,38 @@ JUDGE_ENVIRONMENT: dict[str, Any] = {
 }
 
 
+# Test-only environment: code functions attached to an existing VPC's subnets (cdk.json's dev
+# has one in the VPC the stack creates), with tracing.
+SANDBOX_ENVIRONMENT: dict[str, Any] = {
+    "account": "123456789012",
+    "region": "eu-west-1",
+    "tracing": True,
+    "training": {"bucket": "amzn-s3-demo-bucket-code", "data_prefix": "data", "output_prefix": "out"},
+    "code_sandbox": {
+        "vpc_id": "vpc-0abc12345def67890",
+        "subnet_ids": ["subnet-0aaa1111bbbb22223", "subnet-0ccc3333dddd44445"],
+        "availability_zones": ["eu-west-1a", "eu-west-1b"],
+    },
+    "reward_functions": {
+        "humaneval": {
+            "reward_spec": {"grader": "code", "all_or_nothing": True, "timeout_seconds": 5},
+            "target_evaluations_per_second": 20,
+            "expected_seconds_per_sample": 1.5,
+            "memory_mb": 2048,
+        },
+        "gsm8k": {
+            "reward_spec": {"grader": "numeric"},
+            "target_evaluations_per_second": 20,
+            "expected_seconds_per_sample": 0.05,
+        },
+    },
+}
+
+
 def test_context() -> dict[str, Any]:
     context = copy.deepcopy(CDK_CONTEXT)
     context["environments"]["judge"] = copy.deepcopy(JUDGE_ENVIRONMENT)
+    context["environments"]["sandbox"] = copy.deepcopy(SANDBOX_ENVIRONMENT)
     context["aws:cdk:bundling-stacks"] = []  # never pip-install in tests
     return context
 

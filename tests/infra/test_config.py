@@ -73,7 +73,7 @@ def test_shipped_cdk_json_is_valid_and_sized_for_10_and_400_per_second() -> None
     envs = parse_environments(copy.deepcopy(CDK_CONTEXT["environments"]))
     assert list(envs) == ["dev", "prod"]
     for env, rate in (("dev", 10), ("prod", 400)):
-        functions = envs[env].reward_functions
+        functions = [fn for fn in envs[env].reward_functions if fn.kind != "code"]
         assert {fn.name for fn in functions} == {"sentiment", "gsm8k"}
         assert all(fn.kind == "rlvr" and fn.handler == "rlvr.handler.handler" for fn in functions)
         assert all(fn.target_evaluations_per_second == rate for fn in functions)
@@ -82,6 +82,8 @@ def test_shipped_cdk_json_is_valid_and_sized_for_10_and_400_per_second() -> None
     prod_gsm8k = envs["prod"].function("gsm8k")
     assert prod_gsm8k.reserved_concurrency == capacity.reserved_concurrency(400, 0.05, 1)
     assert prod_gsm8k.provisioned_concurrency is not None
+    code = envs["dev"].function("code-tests")  # dev also shows a code function
+    assert (code.kind, code.handler) == ("code", "code.handler.handler")
 
 
 def test_defaults_and_derived_values() -> None:
@@ -242,15 +244,16 @@ def test_bad_log_retention_lists_the_allowed_values() -> None:
     assert "1, 3, 5, 7, 14, 30" in message and "3653" in message
 
 
-def test_kind_code_is_not_available_yet() -> None:
+def test_kind_code_needs_a_code_spec() -> None:
     assert error(with_fn(kind="code")) == (
-        f"{FN}.kind: 'code' is not available yet (no runtime ships for it); available kinds: ['rlaif', 'rlvr']"
+        f"{FN}.kind: the reward_spec implies kind 'rlvr' (its graders need no platform service); "
+        "set kind 'rlvr' or omit kind, got 'code'"
     )
 
 
 def test_unknown_kind() -> None:
     assert error(with_fn(kind="rlhf")) == (
-        f"{FN}.kind: must be one of ['rlaif', 'rlvr'] (or omitted: derived from reward_spec), got 'rlhf'"
+        f"{FN}.kind: must be one of ['code', 'rlaif', 'rlvr'] (or omitted: derived from reward_spec), got 'rlhf'"
     )
 
 

@@ -13,7 +13,7 @@ from reward_kit.spec import parse_spec_json
 from stacks.app_builder import stack_name
 from stacks.config import EnvironmentConfig
 
-ENVS = ("dev", "prod", "judge")
+ENVS = ("dev", "prod", "judge", "sandbox")
 
 
 def config(synth: Any, env: str) -> EnvironmentConfig:
@@ -115,8 +115,10 @@ def test_explicit_log_groups_with_retention(synth: Any, env: str) -> None:
     t = template(synth, env)
     t.resource_count_is("Custom::LogRetention", 0)
     groups = resources(synth, env, "AWS::Logs::LogGroup")
-    # Plus the evaluator registration's handler and provider log groups (same retention).
-    assert len(groups) == len(cfg.reward_functions) + (2 if cfg.evaluator_registration.enabled else 0)
+    # Plus the evaluator registration's handler and provider log groups, and the code sandbox's
+    # flow-log group when the stack creates its VPC (same retention).
+    extra = (2 if cfg.evaluator_registration.enabled else 0) + (cfg.runs_code and cfg.code_sandbox.creates_vpc)
+    assert len(groups) == len(cfg.reward_functions) + extra
     assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {cfg.log_retention_days}
     for fn in cfg.reward_functions:
         _, props = function_resource(synth, env, fn.function_name)

@@ -88,16 +88,22 @@ def test_needs_decide_the_function_kind(echo_kind: str) -> None:
     assert kinds.spec_needs(validate_spec({"grader": "echo", "word": "x"})) == {kinds.NEEDS_NOTHING}
     assert kinds.function_kind_for({kinds.NEEDS_NOTHING}) == "rlvr"
     assert kinds.function_kind_for({kinds.NEEDS_NOTHING, kinds.NEEDS_JUDGE}) == "rlaif"
-    assert kinds.function_kind_for({kinds.NEEDS_SANDBOX}) is None
-    judge_and_sandbox = validate_spec({
+    assert kinds.function_kind_for({kinds.NEEDS_SANDBOX}) == "code"
+    assert kinds.function_kind_for({kinds.NEEDS_JUDGE, kinds.NEEDS_SANDBOX}) is None
+    sandbox_and_label = validate_spec({
         "grader": "multi",
-        "graders": {"q": {"grader": "judge", "rubric": "r"}, "run": {"grader": "sandboxed", "word": "x"}},
+        "graders": {"q": {"grader": "label", "labels": ["a"]}, "run": {"grader": "sandboxed", "word": "x"}},
     })
-    assert kinds.spec_needs(judge_and_sandbox) == {kinds.NEEDS_NOTHING, kinds.NEEDS_JUDGE, kinds.NEEDS_SANDBOX}
-    assert uses_judge(judge_and_sandbox)
+    assert kinds.spec_needs(sandbox_and_label) == {kinds.NEEDS_NOTHING, kinds.NEEDS_SANDBOX}
+    assert not uses_judge(sandbox_and_label)
+    with pytest.raises(SpecError, match=r"^REWARD_SPEC.graders: a judge \(needs the network to call Bedrock\) and a code"):
+        validate_spec({
+            "grader": "multi",
+            "graders": {"q": {"grader": "judge", "rubric": "r"}, "run": {"grader": "sandboxed", "word": "x"}},
+        })
 
 
-def test_the_config_derives_the_kind_of_a_new_grader(echo_kind: str) -> None:
+def test_the_config_derives_the_kind_of_a_new_grader(echo_kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from stacks.config import ConfigError, parse_environments
 
     def env(spec: dict) -> dict:
@@ -109,11 +115,16 @@ def test_the_config_derives_the_kind_of_a_new_grader(echo_kind: str) -> None:
 
     fn = parse_environments(env({"grader": "echo", "word": "x"}))["dev"].function("f")
     assert (fn.kind, fn.handler, fn.judge) == ("rlvr", "rlvr.handler.handler", None)
+    fn = parse_environments(env({"grader": "sandboxed", "word": "x"}))["dev"].function("f")
+    assert (fn.kind, fn.handler) == ("code", "code.handler.handler")
+    monkeypatch.setitem(
+        kinds.GRADER_KINDS, "gpu", kinds.GraderKind("echo_grader", "echo_grader:validate", ("word",), True, needs="gpu")
+    )
     with pytest.raises(ConfigError) as info:
-        parse_environments(env({"grader": "sandboxed", "word": "x"}))
+        parse_environments(env({"grader": "gpu", "word": "x"}))
     assert str(info.value) == (
-        "environments.dev.reward_functions.f.reward_spec: needs ['sandbox'], which no available kind "
-        "['rlaif', 'rlvr'] provides yet"
+        "environments.dev.reward_functions.f.reward_spec: needs ['gpu'], which no available kind "
+        "['code', 'rlaif', 'rlvr'] provides yet"
     )
 
 
@@ -125,4 +136,4 @@ def test_every_shipped_kind_names_a_real_module_validator_and_need() -> None:
         assert callable(kinds.validator_for(name)), name
         assert kind.needs in (kinds.NEEDS_NOTHING, kinds.NEEDS_JUDGE, kinds.NEEDS_SANDBOX), name
     correctness = {name for name, kind in kinds.GRADER_KINDS.items() if kind.grades_correctness}
-    assert correctness == {"label", "numeric", "math", "json_schema"}
+    assert correctness == {"label", "numeric", "math", "json_schema", "code"}

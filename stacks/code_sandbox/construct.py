@@ -1,0 +1,138 @@
+"""CodeSandboxNetwork: where functions that run generated code live, with no way out.
+
+The in-Lambda sandbox (``lambdas/code/sandbox.py``) cannot hide the function's credentials
+from a child process (one OS user: ``/proc/<handler pid>/environ``). This layer makes them
+worth nothing and leads nowhere:
+- the functions attach to isolated subnets: the VPC the stack creates has no internet
+  gateway, no NAT and no VPC endpoints, so no route to AWS APIs or anywhere else (an
+  existing VPC can be given in config: its subnets must be the same);
+- their security group allows no inbound and no outbound traffic;
+- their role (``RewardFunction``) holds only its log-group write and the network-interface
+  permissions Lambda uses to attach it to these subnets (``network_interface_statements``);
+- rejected traffic is recorded by VPC flow logs, so an exfiltration attempt leaves a trace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Acknowledgment, ArnFormat, Stack, Validations
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stacks.config import CodeSandboxConfig
+from stacks.nag import acknowledge_iam5_resource
+
+# What Lambda does with the execution role to attach a function to a VPC (AWS Lambda guide,
+# "Giving Lambda functions access to resources in an Amazon VPC"); nothing else.
+ENI_ACTIONS = (
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:UnassignPrivateIpAddresses",
+)
+ENI_DESCRIBE_ACTIONS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
+SUBNET_GROUP = "sandbox"
+SUBNET_MASK = 26
+MAX_AZS = 2
+
+
+class CodeSandboxNetwork(Construct):
+    """Isolated subnets (created or imported) and a security group that lets nothing through."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: CodeSandboxConfig, log_retention_days: int
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+        if config.creates_vpc:
+            self.vpc: ec2.IVpc = ec2.Vpc(
+                self,
+                "Vpc",
+                ip_addresses=ec2.IpAddresses.cidr(config.cidr),
+                max_azs=MAX_AZS,
+                nat_gateways=0,
+                subnet_configuration=[
+                    ec2.SubnetConfiguration(
+                        name=SUBNET_GROUP, subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=SUBNET_MASK
+                    )
+                ],
+                restrict_default_security_group=False,  # unused by the functions; avoids a custom resource
+            )
+            flow_log_group = logs.LogGroup(self, "FlowLogGroup")
+            flow_log_resource = flow_log_group.node.default_child
+            assert isinstance(flow_log_resource, logs.CfnLogGroup)
+            flow_log_resource.retention_in_days = log_retention_days
+            self.flow_log = self.vpc.add_flow_log(
+                "RejectedTraffic",
+                destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group),
+                traffic_type=ec2.FlowLogTrafficType.REJECT,
+            )
+            self.subnets = self.vpc.select_subnets(subnet_group_name=SUBNET_GROUP).subnets
+        else:
+            assert config.vpc_id is not None
+            self.vpc = ec2.Vpc.from_vpc_attributes(
+                self,
+                "Vpc",
+                vpc_id=config.vpc_id,
+                availability_zones=list(config.availability_zones),
+                isolated_subnet_ids=list(config.subnet_ids),
+            )
+            self.subnets = self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnets
+            Validations.of(self.vpc).acknowledge(
+                Acknowledgment(
+                    id="Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId",
+                    reason="The functions only attach to the given subnets; nothing here reads or changes their "
+                    "route tables (that they have no route out is the VPC owner's to ensure)",
+                )
+            )
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "NoTraffic",
+            vpc=self.vpc,
+            description="Code sandbox functions: no inbound, no outbound",
+            allow_all_outbound=False,  # CDK adds a rule that matches no traffic
+            allow_all_ipv6_outbound=False,
+        )
+
+    def function_options(self) -> dict[str, Any]:
+        """``lambda_.Function`` keyword arguments that attach a function to the sandbox network."""
+        return {
+            "vpc": self.vpc,
+            "vpc_subnets": ec2.SubnetSelection(subnets=self.subnets),
+            "security_groups": [self.security_group],
+        }
+
+    def _any_ec2_resource(self) -> str:
+        return Stack.of(self).format_arn(
+            service="ec2", resource="*", resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
+        )
+
+    def network_interface_statements(self) -> list[iam.PolicyStatement]:
+        """What a code function's role needs to be attached here: network interfaces in this
+        account and region (Lambda creates, assigns and deletes them) and the two Describe
+        calls, which have no resource-level permissions."""
+        return [
+            iam.PolicyStatement(
+                sid="AttachToSandboxSubnets", actions=list(ENI_ACTIONS), resources=[self._any_ec2_resource()]
+            ),
+            iam.PolicyStatement(sid="DescribeSandboxNetwork", actions=list(ENI_DESCRIBE_ACTIONS), resources=["*"]),
+        ]
+
+    def acknowledge_network_interface_statements(self, role: iam.IRole) -> None:
+        """The two wildcard resources of ``network_interface_statements``, on ``role`` only."""
+        acknowledge_iam5_resource(
+            role,
+            self._any_ec2_resource(),
+            "Lambda's VPC attachment: CreateNetworkInterface/DeleteNetworkInterface and the private IP "
+            "assignments name network interfaces Lambda creates later, so their ids are unknown at deploy "
+            "time; scoped to this account and region as the Lambda guide advises",
+        )
+        acknowledge_iam5_resource(
+            role,
+            "*",
+            "ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets support no resource-level permissions; "
+            "Lambda needs them to attach the function to its isolated subnets",
+        )
