@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from .code_helpers import ADD_ASSERTS, ADD_IO, code_sample, child_python, metrics, no_children_left, reasons
+from .code_helpers import ADD_ASSERTS, ADD_IO, child_python, code_sample, metrics, no_children_left, reasons
 
 ROOT = Path(__file__).resolve().parents[2]
 LAMBDAS = ROOT / "lambdas"
