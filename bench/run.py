@@ -17,6 +17,9 @@ Import time is measured in fresh interpreters too (median of several runs, after
 unmeasured run that warms the .pyc cache), alongside ``import math_verify`` to show the
 handler does not load it for a label spec.
 
+The code grader's throughput (bench/code_bench.py: 64 programs x 5 tests, sandboxed and in
+parallel) is measured against a bare sequential ``subprocess.run`` per test in the same run.
+
 Exit code 1 when a target is missed. Nothing here is hard-coded: every number, including
 the baseline, is measured in this run on this machine.
 """
@@ -49,6 +52,7 @@ WORKER = ROOT / "bench" / "worker.py"
 TARGET_THROUGHPUT_RATIO = 2.0  # ours / naive samples per second, at least
 TARGET_LOG_RATIO = 50.0  # naive / ours log bytes per sample, at least
 TARGET_IMPORT_MS = 150.0  # cold import of rlvr.handler, at most
+TARGET_CODE_RATIO = 1.0  # code grader: sandboxed samples/s / bare sequential subprocess samples/s, at least
 
 
 def spec_json() -> str:
@@ -223,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--judge-samples", type=int, default=64, help="judge section: samples per batch")
     ap.add_argument("--judge-latency", type=float, default=0.2, help="judge section: fake Bedrock latency (s)")
     ap.add_argument("--judge-reps", type=int, default=3, help="judge section: warm invocations")
+    ap.add_argument("--code-samples", type=int, default=64, help="code grader batch (programs x 5 tests); 0 skips it")
+    ap.add_argument("--code-reps", type=int, default=3)
     args = ap.parse_args(argv)
 
     spec = spec_json()
@@ -248,6 +254,15 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(judge_lines))
     if not judge_ok:
         failed.append("judge")
+    if args.code_samples > 0:
+        from bench.code_bench import measure_report
+
+        lines, code_ratio = measure_report(args.code_samples, args.code_reps)
+        ok = code_ratio >= TARGET_CODE_RATIO
+        print()
+        print("\n".join(lines) + f"   target >= {TARGET_CODE_RATIO:g}x: {'PASS' if ok else 'FAIL'}")
+        if not ok:
+            failed.append("code grader throughput")
     if failed:
         print(f"\nFAIL: {', '.join(failed)}")
         return 1

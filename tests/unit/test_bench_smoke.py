@@ -106,7 +106,8 @@ def test_make_bench_prints_both_handlers_and_their_ratios(capsys: pytest.Capture
     # The whole of `make bench` on a tiny batch: both handlers measured in this run, ratios
     # printed. PASS or FAIL depends on the machine, so only the shape of the table is checked.
     code = run_main(["--samples", str(N), "--rounds", "2", "--reps", "1", "--import-runs", "1",
-                     "--judge-samples", "8", "--judge-latency", "0.02", "--judge-reps", "1"])
+                     "--judge-samples", "8", "--judge-latency", "0.02", "--judge-reps", "1",
+                     "--code-samples", "6", "--code-reps", "1"])
     out = capsys.readouterr().out
     assert code in (0, 1)
     lines = out.splitlines()
@@ -124,3 +125,7 @@ def test_make_bench_prints_both_handlers_and_their_ratios(capsys: pytest.Capture
                 "8 samples, 8 distinct triples"):
         assert row in judge_table
     assert re.search(r"8 samples, 8 distinct triples +[\d,]+ +[0-8] calls", judge_table)
+    # The code section: ours and the bare baseline, same batch.
+    code_lines = ("code grader: 6 programs" + out.split("code grader: 6 programs", 1)[1]).splitlines()
+    assert code_lines[0].startswith("code grader: 6 programs x 5 stdin/stdout tests")
+    assert "samples/s" in code_lines[1] and "samples/s" in code_lines[2] and "x" in code_lines[3]
