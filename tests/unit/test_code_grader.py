@@ -179,3 +179,20 @@ def test_samples_that_cannot_finish_before_the_deadline_get_the_minimum(scorer) 
     assert len(result.outputs) == len(events)
     assert set(reasons(result.outputs).values()) == {"code_deadline"}
     assert result.values[AGGREGATE] == [0.0] * len(events)
+
+
+def test_the_code_handler_scores_with_the_spec_and_warns_about_a_spec_for_another_kind(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from .helpers import fresh_handler, parse_lines
+
+    use_child_python(monkeypatch)  # as root only: an interpreter `nobody` can run
+    for module in fresh_handler("code.handler", {"grader": "code"}, monkeypatch):
+        outputs = module.handler([code_sample("a", ADD, ADD_IO), {"messages": []}], None)
+        assert [o["aggregate_reward_score"] for o in outputs] == [1.0, 0.0]
+        logs, _ = parse_lines(capsys.readouterr().out)
+        assert [r["level"] for r in logs] == ["INFO"]
+    for module in fresh_handler("code.handler", {"grader": "numeric"}, monkeypatch):
+        module.handler([], None)
+        logs, _ = parse_lines(capsys.readouterr().out)
+        assert logs[0]["message"] == "code function with a spec for a rlvr function"

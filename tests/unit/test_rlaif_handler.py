@@ -135,7 +135,7 @@ def test_a_spec_without_a_judge_still_works_but_warns(rlaif, capsys, monkeypatch
     assert outputs[0]["aggregate_reward_score"] == 1.0
     logs, _ = parse_lines(out)
     assert [r["level"] for r in logs] == ["WARNING", "INFO"]
-    assert "no judge grader" in logs[0]["message"]
+    assert logs[0]["message"] == "rlaif function with a spec for a rlvr function"
 
 
 def test_sample_text_debug_flag_still_works(rlaif, capsys, monkeypatch):

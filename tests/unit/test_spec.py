@@ -34,6 +34,7 @@ VALID_SPECS = {
         "criteria": {"politeness": "polite tone", "accuracy": {"description": "facts right", "weight": 3}},
         "max_score": 5,
     },
+    "code": {"grader": "code", "language": "python", "timeout_seconds": 1.5, "memory_mb": 128, "all_or_nothing": True},
     "multi": {
         "grader": "multi",
         "graders": {
@@ -111,7 +112,7 @@ def test_unknown_kind_in_a_component_names_path_and_allowed_values():
     message = spec_error({"grader": "multi", "graders": {"accuracy": {"grader": "foo"}}})
     assert message == (
         "REWARD_SPEC.graders.accuracy.grader: must be one of "
-        "['json_schema', 'judge', 'label', 'math', 'multi', 'numeric', 'regex'], got 'foo'"
+        "['code', 'json_schema', 'judge', 'label', 'math', 'multi', 'numeric', 'regex'], got 'foo'"
     )
 
 
