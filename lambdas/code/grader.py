@@ -92,6 +92,23 @@ def same_output(actual: bytes, expected: str) -> bool:
     return normalize_output(actual.decode("utf-8", "replace")) == normalize_output(expected)
 
 
+STRICT_EQUAL = "__reward_kit_equal__"  # defined by the sandbox's runner (code.sandbox)
+
+
+class _StrictEquality(ast.NodeTransformer):
+    """``a == b`` / ``a != b`` in assertions -> the runner's strict equality: builtin values
+    compare by type and value, so an object whose ``__eq__`` always says True passes nothing."""
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        if len(node.ops) != 1 or not isinstance(node.ops[0], (ast.Eq, ast.NotEq)):
+            return node
+        call: ast.expr = ast.Call(ast.Name(STRICT_EQUAL, ast.Load()), [node.left, node.comparators[0]], [])
+        if isinstance(node.ops[0], ast.NotEq):
+            call = ast.UnaryOp(ast.Not(), call)
+        return ast.copy_location(call, node)
+
+
 @lru_cache(maxsize=256)  # several rollouts of one prompt share a reference
 def _split_test_code(source: str) -> tuple[str, ...] | None:
     try:
@@ -99,6 +116,8 @@ def _split_test_code(source: str) -> tuple[str, ...] | None:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     asserts = [i for i, node in enumerate(module.body) if isinstance(node, ast.Assert)]
+    for i in asserts:
+        module.body[i] = ast.fix_missing_locations(_StrictEquality().visit(module.body[i]))
     if not asserts:
         return (source,)
     tests = []

@@ -119,6 +119,27 @@ def _run(code, namespace, failed_assertion=1):
         os._exit(failed_assertion)
     except BaseException:
         os._exit(1)
+_NUMBERS, _SCALARS = (int, float, complex, bool), (str, bytes, type(None), int, float, complex, bool)
+def _plain_keys(items, _type=type, _all=all):
+    return _all(_type(k) in _SCALARS or (_type(k) is tuple and _plain_keys(k)) for k in items)
+def _strict_equal(a, b, _type=type, _len=len, _zip=zip, _all=all):
+    # == on builtin values, without letting a program's object decide (e.g. __eq__ always True).
+    ta, tb = _type(a), _type(b)
+    if ta in _NUMBERS and tb in _NUMBERS:
+        return a == b
+    if ta is not tb:
+        return False
+    if ta in _SCALARS:
+        return a == b
+    if ta is list or ta is tuple:
+        return _len(a) == _len(b) and _all(_strict_equal(x, y) for x, y in _zip(a, b))
+    if ta is dict:
+        if _len(a) != _len(b) or not (_plain_keys(a) and _plain_keys(b)):
+            return False
+        return _all(k in b and _strict_equal(v, b[k]) for k, v in a.items())
+    if ta is set or ta is frozenset:
+        return _plain_keys(a) and _plain_keys(b) and a == b
+    return a == b  # the program's own type on both sides
 try:
     with open("solution.py", "rb") as _f:
         _code = compile(_f.read(), "solution.py", "exec")
@@ -132,7 +153,10 @@ if _mode == "tests":
     _module = types.ModuleType("solution")
     sys.modules["solution"] = _module
     _run(_code, _module.__dict__)
-    _run(_test, _module.__dict__, failed_assertion=73)
+    # The test sees the program's names, and the strict equality its == became (code.grader).
+    _globals = dict(_module.__dict__)
+    _globals["__reward_kit_equal__"] = _strict_equal
+    _run(_test, _globals, failed_assertion=73)
     try:
         sys.stdout.flush()
         sys.stdout.buffer.write(b"\n" + _nonce + b"\n")

@@ -52,10 +52,12 @@ def test_references_in_both_styles_and_broken_ones() -> None:
     io = parse_tests(ADD_IO)
     assert io is not None and len(io) == 5 and io[0].stdin == b"1 2\n" and io[0].expected == "3\n"
     asserts = parse_tests({"test_code": "import math\nx = 2\nassert add(x, 1) == 3\ny = 5\nassert add(y, 1) == 6"})
+    # == and != in assertions become the runner's strict equality (see the hack test below).
     assert asserts is not None and [t.code for t in asserts] == [
-        "import math\nx = 2\nassert add(x, 1) == 3", "import math\nx = 2\ny = 5\nassert add(y, 1) == 6"]
-    assert [t.code for t in parse_tests({"test_code": ["assert f() == 1", "f()"]}) or []] == [
-        "assert f() == 1", "f()"]
+        "import math\nx = 2\nassert __reward_kit_equal__(add(x, 1), 3)",
+        "import math\nx = 2\ny = 5\nassert __reward_kit_equal__(add(y, 1), 6)"]
+    assert [t.code for t in parse_tests({"test_code": ["assert f() != 1", "f()"]}) or []] == [
+        "assert not __reward_kit_equal__(f(), 1)", "f()"]
     assert parse_tests('{"tests": [{"input": "", "output": "1"}]}') is not None  # JSON text
     for broken in (None, "text", {}, {"tests": []}, {"tests": [{"input": "1"}]}, {"tests": "x"},
                    {"test_code": "assert ("}, {"test_code": ""}, {"tests": [], "test_code": "x"},
@@ -196,3 +198,23 @@ def test_the_code_handler_scores_with_the_spec_and_warns_about_a_spec_for_anothe
         module.handler([], None)
         logs, _ = parse_lines(capsys.readouterr().out)
         assert logs[0]["message"] == "code function with a spec for a rlvr function"
+
+
+def test_an_object_that_equals_everything_passes_no_assertion(scorer) -> None:
+    always_equal = ("class Anything:\n    def __eq__(self, other):\n        return True\n"
+                    "    def __ne__(self, other):\n        return False\n    __hash__ = object.__hash__\n")
+    tests = {"test_code": "assert add(1, 2) == 3\nassert add(2, 2) != 5\nassert add([1], [2]) == [1, 2]\n"
+                          "assert add({'a': 1}, {}) == {'a': 1}\nassert add('a', 'b') == 'ab'"}
+    honest = ("def add(a, b):\n    if isinstance(a, dict):\n        return {**a, **b}\n    return a + b")
+    events = [
+        code_sample("honest", honest, tests),
+        code_sample("floats", "def add(a, b):\n    r = a + b\n    return float(r) if isinstance(r, int) else r",
+                    {"test_code": "assert add(1, 2) == 3\nassert add(0.5, 0.25) == 0.75"}),
+        code_sample("anything", always_equal + "def add(a, b):\n    return Anything()", tests),
+        code_sample("in_list", always_equal + "def add(a, b):\n    return [Anything(), Anything()]", tests),
+        code_sample("int_subclass", "class Int(int):\n    def __eq__(self, other):\n        return True\n"
+                    "    __hash__ = int.__hash__\ndef add(a, b):\n    return Int(0)", tests),
+    ]
+    result = scorer().score_event(events)
+    # The hacks pass only the != test (anything is unequal to 5): 1 of 5.
+    assert result.values[AGGREGATE] == [1.0, 1.0, 0.2, 0.2, 0.2]
