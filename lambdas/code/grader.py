@@ -3,7 +3,8 @@
 Spec: ``{"grader": "code", "language": "python", "timeout_seconds": 2, "memory_mb": 256,
 "max_output_bytes": 65536, "all_or_nothing": false}`` (bounds in ``reward_kit.spec``).
 
-Reference (a JSON object, or its JSON text), one of:
+Reference (a JSON object, or its JSON text; ``reference_key``: the key of the reference object
+that holds it), one of:
 - ``{"tests": [{"input": "1 2\\n", "output": "3\\n"}, ...]}``: stdin/stdout tests (competitive
   programming): the program runs as ``__main__`` with ``input`` on stdin; a test passes when
   it exits 0 and its stdout equals ``output`` up to trailing whitespace (each line's, and
@@ -127,13 +128,16 @@ def _split_test_code(source: str) -> tuple[str, ...] | None:
     return tuple(tests)
 
 
-def parse_tests(reference: Any) -> list[Test] | None:
-    """The tests a reference carries, or None when it is unusable (``invalid_reference``)."""
+def parse_tests(reference: Any, reference_key: str | None = None) -> list[Test] | None:
+    """The tests a reference carries (under ``reference_key`` when given), or None when it is
+    unusable (``invalid_reference``)."""
     if isinstance(reference, str):
         try:
             reference = json.loads(reference)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
+    if reference_key is not None:
+        reference = reference.get(reference_key) if isinstance(reference, Mapping) else None
     if not isinstance(reference, Mapping) or ("tests" in reference) == ("test_code" in reference):
         return None
     tests: list[Test] = []
@@ -202,6 +206,7 @@ def build(spec: Mapping[str, Any]) -> Grader:
         file_bytes=max(Limits.file_bytes, output_bytes + 1),
     )
     all_or_nothing = bool(spec.get("all_or_nothing", False))
+    reference_key = spec.get("reference_key")
     format_score = float(spec.get("format_score", 0.0))
     workers = parallelism(limits.memory_mb)
     python = CODE_SANDBOX_PYTHON.read() or sys.executable
@@ -215,7 +220,7 @@ def build(spec: Mapping[str, Any]) -> Grader:
         program = extract_program(sample.response)
         if not program.strip():
             return result(0.0, "no_code", {"tests_total": 0.0, "tests_passed": 0.0})
-        tests = parse_tests(sample.reference)
+        tests = parse_tests(sample.reference, reference_key)
         if tests is None:
             return result(0.0, "invalid_reference", {"tests_total": 0.0, "tests_passed": 0.0})
         left = remaining_seconds()

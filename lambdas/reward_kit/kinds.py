@@ -90,7 +90,7 @@ GRADER_KINDS: dict[str, GraderKind] = {
     "code": GraderKind(
         "code.grader",
         "reward_kit.spec:_code",
-        ("language", "timeout_seconds", "memory_mb", "max_output_bytes", "all_or_nothing"),
+        ("language", "timeout_seconds", "memory_mb", "max_output_bytes", "all_or_nothing", "reference_key"),
         True,
         needs=NEEDS_SANDBOX,
     ),

@@ -353,6 +353,7 @@ def _code(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
         f"{path}.max_output_bytes", spec.get("max_output_bytes", CODE_DEFAULT_MAX_OUTPUT_BYTES), ge=lo, le=hi
     )
     out["all_or_nothing"] = _boolean(f"{path}.all_or_nothing", spec.get("all_or_nothing", False))
+    _reference_key(path, spec, out)  # the key of the reference object that holds the tests
 
 
 def _reject_gate_cycles(path: str, gates: Mapping[str, Mapping[str, Any]]) -> None:

@@ -180,7 +180,7 @@ def error(raw: dict[str, Any]) -> str:
 def test_config_defaults_register_every_function() -> None:
     registration = parse_environments(environments())["dev"].evaluator_registration
     assert registration.enabled
-    assert [e.function for e in registration.evaluators] == ["sentiment", "gsm8k"]
+    assert [e.function for e in registration.evaluators] == ["sentiment", "gsm8k", "code-tests"]
     assert registration.evaluator("gsm8k").name == "SageMaker-reward-gsm8k-dev"
     assert registration.evaluator("gsm8k").description == "Nova RFT reward function 'gsm8k' (dev): numeric grader"
 
@@ -200,7 +200,7 @@ def test_config_overrides_and_switch() -> None:
         ({"enabled": "yes"}, f"{SECTION}.enabled: must be true or false, got 'yes'"),
         ({"enable": True}, f"{SECTION}.enable: unknown key; allowed keys are ['enabled', 'evaluators']"),
         ({"evaluators": {"gsm8": {}}},
-         f"{SECTION}.evaluators.gsm8: must be one of this environment's reward functions ['gsm8k', 'sentiment']"),
+         f"{SECTION}.evaluators.gsm8: must be one of this environment's reward functions ['code-tests', 'gsm8k', 'sentiment']"),
         ({"evaluators": {"gsm8k": {"name": "-gsm8k"}}},
          f"{SECTION}.evaluators.gsm8k.name: must be a SageMaker hub content name: letters, digits and inner "
          f"hyphens, at most 63 characters ({ai_registry.EVALUATOR_NAME_PATTERN}), got '-gsm8k'"),

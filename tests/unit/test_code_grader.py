@@ -59,6 +59,8 @@ def test_references_in_both_styles_and_broken_ones() -> None:
     assert [t.code for t in parse_tests({"test_code": ["assert f() != 1", "f()"]}) or []] == [
         "assert not __reward_kit_equal__(f(), 1)", "f()"]
     assert parse_tests('{"tests": [{"input": "", "output": "1"}]}') is not None  # JSON text
+    assert parse_tests({"answer": "x", "unit_tests": ADD_IO}, "unit_tests") == io  # reference_key
+    assert parse_tests(ADD_IO, "unit_tests") is None
     for broken in (None, "text", {}, {"tests": []}, {"tests": [{"input": "1"}]}, {"tests": "x"},
                    {"test_code": "assert ("}, {"test_code": ""}, {"tests": [], "test_code": "x"},
                    {"tests": [{"input": "", "output": "1"}] * 101}):
