@@ -15,8 +15,10 @@ Each run gets:
   on timeout or not;
 - a wall-clock timeout: the smaller of the per-run limit and the time left before the
   invocation's deadline;
-- stdout written to an anonymous file capped by the file-size limit and read back up to
-  ``output_bytes``; stderr discarded (outputs never echo program text).
+- stdin (script mode) and stdout on anonymous files, stdout capped by the file-size limit
+  and read back up to ``output_bytes``; stderr discarded (outputs never echo program text);
+  in tests mode the test and the verdict nonce arrive through a pipe the bootstrap drains
+  before the program runs, and live only in a function's locals.
 
 What this layer does NOT stop (all code in a Lambda runs as one OS user): a program can read
 whatever the handler can read, including ``/proc/<handler pid>/environ`` (the function's
@@ -40,7 +42,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import IO, Sequence
 
 __all__ = [
     "CRASH",
@@ -145,26 +147,29 @@ try:
         _code = compile(_f.read(), "solution.py", "exec")
 except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError):
     os._exit(70)
-if _mode == "tests":
-    import json as _json
-    _job = _json.loads(_job)
-    _nonce, _test = _job["nonce"].encode(), compile(_job["test"], "test.py", "exec")
-    del _job
-    _module = types.ModuleType("solution")
-    sys.modules["solution"] = _module
-    _run(_code, _module.__dict__)
+def _tests(job):
+    # Locals only: the nonce is not a global of any module the program can import.
+    import json
+    job = json.loads(job)
+    nonce, test = job["nonce"].encode(), compile(job["test"], "test.py", "exec")
+    del job
+    module = types.ModuleType("solution")
+    sys.modules["solution"] = sys.modules["__main__"] = module
+    _run(_code, module.__dict__)
     # The test sees the program's names, and the strict equality its == became (code.grader).
-    _globals = dict(_module.__dict__)
-    _globals["__reward_kit_equal__"] = _strict_equal
-    _run(_test, _globals, failed_assertion=73)
+    namespace = dict(module.__dict__)
+    namespace["__reward_kit_equal__"] = _strict_equal
+    _run(test, namespace, failed_assertion=73)
     try:
         sys.stdout.flush()
-        sys.stdout.buffer.write(b"\n" + _nonce + b"\n")
+        sys.stdout.buffer.write(b"\n" + nonce + b"\n")
     except MemoryError:
         os._exit(71)
     except OSError as e:
         os._exit(72 if e.errno == errno.EFBIG else 1)
     _stop(0)
+if _mode == "tests":
+    _tests(globals().pop("_job"))
 _main = types.ModuleType("__main__")
 sys.modules["__main__"] = _main
 _run(_code, _main.__dict__)
@@ -256,23 +261,35 @@ def _run_in(
         "tests" if tests_mode else "script", str(limits.cpu_seconds), str(limits.memory_mb << 20),
         str(limits.file_bytes), str(limits.open_files),
     ]
-    job = json.dumps({"nonce": nonce, "test": test}).encode() if tests_mode else stdin
+    extra = {"user": user, "group": user, "extra_groups": []} if user is not None else {}
     with tempfile.TemporaryFile() as stdin_file, tempfile.TemporaryFile() as stdout_file:
-        stdin_file.write(job)
-        stdin_file.seek(0)
-        extra = {"user": user, "group": user, "extra_groups": []} if user is not None else {}
-        process = subprocess.Popen(
-            command, stdin=stdin_file, stdout=stdout_file, stderr=subprocess.DEVNULL, cwd=workdir,
-            env={}, start_new_session=True, close_fds=True, **extra,  # type: ignore[call-overload]
-        )
-        timed_out = False
+        if tests_mode:
+            # The job (nonce, test) goes through a pipe the bootstrap drains before the program
+            # runs: no file or descriptor left to read it from.
+            read_end, write_end = os.pipe()
+            stdin_source: int | IO[bytes] = read_end
+        else:
+            stdin_file.write(stdin)
+            stdin_file.seek(0)
+            stdin_source = stdin_file
         try:
-            process.wait(timeout=wall)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+            process = subprocess.Popen(
+                command, stdin=stdin_source, stdout=stdout_file, stderr=subprocess.DEVNULL, cwd=workdir,
+                env={}, start_new_session=True, close_fds=True, **extra,  # type: ignore[call-overload]
+            )
         finally:
-            _kill_group(process.pid)  # whatever it left behind in its group goes too
+            if tests_mode:
+                os.close(read_end)
+        if tests_mode:
+            _send(write_end, json.dumps({"nonce": nonce, "test": test}).encode())
+        try:
+            exited = _wait_unreaped(process.pid, wall)
+        finally:
+            # The exited leader stays a zombie until reaped, so its group id cannot have been
+            # reused: whatever it left behind in its group goes too.
+            _kill_group(process.pid)
             process.wait()
+        timed_out = not exited
         seconds = time.monotonic() - started
         stdout_file.seek(0)
         output = stdout_file.read(limits.output_bytes + 1)
@@ -303,6 +320,35 @@ def _status(code: int, stdout_size: int, limits: Limits) -> str:
     if code in (-signal.SIGXCPU, -signal.SIGKILL):
         return TIMEOUT  # CPU limit (soft: SIGXCPU, hard: SIGKILL)
     return CRASH
+
+
+def _send(fd: int, data: bytes) -> None:
+    """Write ``data`` to a pipe and close it; a child that died first just gets less."""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _wait_unreaped(pid: int, timeout: float) -> bool:
+    """Wait up to ``timeout`` s for ``pid`` to exit, without reaping it; True when it exited."""
+    end = time.monotonic() + timeout
+    delay = 0.0005
+    while True:
+        try:
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return True
+        except ChildProcessError:
+            return True
+        left = end - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(delay, left))
+        delay = min(delay * 2, 0.01)
 
 
 def _kill_group(pgid: int) -> None:

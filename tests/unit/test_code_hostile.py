@@ -111,6 +111,23 @@ def attack() -> Any:
     event = [code_sample(name, program, clean if name == "env_is_empty" else ADD_IO) for name, program in programs.items()]
     event.append(code_sample("asserts_partial", "def add(a, b):\n    return abs(a) + b", ADD_ASSERTS))
     event.append(code_sample("asserts_exit", "import os\nos._exit(0)", ADD_ASSERTS))
+    # Forge the assertion verdict: look for the runner's nonce in the runner's globals and in
+    # every descriptor of the handler and of itself, print what it finds, and stop before the tests.
+    forge = (
+        "import os, stat, sys, __main__\n"
+        "print(vars(__main__).get('_nonce'), vars(__main__).get('_job'))\n"
+        "for d in (f'/proc/{os.getppid()}/fd', '/proc/self/fd'):\n"
+        "    for n in os.listdir(d):\n"
+        "        try:\n"
+        "            fd = os.open(f'{d}/{n}', os.O_RDONLY | os.O_NONBLOCK)\n"
+        "            if not stat.S_ISFIFO(os.fstat(fd).st_mode):  # (draining sibling pipes only sabotages)\n"
+        "                sys.stdout.write(os.read(fd, 100000).decode('utf-8', 'replace'))\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "sys.stdout.flush()\n"
+        "os._exit(0)\n"
+    )
+    event.append(code_sample("asserts_forge", forge, ADD_ASSERTS))
     event.append({"messages": []})  # a broken sample: still one output
     try:
         outputs, logs = run_handler({"grader": "code", "timeout_seconds": 1, "memory_mb": 128}, event, tmpdir)
@@ -123,11 +140,11 @@ def attack() -> Any:
 
 
 def test_one_output_per_sample_in_order_and_ordinary_programs_still_score(attack: Any) -> None:
-    assert attack["order"] == [sample.get("id", "missing-id-15") for sample in attack["event"]]
+    assert attack["order"] == [sample.get("id", "missing-id-16") for sample in attack["event"]]
     outputs = attack["outputs"]
     assert outputs["correct"]["aggregate_reward_score"] == 1.0
     assert outputs["asserts_partial"]["aggregate_reward_score"] == 0.75
-    assert reasons([outputs["missing-id-15"]]) == {"missing-id-15": "missing_id"}
+    assert reasons([outputs["missing-id-16"]]) == {"missing-id-16": "missing_id"}
 
 
 def test_no_aws_variable_reaches_a_program(attack: Any) -> None:
@@ -154,10 +171,10 @@ def test_each_attack_is_contained_with_its_reason(attack: Any) -> None:
     found = reasons(list(attack["outputs"].values()))
     assert {name: found[name] for name in (
         "infinite_loop", "memory_bomb", "fork_bomb", "huge_file", "delete_outside", "background", "output_flood",
-        "asserts_exit")} == {
+        "asserts_exit", "asserts_forge")} == {
         "infinite_loop": "code_timeout", "memory_bomb": "code_memory_limit", "fork_bomb": "code_crash",
         "huge_file": "code_file_limit", "delete_outside": "code_crash", "background": "code_crash",
-        "output_flood": "code_output_limit", "asserts_exit": "code_crash"}
+        "output_flood": "code_output_limit", "asserts_exit": "code_crash", "asserts_forge": "code_crash"}
     for name in found:
         if name not in ("correct", "env_is_empty", "asserts_partial"):
             assert attack["outputs"][name]["aggregate_reward_score"] == 0.0, name
