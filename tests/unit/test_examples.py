@@ -17,7 +17,7 @@ from reward_kit.scoring import Scorer
 from reward_kit.spec import output_range, reward_dimensions, validate_spec
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-GRADER_KINDS = ("json_schema", "label", "math", "multi", "numeric", "regex")
+GRADER_KINDS = ("code", "json_schema", "label", "math", "multi", "numeric", "regex")
 
 # id -> (aggregate score, reason or None). A (lo, hi) pair instead of a score means "in range".
 Expected = dict[str, tuple[Any, "str | None"]]
@@ -104,6 +104,20 @@ EXPECTED: dict[str, Expected] = {
         "date-009": (0.0, None),  # two dates
         "date-010": (0.0, "no_answer"),
         "date-011": (0.0, "no_answer"),
+    },
+    "code": {  # programs really run (each test in the sandbox); 4 tests per sample
+        "code-001": (1.0, None),  # reasoning, then the program
+        "code-002": (1.0, None),  # the last fenced block is graded, not the first
+        "code-003": (0.75, None),  # wrong when n <= 2: 3 of 4 tests
+        "code-004": (0.0, None),  # wrong answers: a score, not a failure
+        "code-005": (0.0, None),  # right sum, extra text on the line
+        "code-006": (0.0, "code_syntax_error"),
+        "code-007": (0.0, "code_timeout"),
+        "code-008": (0.0, "no_code"),  # code only inside <thinking>
+        "code-009": (1.0, None),  # assertion tests
+        "code-010": (0.75, None),  # case-insensitive: fails 'Aa'
+        "code-011": (0.0, None),  # an object equal to everything passes no == test
+        "code-012": (0.0, "code_crash"),  # exits before the asserts: no verdict
     },
     "multi": {  # range [-1, 1]: 0.8 correctness + 0.2 format - 0.5 x length penalty
         "multi-001": (1.0, None),
