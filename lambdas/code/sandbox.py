@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import stat
@@ -277,11 +278,15 @@ def _run_in(
                 command, stdin=stdin_source, stdout=stdout_file, stderr=subprocess.DEVNULL, cwd=workdir,
                 env={}, start_new_session=True, close_fds=True, **extra,  # type: ignore[call-overload]
             )
+        except BaseException:
+            if tests_mode:
+                os.close(write_end)
+            raise
         finally:
             if tests_mode:
                 os.close(read_end)
         if tests_mode:
-            _send(write_end, json.dumps({"nonce": nonce, "test": test}).encode())
+            _send(write_end, json.dumps({"nonce": nonce, "test": test}).encode(), time.monotonic() + wall)
         try:
             exited = _wait_unreaped(process.pid, wall)
         finally:
@@ -322,12 +327,20 @@ def _status(code: int, stdout_size: int, limits: Limits) -> str:
     return CRASH
 
 
-def _send(fd: int, data: bytes) -> None:
-    """Write ``data`` to a pipe and close it; a child that died first just gets less."""
+def _send(fd: int, data: bytes, until: float) -> None:
+    """Write ``data`` to a pipe and close it, giving up at ``until`` (a child that never reads,
+    or died first, just gets less and fails its run)."""
     try:
+        os.set_blocking(fd, False)
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                left = until - time.monotonic()
+                if left <= 0:
+                    return
+                select.select([], [fd], [], left)
     except OSError:
         pass
     finally:

@@ -73,3 +73,20 @@ def test_the_lambda_python_is_checked_when_present() -> None:
     if not Path("/root/.pyenv/versions/3.13.0").exists() and not shutil.which("python3.13"):
         pytest.skip("no CPython 3.13 on this machine")
     assert len(interpreters()) == 2
+
+
+def test_a_large_test_goes_through_the_pipe_and_a_missing_interpreter_is_a_sandbox_error() -> None:
+    from code.sandbox import Limits, run_program, unprivileged_user
+
+    from .code_helpers import child_python
+
+    python = child_python()
+    assert python is not None
+    big = "x = 0\n" + "x += 1\n" * 30000 + "assert f() == x"  # ~210 KB: more than a pipe buffer
+    fds = len(os.listdir("/proc/self/fd"))
+    run = run_program("def f(): return 30000", test=big, nonce="n", python=python, user=unprivileged_user(),
+                      limits=Limits(wall_seconds=10))
+    assert run.status == "ok"
+    assert run_program("print(1)", test="assert True", nonce="n", python="/nonexistent/python",
+                       user=unprivileged_user()).status == "sandbox_error"
+    assert len(os.listdir("/proc/self/fd")) == fds  # nothing leaked
