@@ -17,12 +17,16 @@ Configuration (environment; names, defaults and limits in ``reward_kit.settings`
   POWERTOOLS_SERVICE_NAME       logger service and metric dimension (default "reward").
   POWERTOOLS_METRICS_NAMESPACE  metric namespace (default reward_kit.names.METRIC_NAMESPACE).
 
-Per invocation it writes one summary log line (never any sample text by default) and EMF
-metrics: per-sample AggregateReward and Reward_<dimension> values (distributions), and
-Samples, FailedSamples, Failure_<reason> and BatchSeconds; with a judge in the spec also the
-judge's Judge* counts and JudgeCallSeconds values (``reward_kit.judge_stats``); when a batch's
-outputs would not fit Lambda's 6 MB response limit, DroppedDiagnostics and DroppedRewardEntries
-(entries left out of metrics_list, see ``contract.fit_response``) and one warning line.
+Per invocation it writes ONE log record (``reward_kit.invocation_record``): an EMF record
+whose metrics are the per-sample rewards (``Reward``, and ``Reward_<dimension>`` for multi
+specs), ``Samples``, ``Failed``, ``Failure_<reason>``, ``Seconds`` and any extra metric group
+(``add_metric_source``, a grader's ``invocation_metrics``), with the summary fields that are
+not metrics (``mean``) as properties. Batches over 100 samples take one more record per 100
+samples (EMF's limit of 100 values per metric). When a batch's outputs would not fit Lambda's
+6 MB response limit the record also counts ``DroppedDiagnostics`` and ``DroppedRewardEntries``
+(entries left out of metrics_list, see ``contract.fit_response``) and one warning line says so.
+Warnings and errors are separate JSON lines from the Powertools logger (with the request id);
+no sample text is logged by default.
 
 Deadline: when the Lambda context has ``get_remaining_time_in_millis``, the Scorer gets a
 deadline a little before the function's timeout (``deadline.safety_margin_seconds``); samples not graded
@@ -32,7 +36,6 @@ invocation still returns one output per sample instead of timing out.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -42,23 +45,23 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from reward_kit import names
 from reward_kit.contract import INVALID_EVENT, EventError
 from reward_kit.deadline import safety_margin_seconds
+from reward_kit.invocation_record import Metric, MetricSource, build_records, dumps, without_envelope
 from reward_kit.judge_stats import JudgeStats
 from reward_kit.kinds import function_kind_for, spec_needs
 from reward_kit.scoring import AGGREGATE, BatchResult, Scorer
 from reward_kit.settings import JUDGE_CACHE_ENTRIES, JUDGE_MAX_CONCURRENCY, RuntimeSettings
 from reward_kit.spec import parse_spec_json, uses_judge
 
-__all__ = ["RewardRuntime", "deadline_from_context"]
+__all__ = ["Metric", "MetricSource", "RewardRuntime", "deadline_from_context", "invocation_metrics"]
 
-# EMF limits: at most 100 values per metric and 100 metrics per blob.
-EMF_MAX_VALUES = 100
-EMF_MAX_METRICS = 100
+# Lambda's application log levels (JSON log format) that drop INFO records, and with them the
+# invocation record: Lambda files a line without a "level" key as INFO.
+LEVELS_DROPPING_THE_RECORD = frozenset({"WARN", "WARNING", "ERROR", "FATAL", "CRITICAL"})
 # Metric values only feed CloudWatch statistics: 4 decimals keep the log lines short.
 METRIC_DECIMALS = 4
 
@@ -108,11 +111,18 @@ class RewardRuntime:
         # (settings that shape the Scorer) -> Scorer. Normally one entry for the container's
         # life; keyed so that a changed environment (tests, local runs) is picked up.
         self.scorers: dict[tuple[Any, ...], Scorer] = {}
+        self.metric_sources: list[MetricSource] = []
         # reward_kit's own log records (the judge's error lines) get the same JSON format.
         # Powertools configures only top-level loggers that already exist, and the judge module
         # (logger "reward_kit.graders.judge") loads lazily: create the parent logger first.
         logging.getLogger("reward_kit")
         copy_config_to_registered_loggers(source_logger=self.logger, include={"reward_kit"})
+        lambda_level = os.environ.get(names.ENV_LAMBDA_LOG_LEVEL, "").strip().upper()
+        if lambda_level in LEVELS_DROPPING_THE_RECORD:
+            self.logger.warning(
+                f"application log level {lambda_level} drops the per-invocation metrics record "
+                "(Lambda files it as INFO): no reward metrics will reach CloudWatch"
+            )
 
     # --- scorer ---------------------------------------------------------------------------
 
@@ -142,6 +152,19 @@ class RewardRuntime:
             self.scorers[cache_key] = scorer
         return scorer
 
+    # --- extra metric groups -----------------------------------------------------------------
+
+    def add_metric_source(self, source: MetricSource) -> None:
+        """Join a group of per-invocation metrics to every invocation's record.
+
+        ``source()`` is called once per invocation, after scoring (also when the event was
+        invalid), and returns that invocation's ``Metric`` objects; it resets whatever it
+        counts. A grader can instead offer the same callable as its ``invocation_metrics``
+        attribute (``multi`` forwards its components'); metrics added with Powertools'
+        ``runtime.metrics.add_metric`` during the invocation join the record too.
+        """
+        self.metric_sources.append(source)
+
     # --- entry point ------------------------------------------------------------------------
 
     def handler(self, event: Any, context: Any = None) -> list[dict[str, Any]] | dict[str, Any]:
@@ -150,102 +173,69 @@ class RewardRuntime:
         started = time.perf_counter()
         deadline = deadline_from_context(context)
         scorer = self.get_scorer()
-        metrics = self.metrics
         try:
             result = scorer.score_event(event, deadline=deadline)
         except EventError as exc:
             # The whole invocation fails (a Lambda error the trainer sees); still record why.
-            metrics.add_metric(name=names.failure_metric_name(INVALID_EVENT), unit=MetricUnit.Count, value=1)
-            metrics.add_metric(name=names.METRIC_SAMPLES, unit=MetricUnit.Count, value=0)
-            metrics.add_metric(
-                name=names.METRIC_BATCH_SECONDS, unit=MetricUnit.Seconds, value=round(time.perf_counter() - started, 4)
-            )
-            metrics.flush_metrics()
+            metrics = [
+                Metric(names.failure_metric_name(INVALID_EVENT), 1),
+                Metric(names.METRIC_SAMPLES, 0),
+                Metric(names.METRIC_BATCH_SECONDS, round(time.perf_counter() - started, 4)),
+            ]
+            self._write_record(scorer, metrics, {})
             self.logger.error("invalid reward event", extra={"error": str(exc), **_request_fields(context)})
             raise
 
         try:
             if self.settings.log_sample_text:
                 self._log_sample_text(result)
-            self._emit_value_metrics(result, scorer.dimensions)
-            if result.judge is not None and uses_judge(scorer.spec):
-                self._emit_judge_metrics(result.judge)
         finally:
             seconds = time.perf_counter() - started
-            self._add_batch_metrics(result, seconds)
+            judge = result.judge if uses_judge(scorer.spec) else None
+            self._write_record(scorer, invocation_metrics(result, scorer.dimensions, seconds, judge), _summary(result))
             if result.dropped:
                 self._report_dropped(result)
-            metrics.flush_metrics()
-            self._log_summary(result, seconds, context)
         return result.response
 
     def _report_dropped(self, result: BatchResult) -> None:
-        """The response was trimmed to fit Lambda's limit (contract.fit_response): say how much."""
-        diagnostics, rewards = result.dropped["Metric"], result.dropped["Reward"]
-        self.metrics.add_metric(name=names.METRIC_DROPPED_DIAGNOSTICS, unit=MetricUnit.Count, value=diagnostics)
-        self.metrics.add_metric(name=names.METRIC_DROPPED_REWARD_ENTRIES, unit=MetricUnit.Count, value=rewards)
+        """The response was trimmed to fit Lambda's limit (contract.fit_response): say so once
+        (the counts are in the record, ``invocation_metrics``)."""
         self.logger.warning(
             "response trimmed to fit the Lambda response limit",
-            extra={"samples": result.sample_count, "dropped_diagnostics": diagnostics, "dropped_reward_entries": rewards},
+            extra={"samples": result.sample_count, "dropped_diagnostics": result.dropped["Metric"],
+                   "dropped_reward_entries": result.dropped["Reward"]},
         )
 
-    def _emit_value_metrics(self, result: BatchResult, dimensions: list[str]) -> None:
-        """Print the per-sample reward distributions as compact EMF blobs, 100 samples each.
+    def _write_record(self, scorer: Scorer, metrics: list[Metric], properties: dict[str, Any]) -> None:
+        """Print the invocation's record(s). Never raises: a metrics bug must not cost the
+        trainer its rewards (it is logged as an error instead)."""
+        try:
+            metrics = metrics + self._extra_metrics(scorer)
+            records = build_records(self.metrics.serialize_metric_set, metrics, properties)
+            if is_metrics_disabled():
+                records = [without_envelope(records[0])] if records else []
+            for record in records:
+                print(dumps(record))
+        except Exception:  # noqa: BLE001 - see docstring
+            self.logger.exception("could not write the invocation record")
 
-        Powertools' add_metric would also keep every value (it prints a blob whenever a metric
-        reaches 100 values), but per value it formats a debug message and prints with spaced
-        separators: ~40 ms and ~20% more log bytes per 1,000 samples. Serialization still goes
-        through Powertools (namespace, service dimension, EMF schema).
-        """
-        if is_metrics_disabled():
-            return
-        series = [(names.METRIC_AGGREGATE_REWARD, result.values[AGGREGATE])]
-        series += [(names.reward_metric_name(d), result.values[d]) for d in dimensions]
-        total = result.sample_count
-        for first_series in range(0, len(series), EMF_MAX_METRICS):
-            group = series[first_series : first_series + EMF_MAX_METRICS]
-            for start in range(0, total, EMF_MAX_VALUES):
-                stop = start + EMF_MAX_VALUES
-                metric_set = {
-                    name: {"Unit": "None", "StorageResolution": 60, "Value": [_compact(v) for v in values[start:stop]]}
-                    for name, values in group
-                }
-                print(json.dumps(self.metrics.serialize_metric_set(metrics=metric_set), separators=(",", ":")))
-
-    def _emit_judge_metrics(self, stats: JudgeStats) -> None:
-        """The judge's counts (added to the batch metrics) and its call latencies (compact
-        blobs, 100 values each, like the reward distributions); names in reward_kit.names."""
-        for name, count in stats.metric_counts().items():
-            self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
-        if is_metrics_disabled():
-            return
-        latencies = stats.latency_values()
-        for start in range(0, len(latencies), EMF_MAX_VALUES):
-            values = [_compact(v) for v in latencies[start : start + EMF_MAX_VALUES]]
-            metric_set = {names.METRIC_JUDGE_CALL_SECONDS: {"Unit": "Seconds", "StorageResolution": 60, "Value": values}}
-            print(json.dumps(self.metrics.serialize_metric_set(metrics=metric_set), separators=(",", ":")))
-
-    def _add_batch_metrics(self, result: BatchResult, seconds: float) -> None:
-        add_metric = self.metrics.add_metric
-        add_metric(name=names.METRIC_SAMPLES, unit=MetricUnit.Count, value=result.sample_count)
-        add_metric(name=names.METRIC_FAILED_SAMPLES, unit=MetricUnit.Count, value=result.failed_samples)
-        for reason, count in sorted(result.failures.items()):
-            add_metric(name=names.failure_metric_name(reason), unit=MetricUnit.Count, value=count)
-        add_metric(name=names.METRIC_BATCH_SECONDS, unit=MetricUnit.Seconds, value=round(seconds, 4))
-
-    def _log_summary(self, result: BatchResult, seconds: float, context: Any) -> None:
-        mean = result.mean_aggregate
-        self.logger.info(
-            "reward batch scored",
-            extra={
-                "samples": result.sample_count,
-                "failed": result.failed_samples,
-                "mean_aggregate": None if mean is None else round(mean, 4),
-                "failures": dict(result.failures),
-                "seconds": round(seconds, 4),
-                **_request_fields(context),
-            },
-        )
+    def _extra_metrics(self, scorer: Scorer) -> list[Metric]:
+        extra: list[Metric] = []
+        sources = list(self.metric_sources)
+        grader_source = getattr(scorer.grader, "invocation_metrics", None)
+        if callable(grader_source):
+            sources.append(grader_source)
+        for source in sources:
+            try:
+                extra.extend(source())
+            except Exception:  # noqa: BLE001 - one broken group must not sink the record
+                self.logger.exception("metric source failed", extra={"source": getattr(source, "__name__", "?")})
+        # Anything added the Powertools way during the invocation (flushed by nobody else).
+        pending = self.metrics.metric_set
+        if pending:
+            extra += [Metric(name, list(m["Value"]), m.get("Unit", "None")) for name, m in pending.items()]
+            self.metrics.clear_metrics()
+        return extra
 
     def _log_sample_text(self, result: BatchResult) -> None:
         # Opt-in only (REWARD_LOG_SAMPLE_TEXT=true): responses can be large and confidential.
@@ -261,6 +251,44 @@ class RewardRuntime:
                     "prompt": sample.prompt,  # None unless the grader asked for it (the judge)
                 },
             )
+
+
+def invocation_metrics(
+    result: BatchResult, dimensions: list[str], seconds: float, judge: JudgeStats | None = None
+) -> list[Metric]:
+    """The metrics of one scored batch: the reward distributions (``names.distribution_metric_names``),
+    the counts (a ``Failure_<reason>`` only for reasons that occurred), the batch time, the
+    entries dropped to fit the response limit (only when some were) and, for
+    a spec with a judge, the judge's counts and per-call latencies (``reward_kit.judge_stats``)."""
+    series = [result.values[AGGREGATE]]
+    if len(dimensions) > 1:
+        series += [result.values[d] for d in dimensions]
+    metrics = [
+        Metric(name, [_compact(v) for v in values])
+        for name, values in zip(names.distribution_metric_names(dimensions), series)
+    ]
+    metrics.append(Metric(names.METRIC_SAMPLES, result.sample_count))
+    metrics.append(Metric(names.METRIC_FAILED_SAMPLES, result.failed_samples))
+    metrics += [Metric(names.failure_metric_name(r), c) for r, c in sorted(result.failures.items())]
+    metrics.append(Metric(names.METRIC_BATCH_SECONDS, round(seconds, 4)))
+    if result.dropped:  # the response was trimmed to fit 6 MB (contract.fit_response)
+        metrics.append(Metric(names.METRIC_DROPPED_DIAGNOSTICS, result.dropped["Metric"], "Count"))
+        metrics.append(Metric(names.METRIC_DROPPED_REWARD_ENTRIES, result.dropped["Reward"], "Count"))
+    if judge is not None:
+        metrics += [Metric(name, count, "Count") for name, count in judge.metric_counts().items()]
+        latencies = judge.latency_values()
+        if latencies:
+            metrics.append(Metric(names.METRIC_JUDGE_CALL_SECONDS, [_compact(v) for v in latencies], "Seconds"))
+    return metrics
+
+
+def _summary(result: BatchResult) -> dict[str, Any]:
+    """Record properties that are not metrics. The mean is left out for one sample: it would
+    repeat the ``Reward`` value."""
+    mean = result.mean_aggregate
+    if mean is None or result.sample_count < 2:
+        return {}
+    return {names.SUMMARY_MEAN: _compact(mean)}
 
 
 def _compact(value: float) -> float | int:

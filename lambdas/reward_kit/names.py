@@ -20,18 +20,24 @@ ENV_CODE_SANDBOX_PYTHON = "CODE_SANDBOX_PYTHON"  # code: interpreter for the chi
 ENV_POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 ENV_POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_POWERTOOLS_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
+# Lambda sets these from the function's logging config (JSON format only); read, never set.
+ENV_LAMBDA_LOG_LEVEL = "AWS_LAMBDA_LOG_LEVEL"  # the application log level
+ENV_LAMBDA_LOG_FORMAT = "AWS_LAMBDA_LOG_FORMAT"  # JSON or TEXT
 
 # --- CloudWatch metrics (EMF) ----------------------------------------------------------
 METRIC_NAMESPACE = "NovaRFT/Rewards"
 # Powertools adds the service name as this dimension to every metric.
 METRIC_DIMENSION_SERVICE = "service"
 
-METRIC_AGGREGATE_REWARD = "AggregateReward"  # one value per sample, in the output range
-METRIC_REWARD_PREFIX = "Reward_"  # + reward dimension name, one value per sample
+# One EMF record per invocation (reward_kit.invocation_record) carries all of these; the
+# names are the record's keys, so they are short. Dashboards and alarms must use these
+# constants and the helpers below, never literals.
+METRIC_AGGREGATE_REWARD = "Reward"  # aggregate reward, one value per sample, in the output range
+METRIC_REWARD_PREFIX = "Reward_"  # + reward dimension name, one value per sample (multi specs only)
 METRIC_SAMPLES = "Samples"  # samples received per invocation
-METRIC_FAILED_SAMPLES = "FailedSamples"  # samples that got the minimum score with a reason
-METRIC_FAILURE_PREFIX = "Failure_"  # + failure reason code, count per invocation
-METRIC_BATCH_SECONDS = "BatchSeconds"  # wall time to score one invocation's batch
+METRIC_FAILED_SAMPLES = "Failed"  # samples that got the minimum score with a reason
+METRIC_FAILURE_PREFIX = "Failure_"  # + failure reason code, count per invocation (only when > 0)
+METRIC_BATCH_SECONDS = "Seconds"  # wall time to score one invocation's batch
 # metrics_list entries left out so the response fits Lambda's 6 MB (only when some were).
 METRIC_DROPPED_DIAGNOSTICS = "DroppedDiagnostics"  # type Metric entries
 METRIC_DROPPED_REWARD_ENTRIES = "DroppedRewardEntries"  # per-dimension type Reward entries
@@ -48,6 +54,9 @@ METRIC_JUDGE_OUTPUT_TOKENS = "JudgeOutputTokens"  # Converse usage.outputTokens,
 METRIC_JUDGE_DEDUPLICATED = "JudgeDeduplicated"  # samples that shared another sample's call in the batch
 METRIC_JUDGE_CACHE_HITS = "JudgeCacheHits"  # samples answered by the per-container cache (off by default)
 
+# Summary fields of the record that are not metrics (Logs Insights reads them).
+SUMMARY_MEAN = "mean"  # mean aggregate reward of the batch; only when it has 2+ samples
+
 
 def reward_metric_name(dimension: str) -> str:
     """Metric name for one reward dimension, e.g. ``Reward_accuracy``."""
@@ -57,6 +66,18 @@ def reward_metric_name(dimension: str) -> str:
 def judge_error_metric_name(code: str) -> str:
     """Metric name counting judge calls that failed with one error code, e.g. ``JudgeError_ThrottlingException``."""
     return f"{METRIC_JUDGE_ERROR_PREFIX}{code}"
+
+
+def distribution_metric_names(dimensions: list[str] | tuple[str, ...]) -> list[str]:
+    """The per-sample reward metrics a function with these reward dimensions emits.
+
+    ``Reward`` always; ``Reward_<dimension>`` only with two or more dimensions (a ``multi``
+    spec): a single grader's one dimension IS the aggregate, value for value, and writing it
+    twice would double the bytes of every sample.
+    """
+    if len(dimensions) < 2:
+        return [METRIC_AGGREGATE_REWARD]
+    return [METRIC_AGGREGATE_REWARD, *(reward_metric_name(d) for d in dimensions)]
 
 
 def failure_metric_name(reason: str) -> str:

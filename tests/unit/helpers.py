@@ -88,14 +88,22 @@ def parse_lines(stdout: str) -> tuple[list[dict], list[dict]]:
     return logs, blobs
 
 
-def metric_values(blobs: list[dict]) -> dict[str, list[float]]:
+def summary(blobs: list[dict]) -> dict:
+    """The invocation's summary: the first record (it alone carries the properties and the
+    per-invocation counts), with ``failures`` gathered from its ``Failure_<reason>`` keys."""
+    first = blobs[0]
+    prefix = names.METRIC_FAILURE_PREFIX
+    return {**first, "failures": {k[len(prefix):]: v for k, v in first.items() if k.startswith(prefix)}}
+
+
+def metric_values(blobs: list[dict], service: str = "reward") -> dict[str, list[float]]:
     """Every value of every metric across blobs, checked against each blob's directive."""
     values: dict[str, list[float]] = {}
     for blob in blobs:
         (directive,) = blob["_aws"]["CloudWatchMetrics"]
         assert directive["Namespace"] == names.METRIC_NAMESPACE
         assert directive["Dimensions"] == [[names.METRIC_DIMENSION_SERVICE]]
-        assert blob[names.METRIC_DIMENSION_SERVICE] == "reward"
+        assert blob[names.METRIC_DIMENSION_SERVICE] == service
         assert len(directive["Metrics"]) <= 100
         for definition in directive["Metrics"]:
             value = blob[definition["Name"]]

@@ -15,7 +15,7 @@ from reward_kit import names
 from reward_kit.contract import EventError
 from reward_kit.spec import SpecError
 
-from .helpers import LABEL_SPEC, fresh_handler, make_sample, metric_values, parse_lines
+from .helpers import LABEL_SPEC, fresh_handler, make_sample, metric_values, parse_lines, summary
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 SECRET_RESPONSE = "TOP-SECRET-RESPONSE-7f3a \\boxed{positive}"
@@ -45,23 +45,33 @@ def test_scores_with_only_reward_spec_and_no_context(handler_module, capsys):
     assert outputs[0]["metrics_list"][0] == {"name": "label", "value": 1.0, "type": "Reward"}
 
 
-def test_one_summary_line_and_no_sample_text_by_default(handler_module, capsys):
+def test_one_record_per_invocation_and_no_sample_text_by_default(handler_module, capsys):
     class Context:
         aws_request_id = "req-123"
 
     _, out = run(handler_module, [secret_sample(), make_sample("bad", "")], capsys, Context())
     assert "TOP-SECRET-RESPONSE" not in out
     assert SECRET_METADATA not in out
-    logs, _ = parse_lines(out)
-    (summary,) = logs
-    assert summary["message"] == "reward batch scored"
-    assert summary["samples"] == 2
-    assert summary["failed"] == 1
-    assert summary["failures"] == {"empty_response": 1}
-    assert summary["mean_aggregate"] == 0.5
-    assert summary["request_id"] == "req-123"
-    assert summary["service"] == "reward"
-    assert summary["seconds"] >= 0
+    logs, blobs = parse_lines(out)
+    assert logs == [] and len(blobs) == 1 and out.count("\n") == 1
+    record = summary(blobs)
+    assert record[names.METRIC_SAMPLES] == 2
+    assert record[names.METRIC_FAILED_SAMPLES] == 1
+    assert record["failures"] == {"empty_response": 1}
+    assert record[names.SUMMARY_MEAN] == 0.5
+    assert record[names.METRIC_AGGREGATE_REWARD] == [1, 0]
+    assert record["service"] == "reward"
+    assert record[names.METRIC_BATCH_SECONDS] >= 0
+
+
+def test_errors_carry_the_request_id(handler_module, capsys):
+    class Context:
+        aws_request_id = "req-err"
+
+    with pytest.raises(EventError):
+        handler_module.handler("not a list", Context())
+    logs, _ = parse_lines(capsys.readouterr().out)
+    assert logs[0]["level"] == "ERROR" and logs[0]["request_id"] == "req-err"
 
 
 def test_sample_text_is_logged_only_with_the_debug_flag(handler_module, capsys, monkeypatch):
@@ -93,14 +103,16 @@ def test_emf_blobs_carry_every_value_of_a_1500_sample_batch(handler_module, caps
     values = metric_values(blobs)
     expected = [o["aggregate_reward_score"] for o in outputs]
     assert values[names.METRIC_AGGREGATE_REWARD] == expected
-    assert values[names.reward_metric_name("label")] == expected
+    # One dimension IS the aggregate: not written twice.
+    assert names.reward_metric_name("label") not in values
     assert values[names.METRIC_SAMPLES] == [1500]
     assert values[names.METRIC_FAILED_SAMPLES] == [2]
     assert values[names.failure_metric_name("empty_response")] == [1]
     assert values[names.failure_metric_name("not_an_object")] == [1]
     assert len(values[names.METRIC_BATCH_SECONDS]) == 1
-    units = {d["Name"]: d["Unit"] for b in blobs for d in b["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
-    assert units[names.METRIC_SAMPLES] == "Count" and units[names.METRIC_BATCH_SECONDS] == "Seconds"
+    # 15 records of 100 values; the counts and the summary only in the first.
+    assert len(blobs) == 15
+    assert all(names.METRIC_SAMPLES not in b and names.SUMMARY_MEAN not in b for b in blobs[1:])
 
 
 def test_metric_values_are_rounded_in_the_spec_range(handler_module, capsys, monkeypatch):
@@ -167,7 +179,13 @@ def test_metrics_can_be_disabled(handler_module, capsys, monkeypatch):
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     _, out = run(handler_module, [make_sample("a")], capsys)
     logs, blobs = parse_lines(out)
+    # No EMF envelope: the summary alone, still one line (a one-sample reward is a scalar).
     assert blobs == [] and len(logs) == 1
+    assert logs[0] == {"service": "reward", names.METRIC_AGGREGATE_REWARD: 1, names.METRIC_SAMPLES: 1,
+                       names.METRIC_FAILED_SAMPLES: 0, names.METRIC_BATCH_SECONDS: logs[0][names.METRIC_BATCH_SECONDS]}
+    _, out = run(handler_module, [make_sample("a"), make_sample("b")], capsys)
+    (line,) = parse_lines(out)[0]
+    assert names.METRIC_AGGREGATE_REWARD not in line and line[names.SUMMARY_MEAN] == 1
 
 
 def test_log_bytes_per_sample_are_far_below_a_naive_handler(handler_module, capsys):
@@ -192,7 +210,7 @@ def test_namespace_and_service_follow_powertools_env(monkeypatch, capsys):
         module = importlib.reload(module)
         module.handler([make_sample("a")], None)
         logs, blobs = parse_lines(capsys.readouterr().out)
-        assert logs[0]["service"] == "sentiment"
+        assert logs == []
         assert {b["_aws"]["CloudWatchMetrics"][0]["Namespace"] for b in blobs} == {"Custom/NS"}
         assert {b["service"] for b in blobs} == {"sentiment"}
     finally:

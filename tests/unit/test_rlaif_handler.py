@@ -11,7 +11,7 @@ from reward_kit import names
 from reward_kit.graders.judge import JudgeConfigError
 
 from .fake_bedrock import Error, _bedrock_server, bedrock  # noqa: F401 - fixtures
-from .helpers import fresh_handler, make_sample, metric_values, parse_lines
+from .helpers import fresh_handler, make_sample, metric_values, parse_lines, summary
 
 JUDGE_SPEC = {"grader": "judge", "rubric": "Reward polite, correct answers.", "name": "quality"}
 MULTI_SPEC = {
@@ -56,12 +56,11 @@ def test_judge_spec_scores_with_summary_and_metrics(rlaif, bedrock, capsys):
     assert outputs[0]["metrics_list"] == [{"name": "quality", "value": 0.8, "type": "Reward"}]
     assert bedrock.count == 30
     logs, blobs = parse_lines(out)
-    (summary,) = logs
-    assert summary["message"] == "reward batch scored"
-    assert summary["samples"] == 31 and summary["failures"] == {"not_an_object": 1}
-    assert summary["request_id"] == "req-rlaif"
+    assert logs == [] and len(blobs) == 1  # one record per invocation
+    record = summary(blobs)
+    assert record[names.METRIC_SAMPLES] == 31 and record["failures"] == {"not_an_object": 1}
     values = metric_values(blobs)
-    assert values[names.reward_metric_name("quality")] == [0.8] * 30 + [0]
+    assert values[names.METRIC_AGGREGATE_REWARD] == [0.8] * 30 + [0]
     # Neither the response, nor the judge's reason, in logs or outputs.
     for text in (out, err, json.dumps(outputs)):
         assert "TOP-SECRET-RESPONSE" not in text and SECRET_REASON not in text
@@ -88,7 +87,7 @@ def test_deadline_returns_in_time_with_judge_timeout(rlaif, bedrock, capsys):
     assert [o["id"] for o in outputs] == [f"t-{i}" for i in range(20)]
     assert all(o["metrics_list"][-1]["name"] == "failure_judge_timeout" for o in outputs)
     logs, blobs = parse_lines(out)
-    assert logs[-1]["failures"] == {"judge_timeout": 20}
+    assert summary(blobs)["failures"] == {"judge_timeout": 20}
     assert metric_values(blobs)[names.failure_metric_name("judge_timeout")] == [20]
 
 
@@ -133,8 +132,8 @@ def test_a_spec_without_a_judge_still_works_but_warns(rlaif, capsys, monkeypatch
     monkeypatch.setenv(names.ENV_REWARD_SPEC, json.dumps({"grader": "regex", "pattern": "x", "target": "response"}))
     outputs, out, _ = run(rlaif, [make_sample("a", "x")], capsys)
     assert outputs[0]["aggregate_reward_score"] == 1.0
-    logs, _ = parse_lines(out)
-    assert [r["level"] for r in logs] == ["WARNING", "INFO"]
+    logs, blobs = parse_lines(out)
+    assert [r["level"] for r in logs] == ["WARNING"] and len(blobs) == 1
     assert logs[0]["message"] == "rlaif function with a spec for a rlvr function"
 
 
