@@ -1,7 +1,8 @@
 """make bench: our RLVR handler against the AWS blog's sample handler, measured in one run,
 then the RLAIF handler against a fake Bedrock beside sequential calls (bench/judge_bench.py).
 
-    python bench/run.py [--samples 1000] [--rounds 3] [--reps 7] [--import-runs 5] [--seed N]
+    python bench/run.py [--samples 1000] [--batch-sizes 1 8 64 1000] [--rounds 3] [--reps 7]
+                        [--import-runs 5] [--seed N]
 
 Both handlers score the same fixed, seeded batches (bench/dataset.py) with the label spec
 shipped in examples/label/spec.json: the chABSA-style mix, and the same mix with every other
@@ -12,6 +13,13 @@ counted, including Powertools' JSON log lines and EMF metric blobs. Each repetit
 warm invocation on the whole batch (after one unmeasured warm-up invocation each); the two
 handlers take turns within each interpreter, over several interpreters. The table reports
 medians; the throughput ratio is the median of paired (same-turn) ratios.
+
+Batch-size guidance: the chABSA mix is also scored as events of 1, 8 and 64 samples (one
+invocation per event), and a second table gives log bytes per invocation and per sample and
+samples/s for both handlers at every batch size: what batching buys. At one sample per
+invocation (the shipped default) our log bytes per invocation must be at most 1/5 of the
+baseline's. (The long-prose batch is measured whole only: it tests grading speed, and our
+log bytes do not depend on the response text.)
 
 Import time is measured in fresh interpreters too (median of several runs, after one
 unmeasured run that warms the .pyc cache), alongside ``import math_verify`` to show the
@@ -53,6 +61,8 @@ TARGET_THROUGHPUT_RATIO = 2.0  # ours / naive samples per second, at least
 TARGET_LOG_RATIO = 50.0  # naive / ours log bytes per sample, at least
 TARGET_IMPORT_MS = 150.0  # cold import of rlvr.handler, at most
 TARGET_CODE_RATIO = 1.0  # code grader: sandboxed samples/s / bare sequential subprocess samples/s, at least
+TARGET_LOG_RATIO_ONE_SAMPLE = 5.0  # naive / ours log bytes per invocation at batch size 1, at least
+BATCH_SIZES = (1, 8, 64, 1000)
 
 
 def spec_json() -> str:
@@ -82,11 +92,15 @@ def child_env(spec: str) -> dict[str, str]:
 
 @dataclass
 class Measurement:
+    """One handler at one batch size: ``seconds`` and ``bytes`` per repetition, each
+    repetition being ``invocations`` calls over ``n`` samples in all."""
+
     impl: str
     n: int
     seconds: list[float]
     bytes: list[int]
     outputs: list[dict[str, Any]]
+    invocations: int = 1
 
     @property
     def samples_per_second(self) -> float:
@@ -96,26 +110,36 @@ class Measurement:
     def bytes_per_sample(self) -> float:
         return statistics.median(self.bytes) / self.n
 
+    @property
+    def bytes_per_invocation(self) -> float:
+        return statistics.median(self.bytes) / self.invocations
+
 
 def measure_handlers(
-    impls: tuple[str, ...], samples: list[dict[str, Any]], reps: int, spec: str
+    impls: tuple[str, ...], samples: list[dict[str, Any]], reps: int, spec: str, batch_size: int | None = None
 ) -> dict[str, Measurement]:
-    """Run the handlers in turns, `reps` warm invocations each on the whole batch, in one
-    fresh interpreter whose stdout+stderr go to a file (so every logged byte is counted)."""
+    """Run the handlers in turns, `reps` repetitions each over the samples split into events
+    of `batch_size` (default: one event of all of them), in one fresh interpreter whose
+    stdout+stderr go to a file (so every logged byte is counted)."""
+    size = batch_size or len(samples)
     with tempfile.TemporaryDirectory(prefix="reward-bench-") as tmp:
         data = Path(tmp) / "batch.json"
         data.write_text(json.dumps(samples, ensure_ascii=False), encoding="utf-8")
         result = Path(tmp) / "result.json"
         log = Path(tmp) / "log.txt"
         cmd = [sys.executable, str(WORKER), "--impl", *impls, "--data", str(data), "--reps", str(reps),
-               "--result", str(result)]
+               "--batch-size", str(size), "--result", str(result)]
         with open(log, "wb") as sink:
             proc = subprocess.run(cmd, stdout=sink, stderr=subprocess.STDOUT, env=child_env(spec), cwd=ROOT)
         if proc.returncode != 0:
             tail = log.read_bytes()[-2000:].decode("utf-8", "replace")
             raise RuntimeError(f"bench worker failed (exit {proc.returncode}):\n{tail}")
         r = json.loads(result.read_text(encoding="utf-8"))
-    return {impl: Measurement(impl, len(samples), r[impl]["seconds"], r[impl]["bytes"], r[impl]["outputs"]) for impl in impls}
+    n = len(samples) // size * size
+    return {
+        impl: Measurement(impl, n, r[impl]["seconds"], r[impl]["bytes"], r[impl]["outputs"], r[impl]["invocations"])
+        for impl in impls
+    }
 
 
 def _combine(rounds: list[Measurement]) -> Measurement:
@@ -123,7 +147,7 @@ def _combine(rounds: list[Measurement]) -> Measurement:
     invocation of each handler is still a pair."""
     last = rounds[-1]
     seconds = [t for m in rounds for t in m.seconds]
-    return Measurement(last.impl, last.n, seconds, [b for m in rounds for b in m.bytes], last.outputs)
+    return Measurement(last.impl, last.n, seconds, [b for m in rounds for b in m.bytes], last.outputs, last.invocations)
 
 
 _IMPORT_PROBE = (
@@ -168,6 +192,23 @@ def by_category(categories: list[str], ours: Measurement, naive: Measurement) ->
     return rows
 
 
+def batch_size_table(by_size: dict[int, tuple[Measurement, Measurement]]) -> str:
+    """What batching buys: log bytes per invocation and per sample, samples/s, both handlers."""
+    header = ("batch size", "invocations", "ours B/invocation", "naive B/invocation", "ours B/sample",
+              "naive B/sample", "ours samples/s", "naive samples/s")
+    rows = [header]
+    for size, (ours, naive) in sorted(by_size.items()):
+        rows.append((f"{size:,}", f"{ours.invocations:,}",
+                     f"{ours.bytes_per_invocation:,.0f}", f"{naive.bytes_per_invocation:,.0f}",
+                     f"{ours.bytes_per_sample:,.1f}", f"{naive.bytes_per_sample:,.1f}",
+                     f"{ours.samples_per_second:,.0f}", f"{naive.samples_per_second:,.0f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["by batch size (log bytes per invocation and per sample, samples/s; the same samples "
+             "split into events of that size):"]
+    lines += ["  ".join(cell.rjust(widths[i]) for i, cell in enumerate(row)) for row in rows]
+    return "\n".join(lines)
+
+
 def _ratio_text(x: float) -> str:
     return f"{x:,.1f}x"
 
@@ -176,16 +217,25 @@ def _ratio_text(x: float) -> str:
 BATCHES = (("chABSA mix", build_batch), ("long prose", build_prose_batch))
 
 
+Row = tuple[str, str, str, str, str, bool]
+
+
 def measure_batch(
-    batch_name: str, samples: list[dict[str, Any]], categories: list[str], spec: str, args: argparse.Namespace
-) -> list[tuple[str, str, str, str, str, bool]]:
-    """Throughput and log rows for one batch; prints its wall times and mean reward by category."""
+    batch_name: str, samples: list[dict[str, Any]], categories: list[str], spec: str, args: argparse.Namespace,
+    batch_sizes: tuple[int, ...] = (),
+) -> tuple[list[Row], dict[int, tuple[Measurement, Measurement]]]:
+    """Throughput and log rows for one batch, and (ours, naive) by batch size: the whole batch,
+    and each of ``batch_sizes`` below it. Prints its wall times and mean reward by category."""
     # Several fresh interpreters; inside each the two handlers take turns (bench/worker.py).
-    rounds = [measure_handlers(("ours", "naive"), samples, args.reps, spec) for _ in range(args.rounds)]
-    ours, naive = (_combine([r[impl] for r in rounds]) for impl in ("ours", "naive"))
-    for m in (ours, naive):
-        if len(m.outputs) != len(samples):
-            raise SystemExit(f"{m.impl}: {len(m.outputs)} outputs for {len(samples)} samples")
+    sizes = sorted({b for b in batch_sizes if 1 <= b < len(samples)} | {len(samples)})
+    by_size: dict[int, tuple[Measurement, Measurement]] = {}
+    for size in sizes:
+        rounds = [measure_handlers(("ours", "naive"), samples, args.reps, spec, size) for _ in range(args.rounds)]
+        by_size[size] = (_combine([r["ours"] for r in rounds]), _combine([r["naive"] for r in rounds]))
+        for m in by_size[size]:
+            if len(m.outputs) != m.n:
+                raise SystemExit(f"{m.impl}: {len(m.outputs)} outputs for {m.n} samples")
+    ours, naive = by_size[len(samples)]
     # Ratio of paired invocations (same round, same repetition): robust to the machine
     # getting faster or slower during the run, which shifts both sides of a pair alike.
     tp_ratio = statistics.median(b / o for o, b in zip(ours.seconds, naive.seconds))
@@ -199,15 +249,23 @@ def measure_batch(
     print(f"  {'category'.ljust(w)}  {'n':>4}  {'ours':>6}  {'naive':>6}")
     for cat, n, o, b in cat_rows:
         print(f"  {cat.ljust(w)}  {n:>4}  {o:>6.3f}  {b:>6.3f}")
-    return [
+    rows: list[Row] = [
         (f"{batch_name}: throughput (samples/s)", f"{ours.samples_per_second:,.0f}", f"{naive.samples_per_second:,.0f}",
          _ratio_text(tp_ratio), f">= {TARGET_THROUGHPUT_RATIO:g}x naive", tp_ratio >= TARGET_THROUGHPUT_RATIO),
         (f"{batch_name}: log bytes per sample", f"{ours.bytes_per_sample:,.1f}", f"{naive.bytes_per_sample:,.1f}",
          f"1/{log_ratio:,.0f}", f"<= 1/{TARGET_LOG_RATIO:g} of naive", log_ratio >= TARGET_LOG_RATIO),
     ]
+    if len(sizes) > 1:  # the smallest batch size: the shipped default is one sample per invocation
+        one_ours, one_naive = by_size[sizes[0]]
+        one_ratio = one_naive.bytes_per_invocation / one_ours.bytes_per_invocation if one_ours.bytes else float("inf")
+        rows.append((f"{batch_name}: log bytes per invocation, {sizes[0]} sample(s)",
+                     f"{one_ours.bytes_per_invocation:,.0f}", f"{one_naive.bytes_per_invocation:,.0f}",
+                     f"1/{one_ratio:,.1f}", f"<= 1/{TARGET_LOG_RATIO_ONE_SAMPLE:g} of naive",
+                     one_ratio >= TARGET_LOG_RATIO_ONE_SAMPLE))
+    return rows, by_size
 
 
-def print_table(rows: list[tuple[str, str, str, str, str, bool]]) -> None:
+def print_table(rows: list[Row]) -> None:
     header = ("metric", "ours", "naive", "ratio", "target", "result")
     table = [header] + [(m, o, n, r, t, "PASS" if ok else "FAIL") for m, o, n, r, t, ok in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
@@ -220,6 +278,9 @@ def print_table(rows: list[tuple[str, str, str, str, str, bool]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=1000)
+    ap.add_argument("--batch-sizes", type=int, nargs="+", default=list(BATCH_SIZES),
+                    help="samples per invocation for the batch-size table, on the chABSA mix (sizes above "
+                         "--samples are left out; --samples itself is always measured)")
     ap.add_argument("--rounds", type=int, default=3, help="fresh interpreters, each running both handlers in turns")
     ap.add_argument("--reps", type=int, default=7, help="measured invocations per handler per round")
     ap.add_argument("--import-runs", type=int, default=5)
@@ -234,10 +295,16 @@ def main(argv: list[str] | None = None) -> int:
     spec = spec_json()
     print(f"spec examples/label/spec.json, {args.samples} samples per batch (seed {args.seed}), "
           f"{args.rounds}x{args.reps} warm invocations per handler (taking turns), medians; Python {sys.version.split()[0]}")
-    rows: list[tuple[str, str, str, str, str, bool]] = []
-    for batch_name, build in BATCHES:
+    rows: list[Row] = []
+    size_tables: list[tuple[str, dict[int, tuple[Measurement, Measurement]]]] = []
+    for i, (batch_name, build) in enumerate(BATCHES):
         samples, categories = build(args.samples, args.seed)
-        rows += measure_batch(batch_name, samples, categories, spec, args)
+        # Batch sizes on the first batch only (see the module docstring).
+        batch_rows, by_size = measure_batch(batch_name, samples, categories, spec, args,
+                                            tuple(args.batch_sizes) if i == 0 else ())
+        rows += batch_rows
+        if len(by_size) > 1:
+            size_tables.append((batch_name, by_size))
 
     imp_ours, mv_loaded = measure_import("rlvr.handler", args.import_runs, spec)
     imp_naive, _ = measure_import("bench.naive_handler", args.import_runs, spec)
@@ -247,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows)
     print(f"for comparison: import math_verify = {imp_mv * 1000:,.1f} ms; "
           f"loaded by `import rlvr.handler` with a label spec: {'YES' if mv_loaded else 'no'}")
+    for batch_name, by_size in size_tables:
+        print(f"\n[{batch_name}] {batch_size_table(by_size)}")
 
     failed = [r[0] for r in rows if not r[5]]
     print()

@@ -1,12 +1,16 @@
 """One benchmark measurement in a fresh interpreter (started by bench/run.py).
 
-    python bench/worker.py --impl ours naive --data batch.json --reps 7 --result out.json
+    python bench/worker.py --impl ours naive --data batch.json --batch-size 8 --reps 7 --result out.json
 
 The parent points this process's stdout *and* stderr at one regular file, so everything a
 handler writes (print, Powertools' JSON log lines, EMF metric blobs, warnings) lands there,
 whatever stream object the logging library grabbed at import time. Bytes per invocation are
 the growth of that file (fstat on fd 1), measured after flushing Python's buffers. The
 flush is inside the timed region: writing logs is part of a handler's cost.
+
+``--batch-size b`` splits the data into ``len // b`` events of ``b`` samples (a remainder is
+left out); one repetition invokes a handler once per event, so every batch size scores
+(nearly) the same samples and the bytes and seconds are totals over the repetition.
 """
 
 from __future__ import annotations
@@ -64,31 +68,40 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--impl", required=True, nargs="+", choices=("ours", "naive"))
     ap.add_argument("--data", required=True)
+    ap.add_argument("--batch-size", type=int, default=0, help="samples per invocation (0: all of them)")
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--result", required=True)
     args = ap.parse_args()
 
-    text = Path(args.data).read_text(encoding="utf-8")
+    samples = json.loads(Path(args.data).read_text(encoding="utf-8"))
+    size = args.batch_size or len(samples)
+    # Each event serialized once; every invocation deserializes its own copy, as Lambda does.
+    events = [json.dumps(samples[i : i + size], ensure_ascii=False) for i in range(0, len(samples) - size + 1, size)]
     # Cold start is measured separately (import time); here only warm invocations count.
     handlers = {impl: _load_handler(impl) for impl in args.impl}
 
-    # One unmeasured call each on the whole batch: first-call work (regex compiles, metric
-    # set-up, growing the allocator's memory pools) is a cold-start cost, not throughput.
-    # With a small warm-up the first few measured calls are ~1.7x slower.
+    # One unmeasured pass each: first-call work (regex compiles, metric set-up, growing the
+    # allocator's memory pools) is a cold-start cost, not throughput. With a small warm-up
+    # the first few measured calls are ~1.7x slower.
     for impl, handler in handlers.items():
-        handler(json.loads(text), FakeLambdaContext(f"warmup-{impl}"))
+        for number, text in enumerate(events):
+            handler(json.loads(text), FakeLambdaContext(f"warmup-{impl}-{number}"))
         _flush()
 
     # Handlers take turns (order flipped every repetition), so a burst of load from anything
     # else on the machine lands on both instead of skewing the ratio.
-    results: dict[str, dict[str, Any]] = {impl: {"seconds": [], "bytes": [], "outputs": None} for impl in handlers}
+    results: dict[str, dict[str, Any]] = {
+        impl: {"seconds": [], "bytes": [], "outputs": None, "invocations": len(events)} for impl in handlers
+    }
     order = list(handlers)
     for rep in range(args.reps):
         for impl in order if rep % 2 == 0 else order[::-1]:
-            event = json.loads(text)  # a fresh event each time, as Lambda deserializes one per call
+            handler = handlers[impl]
+            outputs = []
             before = os.fstat(1).st_size
             t0 = time.perf_counter()
-            outputs = handlers[impl](event, FakeLambdaContext(f"bench-{impl}-{rep:04d}"))
+            for number, text in enumerate(events):
+                outputs += handler(json.loads(text), FakeLambdaContext(f"bench-{impl}-{rep:04d}-{number}"))
             _flush()
             results[impl]["seconds"].append(time.perf_counter() - t0)
             results[impl]["bytes"].append(os.fstat(1).st_size - before)

@@ -112,13 +112,23 @@ def test_make_bench_prints_both_handlers_and_their_ratios(capsys: pytest.Capture
     assert code in (0, 1)
     lines = out.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("metric "))
-    header, *rows = lines[start : start + 6]
+    header, *rows = lines[start : start + 7]
     assert header.split() == ["metric", "ours", "naive", "ratio", "target", "result"]
-    for batch, (throughput, log_bytes) in zip(("chABSA mix", "long prose"), (rows[0:2], rows[2:4])):
+    for batch, (throughput, log_bytes) in zip(("chABSA mix", "long prose"), (rows[0:2], rows[3:5])):
         assert throughput.startswith(f"{batch}: throughput (samples/s)") and throughput.split()[-5].endswith("x")
         assert log_bytes.startswith(f"{batch}: log bytes per sample") and "1/" in log_bytes
         assert f"[{batch}] mean reward by sample category" in out
-    assert rows[4].startswith("import time (ms)")
+    # Batch sizes run on the first batch: its one-sample row, then its table after the main one.
+    assert rows[2].startswith("chABSA mix: log bytes per invocation, 1 sample(s)") and "<= 1/5 of naive" in rows[2]
+    assert rows[5].startswith("import time (ms)")
+    assert lines[start + 7] == ""
+    title, columns, *size_rows = out[out.index("[chABSA mix] by batch size"):].split("\n\n", 1)[0].splitlines()
+    assert out.index(title) > out.index("import time (ms)")
+    assert columns.split()[:2] == ["batch", "size"]
+    # Default sizes 1, 8, 64, 1000: those above the 20 samples are left out, 20 itself is in.
+    assert [(r.split()[0], r.split()[1]) for r in size_rows] == [("1", "20"), ("8", "2"), ("20", "1")]
+    assert all(len(r.split()) == 8 for r in size_rows)
+    assert "[long prose] by batch size" not in out
     # The judge section: ours cold and warm, the sequential baseline, and the de-duplicated batch.
     judge_table = out.split("judge: 8 distinct samples", 1)[1]
     for row in ("cold batch (first invocation)", "warm batch (median)", "sequential calls (article)",
@@ -129,3 +139,16 @@ def test_make_bench_prints_both_handlers_and_their_ratios(capsys: pytest.Capture
     code_lines = ("code grader: 6 programs" + out.split("code grader: 6 programs", 1)[1]).splitlines()
     assert code_lines[0].startswith("code grader: 6 programs x 5 stdin/stdout tests")
     assert "samples/s" in code_lines[1] and "samples/s" in code_lines[2] and "x" in code_lines[3]
+
+
+def test_batch_sizes_split_the_same_samples(measured) -> None:
+    samples, _, _, _ = measured
+    spec = spec_json()
+    m = measure_handlers(("ours", "naive"), samples, 1, spec, batch_size=8)
+    for impl in ("ours", "naive"):
+        assert m[impl].invocations == 2 and m[impl].n == 16 and len(m[impl].outputs) == 16
+        assert m[impl].bytes_per_invocation == m[impl].bytes[0] / 2
+    # One sample per invocation: ours stays under a fifth of the baseline's bytes.
+    one = measure_handlers(("ours", "naive"), samples, 1, spec, batch_size=1)
+    assert one["ours"].invocations == N
+    assert one["ours"].bytes_per_invocation * 5 <= one["naive"].bytes_per_invocation
