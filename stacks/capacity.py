@@ -2,7 +2,8 @@
 
 Pure functions, no CDK import: the config layer uses them at synth time and
 ``python -m stacks.capacity`` prints the sizing table quoted in the README, with the judge's
-Bedrock requests and tokens per minute beside it (``stacks/judge_capacity.py``).
+Bedrock requests and tokens per minute beside it (``stacks/judge_capacity.py``), followed by
+the cost table (``stacks.cost``) of the environments in cdk.json.
 
 Model (Little's law, AWS-FACTS section 5)::
 
@@ -30,12 +31,16 @@ can say "needs a quota raise" instead of silently under-provisioning.
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, Sequence
 
 from stacks import judge_capacity
 
+ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HEADROOM = 1.5
 DEFAULT_INVOCATION_OVERHEAD_SECONDS = 0.1
 DEFAULT_ACCOUNT_CONCURRENCY_LIMIT = 1000
@@ -219,10 +224,22 @@ def sizing_table(
     return "\n".join(lines)
 
 
+def shipped_environments(cdk_json: Path) -> dict:
+    """The environments of a cdk.json, validated by the same parser ``app.py`` uses."""
+    lambdas = str(ROOT / "lambdas")
+    if lambdas not in sys.path:
+        sys.path.insert(0, lambdas)  # reward_kit, as in app.py
+    from .config import parse_environments
+
+    context = json.loads(cdk_json.read_text(encoding="utf-8")).get("context", {})
+    return parse_environments(context.get("environments"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m stacks.capacity",
-        description="Print the reserved-concurrency sizing table and the judge's Bedrock table (markdown).",
+        description="Print the reserved-concurrency sizing table and the judge's Bedrock table (markdown), "
+        "then the cost per evaluation of the environments in cdk.json.",
     )
     parser.add_argument("--rates", type=float, nargs="+", default=list(TABLE_RATES))
     parser.add_argument("--seconds-per-sample", type=float, default=TABLE_SECONDS_PER_SAMPLE)
@@ -231,6 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--overhead", type=float, default=DEFAULT_INVOCATION_OVERHEAD_SECONDS)
     parser.add_argument("--judge-tokens-per-call", type=int, default=judge_capacity.TABLE_TOKENS_PER_CALL,
                         help="Bedrock tokens (input + output) per judge call, for the judge table")
+    parser.add_argument("--cdk-json", type=Path, default=ROOT / "cdk.json", help="environments for the cost table")
+    parser.add_argument("--price", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a price of stacks.cost.PRICES, e.g. logs_ingestion_per_gb=0.25 (repeatable)")
     args = parser.parse_args(argv)
     print(
         sizing_table(
@@ -243,6 +263,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print()
     print(judge_capacity.judge_sizing_table(args.rates, args.judge_tokens_per_call))
+    from . import cost
+
+    try:
+        prices = cost.with_overrides(cost.PRICES, args.price)
+    except ValueError as exc:
+        parser.error(str(exc))
+    print()
+    print(cost.cost_table(cost.environment_profiles(shipped_environments(args.cdk_json)), prices))
     return 0
 
 

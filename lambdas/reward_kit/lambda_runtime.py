@@ -41,6 +41,7 @@ import math
 import os
 import sys
 import time
+from collections import Counter
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -57,7 +58,14 @@ from reward_kit.scoring import AGGREGATE, BatchResult, Scorer
 from reward_kit.settings import JUDGE_CACHE_ENTRIES, JUDGE_MAX_CONCURRENCY, RuntimeSettings
 from reward_kit.spec import parse_spec_json, uses_judge
 
-__all__ = ["Metric", "MetricSource", "RewardRuntime", "deadline_from_context", "invocation_metrics"]
+__all__ = [
+    "Metric",
+    "MetricSource",
+    "RewardRuntime",
+    "deadline_from_context",
+    "estimate_record_bytes",
+    "invocation_metrics",
+]
 
 # Lambda's application log levels (JSON log format) that drop INFO records, and with them the
 # invocation record: Lambda files a line without a "level" key as INFO.
@@ -280,6 +288,32 @@ def invocation_metrics(
         if latencies:
             metrics.append(Metric(names.METRIC_JUDGE_CALL_SECONDS, [_compact(v) for v in latencies], "Seconds"))
     return metrics
+
+
+def estimate_record_bytes(
+    dimensions: list[str],
+    samples: int,
+    *,
+    service: str,
+    seconds: float,
+    namespace: str = names.METRIC_NAMESPACE,
+    rewards: tuple[float, ...] = (1, 0, 0.8),
+) -> int:
+    """Log bytes one invocation writes, by the handler's own code path, for a batch of
+    ``samples`` with no failures whose rewards cycle through ``rewards`` (binary rewards with
+    some partial credit). The cost model (``stacks.cost``) uses it; ``make bench`` measures."""
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+    values = [float(rewards[i % len(rewards)]) for i in range(samples)]
+    binary = [1.0 if v > 0.5 else 0.0 for v in values]
+    result = BatchResult(
+        outputs=[{}] * samples,
+        failures=Counter(),
+        values={AGGREGATE: values, **{d: binary for d in dimensions}},
+    )
+    provider = AmazonCloudWatchEMFProvider(namespace=namespace, service=service)
+    records = build_records(provider.serialize_metric_set, invocation_metrics(result, dimensions, seconds), _summary(result))
+    return sum(len(dumps(record).encode()) + 1 for record in records)  # + the newline
 
 
 def _summary(result: BatchResult) -> dict[str, Any]:

@@ -86,7 +86,9 @@ def test_sizing_table_marks_the_quota_raise() -> None:
 
 def test_cli_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert capacity.main([]) == 0
-    assert capsys.readouterr().out == capacity.sizing_table() + "\n\n" + judge_capacity.judge_sizing_table() + "\n"
+    out = capsys.readouterr().out
+    # The sizing table, the judge table, then the cost table.
+    assert out.startswith(capacity.sizing_table() + "\n\n" + judge_capacity.judge_sizing_table() + "\n\n")
     capacity.main(["--rates", "400", "--judge-tokens-per-call", "2000"])
     assert "| 400 | 24,000 | 48,000,000 |" in capsys.readouterr().out
     capacity.main(["--rates", "20", "--seconds-per-sample", "0.5", "--samples-per-invocation", "2"])
