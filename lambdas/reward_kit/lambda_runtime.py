@@ -203,6 +203,11 @@ class RewardRuntime:
             self._write_record(scorer, invocation_metrics(result, scorer.dimensions, seconds, judge), _summary(result))
             if result.dropped:
                 self._report_dropped(result)
+            # Detail for dev (application log level DEBUG): the record has no request id.
+            self.logger.debug(
+                "reward batch scored",
+                extra={"samples": result.sample_count, "failures": dict(result.failures), **_request_fields(context)},
+            )
         return result.response
 
     def _report_dropped(self, result: BatchResult) -> None:

@@ -64,6 +64,22 @@ def test_one_record_per_invocation_and_no_sample_text_by_default(handler_module,
     assert record[names.METRIC_BATCH_SECONDS] >= 0
 
 
+def test_debug_level_adds_a_line_with_the_request_id(handler_module, capsys):
+    class Context:
+        aws_request_id = "req-dbg"
+
+    handler_module.runtime.logger.setLevel("DEBUG")
+    try:
+        _, out = run(handler_module, [make_sample("a"), make_sample("b", "")], capsys, Context())
+    finally:
+        handler_module.runtime.logger.setLevel("INFO")
+    logs, blobs = parse_lines(out)
+    assert len(blobs) == 1
+    (line,) = logs
+    assert line["level"] == "DEBUG" and line["request_id"] == "req-dbg"
+    assert line["failures"] == {"empty_response": 1} and line["samples"] == 2
+
+
 def test_errors_carry_the_request_id(handler_module, capsys):
     class Context:
         aws_request_id = "req-err"
