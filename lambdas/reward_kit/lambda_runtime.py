@@ -314,7 +314,7 @@ def estimate_record_bytes(
     result = BatchResult(
         outputs=[{}] * samples,
         failures=Counter(),
-        values={AGGREGATE: values, **{d: binary for d in dimensions}},
+        values={AGGREGATE: values, **dict.fromkeys(dimensions, binary)},
     )
     provider = AmazonCloudWatchEMFProvider(namespace=namespace, service=service)
     records = build_records(provider.serialize_metric_set, invocation_metrics(result, dimensions, seconds), _summary(result))
