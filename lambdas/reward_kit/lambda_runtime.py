@@ -223,7 +223,13 @@ class RewardRuntime:
         """Print the invocation's record(s). Never raises: a metrics bug must not cost the
         trainer its rewards (it is logged as an error instead)."""
         try:
-            metrics = metrics + self._extra_metrics(scorer)
+            taken = {m.name for m in metrics} | set(properties)
+            for extra in self._extra_metrics(scorer):
+                if extra.name in taken:  # a group must not overwrite the batch's own fields
+                    self.logger.warning("metric reported twice: later value dropped", extra={"metric": extra.name})
+                    continue
+                taken.add(extra.name)
+                metrics.append(extra)
             records = build_records(self.metrics.serialize_metric_set, metrics, properties)
             if is_metrics_disabled():
                 records = [without_envelope(records[0])] if records else []

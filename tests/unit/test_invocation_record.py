@@ -258,6 +258,17 @@ def test_a_broken_metric_group_costs_its_metrics_not_the_rewards(handler_module,
     assert parse_emf(lines[1])[2][names.METRIC_SAMPLES] == [1]
 
 
+def test_a_group_cannot_overwrite_the_batchs_own_fields(handler_module, capsys):
+    handler_module.runtime.add_metric_source(lambda: [Metric(names.METRIC_SAMPLES, 99), Metric("JudgeCalls", 1)])
+    try:
+        _, lines = run(handler_module, [make_sample("a")], capsys)
+    finally:
+        handler_module.runtime.metric_sources.clear()
+    warning, record = (json.loads(line) for line in lines)
+    assert warning["level"] == "WARNING" and warning["metric"] == names.METRIC_SAMPLES
+    assert record[names.METRIC_SAMPLES] == 1 and record["JudgeCalls"] == 1
+
+
 def test_multi_forwards_its_components_metric_groups(monkeypatch):
     import reward_kit.graders as graders
     from reward_kit.graders import multi
