@@ -20,7 +20,7 @@ Configuration (environment; names, defaults and limits in ``reward_kit.settings`
 Per invocation it writes ONE log record (``reward_kit.invocation_record``): an EMF record
 whose metrics are the per-sample rewards (``Reward``, and ``Reward_<dimension>`` for multi
 specs), ``Samples``, ``Failed``, ``Failure_<reason>``, ``Seconds`` and any extra metric group
-(``add_metric_source``, a grader's ``invocation_metrics``), with the summary fields that are
+(``add_metric_source``, a grader's ``GraderTraits.metrics``), with the summary fields that are
 not metrics (``mean``) as properties. Batches over 100 samples take one more record per 100
 samples (EMF's limit of 100 values per metric). When a batch's outputs would not fit Lambda's
 6 MB response limit the record also counts ``DroppedDiagnostics`` and ``DroppedRewardEntries``
@@ -167,9 +167,9 @@ class RewardRuntime:
 
         ``source()`` is called once per invocation, after scoring (also when the event was
         invalid), and returns that invocation's ``Metric`` objects; it resets whatever it
-        counts. A grader can instead offer the same callable as its ``invocation_metrics``
-        attribute (``multi`` forwards its components'); metrics added with Powertools'
-        ``runtime.metrics.add_metric`` during the invocation join the record too.
+        counts. A grader offers the same callable as ``GraderTraits.metrics`` (``multi``
+        combines its components'); metrics added with Powertools' ``runtime.metrics.add_metric``
+        during the invocation join the record too.
         """
         self.metric_sources.append(source)
 
@@ -241,9 +241,8 @@ class RewardRuntime:
     def _extra_metrics(self, scorer: Scorer) -> list[Metric]:
         extra: list[Metric] = []
         sources = list(self.metric_sources)
-        grader_source = getattr(scorer.grader, "invocation_metrics", None)
-        if callable(grader_source):
-            sources.append(grader_source)
+        if scorer.metric_source is not None:
+            sources.append(scorer.metric_source)
         for source in sources:
             try:
                 extra.extend(source())

@@ -132,6 +132,7 @@ class Scorer:
         self.wants_prompt = traits.wants_prompt
         # Graders (or components) that run in killable worker processes (reward_kit.isolation).
         self.isolated = traits.isolated
+        self.metric_source = traits.metrics  # the grader's per-invocation metric group, if any
 
     def score_event(self, event: Any, *, deadline: float | None = None) -> BatchResult:
         """Score every sample of an event; one output per sample, in input order.

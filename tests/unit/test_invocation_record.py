@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from dataclasses import replace
 from typing import Any
 
 import jsonschema
@@ -235,12 +236,19 @@ def test_extra_metric_groups_join_the_record(handler_module, capsys):
 
 
 def test_a_grader_can_offer_its_own_metric_group(handler_module, capsys, monkeypatch):
+    from reward_kit.graders.base import GraderTraits, traits_of, with_traits
+
     monkeypatch.setenv(names.ENV_REWARD_SPEC, json.dumps(MULTI_SPEC))
-    scorer = handler_module.get_scorer()
-    judge = scorer.grader
-    monkeypatch.setattr(judge, "invocation_metrics", lambda: [Metric("JudgeCalls", 1)], raising=False)
+    grader = handler_module.get_scorer().grader
+    counter = iter(range(1, 100))
+    with_traits(grader, replace(traits_of(grader), metrics=lambda: [Metric("JudgeCalls", next(counter))]))
+    handler_module.runtime.scorers.clear()  # rebuilt with the grader's new traits
+    monkeypatch.setattr("reward_kit.graders.build_grader", lambda spec: grader)
     _, lines = run(handler_module, [make_sample("a")], capsys)
     assert parse_emf(lines[0])[2]["JudgeCalls"] == [1]
+    _, lines = run(handler_module, [make_sample("b")], capsys)
+    assert parse_emf(lines[0])[2]["JudgeCalls"] == [2]  # asked once per invocation
+    assert GraderTraits().metrics is None
 
 
 def test_a_broken_metric_group_costs_its_metrics_not_the_rewards(handler_module, capsys):
@@ -269,25 +277,24 @@ def test_a_group_cannot_overwrite_the_batchs_own_fields(handler_module, capsys):
     assert record[names.METRIC_SAMPLES] == 1 and record["JudgeCalls"] == 1
 
 
-def test_multi_forwards_its_components_metric_groups(monkeypatch):
+def test_multi_combines_its_components_metric_groups(monkeypatch):
     import reward_kit.graders as graders
     from reward_kit.graders import multi
+    from reward_kit.graders.base import traits_of, with_traits
 
     real_build = graders.build_grader
 
     def build(spec):
         grader = real_build(spec)
         if spec["grader"] == "regex":
-            def with_metrics(sample):
-                return grader(sample)
-
-            with_metrics.invocation_metrics = lambda: [Metric("RegexCalls", 2)]
-            return with_metrics
+            return with_traits(lambda sample: grader(sample),
+                               replace(traits_of(grader), metrics=lambda: [Metric("RegexCalls", 2)]))
         return grader
 
     monkeypatch.setattr(graders, "build_grader", build)
-    assert multi.build(MULTI_SPEC).invocation_metrics() == [Metric("RegexCalls", 2)]
-    assert not hasattr(multi.build({**MULTI_SPEC, "graders": {"a": {"grader": "label", "labels": ["x"]}}}), "invocation_metrics")
+    metrics = traits_of(multi.build(MULTI_SPEC)).metrics
+    assert metrics is not None and metrics() == [Metric("RegexCalls", 2)]
+    assert traits_of(multi.build({**MULTI_SPEC, "graders": {"a": {"grader": "label", "labels": ["x"]}}})).metrics is None
 
 
 # --- the packing, without a handler ----------------------------------------------------------

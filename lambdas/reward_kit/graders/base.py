@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from reward_kit.contract import GRADER_TIMEOUT
 from reward_kit.extraction import clamp01
+from reward_kit.invocation_record import MetricSource
 
 
 # Not frozen: these are built once per sample on the hot path, and frozen dataclasses pay
@@ -90,6 +91,10 @@ class GraderTraits:
     isolation          -- set: ``build_grader`` runs the grader in a killable worker process.
     isolated           -- the grader (or a component) runs in worker processes: the Scorer
                           reaps them after every event (set by the wrapper, combined by multi).
+    metrics            -- the grader's own per-invocation metric group (e.g. the judge's calls,
+                          latency, tokens): called once per invocation, after scoring, it returns
+                          that invocation's ``reward_kit.invocation_record.Metric`` objects (and
+                          resets its counters); they join the invocation's one log record.
     """
 
     concurrency: int = 1
@@ -98,6 +103,7 @@ class GraderTraits:
     wants_prompt: bool = False
     isolation: Isolation | None = None
     isolated: bool = False
+    metrics: MetricSource | None = None
 
     def __post_init__(self) -> None:
         if type(self.concurrency) is not int or self.concurrency < 1:
@@ -110,15 +116,18 @@ class GraderTraits:
         """Traits of graders run one after the other on each sample (``multi``): as concurrent
         as the most concurrent part, the first non-default timeout reason, a reference when
         any part requires one, the prompt when any part wants it, isolated when any part is
-        (each part is wrapped on its own, so the whole needs no isolation of its own)."""
+        (each part is wrapped on its own, so the whole needs no isolation of its own), every
+        part's metrics."""
         parts = list(parts)
         reasons = [p.timeout_reason for p in parts if p.timeout_reason != GRADER_TIMEOUT]
+        sources = [p.metrics for p in parts if p.metrics is not None]
         return cls(
             concurrency=max((p.concurrency for p in parts), default=1),
             timeout_reason=reasons[0] if reasons else GRADER_TIMEOUT,
             requires_reference=any(p.requires_reference for p in parts),
             wants_prompt=any(p.wants_prompt for p in parts),
             isolated=any(p.isolated for p in parts),
+            metrics=(lambda: [m for source in sources for m in source()]) if sources else None,
         )
 
 
