@@ -247,7 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--headroom", type=float, default=DEFAULT_HEADROOM)
     parser.add_argument("--overhead", type=float, default=DEFAULT_INVOCATION_OVERHEAD_SECONDS)
     parser.add_argument("--judge-tokens-per-call", type=int, default=judge_capacity.TABLE_TOKENS_PER_CALL,
-                        help="Bedrock tokens (input + output) per judge call, for the judge table")
+                        help="Bedrock tokens (input + output) per judge call, for the judge table's reference "
+                        "profile (environments use judge_input_tokens_per_call / judge_output_tokens_per_call)")
     parser.add_argument("--cdk-json", type=Path, default=ROOT / "cdk.json", help="environments for the cost table")
     parser.add_argument("--price", action="append", default=[], metavar="NAME=VALUE",
                         help="override a price of stacks.cost.PRICES, e.g. logs_ingestion_per_gb=0.25 (repeatable)")

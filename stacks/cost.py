@@ -9,8 +9,10 @@ function, from its configuration::
                billed seconds = samples_per_invocation x expected_seconds_per_sample,
                rounded up to Lambda's 1 ms billing granularity
     logs     = invocations x log bytes per invocation / 1e9 x ingestion price per GB
-    judge    = 1e6 x judge calls per evaluation (1) x (input tokens x input price
-               + output tokens x output price) / 1,000
+    judge    = 1e6 x (input tokens x input price + output tokens x output price) / 1,000
+               tokens per evaluation: every judge call of the spec, each from
+               judge_input_tokens_per_call / judge_output_tokens_per_call or estimated
+               from the spec, the very numbers the Bedrock quota check uses
     per day  = per 1M evaluations x target_evaluations_per_second x 86,400 / 1e6
 
 What the model leaves out, on purpose: the invoke round trip that the sizing model counts in
@@ -37,7 +39,6 @@ SECONDS_PER_DAY = 86_400
 PER_MILLION = 1_000_000
 BYTES_PER_GB = 1_000_000_000  # CloudWatch Logs bills decimal GB
 BILLING_GRANULARITY_SECONDS = 0.001  # Lambda bills duration per 1 ms
-JUDGE_CALLS_PER_EVALUATION = 1  # the judge grader makes one Converse call per sample
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,9 @@ class Prices:
 
     def judge_price(self, model_id: str) -> tuple[float, float]:
         """(input, output) $ per 1,000 tokens; a geography prefix (``us.``) is ignored."""
-        base = model_id.split(".", 1)[1] if model_id.split(".", 1)[0] in _GEOS else model_id
+        from stacks.config.judge import is_inference_profile_id  # the one list of geographies
+
+        base = model_id.split(".", 1)[1] if is_inference_profile_id(model_id) else model_id
         try:
             return self.judge_per_1k_tokens[base]
         except KeyError:
@@ -80,7 +83,6 @@ class Prices:
 
 
 PRICES = Prices()
-_GEOS = ("apac", "au", "ca", "eu", "global", "jp", "us", "us-gov")
 
 # Lambda's own per-invocation records in the JSON log format, with their documented shapes
 # (telemetry API schema: platform.start, platform.runtimeDone, platform.report) and typical
@@ -113,8 +115,9 @@ class CostProfile:
     seconds_per_sample: float
     log_bytes_per_invocation: float
     judge_model_id: str | None = None
-    judge_input_tokens_per_call: int = 0
-    judge_output_tokens_per_call: int = 0
+    # Bedrock tokens of one evaluation: every judge call of the spec (stacks.judge_capacity).
+    judge_input_tokens_per_evaluation: int = 0
+    judge_output_tokens_per_evaluation: int = 0
 
     def __post_init__(self) -> None:
         checks = {
@@ -123,8 +126,8 @@ class CostProfile:
             "memory_mb": self.memory_mb > 0,
             "seconds_per_sample": self.seconds_per_sample > 0,
             "log_bytes_per_invocation": self.log_bytes_per_invocation >= 0,
-            "judge_input_tokens_per_call": self.judge_input_tokens_per_call >= 0,
-            "judge_output_tokens_per_call": self.judge_output_tokens_per_call >= 0,
+            "judge_input_tokens_per_evaluation": self.judge_input_tokens_per_evaluation >= 0,
+            "judge_output_tokens_per_evaluation": self.judge_output_tokens_per_evaluation >= 0,
         }
         for name, ok in checks.items():
             if not ok:
@@ -161,9 +164,9 @@ def cost_per_million(profile: CostProfile, prices: Prices = PRICES) -> Cost:
     judge = 0.0
     if profile.judge_model_id is not None:
         input_price, output_price = prices.judge_price(profile.judge_model_id)
-        per_call = (profile.judge_input_tokens_per_call * input_price
-                    + profile.judge_output_tokens_per_call * output_price) / 1000
-        judge = PER_MILLION * JUDGE_CALLS_PER_EVALUATION * per_call
+        per_evaluation = (profile.judge_input_tokens_per_evaluation * input_price
+                          + profile.judge_output_tokens_per_evaluation * output_price) / 1000
+        judge = PER_MILLION * per_evaluation
     return Cost(
         requests=invocations / PER_MILLION * prices.lambda_requests_per_million,
         compute=invocations * billed_seconds(profile) * profile.memory_mb / 1024 * prices.lambda_arm64_gb_second,
@@ -263,12 +266,6 @@ SYSTEM_TEXT_LOG_LINES = (
     "Max Memory Used: 81 MB\t",
 )
 SYSTEM_TEXT_LOG_BYTES_PER_INVOCATION = sum(len(line) + 1 for line in SYSTEM_TEXT_LOG_LINES)
-# Judge tokens per call when the configuration does not say (a rubric, a prompt and a
-# response in; a JSON score and a short reason out): replace with measured figures.
-DEFAULT_JUDGE_INPUT_TOKENS = 1000
-DEFAULT_JUDGE_OUTPUT_TOKENS = 100
-
-
 def function_profile(fn: object, *, system_log_level: str, label: str | None = None) -> CostProfile:
     """The cost profile of one configured reward function (a ``RewardFunctionConfig``): its
     log bytes per invocation come from the runtime's own record builder
@@ -287,7 +284,8 @@ def function_profile(fn: object, *, system_log_level: str, label: str | None = N
     )
     if system_log_level.upper() in SYSTEM_LEVELS_WITH_INVOCATION_RECORDS:
         log_bytes += SYSTEM_LOG_BYTES_PER_INVOCATION
-    judge_model_id = getattr(fn, "judge_model_id", None)
+    judge = getattr(fn, "judge", None)  # a JudgeConfig when the spec needs a judge
+    tokens = fn.judge_tokens  # type: ignore[attr-defined]  # configured or estimated, as the quota check
     return CostProfile(
         name=label or fn.name,  # type: ignore[attr-defined]
         evaluations_per_second=float(fn.target_evaluations_per_second),  # type: ignore[attr-defined]
@@ -295,11 +293,9 @@ def function_profile(fn: object, *, system_log_level: str, label: str | None = N
         memory_mb=int(fn.memory_mb),  # type: ignore[attr-defined]
         seconds_per_sample=seconds_per_sample,
         log_bytes_per_invocation=log_bytes,
-        judge_model_id=judge_model_id,
-        judge_input_tokens_per_call=getattr(fn, "judge_input_tokens_per_call", None) or (
-            DEFAULT_JUDGE_INPUT_TOKENS if judge_model_id else 0),
-        judge_output_tokens_per_call=getattr(fn, "judge_output_tokens_per_call", None) or (
-            DEFAULT_JUDGE_OUTPUT_TOKENS if judge_model_id else 0),
+        judge_model_id=judge.model_id if judge else None,
+        judge_input_tokens_per_evaluation=tokens.input,
+        judge_output_tokens_per_evaluation=tokens.output,
     )
 
 
@@ -311,8 +307,8 @@ def seed_profile(like: CostProfile) -> CostProfile:
         log_bytes_per_invocation=like.samples_per_invocation * SEED_HANDLER_LOG_BYTES_PER_SAMPLE
         + SYSTEM_TEXT_LOG_BYTES_PER_INVOCATION,
         judge_model_id=None,
-        judge_input_tokens_per_call=0,
-        judge_output_tokens_per_call=0,
+        judge_input_tokens_per_evaluation=0,
+        judge_output_tokens_per_evaluation=0,
     )
 
 

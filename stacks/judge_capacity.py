@@ -11,13 +11,16 @@ quotas, a model id (``amazon.nova-pro-v1:0``) on its *On-demand* ones. Model::
     judge_calls_per_minute = target_evaluations_per_second x 60 x judge components in the spec
     judge_tokens_per_minute = judge_calls_per_minute x tokens_per_call
 
-* ``tokens_per_call``: ``judge_tokens_per_call`` from config once measured (the
-  JudgeInputTokens and JudgeOutputTokens metrics, divided by JudgeCalls), else an estimate
-  from the spec: the largest request it can send (system prompt with the rubric and criteria,
-  prompt, reference and response each at ``max_response_chars``) at
-  ``CHARS_PER_TOKEN`` characters per token, plus ``max_tokens`` (Bedrock counts the reply's
-  ``max_tokens`` against the quota when the request starts). The estimate is an upper bound:
-  most samples are far shorter, so measure and set ``judge_tokens_per_call``.
+* ``tokens_per_call``: input + output tokens of one judge call, per judge component of the
+  spec. Each half is ``judge_input_tokens_per_call`` / ``judge_output_tokens_per_call`` from
+  config once measured (the JudgeInputTokens and JudgeOutputTokens metrics divided by
+  JudgeCalls, or the dry run), else estimated from the spec: input is the largest request it
+  can send (system prompt with the rubric and criteria, prompt, reference and response each at
+  ``max_response_chars``) at ``CHARS_PER_TOKEN`` characters per token, output is
+  ``max_tokens`` (Bedrock counts the reply's ``max_tokens`` against the quota when the request
+  starts). A half that is not configured is estimated, so setting only one keeps the other an
+  upper bound. The estimate is an upper bound: most samples are far shorter, so measure and
+  set both keys. ``stacks.cost`` prices the same numbers, so quota and cost never disagree.
 * Functions that share a judge model in one account and region share its quotas: their needs
   are added up (also across environments deployed to the same account and region).
 * No headroom and no de-duplication are assumed: retries and bursts need more, repeated
@@ -68,19 +71,54 @@ def judge_specs(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return []
 
 
-def estimate_tokens_per_call(spec: Mapping[str, Any]) -> int:
-    """Upper-bound tokens per judge call of one validated judge spec (module docstring)."""
+@dataclass(frozen=True)
+class JudgeTokens:
+    """Bedrock tokens, input and output apart (one call, or every call of one sample)."""
+
+    input: int
+    output: int
+
+    @property
+    def total(self) -> int:
+        return self.input + self.output
+
+    def __add__(self, other: JudgeTokens) -> JudgeTokens:
+        return JudgeTokens(self.input + other.input, self.output + other.output)
+
+
+def estimate_input_tokens_per_call(spec: Mapping[str, Any]) -> int:
+    """Upper-bound input tokens of one call of a validated judge spec: its largest request."""
     from reward_kit.graders.judge import max_request_chars  # pure; imports no AWS SDK
 
-    return math.ceil(max_request_chars(spec) / CHARS_PER_TOKEN) + int(spec["max_tokens"])
+    return math.ceil(max_request_chars(spec) / CHARS_PER_TOKEN)
 
 
-def tokens_per_sample(spec: Mapping[str, Any], tokens_per_call: int | None = None) -> int:
-    """Tokens one sample costs: every judge component's call, or ``tokens_per_call`` each."""
-    judges = judge_specs(spec)
-    if tokens_per_call is not None:
-        return tokens_per_call * len(judges)
-    return sum(estimate_tokens_per_call(judge) for judge in judges)
+def estimate_output_tokens_per_call(spec: Mapping[str, Any]) -> int:
+    """Output tokens Bedrock reserves for one call of a validated judge spec: ``max_tokens``."""
+    return int(spec["max_tokens"])
+
+
+def estimate_tokens_per_call(spec: Mapping[str, Any]) -> int:
+    """Upper-bound tokens (input + output) per call of one validated judge spec (module docstring)."""
+    return estimate_input_tokens_per_call(spec) + estimate_output_tokens_per_call(spec)
+
+
+def call_tokens(judge: Mapping[str, Any], input_tokens: int | None = None,
+                output_tokens: int | None = None) -> JudgeTokens:
+    """One call of a judge spec: the configured halves, each estimated from the spec when None."""
+    return JudgeTokens(
+        input_tokens if input_tokens is not None else estimate_input_tokens_per_call(judge),
+        output_tokens if output_tokens is not None else estimate_output_tokens_per_call(judge),
+    )
+
+
+def tokens_per_sample(spec: Mapping[str, Any], input_tokens_per_call: int | None = None,
+                      output_tokens_per_call: int | None = None) -> JudgeTokens:
+    """Tokens one sample costs: every judge component's call (configured or estimated halves)."""
+    total = JudgeTokens(0, 0)
+    for judge in judge_specs(spec):
+        total += call_tokens(judge, input_tokens_per_call, output_tokens_per_call)
+    return total
 
 
 def judge_need(function: str, model_id: str, evaluations_per_second: float, calls_per_sample: int,
@@ -118,7 +156,8 @@ def check_quota(key_path: str, needs: Sequence[JudgeNeed], quota: BedrockQuota, 
                 f"{key_path}.{metric}: judge model {model_id!r}{where} needs {fmt(need)} {metric.replace('_', ' ')} "
                 f"at the target rate ({share}) but the configured quota is {configured:,}; request "
                 f"'{quota_name}' >= {fmt(need)} for {model_id} in Service Quotas and set it here, or lower "
-                f"target_evaluations_per_second or judge_tokens_per_call"
+                f"target_evaluations_per_second or the tokens per call (judge_input_tokens_per_call, "
+                f"judge_output_tokens_per_call)"
             )
 
 

@@ -248,10 +248,14 @@ def render_report(
         w(f"  {reason:<24} {count:>6}  lines {shown}{more}\n")
     judge = result.judge
     if judge.calls:
-        per_call = (judge.input_tokens + judge.output_tokens) / judge.calls
+        # Rounded up: these are the numbers to configure, and the quota check wants no shortfall.
+        input_per_call = math.ceil(judge.input_tokens / judge.calls)
+        output_per_call = math.ceil(judge.output_tokens / judge.calls)
         w(f"\njudge: {judge.calls} calls ({judge.deduplicated} samples de-duplicated), "
-          f"{judge.input_tokens} input + {judge.output_tokens} output tokens, {per_call:,.0f} tokens per call "
-          f"(set judge_tokens_per_call in cdk.json to size against Bedrock quotas)\n")
+          f"{judge.input_tokens} input + {judge.output_tokens} output tokens, per call "
+          f"{input_per_call} input + {output_per_call} output "
+          f"(set judge_input_tokens_per_call: {input_per_call} and judge_output_tokens_per_call: "
+          f"{output_per_call} in cdk.json to size against Bedrock quotas and price the judge)\n")
     if result.invalid_lines:
         w("\nlines that are not JSON:\n")
         for lineno, error in result.invalid_lines[:MAX_LISTED_LINES]:

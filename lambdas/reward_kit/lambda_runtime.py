@@ -55,7 +55,12 @@ from reward_kit.invocation_record import Metric, MetricSource, build_records, du
 from reward_kit.judge_stats import JudgeStats
 from reward_kit.kinds import function_kind_for, spec_needs
 from reward_kit.scoring import AGGREGATE, BatchResult, Scorer
-from reward_kit.settings import JUDGE_CACHE_ENTRIES, JUDGE_MAX_CONCURRENCY, RuntimeSettings
+from reward_kit.settings import (
+    APPLICATION_LOG_LEVELS_KEEPING_THE_RECORD,
+    JUDGE_CACHE_ENTRIES,
+    JUDGE_MAX_CONCURRENCY,
+    RuntimeSettings,
+)
 from reward_kit.spec import parse_spec_json, uses_judge
 
 __all__ = [
@@ -67,9 +72,6 @@ __all__ = [
     "invocation_metrics",
 ]
 
-# Lambda's application log levels (JSON log format) that drop INFO records, and with them the
-# invocation record: Lambda files a line without a "level" key as INFO.
-LEVELS_DROPPING_THE_RECORD = frozenset({"WARN", "WARNING", "ERROR", "FATAL", "CRITICAL"})
 # Metric values only feed CloudWatch statistics: 4 decimals keep the log lines short.
 METRIC_DECIMALS = 4
 
@@ -126,8 +128,9 @@ class RewardRuntime:
         logging.getLogger("reward_kit")
         copy_config_to_registered_loggers(source_logger=self.logger, include={"reward_kit"})
         lambda_level = os.environ.get(names.ENV_LAMBDA_LOG_LEVEL, "").strip().upper()
-        if lambda_level in LEVELS_DROPPING_THE_RECORD:
-            self.logger.warning(
+        if lambda_level and lambda_level not in APPLICATION_LOG_LEVELS_KEEPING_THE_RECORD:
+            # CRITICAL: the only level that passes every Lambda filter (FATAL).
+            self.logger.critical(
                 f"application log level {lambda_level} drops the per-invocation metrics record "
                 "(Lambda files it as INFO): no reward metrics will reach CloudWatch"
             )

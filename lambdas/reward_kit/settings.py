@@ -78,6 +78,13 @@ CODE_SANDBOX_MAX_PROCESSES = IntSetting(names.ENV_CODE_SANDBOX_MAX_PROCESSES, 4,
 CODE_SANDBOX_PYTHON = TextSetting(names.ENV_CODE_SANDBOX_PYTHON)
 LOG_SAMPLE_TEXT = names.ENV_LOG_SAMPLE_TEXT  # "true" only: opt-in, responses are confidential
 DEFAULT_SERVICE_NAME = "reward"
+# Lambda's application log levels (JSON log format; Lambda sets AWS_LAMBDA_LOG_LEVEL, which
+# Powertools' Logger follows). The invocation record is a line without a "level" key, which
+# Lambda files as INFO: a level above INFO would drop it, and every reward metric with it.
+APPLICATION_LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+APPLICATION_LOG_LEVELS_KEEPING_THE_RECORD = ("TRACE", "DEBUG", "INFO")
+# Python's logging has no TRACE: Powertools' own level for each Lambda level.
+POWERTOOLS_LEVEL_FOR = {"TRACE": "DEBUG", "WARN": "WARNING", "FATAL": "CRITICAL"}
 DEFAULT_LOG_LEVEL = "INFO"
 
 

@@ -8,7 +8,8 @@ One module per concern, each parsing its own keys into its own frozen dataclass 
 capability adds a module and a field of ``EnvironmentConfig``)::
 
     deployment.py        account, region                              -> DeploymentConfig
-    observability.py     log_retention_days, tracing, alarm_email     -> ObservabilityConfig
+    observability.py     log_retention_days, tracing, alarm_email,
+                         application_log_level, system_log_level      -> ObservabilityConfig
     sizing.py            account_concurrency_limit, headroom, ...     -> SizingConfig (+ account pools)
     training.py          training.{bucket, data_prefix, output_prefix} -> TrainingDataConfig
     reward_functions.py  reward_functions.<name>                       -> RewardFunctionConfig
@@ -114,6 +115,14 @@ class EnvironmentConfig:
         return self.observability.alarm_email
 
     @property
+    def application_log_level(self) -> str:
+        return self.observability.application_log_level
+
+    @property
+    def system_log_level(self) -> str:
+        return self.observability.system_log_level
+
+    @property
     def account_concurrency_limit(self) -> int:
         return self.sizing.account_concurrency_limit
 
@@ -159,7 +168,8 @@ def _parse_environment(env: str, raw: Any) -> EnvironmentConfig:
         raise CHECKS.fail(f"{path}.reward_functions", "must define at least one reward function")
     functions = tuple(
         parse_function(env, name, fn, headroom=sizing_config.headroom,
-                       overhead=sizing_config.invocation_overhead_seconds)
+                       overhead=sizing_config.invocation_overhead_seconds,
+                       log_level=observability_config.application_log_level)
         for name, fn in functions_raw.items()
     )
     seen: dict[str, str] = {}

@@ -13,10 +13,13 @@ from .errors import CHECKS, REGION_RE, REGION_RULE
 KEYS = (
     "judge_cache_entries",
     "judge_inference_profile_regions",
+    "judge_input_tokens_per_call",
     "judge_max_concurrency",
     "judge_model_id",
-    "judge_tokens_per_call",
+    "judge_output_tokens_per_call",
 )
+TOKEN_KEYS = ("judge_input_tokens_per_call", "judge_output_tokens_per_call")
+MAX_TOKENS_PER_CALL = 1_000_000  # a sanity bound: far above any Bedrock model's context window
 # Geography prefixes of Bedrock cross-region inference profile ids ("us.amazon.nova-pro-v1:0").
 INFERENCE_PROFILE_GEOS = ("apac", "au", "ca", "eu", "global", "jp", "us", "us-gov")
 MODEL_ID_RE = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:-[a-z0-9.]+)*(?::[a-z0-9.-]+)*")
@@ -35,9 +38,11 @@ class JudgeConfig:
     model_id: str
     inference_profile_regions: tuple[str, ...] = ()  # regions a cross-region profile routes to
     max_concurrency: int = JUDGE_MAX_CONCURRENCY.default  # parallel judge calls per invocation
-    # Tokens (input + output) per judge call once measured (JudgeInputTokens + JudgeOutputTokens
-    # over JudgeCalls, or the dry run); None: estimated from the spec (stacks/judge_capacity.py).
-    tokens_per_call: int | None = None
+    # Bedrock tokens of one judge call once measured (JudgeInputTokens and JudgeOutputTokens over
+    # JudgeCalls, or the dry run), for the quota check and the cost model alike; None: estimated
+    # from the spec, each half on its own (stacks/judge_capacity.py).
+    input_tokens_per_call: int | None = None
+    output_tokens_per_call: int | None = None
     cache_entries: int | None = None  # per-container result cache (JUDGE_CACHE_ENTRIES); None: off
 
     @property
@@ -91,12 +96,14 @@ def parse_judge(path: str, raw: Mapping[str, Any]) -> JudgeConfig:
         ge=1,
         le=JUDGE_MAX_CONCURRENCY.maximum,
     )
-    tokens_per_call = raw.get("judge_tokens_per_call")
-    if tokens_per_call is not None:
-        tokens_per_call = CHECKS.integer(f"{path}.judge_tokens_per_call", tokens_per_call, ge=1)
+    input_tokens, output_tokens = (
+        None if raw.get(key) is None else CHECKS.integer(f"{path}.{key}", raw[key], ge=1, le=MAX_TOKENS_PER_CALL)
+        for key in TOKEN_KEYS
+    )
     cache_entries = raw.get("judge_cache_entries")
     if cache_entries is not None:
         cache_entries = CHECKS.integer(f"{path}.judge_cache_entries", cache_entries, ge=1,
                                        le=JUDGE_CACHE_ENTRIES.maximum)
     return JudgeConfig(model_id=model_id, inference_profile_regions=regions, max_concurrency=concurrency,
-                       tokens_per_call=tokens_per_call, cache_entries=cache_entries)
+                       input_tokens_per_call=input_tokens, output_tokens_per_call=output_tokens,
+                       cache_entries=cache_entries)

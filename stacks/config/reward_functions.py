@@ -12,10 +12,10 @@ from typing import Any
 
 from reward_kit import kinds
 from reward_kit.deadline import grading_seconds
-from reward_kit.settings import RuntimeSettings
+from reward_kit.settings import DEFAULT_LOG_LEVEL, POWERTOOLS_LEVEL_FOR, RuntimeSettings
 from reward_kit.spec import SpecError, grader_time_limits, validate_spec
 from stacks import capacity, judge_capacity
-from stacks.judge_capacity import JudgeNeed
+from stacks.judge_capacity import JudgeNeed, JudgeTokens
 
 from . import judge as judge_config
 from .errors import CHECKS, NAME_RE, ConfigError
@@ -59,6 +59,7 @@ class RewardFunctionConfig:
     reserved_concurrency: int  # from the capacity model
     provisioned_concurrency: int | None = None
     judge: JudgeConfig | None = None  # when the spec needs a Bedrock judge
+    log_level: str = DEFAULT_LOG_LEVEL  # the environment's application log level (Lambda's name)
 
     @property
     def reward_spec(self) -> dict[str, Any]:
@@ -71,6 +72,8 @@ class RewardFunctionConfig:
             reward_spec=self.reward_spec_json,
             function_name=self.name,
             service_name=self.function_name,
+            # Lambda's level governs once deployed; Powertools gets the same one for local runs.
+            log_level=POWERTOOLS_LEVEL_FOR.get(self.log_level, self.log_level),
             judge_model_id=self.judge_model_id,
             judge_max_concurrency=self.judge_max_concurrency,
             judge_cache_entries=self.judge.cache_entries if self.judge else None,
@@ -107,20 +110,31 @@ class RewardFunctionConfig:
         return self.judge is not None and self.judge.is_inference_profile
 
     @property
-    def judge_tokens_per_sample(self) -> int:
-        """Bedrock tokens one sample costs (every judge call of the spec); 0 without a judge."""
+    def judge_tokens(self) -> JudgeTokens:
+        """Bedrock tokens one sample costs, input and output apart (every judge call of the spec,
+        configured or estimated); zero without a judge. The quota check and the cost model both
+        read this, so they never disagree."""
         if self.judge is None:
-            return 0
-        return judge_capacity.tokens_per_sample(self.reward_spec, self.judge.tokens_per_call)
+            return JudgeTokens(0, 0)
+        return judge_capacity.tokens_per_sample(self.reward_spec, self.judge.input_tokens_per_call,
+                                                self.judge.output_tokens_per_call)
+
+    @property
+    def judge_tokens_per_sample(self) -> int:
+        """Bedrock tokens (input + output) one sample costs; 0 without a judge."""
+        return self.judge_tokens.total
+
+    @property
+    def judge_calls_per_sample(self) -> int:
+        return len(judge_capacity.judge_specs(self.reward_spec)) if self.judge else 0
 
     @property
     def judge_need(self) -> JudgeNeed | None:
         """What this function asks of its judge model at its target rate (None without a judge)."""
         if self.judge is None:
             return None
-        calls = len(judge_capacity.judge_specs(self.reward_spec))
-        return judge_capacity.judge_need(self.name, self.judge.model_id, self.target_evaluations_per_second, calls,
-                                         self.judge_tokens_per_sample)
+        return judge_capacity.judge_need(self.name, self.judge.model_id, self.target_evaluations_per_second,
+                                         self.judge_calls_per_sample, self.judge_tokens_per_sample)
 
 
 def function_name_for(function: str, environment: str) -> str:
@@ -151,7 +165,9 @@ def _kind(path: str, raw: Any, spec: dict[str, Any]) -> str:
     return implied
 
 
-def parse_function(env: str, name: str, raw: Any, *, headroom: float, overhead: float) -> RewardFunctionConfig:
+def parse_function(
+    env: str, name: str, raw: Any, *, headroom: float, overhead: float, log_level: str = DEFAULT_LOG_LEVEL
+) -> RewardFunctionConfig:
     path = f"environments.{env}.reward_functions.{name}"
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise CHECKS.fail(path, "function names must match [a-z0-9-] (start and end with a letter or digit)")
@@ -238,6 +254,7 @@ def parse_function(env: str, name: str, raw: Any, *, headroom: float, overhead: 
         reserved_concurrency=reserved,
         provisioned_concurrency=provisioned,
         judge=judge,
+        log_level=log_level,
     )
     size = sum(len(k.encode()) + len(v.encode()) for k, v in function.environment_variables().items())
     if size > LAMBDA_ENVIRONMENT_MAX_BYTES:

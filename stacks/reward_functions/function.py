@@ -19,6 +19,7 @@ from constructs import Construct
 
 from stacks.code_sandbox import CodeSandboxNetwork
 from stacks.config import EnvironmentConfig, RewardFunctionConfig
+from stacks.config.observability import LOG_FORMAT
 
 from .bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 
@@ -126,6 +127,11 @@ class RewardFunction(Construct):
             role=self.role,
             tracing=lambda_.Tracing.ACTIVE if environment.tracing else lambda_.Tracing.DISABLED,
             **(network.function_options() if network is not None else {}),
+            # Lambda's advanced logging controls (stacks.config.observability): JSON, so that
+            # both levels filter; the defaults favour cost (see the README's "Log settings").
+            logging_format=lambda_.LoggingFormat(LOG_FORMAT),
+            application_log_level_v2=lambda_.ApplicationLogLevel(environment.application_log_level),
+            system_log_level_v2=lambda_.SystemLogLevel(environment.system_log_level),
         )
         Validations.of(self.function).acknowledge(
             Acknowledgment(

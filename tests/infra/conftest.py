@@ -45,7 +45,9 @@ JUDGE_ENVIRONMENT: dict[str, Any] = {
             "kind": "rlaif",
             "reward_spec": {"grader": "judge", "rubric": "Reward answers that are correct and polite."},
             "judge_max_concurrency": 8,
-            "judge_tokens_per_call": 1500,  # measured: 50/s x 60 x 1,500 = 4.5M tokens per minute
+            # measured: 50/s x 60 x (1,400 + 100) = 4.5M tokens per minute
+            "judge_input_tokens_per_call": 1400,
+            "judge_output_tokens_per_call": 100,
             "target_evaluations_per_second": 50,
             "expected_seconds_per_sample": 2.0,
             "timeout_seconds": 120,

@@ -244,6 +244,31 @@ def test_bad_log_retention_lists_the_allowed_values() -> None:
     assert "1, 3, 5, 7, 14, 30" in message and "3653" in message
 
 
+def test_log_levels_default_to_cost_and_are_validated() -> None:
+    env = parse_environments(base())["dev"]
+    assert (env.application_log_level, env.system_log_level) == ("INFO", "WARN")
+    assert env.function("sentiment").environment_variables()["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    detail = parse_environments(with_env(application_log_level="TRACE", system_log_level="DEBUG"))["dev"]
+    assert (detail.application_log_level, detail.system_log_level) == ("TRACE", "DEBUG")
+    # Python has no TRACE: Powertools gets DEBUG, Lambda's own filter passes everything.
+    assert detail.function("sentiment").environment_variables()["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
+    assert error(with_env(system_log_level="ERROR")) == (
+        "environments.dev.system_log_level: must be one of ['DEBUG', 'INFO', 'WARN'], got 'ERROR'"
+    )
+    assert error(with_env(application_log_level="info")) == (
+        "environments.dev.application_log_level: must be one of ['DEBUG', 'INFO', 'TRACE'], got 'info'"
+    )
+
+
+@pytest.mark.parametrize("level", ["WARN", "ERROR", "FATAL"])
+def test_an_application_level_above_info_would_drop_the_metrics(level: str) -> None:
+    assert error(with_env(application_log_level=level)) == (
+        "environments.dev.application_log_level: must be one of ['TRACE', 'DEBUG', 'INFO']: a higher level "
+        "drops the per-invocation metrics record (Lambda files it as INFO) and with it every reward metric, "
+        f"got '{level}'"
+    )
+
+
 def test_kind_code_needs_a_code_spec() -> None:
     assert error(with_fn(kind="code")) == (
         f"{FN}.kind: the reward_spec implies kind 'rlvr' (its graders need no platform service); "
@@ -381,12 +406,14 @@ JUDGE = {"grader": "judge", "rubric": "Reward polite answers."}
 def judge_env(*functions: tuple[str, float, int], model: str = "amazon.nova-pro-v1:0",
               quota: tuple[int, int] | None = (4_000_000, 2_000)) -> dict[str, Any]:
     """One environment whose functions (name, evaluations/s, measured tokens per call) share ``model``;
-    ``quota`` is (tokens, requests) per minute, None for no quota configured."""
+    the tokens are configured as 100 output and the rest input; ``quota`` is (tokens, requests) per
+    minute, None for no quota configured."""
     raw = base()
     env = raw["dev"]
     env["reward_functions"] = {
         name: {"reward_spec": JUDGE, "judge_model_id": model, "target_evaluations_per_second": rate,
-               "judge_tokens_per_call": tokens, "expected_seconds_per_sample": 1.0, "timeout_seconds": 60,
+               "judge_input_tokens_per_call": tokens - 100, "judge_output_tokens_per_call": 100,
+               "expected_seconds_per_sample": 1.0, "timeout_seconds": 60,
                **({"judge_inference_profile_regions": ["us-east-1", "us-west-2"]} if model.startswith("us.") else {})}
         for name, rate, tokens in functions
     }
@@ -408,12 +435,13 @@ def test_a_judge_over_its_quota_fails_with_one_line_naming_function_need_and_quo
         f"{QUOTA_PATH}.amazon.nova-pro-v1:0.tokens_per_minute: judge model 'amazon.nova-pro-v1:0' needs "
         "36,000,000 tokens per minute at the target rate (function tone) but the configured quota is 4,000,000; "
         "request 'On-demand InvokeModel tokens per minute' >= 36,000,000 for amazon.nova-pro-v1:0 in Service "
-        "Quotas and set it here, or lower target_evaluations_per_second or judge_tokens_per_call"
+        "Quotas and set it here, or lower target_evaluations_per_second or the tokens per call "
+        "(judge_input_tokens_per_call, judge_output_tokens_per_call)"
     )
 
 
 def test_requests_per_minute_are_checked_and_a_profile_names_the_cross_region_quota() -> None:
-    message = error(judge_env(("tone", 50, 10), model="us.amazon.nova-pro-v1:0", quota=(10**9, 2_000)))
+    message = error(judge_env(("tone", 50, 110), model="us.amazon.nova-pro-v1:0", quota=(10**9, 2_000)))
     assert message.startswith(f"{QUOTA_PATH}.us.amazon.nova-pro-v1:0.requests_per_minute: judge model "
                               "'us.amazon.nova-pro-v1:0' needs 3,000 requests per minute")
     assert "request 'Cross-Region InvokeModel requests per minute' >= 3,000" in message
@@ -445,10 +473,16 @@ def test_without_a_measured_value_tokens_per_call_are_estimated_from_the_spec() 
     from stacks import judge_capacity
 
     raw = judge_env(("tone", 10, 1500), quota=(10**9, 10**6))
-    del raw["dev"]["reward_functions"]["tone"]["judge_tokens_per_call"]
+    tone = raw["dev"]["reward_functions"]["tone"]
+    del tone["judge_input_tokens_per_call"], tone["judge_output_tokens_per_call"]
     fn = parse_environments(raw)["dev"].function("tone")
     assert fn.judge_tokens_per_sample == judge_capacity.estimate_tokens_per_call(fn.reward_spec) > 15_000
     assert fn.judge_need.tokens_per_minute == 600 * fn.judge_tokens_per_sample
+    # One half measured, the other still estimated: output is the spec's max_tokens.
+    tone["judge_input_tokens_per_call"] = 1400
+    fn = parse_environments(raw)["dev"].function("tone")
+    assert (fn.judge_tokens.input, fn.judge_tokens.output) == (1400, fn.reward_spec["max_tokens"])
+    assert fn.judge_need.tokens_per_minute == 600 * (1400 + fn.reward_spec["max_tokens"])
 
 
 def test_a_judge_model_without_a_configured_quota_is_one_line_naming_what_to_add() -> None:
@@ -494,8 +528,13 @@ def test_bad_quota_config_is_one_line_naming_the_key(quotas: Any, expected: str)
 
 
 def test_judge_tokens_per_call_and_cache_entries_are_checked() -> None:
-    raw = judge_env(("tone", 10, 0))
-    assert error(raw).startswith("environments.dev.reward_functions.tone.judge_tokens_per_call: must be an integer >= 1")
+    raw = judge_env(("tone", 10, 100))  # 0 input tokens
+    assert error(raw).startswith(
+        "environments.dev.reward_functions.tone.judge_input_tokens_per_call: must be an integer in 1..1000000, got 0")
+    raw = judge_env(("tone", 10, 1500))
+    raw["dev"]["reward_functions"]["tone"]["judge_output_tokens_per_call"] = 2.5
+    assert error(raw).startswith("environments.dev.reward_functions.tone.judge_output_tokens_per_call: must be an "
+                                 "integer in 1..1000000")
     raw = judge_env(("tone", 10, 1500))
     raw["dev"]["reward_functions"]["tone"]["judge_cache_entries"] = 100_001
     assert error(raw).startswith("environments.dev.reward_functions.tone.judge_cache_entries: must be an integer in "
@@ -503,5 +542,6 @@ def test_judge_tokens_per_call_and_cache_entries_are_checked() -> None:
     raw["dev"]["reward_functions"]["tone"]["judge_cache_entries"] = 5000
     fn = parse_environments(raw)["dev"].function("tone")
     assert fn.environment_variables()["JUDGE_CACHE_ENTRIES"] == "5000"
-    assert error(with_fn(judge_tokens_per_call=1500)) == (
-        f"{FN}.judge_tokens_per_call: only valid for kind 'rlaif', this function is kind 'rlvr'")
+    for key in ("judge_input_tokens_per_call", "judge_output_tokens_per_call"):
+        assert error(with_fn(**{key: 1500})) == f"{FN}.{key}: only valid for kind 'rlaif', this function is kind 'rlvr'"
+    assert error(with_fn(judge_tokens_per_call=1500)).startswith(f"{FN}.judge_tokens_per_call: unknown key")

@@ -18,7 +18,8 @@ HAND = cost.CostProfile(
 JUDGED = cost.CostProfile(
     name="judged", evaluations_per_second=50, samples_per_invocation=8, memory_mb=2048,
     seconds_per_sample=0.0123, log_bytes_per_invocation=1000,
-    judge_model_id="us.amazon.nova-pro-v1:0", judge_input_tokens_per_call=1200, judge_output_tokens_per_call=80,
+    judge_model_id="us.amazon.nova-pro-v1:0", judge_input_tokens_per_evaluation=1200,
+    judge_output_tokens_per_evaluation=80,
 )
 
 
@@ -42,7 +43,7 @@ def test_batched_judge_by_hand() -> None:
     assert per_m.compute == pytest.approx(125_000 * 0.099 * 2 * 0.0000133334)  # 24,750 GB-s = $0.33000165
     assert per_m.compute == pytest.approx(0.33000165)
     assert per_m.logs == pytest.approx(0.0625)  # 125,000 x 1,000 B = 0.125 GB
-    # Nova Pro: 1,200 x $0.0008 + 80 x $0.0032 per 1,000 tokens = $0.001216 a call
+    # Nova Pro: 1,200 x $0.0008 + 80 x $0.0032 per 1,000 tokens = $0.001216 an evaluation
     assert per_m.judge == pytest.approx(1216.0)
     assert cost.cost_per_day(JUDGED).judge == pytest.approx(1216.0 * 4.32)  # 50/s = 4.32M a day
 
@@ -104,11 +105,77 @@ def test_function_profile_uses_the_handlers_record() -> None:
     assert (quiet.evaluations_per_second, quiet.memory_mb, quiet.seconds_per_sample) == (400, 1024, 0.02)
 
 
-def test_cli_prints_sizing_then_cost(capsys: pytest.CaptureFixture[str]) -> None:
+def test_environment_profiles_follow_each_environments_system_log_level() -> None:
+    from reward_kit.lambda_runtime import estimate_record_bytes
+
+    environments = capacity.shipped_environments(capacity.ROOT / "cdk.json")
+    assert (environments["dev"].system_log_level, environments["prod"].system_log_level) == ("INFO", "WARN")
+    rows = {p.name: p for p in cost.environment_profiles(environments)}
+    for env, platform in (("dev", cost.SYSTEM_LOG_BYTES_PER_INVOCATION), ("prod", 0)):
+        fn = environments[env].function("sentiment")
+        record = estimate_record_bytes(["correctness", "format"] if env == "prod" else ["sentiment"], 1,
+                                       service=fn.function_name, seconds=0.02)
+        assert rows[f"{env}.sentiment"].log_bytes_per_invocation == record + platform
+    seed = rows["seed handler, as prod.sentiment"]
+    assert seed.log_bytes_per_invocation == cost.SEED_HANDLER_LOG_BYTES_PER_SAMPLE + cost.SYSTEM_TEXT_LOG_BYTES_PER_INVOCATION
+
+
+def test_a_judged_function_costs_the_tokens_the_quota_check_counts() -> None:
+    from stacks import judge_capacity
+    from stacks.config import parse_environments
+
+    from .conftest import JUDGE_ENVIRONMENT
+
+    raw = json.loads(json.dumps(JUDGE_ENVIRONMENT))
+    raw["reward_functions"]["judge-fm"].update(judge_input_tokens_per_call=1200, judge_output_tokens_per_call=80)
+    env = parse_environments({"judge": raw})["judge"]
+    fns = {fn.name: fn for fn in env.reward_functions}
+    fm, xr = (cost.function_profile(fn, system_log_level=env.system_log_level) for fn in env.reward_functions)
+    assert (fm.judge_model_id, fm.judge_input_tokens_per_evaluation, fm.judge_output_tokens_per_evaluation) == (
+        "amazon.nova-pro-v1:0", 1200, 80)
+    assert cost.cost_per_million(fm).judge == pytest.approx(1216.0)  # as by hand above
+    assert fns["judge-fm"].judge_need.tokens_per_minute == 50 * 60 * (1200 + 80)  # the quota check's tokens
+    # Not configured: estimated from the spec, as the quota check does; the profile id prices as
+    # its foundation model.
+    helpfulness = fns["judge-xr"].reward_spec["graders"]["helpfulness"]
+    estimate = (judge_capacity.estimate_input_tokens_per_call(helpfulness),
+                judge_capacity.estimate_output_tokens_per_call(helpfulness))
+    assert (xr.judge_model_id, xr.judge_input_tokens_per_evaluation, xr.judge_output_tokens_per_evaluation) == (
+        "us.amazon.nova-pro-v1:0", *estimate)
+    assert xr.judge_input_tokens_per_evaluation + xr.judge_output_tokens_per_evaluation == (
+        fns["judge-xr"].judge_need.tokens_per_minute / (50 * 60))
+    assert cost.cost_per_million(xr).judge == pytest.approx(1e6 * (estimate[0] * 0.0008 + estimate[1] * 0.0032) / 1000)
+    bad = json.loads(json.dumps(JUDGE_ENVIRONMENT))
+    bad["reward_functions"]["judge-fm"]["judge_input_tokens_per_call"] = -1
+    with pytest.raises(ValueError, match=r"judge-fm\.judge_input_tokens_per_call: must be an integer"):
+        parse_environments({"judge": bad})
+
+
+def test_every_judge_call_of_a_sample_is_priced() -> None:
+    from stacks.config import parse_environments
+
+    from .conftest import JUDGE_ENVIRONMENT
+
+    raw = json.loads(json.dumps(JUDGE_ENVIRONMENT))
+    fm = raw["reward_functions"]["judge-fm"]
+    rubric = fm["reward_spec"]
+    fm["reward_spec"] = {"grader": "multi", "graders": {"a": rubric, "b": {**rubric, "name": "b"}}}
+    fm.update(judge_input_tokens_per_call=1200, judge_output_tokens_per_call=80, target_evaluations_per_second=10)
+    env = parse_environments({"judge": raw})["judge"]
+    profile = cost.function_profile(env.function("judge-fm"), system_log_level="WARN")
+    assert (profile.judge_input_tokens_per_evaluation, profile.judge_output_tokens_per_evaluation) == (2400, 160)
+    assert cost.cost_per_million(profile).judge == pytest.approx(2 * 1216.0)
+
+
+def test_cli_prints_sizing_then_judge_then_cost(capsys: pytest.CaptureFixture[str]) -> None:
+    from stacks import judge_capacity
+
     assert capacity.main([]) == 0
     out = capsys.readouterr().out
-    sizing, costs = out.split("\n\nPrices: ", 1)
+    tables, costs = out.split("\n\nPrices: ", 1)
+    sizing, judge = tables.split("\n\nJudge profile: ", 1)
     assert sizing == capacity.sizing_table()
+    assert "Judge profile: " + judge == judge_capacity.judge_sizing_table()
     profiles = cost.environment_profiles(capacity.shipped_environments(capacity.ROOT / "cdk.json"))
     assert "Prices: " + costs == cost.cost_table(profiles) + "\n"
     assert [p.name for p in profiles] == ["dev.sentiment", "dev.gsm8k", "prod.sentiment", "prod.gsm8k",

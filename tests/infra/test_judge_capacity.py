@@ -18,6 +18,8 @@ def test_the_estimate_is_the_largest_request_in_tokens_plus_max_tokens() -> None
     chars = judge.max_request_chars(spec)
     # system prompt + three texts of 1,000 characters each and their tags
     assert 3000 < chars < 3000 + len(judge.system_prompt(spec)) + 400
+    assert jc.estimate_input_tokens_per_call(spec) == math.ceil(chars / jc.CHARS_PER_TOKEN)
+    assert jc.estimate_output_tokens_per_call(spec) == 256
     assert jc.estimate_tokens_per_call(spec) == math.ceil(chars / jc.CHARS_PER_TOKEN) + 256
 
 
@@ -26,6 +28,8 @@ def test_the_estimate_follows_the_spec() -> None:
     assert jc.estimate_tokens_per_call(validate_spec({**JUDGE, "include_reference": False})) < base
     assert jc.estimate_tokens_per_call(validate_spec({**JUDGE, "include_prompt": False})) < base
     assert jc.estimate_tokens_per_call(validate_spec({**JUDGE, "max_tokens": 2048})) == base - 512 + 2048
+    assert jc.estimate_input_tokens_per_call(validate_spec({**JUDGE, "max_tokens": 2048})) == (
+        jc.estimate_input_tokens_per_call(validate_spec(JUDGE)))
     longer = {**JUDGE, "criteria": {"accuracy": "the facts are right " * 20, "tone": "polite " * 20}}
     assert jc.estimate_tokens_per_call(validate_spec(longer)) > base
 
@@ -36,9 +40,23 @@ def test_multi_counts_each_judge_component() -> None:
         "graders": {"quality": JUDGE, "format": {"grader": "regex", "pattern": "x", "target": "response"}},
     })
     assert len(jc.judge_specs(spec)) == 1
-    assert jc.tokens_per_sample(spec) == jc.estimate_tokens_per_call(spec["graders"]["quality"])
-    assert jc.tokens_per_sample(spec, 1500) == 1500
+    quality = spec["graders"]["quality"]
+    assert jc.tokens_per_sample(spec) == jc.JudgeTokens(jc.estimate_input_tokens_per_call(quality), 512)
+    assert jc.tokens_per_sample(spec).total == jc.estimate_tokens_per_call(quality)
+    assert jc.tokens_per_sample(spec, 1400, 100) == jc.JudgeTokens(1400, 100)
+    assert jc.tokens_per_sample(spec, 1400, 100).total == 1500
     assert jc.judge_specs(validate_spec({"grader": "regex", "pattern": "x", "target": "response"})) == []
+    # Two judge components: two calls a sample, each with its own estimate or the configured halves.
+    two = validate_spec({"grader": "multi", "graders": {"a": JUDGE, "b": {**JUDGE, "max_tokens": 64}}})
+    assert jc.tokens_per_sample(two).output == 512 + 64
+    assert jc.tokens_per_sample(two, 1400, 100) == jc.JudgeTokens(2800, 200)
+
+
+def test_a_half_left_unset_keeps_its_estimate() -> None:
+    spec = validate_spec(JUDGE)
+    estimated_input = jc.estimate_input_tokens_per_call(spec)
+    assert jc.tokens_per_sample(spec, None, 40) == jc.JudgeTokens(estimated_input, 40)
+    assert jc.tokens_per_sample(spec, 900, None) == jc.JudgeTokens(900, 512)
 
 
 def test_the_issues_example_400_per_second_at_1500_tokens_is_36m_tokens_per_minute() -> None:
@@ -65,8 +83,8 @@ def test_a_need_over_the_token_quota_is_one_line_naming_need_and_quota() -> None
         "environments.prod.bedrock_quotas.amazon.nova-pro-v1:0.tokens_per_minute: judge model "
         "'amazon.nova-pro-v1:0' needs 36,000,000 tokens per minute at the target rate (function fn0) but the "
         "configured quota is 2,000,000; request 'On-demand InvokeModel tokens per minute' >= 36,000,000 for "
-        "amazon.nova-pro-v1:0 in Service Quotas and set it here, or lower target_evaluations_per_second or "
-        "judge_tokens_per_call"
+        "amazon.nova-pro-v1:0 in Service Quotas and set it here, or lower target_evaluations_per_second or the "
+        "tokens per call (judge_input_tokens_per_call, judge_output_tokens_per_call)"
     )
 
 

@@ -100,7 +100,8 @@ def test_environment_variables(synth: Any, env: str) -> None:
         assert variables[names.ENV_REWARD_FUNCTION_NAME] == fn.name
         assert variables[names.ENV_POWERTOOLS_SERVICE_NAME] == fn.function_name
         assert variables[names.ENV_POWERTOOLS_METRICS_NAMESPACE] == names.METRIC_NAMESPACE
-        assert variables[names.ENV_POWERTOOLS_LOG_LEVEL] == "INFO"
+        # Powertools' level follows the environment's application log level (Lambda's governs).
+        assert variables[names.ENV_POWERTOOLS_LOG_LEVEL] == {"dev": "DEBUG"}.get(env, "INFO")
         if fn.kind == "rlaif":
             assert variables[names.ENV_JUDGE_MODEL_ID] == fn.judge_model_id
             assert variables[names.ENV_JUDGE_MAX_CONCURRENCY] == str(fn.judge_max_concurrency)
@@ -125,7 +126,30 @@ def test_explicit_log_groups_with_retention(synth: Any, env: str) -> None:
         (logical_id,) = [k for k, v in groups.items()
                          if v["Properties"].get("LogGroupName") == f"/aws/lambda/{fn.function_name}"]
         assert groups[logical_id]["Properties"]["RetentionInDays"] == cfg.log_retention_days
-        assert props["LoggingConfig"] == {"LogGroup": {"Ref": logical_id}}
+        assert props["LoggingConfig"]["LogGroup"] == {"Ref": logical_id}
+
+
+# (application, system) log level per environment: dev for detail, prod for cost; the
+# test-only "judge" environment sets neither and gets the defaults, which favour cost.
+LOG_LEVELS = {"dev": ("DEBUG", "INFO"), "prod": ("INFO", "WARN"), "judge": ("INFO", "WARN")}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_log_format_and_levels_per_environment(synth: Any, env: str) -> None:
+    application, system = LOG_LEVELS[env]
+    cfg = config(synth, env)
+    assert (cfg.application_log_level, cfg.system_log_level) == (application, system)
+    for fn in cfg.reward_functions:
+        _, props = function_resource(synth, env, fn.function_name)
+        logging = dict(props["LoggingConfig"])
+        logging.pop("LogGroup")
+        assert logging == {"LogFormat": "JSON", "ApplicationLogLevel": application, "SystemLogLevel": system}
+    template(synth, env).resource_properties_count_is(
+        "AWS::Lambda::Function",
+        {"LoggingConfig": Match.object_like({"LogFormat": "JSON", "ApplicationLogLevel": application,
+                                             "SystemLogLevel": system})},
+        len(cfg.reward_functions),
+    )
 
 
 @pytest.mark.parametrize("env", ENVS)

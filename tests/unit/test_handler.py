@@ -235,6 +235,24 @@ def test_namespace_and_service_follow_powertools_env(monkeypatch, capsys):
         importlib.reload(module)
 
 
+@pytest.mark.parametrize("level", ["WARN", "FATAL"])
+def test_an_application_log_level_that_drops_the_record_is_reported_at_cold_start(monkeypatch, capsys, level):
+    monkeypatch.setenv(names.ENV_REWARD_SPEC, json.dumps(LABEL_SPEC))
+    monkeypatch.setenv(names.ENV_LAMBDA_LOG_LEVEL, level)
+    import rlvr.handler as module
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Powertools' own ALC/level mismatch warning
+            importlib.reload(module)
+        logs, _ = parse_lines(capsys.readouterr().out)
+        (line,) = logs
+        assert line["level"] == "CRITICAL" and "drops the per-invocation metrics record" in line["message"]
+    finally:
+        monkeypatch.undo()
+        importlib.reload(module)
+
+
 def test_import_is_light():
     # No grader dependencies or AWS SDK at import: they would slow every cold start.
     # (Powertools imports the bare `botocore` package for its user agent: ~1 ms, allowed.)

@@ -375,7 +375,8 @@ def test_the_dry_run_reports_judge_calls_and_tokens_per_call(bedrock, tmp_path):
     spec.write_text(json.dumps(SPEC))
     out = io.StringIO()
     assert dryrun.main(["--data", str(data), "--spec", str(spec)], stdout=out, stderr=io.StringIO()) == 0
-    assert ("judge: 3 calls (3 samples de-duplicated), 2700 input + 120 output tokens, 940 tokens per call"
+    assert ("judge: 3 calls (3 samples de-duplicated), 2700 input + 120 output tokens, per call 900 input + "
+            "40 output (set judge_input_tokens_per_call: 900 and judge_output_tokens_per_call: 40 in cdk.json"
             in out.getvalue())
 
 
