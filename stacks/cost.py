@@ -266,12 +266,19 @@ SYSTEM_TEXT_LOG_LINES = (
     "Max Memory Used: 81 MB\t",
 )
 SYSTEM_TEXT_LOG_BYTES_PER_INVOCATION = sum(len(line) + 1 for line in SYSTEM_TEXT_LOG_LINES)
-def function_profile(fn: object, *, system_log_level: str, label: str | None = None) -> CostProfile:
+# Application log levels at which the runtime writes its per-invocation DEBUG line.
+APPLICATION_LEVELS_WITH_DEBUG_LINE = ("TRACE", "DEBUG")
+
+
+def function_profile(
+    fn: object, *, system_log_level: str, application_log_level: str = "INFO", label: str | None = None
+) -> CostProfile:
     """The cost profile of one configured reward function (a ``RewardFunctionConfig``): its
     log bytes per invocation come from the runtime's own record builder
-    (``reward_kit.lambda_runtime.estimate_record_bytes``) plus Lambda's platform records when
-    the system log level keeps them."""
-    from reward_kit.lambda_runtime import estimate_record_bytes
+    (``reward_kit.lambda_runtime.estimate_record_bytes``), plus its DEBUG line when the
+    application log level keeps it and Lambda's platform records when the system log level
+    keeps them."""
+    from reward_kit.lambda_runtime import estimate_debug_line_bytes, estimate_record_bytes
     from reward_kit.spec import reward_dimensions
 
     samples = int(fn.samples_per_invocation)  # type: ignore[attr-defined]
@@ -282,6 +289,8 @@ def function_profile(fn: object, *, system_log_level: str, label: str | None = N
         service=fn.function_name,  # type: ignore[attr-defined]
         seconds=round(samples * seconds_per_sample, 4),
     )
+    if application_log_level.upper() in APPLICATION_LEVELS_WITH_DEBUG_LINE:
+        log_bytes += estimate_debug_line_bytes(fn.function_name, samples)  # type: ignore[attr-defined]
     if system_log_level.upper() in SYSTEM_LEVELS_WITH_INVOCATION_RECORDS:
         log_bytes += SYSTEM_LOG_BYTES_PER_INVOCATION
     judge = getattr(fn, "judge", None)  # a JudgeConfig when the spec needs a judge
@@ -317,9 +326,11 @@ def environment_profiles(environments: Mapping[str, object]) -> list[CostProfile
     handler on the settings of the busiest function, for comparison."""
     profiles = []
     for env_name, env in environments.items():
-        level = getattr(env, "system_log_level", "INFO")
+        system = getattr(env, "system_log_level", "INFO")
+        application = getattr(env, "application_log_level", "INFO")
         for fn in env.reward_functions:  # type: ignore[attr-defined]
-            profiles.append(function_profile(fn, system_log_level=level, label=f"{env_name}.{fn.name}"))
+            profiles.append(function_profile(fn, system_log_level=system, application_log_level=application,
+                                             label=f"{env_name}.{fn.name}"))
     if profiles:
         busiest = max(profiles, key=lambda p: p.evaluations_per_second)
         profiles.append(seed_profile(busiest))

@@ -68,10 +68,12 @@ __all__ = [
     "MetricSource",
     "RewardRuntime",
     "deadline_from_context",
+    "estimate_debug_line_bytes",
     "estimate_record_bytes",
     "invocation_metrics",
 ]
 
+DEBUG_MESSAGE = "reward batch scored"
 # Metric values only feed CloudWatch statistics: 4 decimals keep the log lines short.
 METRIC_DECIMALS = 4
 
@@ -207,10 +209,7 @@ class RewardRuntime:
             if result.dropped:
                 self._report_dropped(result)
             # Detail for dev (application log level DEBUG): the record has no request id.
-            self.logger.debug(
-                "reward batch scored",
-                extra={"samples": result.sample_count, "failures": dict(result.failures), **_request_fields(context)},
-            )
+            self.logger.debug(DEBUG_MESSAGE, extra=_debug_fields(result, context))
         return result.response
 
     def _report_dropped(self, result: BatchResult) -> None:
@@ -327,6 +326,24 @@ def estimate_record_bytes(
     provider = AmazonCloudWatchEMFProvider(namespace=namespace, service=service)
     records = build_records(provider.serialize_metric_set, invocation_metrics(result, dimensions, seconds), _summary(result))
     return sum(len(dumps(record).encode()) + 1 for record in records)  # + the newline
+
+
+def estimate_debug_line_bytes(service: str, samples: int, request_id: str = "3f9a2c1e-7b4d-4e8f-9a21-5c6d7e8f9a0b") -> int:
+    """Bytes of the per-invocation DEBUG line (application log level DEBUG or TRACE), in the
+    shape Powertools' JSON formatter gives it (tests compare with a real line)."""
+    result = BatchResult(outputs=[{}] * samples, failures=Counter(), values={AGGREGATE: []})
+
+    class _Context:
+        aws_request_id = request_id
+
+    line = {"level": "DEBUG", "location": "handler:200", "message": DEBUG_MESSAGE,
+            "timestamp": "2025-06-01 12:00:00,000+0000", "service": service, "name": service,
+            **_debug_fields(result, _Context())}
+    return len(dumps(line).encode()) + 1
+
+
+def _debug_fields(result: BatchResult, context: Any) -> dict[str, Any]:
+    return {"samples": result.sample_count, "failures": dict(result.failures), **_request_fields(context)}
 
 
 def _summary(result: BatchResult) -> dict[str, Any]:

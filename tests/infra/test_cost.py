@@ -105,17 +105,19 @@ def test_function_profile_uses_the_handlers_record() -> None:
     assert (quiet.evaluations_per_second, quiet.memory_mb, quiet.seconds_per_sample) == (400, 1024, 0.02)
 
 
-def test_environment_profiles_follow_each_environments_system_log_level() -> None:
-    from reward_kit.lambda_runtime import estimate_record_bytes
+def test_environment_profiles_follow_each_environments_log_levels() -> None:
+    from reward_kit.lambda_runtime import estimate_debug_line_bytes, estimate_record_bytes
 
     environments = capacity.shipped_environments(capacity.ROOT / "cdk.json")
     assert (environments["dev"].system_log_level, environments["prod"].system_log_level) == ("INFO", "WARN")
     rows = {p.name: p for p in cost.environment_profiles(environments)}
-    for env, platform in (("dev", cost.SYSTEM_LOG_BYTES_PER_INVOCATION), ("prod", 0)):
+    dev_fn = environments["dev"].function("sentiment")
+    debug_line = estimate_debug_line_bytes(dev_fn.function_name, 1)
+    for env, extra in (("dev", debug_line + cost.SYSTEM_LOG_BYTES_PER_INVOCATION), ("prod", 0)):
         fn = environments[env].function("sentiment")
         record = estimate_record_bytes(["correctness", "format"] if env == "prod" else ["sentiment"], 1,
                                        service=fn.function_name, seconds=0.02)
-        assert rows[f"{env}.sentiment"].log_bytes_per_invocation == record + platform
+        assert rows[f"{env}.sentiment"].log_bytes_per_invocation == record + extra
     seed = rows["seed handler, as prod.sentiment"]
     assert seed.log_bytes_per_invocation == cost.SEED_HANDLER_LOG_BYTES_PER_SAMPLE + cost.SYSTEM_TEXT_LOG_BYTES_PER_INVOCATION
 
@@ -203,3 +205,9 @@ def test_estimate_matches_a_real_handler_run(monkeypatch, capsys) -> None:
     line = capsys.readouterr().out
     seconds = json.loads(line)[names.METRIC_BATCH_SECONDS]
     assert len(line.encode()) == estimate_record_bytes(["label"], 1, service="reward", seconds=seconds, rewards=(1,))
+
+
+def test_readme_cost_table_comes_from_the_model() -> None:
+    text = (capacity.ROOT / "README.md").read_text(encoding="utf-8")
+    table = cost.cost_table(cost.environment_profiles(capacity.shipped_environments(capacity.ROOT / "cdk.json")))
+    assert table in text, "README cost table differs from `python -m stacks.capacity`"

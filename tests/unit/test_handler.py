@@ -65,12 +65,18 @@ def test_one_record_per_invocation_and_no_sample_text_by_default(handler_module,
 
 
 def test_debug_level_adds_a_line_with_the_request_id(handler_module, capsys):
+    from reward_kit.lambda_runtime import estimate_debug_line_bytes
+
     class Context:
         aws_request_id = "req-dbg"
+
+    class UuidContext:
+        aws_request_id = "3f9a2c1e-7b4d-4e8f-9a21-5c6d7e8f9a0b"
 
     handler_module.runtime.logger.setLevel("DEBUG")
     try:
         _, out = run(handler_module, [make_sample("a"), make_sample("b", "")], capsys, Context())
+        _, one = run(handler_module, [make_sample("a")], capsys, UuidContext())
     finally:
         handler_module.runtime.logger.setLevel("INFO")
     logs, blobs = parse_lines(out)
@@ -78,6 +84,9 @@ def test_debug_level_adds_a_line_with_the_request_id(handler_module, capsys):
     (line,) = logs
     assert line["level"] == "DEBUG" and line["request_id"] == "req-dbg"
     assert line["failures"] == {"empty_response": 1} and line["samples"] == 2
+    # The cost model's estimate of this line, for one sample without failures.
+    (debug_text,) = [text for text in one.splitlines() if '"level":"DEBUG"' in text]
+    assert abs(len(debug_text.encode()) + 1 - estimate_debug_line_bytes("reward", 1)) <= 10
 
 
 def test_errors_carry_the_request_id(handler_module, capsys):
