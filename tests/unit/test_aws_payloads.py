@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from reward_kit import names
 from reward_kit.contract import EventError
 from reward_kit.scoring import Scorer
 
@@ -90,7 +91,8 @@ def test_trajectories_event_through_the_handler_mirrors_its_shape(numeric_handle
     assert response["trajectories"][0]["aggregate_reward_score"] == 1.0
     assert response["trajectories"][1]["metrics_list"][-1]["name"] == "failure_no_answer"
     json.dumps(response)  # the response is JSON as it stands
-    assert '"samples": 2' in capsys.readouterr().out.replace('"samples":2', '"samples": 2')
+    (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert record[names.METRIC_SAMPLES] == 2  # the invocation's one record counts both
 
 
 def test_samples_key_and_plain_list_events():
