@@ -28,7 +28,7 @@ from reward_kit.scoring import AGGREGATE, Scorer
 from reward_kit.spec import validate_spec
 
 from .fake_bedrock import MODEL_ID, Error, Reply, _bedrock_server, bedrock  # noqa: F401 - fixtures
-from .helpers import fresh_handler, make_sample, metric_values, parse_lines
+from .helpers import fresh_handler, make_sample, metric_values, parse_lines, summary
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 SPEC = {"grader": "judge", "rubric": "Reward correct, polite answers.", "name": "quality"}
@@ -88,8 +88,8 @@ def test_a_hanging_judge_returns_before_the_deadline(rlaif, bedrock, capsys, mon
     assert all(o["metrics_list"][-1]["name"] == "failure_judge_timeout" for o in outputs)
     # Concurrency 1: the first call hangs until the deadline and no other starts; 16: a first wave.
     assert bedrock.count == min(samples, concurrency)
-    logs, blobs = parse_lines(capsys.readouterr().out)
-    assert logs[-1]["failures"] == {"judge_timeout": samples}
+    _, blobs = parse_lines(capsys.readouterr().out)
+    assert summary(blobs)["failures"] == {"judge_timeout": samples}
     values = metric_values(blobs)
     if concurrency == 1:  # in parallel the Scorer may cut off before the judge threads record
         assert values[names.METRIC_JUDGE_ABANDONED] == [1]
@@ -151,7 +151,7 @@ def test_judge_metrics_in_emf_under_throttling_with_token_usage(rlaif, bedrock, 
     outputs = rlaif.handler(event, Context(remaining_ms=60_000))
     assert [o["id"] for o in outputs] == [f"m-{i}" for i in range(len(numbers))]
     assert [o["aggregate_reward_score"] for o in outputs] == [round((n % 11) / 10, 6) for n in numbers[:-1]] + [0.0]
-    logs, blobs = parse_lines(capsys.readouterr().out)
+    _, blobs = parse_lines(capsys.readouterr().out)
     values = metric_values(blobs)
     throttled = [n for n in range(10) if n % 3 == 0]  # 0, 3, 6, 9: once each
     expected = {
@@ -169,11 +169,12 @@ def test_judge_metrics_in_emf_under_throttling_with_token_usage(rlaif, bedrock, 
     assert bedrock.count == 11 + expected[names.METRIC_JUDGE_RETRIES]  # HTTP requests = calls + retries
     latencies = values[names.METRIC_JUDGE_CALL_SECONDS]
     assert len(latencies) == 11 and all(value >= 0 for value in latencies)
-    (latency_blob,) = [b for b in blobs if names.METRIC_JUDGE_CALL_SECONDS in b]
-    assert latency_blob["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [
-        {"Name": names.METRIC_JUDGE_CALL_SECONDS, "Unit": "Seconds"}
-    ]
-    assert logs[-1]["failures"] == {"judge_error": 1}
+    # One record for the invocation: the judge's counts and latencies join the batch's metrics.
+    (record,) = blobs
+    definitions = record["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    assert {"Name": names.METRIC_JUDGE_CALL_SECONDS, "Unit": "Seconds"} in definitions
+    assert {"Name": names.METRIC_JUDGE_CALLS, "Unit": "Count"} in definitions
+    assert summary(blobs)["failures"] == {"judge_error": 1}
 
 
 def test_an_rlvr_spec_emits_no_judge_metrics(bedrock, capsys, monkeypatch):
@@ -378,6 +379,23 @@ def test_the_dry_run_reports_judge_calls_and_tokens_per_call(bedrock, tmp_path):
     assert ("judge: 3 calls (3 samples de-duplicated), 2700 input + 120 output tokens, per call 900 input + "
             "40 output (set judge_input_tokens_per_call: 900 and judge_output_tokens_per_call: 40 in cdk.json"
             in out.getvalue())
+
+
+def test_the_dry_run_rounds_the_per_call_tokens_up(bedrock, tmp_path):
+    import io
+
+    from reward_kit import dryrun
+
+    # 900 + 901 + 901 input tokens over 3 calls is 900.67: configure 901, never less than measured.
+    bedrock.responder = lambda index, body: Reply(json.dumps({"score": 5}), input_tokens=900 + (index > 0),
+                                                  output_tokens=40)
+    data = tmp_path / "rollouts.jsonl"
+    data.write_text("\n".join(json.dumps(make_sample(f"r-{i}", f"answer {i}")) for i in range(3)) + "\n")
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(SPEC))
+    out = io.StringIO()
+    assert dryrun.main(["--data", str(data), "--spec", str(spec)], stdout=out, stderr=io.StringIO()) == 0
+    assert "2702 input + 120 output tokens, per call 901 input + 40 output" in out.getvalue()
 
 
 @pytest.mark.parametrize("prefix", ["", "日本語 "])
