@@ -334,7 +334,7 @@ def test_a_normal_batch_is_not_trimmed(load, capsys):
     outputs = module.handler([make_sample(str(i), "\\boxed{positive}", "positive") for i in range(1000)], None)
     logs, blobs = parse_lines(capsys.readouterr().out)
     assert all(len(o["metrics_list"]) == 5 for o in outputs)  # 2 rewards + 3 diagnostics: untouched
-    assert [r["level"] for r in logs] == ["INFO"]
+    assert logs == []  # no warning line: the invocation record is all it writes
     assert names.METRIC_DROPPED_DIAGNOSTICS not in metric_values(blobs)
 
 
