@@ -130,8 +130,8 @@ def test_explicit_log_groups_with_retention(synth: Any, env: str) -> None:
 
 
 # (application, system) log level per environment: dev for detail, prod for cost; the
-# test-only "judge" environment sets neither and gets the defaults, which favour cost.
-LOG_LEVELS = {"dev": ("DEBUG", "INFO"), "prod": ("INFO", "WARN"), "judge": ("INFO", "WARN")}
+# test-only "judge" and "sandbox" environments set neither and get the defaults, which favour cost.
+LOG_LEVELS = {"dev": ("DEBUG", "INFO"), "prod": ("INFO", "WARN"), "judge": ("INFO", "WARN"), "sandbox": ("INFO", "WARN")}
 
 
 @pytest.mark.parametrize("env", ENVS)
