@@ -29,7 +29,7 @@ from reward_kit.extraction import (
     unwrap_latex_text,
 )
 from reward_kit.graders.base import GradeInput, GradeResult, Grader, answer_result
-from reward_kit.references import MISSING, reference_answer
+from reward_kit.references import MISSING, reference_answer, unwrap_reference
 
 # Scripts written without spaces (kana, CJK ideographs, Hangul, half-width katakana): no word
 # boundary can be required next to these characters.
@@ -177,6 +177,9 @@ def build(spec: Mapping[str, Any]) -> Grader:
 
     def resolve_reference(reference: Any) -> frozenset[str] | None:
         """The expected label(s): one, or the k labels of a list reference; None if unusable."""
+        if type(reference) is dict:
+            # {"answer": "positive"} resolves as its unwrapped value does: share the cache.
+            reference = unwrap_reference(reference, reference_key)
         if type(reference) is str and len(reference) <= _CACHED_REFERENCE_CHARS:  # repeated across a batch
             labels = reference_cache.get(reference)
             if labels is None:
