@@ -14,6 +14,7 @@ from constructs import Construct
 from .code_sandbox import CodeSandboxNetwork
 from .config import EnvironmentConfig
 from .evaluator_registration import EvaluatorRegistration
+from .monitoring import RewardMonitoring
 from .reward_functions import RewardFunction
 from .training_access import TrainingAccess
 
@@ -73,3 +74,9 @@ class RewardStack(Stack):
                 rf = self.reward_functions[evaluator.function]
                 self.evaluator_registration.register(rf.config.construct_name, lambda_arn=rf.invoke_arn,
                                                      name=evaluator.name, description=evaluator.description)
+        self.monitoring = RewardMonitoring(
+            self,
+            "Monitoring",
+            environment=config,
+            functions={name: rf.function for name, rf in self.reward_functions.items()},
+        )

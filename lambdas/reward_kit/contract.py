@@ -90,6 +90,9 @@ MISSING_REFERENCE = "missing_reference"
 RESPONSE_TOO_LONG = "response_too_long"
 GRADER_ERROR = "grader_error"
 GRADER_TIMEOUT = "grader_timeout"
+# Extraction failures the deterministic graders report (named here for the dashboards).
+NO_ANSWER = "no_answer"
+MULTIPLE_ANSWERS = "multiple_answers"
 # Whole-event failure (the handler counts it; no sample outputs exist for it).
 INVALID_EVENT = "invalid_event"
 

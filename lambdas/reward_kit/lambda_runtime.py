@@ -19,7 +19,7 @@ Configuration (environment; names, defaults and limits in ``reward_kit.settings`
 
 Per invocation it writes ONE log record (``reward_kit.invocation_record``): an EMF record
 whose metrics are the per-sample rewards (``Reward``, and ``Reward_<dimension>`` for multi
-specs), ``Samples``, ``Failed``, ``Failure_<reason>``, ``Seconds`` and any extra metric group
+specs; with a range below 0 also their 0..1 copies ``Norm_<metric>``, for percentiles), ``Samples``, ``Failed``, ``Failure_<reason>``, ``Seconds`` and any extra metric group
 (``add_metric_source``, a grader's ``GraderTraits.metrics``), with the summary fields that are
 not metrics (``mean``) as properties. Batches over 100 samples take one more record per 100
 samples (EMF's limit of 100 values per metric). When a batch's outputs would not fit Lambda's
@@ -205,7 +205,8 @@ class RewardRuntime:
         finally:
             seconds = time.perf_counter() - started
             judge = result.judge if uses_judge(scorer.spec) else None
-            self._write_record(scorer, invocation_metrics(result, scorer.dimensions, seconds, judge), _summary(result))
+            metrics = invocation_metrics(result, scorer.dimensions, seconds, judge, output_range=scorer.range)
+            self._write_record(scorer, metrics, _summary(result))
             if result.dropped:
                 self._report_dropped(result)
             # Detail for dev (application log level DEBUG): the record has no request id.
@@ -274,7 +275,8 @@ class RewardRuntime:
 
 
 def invocation_metrics(
-    result: BatchResult, dimensions: list[str], seconds: float, judge: JudgeStats | None = None
+    result: BatchResult, dimensions: list[str], seconds: float, judge: JudgeStats | None = None,
+    *, output_range: tuple[float, float] = (0.0, 1.0),
 ) -> list[Metric]:
     """The metrics of one scored batch: the reward distributions (``names.distribution_metric_names``),
     the counts (a ``Failure_<reason>`` only for reasons that occurred), the batch time, the
@@ -283,10 +285,9 @@ def invocation_metrics(
     series = [result.values[AGGREGATE]]
     if len(dimensions) > 1:
         series += [result.values[d] for d in dimensions]
-    metrics = [
-        Metric(name, [_compact(v) for v in values])
-        for name, values in zip(names.distribution_metric_names(dimensions), series)
-    ]
+    distributions = list(zip(names.distribution_metric_names(dimensions), series))
+    distributions += _normalized_series(distributions, output_range)
+    metrics = [Metric(name, [_compact(v) for v in values]) for name, values in distributions]
     metrics.append(Metric(names.METRIC_SAMPLES, result.sample_count))
     metrics.append(Metric(names.METRIC_FAILED_SAMPLES, result.failed_samples))
     metrics += [Metric(names.failure_metric_name(r), c) for r, c in sorted(result.failures.items())]
@@ -353,6 +354,20 @@ def _summary(result: BatchResult) -> dict[str, Any]:
     if mean is None or result.sample_count < 2:
         return {}
     return {names.SUMMARY_MEAN: _compact(mean)}
+
+
+def _normalized_series(
+    series: list[tuple[str, list[float]]], output_range: tuple[float, float]
+) -> list[tuple[str, list[float]]]:
+    """The 0..1 copies of per-sample series whose range goes below 0 (percentiles need values >= 0)."""
+    if not names.publishes_normalized(output_range):
+        return []
+    lo, hi = output_range
+    span = hi - lo
+    return [
+        (names.normalized_metric_name(name), [min(1.0, max(0.0, (v - lo) / span)) for v in values])
+        for name, values in series
+    ]
 
 
 def _compact(value: float) -> float | int:

@@ -41,6 +41,9 @@ METRIC_BATCH_SECONDS = "Seconds"  # wall time to score one invocation's batch
 # metrics_list entries left out so the response fits Lambda's 6 MB (only when some were).
 METRIC_DROPPED_DIAGNOSTICS = "DroppedDiagnostics"  # type Metric entries
 METRIC_DROPPED_REWARD_ENTRIES = "DroppedRewardEntries"  # per-dimension type Reward entries
+# Percentiles are unavailable for a metric with any negative value (AWS-FACTS section 6): a
+# spec whose range goes below 0 also publishes each per-sample reward metric scaled to 0..1.
+METRIC_NORMALIZED_PREFIX = "Norm_"  # + a per-sample reward metric name, e.g. Norm_AggregateReward
 
 # Judge (RLAIF) metrics, one set per invocation of a function whose spec has a judge.
 METRIC_JUDGE_CALLS = "JudgeCalls"  # judge calls made (one per distinct request; retries not counted)
@@ -66,6 +69,14 @@ def reward_metric_name(dimension: str) -> str:
 def judge_error_metric_name(code: str) -> str:
     """Metric name counting judge calls that failed with one error code, e.g. ``JudgeError_ThrottlingException``."""
     return f"{METRIC_JUDGE_ERROR_PREFIX}{code}"
+def normalized_metric_name(metric: str) -> str:
+    """The 0..1 copy of a per-sample reward metric, e.g. ``Norm_AggregateReward``."""
+    return f"{METRIC_NORMALIZED_PREFIX}{metric}"
+
+
+def publishes_normalized(output_range: tuple[float, float]) -> bool:
+    """Whether a spec with this output range also publishes the 0..1 series (lo < 0)."""
+    return output_range[0] < 0
 
 
 def distribution_metric_names(dimensions: list[str] | tuple[str, ...]) -> list[str]:

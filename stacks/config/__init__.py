@@ -17,6 +17,7 @@ capability adds a module and a field of ``EnvironmentConfig``)::
     evaluators.py        evaluator_registration                        -> EvaluatorRegistrationConfig
     bedrock_quotas.py    bedrock_quotas.<judge model id>               -> BedrockQuotasConfig (+ judge sizing)
     code_sandbox.py      code_sandbox.{cidr | vpc_id, subnet_ids, ...}  -> CodeSandboxConfig
+    alarms.py            alarms.{enabled, thresholds, windows}         -> AlarmsConfig
 
 Every problem raises ``ConfigError`` with ONE line that starts with the key path, in the
 style of ``reward_kit.checks`` (``path: rule, got value``)::
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from . import bedrock_quotas, code_sandbox, deployment, evaluators, observability, sizing
+from .alarms import AlarmsConfig, parse_alarms
 from .bedrock_quotas import BedrockQuotasConfig, check_judge_quotas, parse_bedrock_quotas
 from .code_sandbox import CodeSandboxConfig, parse_code_sandbox
 from .deployment import DeploymentConfig, parse_deployment
@@ -49,6 +51,7 @@ from .sizing import SizingConfig, check_reservable, parse_sizing
 from .training import TrainingDataConfig, parse_training
 
 __all__ = [
+    "AlarmsConfig",
     "KIND_HANDLERS",
     "LOG_RETENTION_DAYS",
     "BedrockQuotasConfig",
@@ -71,8 +74,8 @@ __all__ = [
 
 # Each concern owns its keys; the environment object is their union.
 ENVIRONMENT_KEYS = (
-    "reward_functions", "training", *deployment.KEYS, *observability.KEYS, *sizing.KEYS, *evaluators.KEYS,
-    *bedrock_quotas.KEYS, *code_sandbox.KEYS,
+    "alarms", "reward_functions", "training", *deployment.KEYS, *observability.KEYS, *sizing.KEYS,
+    *evaluators.KEYS, *bedrock_quotas.KEYS, *code_sandbox.KEYS,
 )
 
 
@@ -87,6 +90,7 @@ class EnvironmentConfig:
     evaluator_registration: EvaluatorRegistrationConfig = field(default_factory=EvaluatorRegistrationConfig)
     bedrock_quotas: BedrockQuotasConfig = field(default_factory=BedrockQuotasConfig)
     code_sandbox: CodeSandboxConfig = field(default_factory=CodeSandboxConfig)
+    alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
 
     @property
     def runs_code(self) -> bool:
@@ -157,6 +161,7 @@ def _parse_environment(env: str, raw: Any) -> EnvironmentConfig:
     sizing_config = parse_sizing(path, raw)
     quotas = parse_bedrock_quotas(path, raw)
     code_sandbox_config = parse_code_sandbox(path, raw)
+    alarms_config = parse_alarms(f"{path}.alarms", raw.get("alarms"))
     training = parse_training(
         f"{path}.training",
         CHECKS.required(path, raw, "training", "an object {bucket, data_prefix, output_prefix}"),
@@ -199,6 +204,7 @@ def _parse_environment(env: str, raw: Any) -> EnvironmentConfig:
         evaluator_registration=parse_evaluator_registration(path, raw, env, functions),
         bedrock_quotas=quotas,
         code_sandbox=code_sandbox_config,
+        alarms=alarms_config,
     )
 
 

@@ -8,7 +8,7 @@ per-invocation metrics record, which Lambda files as INFO) and system ``WARN`` (
 START/END/REPORT records of every invocation). A dev environment sets ``DEBUG`` / ``INFO``
 for detail.
 
-The monitoring component (dashboards, alarms) reads its settings from here.
+The monitoring component sends alarms to ``alarm_email``; thresholds live in ``alarms.py``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 class ObservabilityConfig:
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     tracing: bool = False  # X-Ray active tracing
-    alarm_email: str | None = None  # reserved for alarms
+    alarm_email: str | None = None  # subscribed to the alarm topic (stacks/monitoring)
     application_log_level: str = DEFAULT_APPLICATION_LOG_LEVEL  # Lambda's, for the function's own logs
     system_log_level: str = DEFAULT_SYSTEM_LOG_LEVEL  # Lambda's, for its platform records
 

@@ -1,0 +1,118 @@
+"""Which runtime metrics one reward function emits: names from ``reward_kit.names``, never typed here.
+
+Pure Python (no CDK), so the dashboard, the alarms and the tests read one description of a
+function's metrics: its per-sample reward series (and their 0..1 copies for ranges below 0),
+its batch counters, and the failure reasons its spec can produce, grouped as the dashboard
+shows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+from reward_kit import contract, kinds, names
+from reward_kit.contract import MULTIPLE_ANSWERS, NO_ANSWER
+from reward_kit.graders.judge import JUDGE_ERROR, JUDGE_TIMEOUT, JUDGE_UNPARSEABLE  # stdlib-only at import
+from reward_kit.spec import output_range, reward_dimensions
+from stacks.config import RewardFunctionConfig
+
+JUDGE_FAILURE_REASONS = (JUDGE_UNPARSEABLE, JUDGE_ERROR, JUDGE_TIMEOUT)
+# Grader kinds that grade samples without a reference (GraderTraits.requires_reference False;
+# the unit tests check this against the built graders).
+REFERENCE_FREE_KINDS = frozenset({"judge", "regex"})
+# Contract failures: the event's shape, before any grader runs.
+CONTRACT_FAILURE_REASONS = tuple(
+    r for r in contract.FAILURE_REASONS if r not in (contract.GRADER_ERROR, contract.GRADER_TIMEOUT)
+)
+
+
+def leaf_kinds(spec: Mapping[str, Any]) -> Iterator[str]:
+    """Grader kinds of a validated spec, components of a composite included."""
+    kind = kinds.GRADER_KINDS[spec["grader"]]
+    if kind.composite:
+        for component in spec["graders"].values():
+            yield from leaf_kinds(component)
+    else:
+        yield spec["grader"]
+
+
+@dataclass(frozen=True)
+class FailureGroup:
+    key: str  # short id used in metric-math ids and alarm names
+    label: str  # legend text
+    reasons: tuple[str, ...]
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return tuple(names.failure_metric_name(r) for r in self.reasons)
+
+
+@dataclass(frozen=True)
+class FunctionMetrics:
+    """The metrics of one reward function, as ``reward_kit.lambda_runtime`` emits them."""
+
+    function: RewardFunctionConfig
+
+    @property
+    def service(self) -> str:
+        """Value of the ``service`` dimension (Powertools' service name: the Lambda's name)."""
+        return self.function.runtime_settings.service_name
+
+    @property
+    def dimensions(self) -> dict[str, str]:
+        return {names.METRIC_DIMENSION_SERVICE: self.service}
+
+    @property
+    def output_range(self) -> tuple[float, float]:
+        return output_range(self.function.reward_spec)
+
+    @property
+    def normalized(self) -> bool:
+        """True when percentiles must read the 0..1 copies (the range goes below 0)."""
+        return names.publishes_normalized(self.output_range)
+
+    @property
+    def percentile_range(self) -> tuple[float, float]:
+        """The scale the percentile and histogram metrics are on."""
+        return (0.0, 1.0) if self.normalized else self.output_range
+
+    @property
+    def score_metrics(self) -> list[tuple[str, str]]:
+        """(title, metric name) of every per-sample reward series: the aggregate, then each dimension."""
+        spec = self.function.reward_spec
+        series = [("aggregate", names.METRIC_AGGREGATE_REWARD)]
+        series += [(d, names.reward_metric_name(d)) for d in reward_dimensions(spec)]
+        return series
+
+    def percentile_metric(self, metric: str) -> str:
+        """The series percentiles and PR(a:b) buckets read for ``metric``."""
+        return names.normalized_metric_name(metric) if self.normalized else metric
+
+    @property
+    def uses_judge(self) -> bool:
+        return self.function.judge is not None
+
+    @property
+    def failure_groups(self) -> tuple[FailureGroup, ...]:
+        """The failure reasons this function's spec can produce, as the dashboard groups them.
+
+        Failures outside these groups (grader errors and timeouts, grader-specific reasons
+        such as ``invalid_json``) show as "other": FailedSamples minus the groups.
+        """
+        leaves = set(leaf_kinds(self.function.reward_spec))
+        contract_reasons = CONTRACT_FAILURE_REASONS
+        if leaves <= REFERENCE_FREE_KINDS:
+            contract_reasons = tuple(r for r in contract_reasons if r != contract.MISSING_REFERENCE)
+        groups = [FailureGroup("contract", "contract failures", contract_reasons)]
+        if any(kinds.GRADER_KINDS[k].needs == kinds.NEEDS_NOTHING for k in leaves):
+            groups.append(FailureGroup("noanswer", NO_ANSWER, (NO_ANSWER,)))
+        if any(kinds.GRADER_KINDS[k].grades_correctness for k in leaves):
+            groups.append(FailureGroup("multiple", MULTIPLE_ANSWERS, (MULTIPLE_ANSWERS,)))
+        if self.uses_judge:
+            groups.append(FailureGroup("judge", "judge failures", JUDGE_FAILURE_REASONS))
+        return tuple(groups)
+
+    @property
+    def judge_failure_group(self) -> FailureGroup | None:
+        return next((g for g in self.failure_groups if g.key == "judge"), None)
