@@ -17,13 +17,13 @@ from .dashboard import group_sum, reward_metric
 from .reward_metrics import FunctionMetrics
 
 
-def _alarm(scope: Construct, construct_id: str, fm: FunctionMetrics, suffix: str, description: str,
+def _alarm(scope: Construct, construct_id: str, name: str, description: str,
            metric: cw.IMetric, threshold: float, periods: int,
            comparison: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_THRESHOLD) -> cw.Alarm:
     return cw.Alarm(
         scope,
         construct_id,
-        alarm_name=f"{fm.function.function_name}-{suffix}",
+        alarm_name=name,
         alarm_description=description,
         metric=metric,
         threshold=threshold,
@@ -34,7 +34,7 @@ def _alarm(scope: Construct, construct_id: str, fm: FunctionMetrics, suffix: str
     )
 
 
-def failure_share_alarm(scope: Construct, fm: FunctionMetrics, config: AlarmsConfig) -> cw.Alarm:
+def failure_share_alarm(scope: Construct, fm: FunctionMetrics, config: AlarmsConfig, prefix: str) -> cw.Alarm:
     period = Duration.minutes(config.period_minutes)
     share = cw.MathExpression(
         expression="100 * FILL(failed, 0) / samples",
@@ -46,7 +46,7 @@ def failure_share_alarm(scope: Construct, fm: FunctionMetrics, config: AlarmsCon
         period=period,
     )
     return _alarm(
-        scope, "FailureShare", fm, "failure-share",
+        scope, "FailureShare", f"{prefix}-Failure-Share",
         f"More than {config.failure_share_percent:g}% of {fm.function.name}'s samples failed (any reason) in "
         f"{config.failure_evaluation_periods} consecutive {config.period_minutes}-minute periods: see the "
         "dashboard's failure panel for the reason.",
@@ -54,7 +54,7 @@ def failure_share_alarm(scope: Construct, fm: FunctionMetrics, config: AlarmsCon
     )
 
 
-def judge_failure_share_alarm(scope: Construct, fm: FunctionMetrics, config: AlarmsConfig) -> cw.Alarm | None:
+def judge_failure_share_alarm(scope: Construct, fm: FunctionMetrics, config: AlarmsConfig, prefix: str) -> cw.Alarm | None:
     group = fm.judge_failure_group
     if group is None:
         return None
@@ -67,7 +67,7 @@ def judge_failure_share_alarm(scope: Construct, fm: FunctionMetrics, config: Ala
         period=period,
     )
     return _alarm(
-        scope, "JudgeFailureShare", fm, "judge-failure-share",
+        scope, "JudgeFailureShare", f"{prefix}-Judge-Failure-Share",
         f"More than {config.judge_failure_share_percent:g}% of {fm.function.name}'s samples got a judge failure "
         f"({', '.join(group.reasons)}) in {config.failure_evaluation_periods} consecutive "
         f"{config.period_minutes}-minute periods: Bedrock throttling, errors or unparseable replies.",
@@ -75,7 +75,7 @@ def judge_failure_share_alarm(scope: Construct, fm: FunctionMetrics, config: Ala
     )
 
 
-def collapse_alarm(scope: Construct, fm: FunctionMetrics, config: AlarmsConfig) -> cw.Alarm:
+def collapse_alarm(scope: Construct, fm: FunctionMetrics, config: AlarmsConfig, prefix: str) -> cw.Alarm:
     """p90 - p10 of the aggregate near zero for a sustained window while samples flow."""
     period = Duration.minutes(config.period_minutes)
     series = fm.percentile_metric(names.METRIC_AGGREGATE_REWARD)
@@ -94,7 +94,7 @@ def collapse_alarm(scope: Construct, fm: FunctionMetrics, config: AlarmsConfig) 
     )
     threshold = round(config.collapse_spread * span, 6)
     return _alarm(
-        scope, "RewardCollapse", fm, "reward-collapse",
+        scope, "RewardCollapse", f"{prefix}-Reward-Collapse",
         f"{fm.function.name}'s aggregate reward collapsed: p90 - p10 below {threshold:g} for "
         f"{config.collapse_minutes} minutes with at least {config.collapse_min_samples} samples per "
         f"{config.period_minutes} minutes. Reward hacking (every answer scores the same) or a broken extractor.",

@@ -21,6 +21,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+import cdk_monitoring_constructs as cmc
+
 from stacks.config import EnvironmentConfig
 
 from . import alarms as reward_alarms
@@ -30,6 +32,11 @@ from .reward_metrics import FunctionMetrics
 DASHBOARD_PREFIX = "NovaRftRewards"
 PANELS_PER_ROW = 24 // PANEL_WIDTH
 CLOUDWATCH = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+ALARM_SEVERITY = "Critical"  # cdk-monitoring-constructs' alarm name suffix
+
+
+def alarm_name_prefix(environment: str) -> str:
+    return f"{DASHBOARD_PREFIX}-{environment}"
 
 
 def dashboard_name(environment: str) -> str:
@@ -58,12 +65,27 @@ class RewardMonitoring(Construct):
         """``functions``: reward function name (cdk.json) -> its Lambda."""
         super().__init__(scope, construct_id)
         self.config = environment
-        self.alarms: list[cw.Alarm] = []
+        self.health_alarms: list[cw.Alarm] = []  # cdk-monitoring-constructs' (errors, throttles, p99)
+        self.reward_alarms: list[cw.Alarm] = []  # ours (failure shares, collapse)
         self.topic: sns.Topic | None = None
         alarms_config = environment.alarms
         if alarms_config.enabled:
             self.topic = self._alarm_topic()
 
+        # cdk-monitoring-constructs for the generic Lambda health widgets and alarms; its
+        # dashboards are not used (no dashboard_factory): its widgets go into ours.
+        self.facade = cmc.MonitoringFacade(
+            self,
+            "LambdaHealth",
+            alarm_factory_defaults=cmc.AlarmFactoryDefaults(
+                alarm_name_prefix=alarm_name_prefix(environment.name),
+                actions_enabled=True,
+                action=cmc.SnsAlarmActionStrategy(on_alarm_topic=self.topic) if self.topic else None,
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+            ),
+            metric_factory_defaults=cmc.MetricFactoryDefaults(period=Duration.minutes(alarms_config.period_minutes)),
+        )
         self.dashboard = cw.Dashboard(
             self,
             "Dashboard",
@@ -76,14 +98,15 @@ class RewardMonitoring(Construct):
             function_scope = Construct(self, fn.construct_name)
             lambda_fn = functions[fn.name]
             self.dashboard.add_widgets(section_header(fm))
-            for row in _rows(reward_panels(fm) + self._lambda_panels(fm, lambda_fn)):
+            for row in _rows(reward_panels(fm)):
                 self.dashboard.add_widgets(row)
+            self.dashboard.add_widgets(*self._lambda_health(fm, lambda_fn))
             if alarms_config.enabled:
-                self._add_alarms(function_scope, fm, lambda_fn)
+                self._add_reward_alarms(function_scope, fm)
 
         if self.topic is not None:
             action = cw_actions.SnsAction(self.topic)
-            for alarm in self.alarms:
+            for alarm in self.reward_alarms:
                 alarm.add_alarm_action(action)
         self._add_outputs()
 
@@ -133,18 +156,39 @@ class RewardMonitoring(Construct):
 
     # --- Lambda health ----------------------------------------------------------------------
 
-    def _lambda_panels(self, fm: FunctionMetrics, lambda_fn: lambda_.IFunction) -> list[cw.Column]:
+    def _lambda_health(self, fm: FunctionMetrics, lambda_fn: lambda_.IFunction) -> list[cw.IWidget]:
+        """cdk-monitoring-constructs' Lambda segment (TPS, latency, errors, throttles, invocations,
+        with the errors/throttles/p99 alarms when enabled), then our two panels that set the
+        function's own limits against its metrics: the timeout and the reserved concurrency."""
+        fn = fm.function
+        config = self.config.alarms
+        alarms: dict[str, object] = {}
+        if config.enabled:
+            alarms = {
+                "add_fault_count_alarm": {ALARM_SEVERITY: cmc.ErrorCountThreshold(max_error_count=config.errors_threshold)},
+                "add_throttles_count_alarm": {
+                    ALARM_SEVERITY: cmc.ErrorCountThreshold(max_error_count=config.throttles_threshold)
+                },
+                "add_latency_p99_alarm": {
+                    ALARM_SEVERITY: cmc.LatencyThreshold(
+                        max_latency=Duration.millis(round(config.duration_timeout_fraction * fn.timeout_seconds * 1000))
+                    )
+                },
+            }
+        segment = cmc.LambdaFunctionMonitoring(
+            self.facade,
+            lambda_function=lambda_fn,
+            human_readable_name=f"{fn.name} ({fn.function_name})",
+            alarm_friendly_name=fn.name,
+            is_iterator=False,  # invoked by the trainer, not by a stream
+            **alarms,  # type: ignore[arg-type]
+        )
+        self.health_alarms += [created.alarm for created in segment.created_alarms()]  # type: ignore[misc]
+        return [*segment.widgets(), *self._limit_panels(fm, lambda_fn)]
+
+    def _limit_panels(self, fm: FunctionMetrics, lambda_fn: lambda_.IFunction) -> list[cw.Column]:
         fn = fm.function
         period = DASHBOARD_PERIOD
-        calls = cw.GraphWidget(
-            title=f"{fn.name} Lambda invocations, errors, throttles",
-            left=[lambda_fn.metric_invocations(period=period, label="invocations")],
-            right=[lambda_fn.metric_errors(period=period, label="errors"),
-                   lambda_fn.metric_throttles(period=period, label="throttles")],
-            right_y_axis=cw.YAxisProps(min=0, show_units=False),
-            width=PANEL_WIDTH,
-            height=PANEL_HEIGHT,
-        )
         timeout_ms = fn.timeout_seconds * 1000
         duration = cw.GraphWidget(
             title=f"{fn.name} Lambda duration p99 vs timeout (ms)",
@@ -165,8 +209,6 @@ class RewardMonitoring(Construct):
             height=PANEL_HEIGHT,
         )
         return [
-            panel("Errors mean the trainer got no rewards for a batch; throttles mean the reserved "
-                  "concurrency is too small for the evaluation rate.", calls),
             panel("p99 close to the timeout: slow graders or a slow judge; samples past the deadline "
                   "score the minimum.", duration),
             panel("At the reserved line, further invocations are throttled: raise "
@@ -175,51 +217,20 @@ class RewardMonitoring(Construct):
 
     # --- alarms -----------------------------------------------------------------------------
 
-    def _add_alarms(self, scope: Construct, fm: FunctionMetrics, lambda_fn: lambda_.IFunction) -> None:
+    def _add_reward_alarms(self, scope: Construct, fm: FunctionMetrics) -> None:
         config = self.config.alarms
-        fn = fm.function
-        period = Duration.minutes(config.period_minutes)
-        name = fn.function_name
-        self.alarms += [
-            cw.Alarm(
-                scope, "Errors",
-                alarm_name=f"{name}-errors",
-                alarm_description=f"{fn.name}: Lambda errors above {config.errors_threshold} in "
-                f"{config.period_minutes} minutes (the trainer got no rewards for those batches).",
-                metric=lambda_fn.metric_errors(period=period, statistic=cw.Stats.SUM),
-                threshold=config.errors_threshold,
-                evaluation_periods=1,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-            ),
-            cw.Alarm(
-                scope, "Throttles",
-                alarm_name=f"{name}-throttles",
-                alarm_description=f"{fn.name}: Lambda throttles above {config.throttles_threshold} in "
-                f"{config.period_minutes} minutes (reserved concurrency {fn.reserved_concurrency} too small).",
-                metric=lambda_fn.metric_throttles(period=period, statistic=cw.Stats.SUM),
-                threshold=config.throttles_threshold,
-                evaluation_periods=1,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-            ),
-            cw.Alarm(
-                scope, "Duration",
-                alarm_name=f"{name}-duration",
-                alarm_description=f"{fn.name}: Lambda duration p99 above {config.duration_timeout_fraction:g} x "
-                f"the {fn.timeout_seconds} s timeout in {config.period_minutes} minutes.",
-                metric=lambda_fn.metric_duration(period=period, statistic=cw.Stats.percentile(99)),
-                threshold=round(config.duration_timeout_fraction * fn.timeout_seconds * 1000),
-                evaluation_periods=1,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-            ),
-            reward_alarms.failure_share_alarm(scope, fm, config),
-            reward_alarms.collapse_alarm(scope, fm, config),
+        prefix = f"{alarm_name_prefix(self.config.name)}-{fm.function.name}"
+        self.reward_alarms += [
+            reward_alarms.failure_share_alarm(scope, fm, config, prefix),
+            reward_alarms.collapse_alarm(scope, fm, config, prefix),
         ]
-        judge = reward_alarms.judge_failure_share_alarm(scope, fm, config)
+        judge = reward_alarms.judge_failure_share_alarm(scope, fm, config, prefix)
         if judge is not None:
-            self.alarms.append(judge)
+            self.reward_alarms.append(judge)
+
+    @property
+    def alarms(self) -> list[cw.Alarm]:
+        return [*self.health_alarms, *self.reward_alarms]
 
     # --- outputs ----------------------------------------------------------------------------
 
