@@ -25,7 +25,8 @@ CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text(encoding=
 SHIPPED_ENVIRONMENTS = tuple(CDK_CONTEXT["environments"])
 
 # Test-only environment: RLAIF with a foundation-model judge and with a cross-region
-# inference-profile judge, explicit account/region, tracing and a raised quota.
+# inference-profile judge, a [-1, 1] range, explicit account/region, tracing, a raised quota
+# and non-default alarm settings.
 JUDGE_ENVIRONMENT: dict[str, Any] = {
     "account": "123456789012",
     "region": "us-east-1",
@@ -68,7 +69,14 @@ JUDGE_ENVIRONMENT: dict[str, Any] = {
             "judge_model_id": "us.amazon.nova-pro-v1:0",
             "judge_inference_profile_regions": ["us-east-1", "us-east-2", "us-west-2"],
         },
+        # A [-1, 1] range: percentiles need its 0..1 copies (AWS-FACTS section 6).
+        "signed": {
+            "reward_spec": {"grader": "numeric", "name": "accuracy", "range": [-1, 1]},
+            "target_evaluations_per_second": 20,
+            "expected_seconds_per_sample": 0.05,
+        },
     },
+    "alarms": {"period_minutes": 1, "collapse_evaluation_periods": 30, "failure_share_percent": 10},
 }
 
 
