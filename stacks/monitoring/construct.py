@@ -72,8 +72,8 @@ class RewardMonitoring(Construct):
         if alarms_config.enabled:
             self.topic = self._alarm_topic()
 
-        # cdk-monitoring-constructs for the generic Lambda health widgets and alarms; its
-        # dashboards are not used (no dashboard_factory): its widgets go into ours.
+        # cdk-monitoring-constructs for the generic Lambda health widgets and alarms; it creates
+        # no dashboard of its own: its widgets go into ours.
         self.facade = cmc.MonitoringFacade(
             self,
             "LambdaHealth",
@@ -85,6 +85,10 @@ class RewardMonitoring(Construct):
                 datapoints_to_alarm=1,
             ),
             metric_factory_defaults=cmc.MetricFactoryDefaults(period=Duration.minutes(alarms_config.period_minutes)),
+            dashboard_factory=cmc.DefaultDashboardFactory(
+                self, "NoDashboards", dashboard_name_prefix=dashboard_name(environment.name),
+                create_dashboard=False, create_summary_dashboard=False, create_alarm_dashboard=False,
+            ),
         )
         self.dashboard = cw.Dashboard(
             self,

@@ -111,7 +111,8 @@ def test_judge_environment_parses() -> None:
     xr = env.function("judge-xr")
     assert xr.judge_is_inference_profile and xr.judge_inference_profile_regions == ("us-east-1", "us-east-2", "us-west-2")
     assert not env.function("judge-fm").judge_is_inference_profile
-    assert all(fn.handler == "rlaif.handler.handler" for fn in env.reward_functions)
+    assert all(fn.handler == "rlaif.handler.handler" for fn in env.reward_functions if fn.judge is not None)
+    assert env.function("signed").handler == "rlvr.handler.handler"
 
 
 # --- one-line errors naming the key --------------------------------------------------------
