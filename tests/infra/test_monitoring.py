@@ -246,3 +246,33 @@ def test_alarm_config_defaults_and_overrides() -> None:
     raw["alarms"] = {"failure_share_percent": 5, "period_minutes": 15, "collapse_evaluation_periods": 4}
     alarms = parse_environments({"dev": raw})["dev"].alarms
     assert (alarms.failure_share_percent, alarms.period_minutes, alarms.collapse_minutes) == (5, 15, 60)
+
+
+def test_the_dashboard_picture_generator_draws_the_synthesized_body(synth: Any, tmp_path: Any) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "dashboard.png"
+    result = subprocess.run([sys.executable, str(root / "tools" / "dashboard_png.py"),
+                             str(synth.template_files["prod"]), str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    (body,) = dashboard_bodies(synth.templates["prod"])
+    assert f"({len(body['widgets'])} widgets)" in result.stdout
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
+    assert (root / "docs" / "dashboard-prod.png").exists()  # the README's picture
+
+
+def test_reference_free_kinds_match_the_graders_traits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FunctionMetrics leaves missing_reference out for these kinds: the graders must agree."""
+    from reward_kit.graders import build_grader, traits_of
+    from reward_kit.spec import validate_spec
+    from stacks.monitoring.reward_metrics import REFERENCE_FREE_KINDS
+
+    monkeypatch.setenv(names.ENV_JUDGE_MODEL_ID, "amazon.nova-pro-v1:0")
+    specs = {"label": {"grader": "label", "labels": ["a"]}, "numeric": {"grader": "numeric"},
+             "math": {"grader": "math"}, "json_schema": {"grader": "json_schema", "schema": {"type": "object"}},
+             "regex": {"grader": "regex", "pattern": "x"}, "judge": {"grader": "judge", "rubric": "r"}}
+    free = {kind for kind, spec in specs.items() if not traits_of(build_grader(validate_spec(spec))).requires_reference}
+    assert free == REFERENCE_FREE_KINDS
