@@ -9,8 +9,9 @@ its stack outputs: ``DashboardUrl`` and ``AlarmTopicArn``.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, cast
 
+import cdk_monitoring_constructs as cmc
 from aws_cdk import Aws, CfnOutput, Duration, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -20,8 +21,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
-
-import cdk_monitoring_constructs as cmc
 
 from stacks.config import EnvironmentConfig
 
@@ -47,8 +46,8 @@ def dashboard_url(dashboard: str) -> str:
     return f"https://{Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region={Aws.REGION}#dashboards:name={dashboard}"
 
 
-def _rows(panels: list[cw.Column]) -> list[cw.Row]:
-    return [cw.Row(*panels[i : i + PANELS_PER_ROW]) for i in range(0, len(panels), PANELS_PER_ROW)]
+def _rows(panels: list[cw.IWidget]) -> list[cw.IWidget]:
+    return [cast(cw.IWidget, cw.Row(*panels[i : i + PANELS_PER_ROW])) for i in range(0, len(panels), PANELS_PER_ROW)]
 
 
 class RewardMonitoring(Construct):
@@ -190,7 +189,7 @@ class RewardMonitoring(Construct):
         self.health_alarms += [created.alarm for created in segment.created_alarms()]  # type: ignore[misc]
         return [*segment.widgets(), *self._limit_panels(fm, lambda_fn)]
 
-    def _limit_panels(self, fm: FunctionMetrics, lambda_fn: lambda_.IFunction) -> list[cw.Column]:
+    def _limit_panels(self, fm: FunctionMetrics, lambda_fn: lambda_.IFunction) -> list[cw.IWidget]:
         fn = fm.function
         period = DASHBOARD_PERIOD
         timeout_ms = fn.timeout_seconds * 1000

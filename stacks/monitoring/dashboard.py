@@ -6,6 +6,8 @@ under a one-line text widget saying how to read it.
 
 from __future__ import annotations
 
+from typing import cast
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
 
@@ -55,9 +57,9 @@ def _help(text: str, width: int = PANEL_WIDTH) -> cw.TextWidget:
     return cw.TextWidget(markdown=text, width=width, height=HELP_HEIGHT, background=cw.TextWidgetBackground.TRANSPARENT)
 
 
-def panel(help_line: str, widget: cw.IWidget) -> cw.Column:
+def panel(help_line: str, widget: cw.IWidget) -> cw.IWidget:
     """A panel: its one-line reading guide above it."""
-    return cw.Column(_help(help_line), widget)
+    return cast(cw.IWidget, cw.Column(_help(help_line), widget))  # jsii's Column is an IWidget
 
 
 def section_header(fm: FunctionMetrics) -> cw.TextWidget:
@@ -73,7 +75,7 @@ def section_header(fm: FunctionMetrics) -> cw.TextWidget:
     )
 
 
-def distribution_panel(fm: FunctionMetrics, title: str, metric_name: str) -> cw.Column:
+def distribution_panel(fm: FunctionMetrics, title: str, metric_name: str) -> cw.IWidget:
     """p10/p50/p90 and the average of one per-sample series, with the sample count."""
     series = fm.percentile_metric(metric_name)
     lo, hi = fm.percentile_range
@@ -93,7 +95,7 @@ def distribution_panel(fm: FunctionMetrics, title: str, metric_name: str) -> cw.
     return panel(help_line, graph)
 
 
-def histogram_panel(fm: FunctionMetrics) -> cw.Column:
+def histogram_panel(fm: FunctionMetrics) -> cw.IWidget:
     """Bar chart of PR(a:b) buckets of the aggregate over the dashboard's time range."""
     series = fm.percentile_metric(names.METRIC_AGGREGATE_REWARD)
     lo, hi = fm.percentile_range
@@ -129,7 +131,7 @@ def failure_share_expressions(fm: FunctionMetrics, period: Duration = DASHBOARD_
             expression=f"100 * ({expression}) / samples", label=group.label,
             using_metrics={"samples": samples, **metrics}, period=period))
     other = " - ".join(f"({e})" for e, _ in group_sums)
-    using = {"samples": samples, "failed": failed}
+    using: dict[str, cw.IMetric] = {"samples": samples, "failed": failed}
     for _, metrics in group_sums:
         using.update(metrics)
     expressions.append(cw.MathExpression(
@@ -147,7 +149,7 @@ def group_sum(fm: FunctionMetrics, group: FailureGroup, period: Duration) -> tup
     return " + ".join(f"FILL({metric_id}, 0)" for metric_id in metrics), metrics
 
 
-def failure_panel(fm: FunctionMetrics) -> cw.Column:
+def failure_panel(fm: FunctionMetrics) -> cw.IWidget:
     graph = cw.GraphWidget(
         title=f"{fm.function.name} failed samples by reason (% of samples)",
         left=failure_share_expressions(fm),
@@ -160,7 +162,7 @@ def failure_panel(fm: FunctionMetrics) -> cw.Column:
     return panel(help_line, graph)
 
 
-def reward_panels(fm: FunctionMetrics) -> list[cw.Column]:
+def reward_panels(fm: FunctionMetrics) -> list[cw.IWidget]:
     """Every reward panel of one function, in reading order."""
     panels = [distribution_panel(fm, title, metric) for title, metric in fm.score_metrics]
     panels += [histogram_panel(fm), failure_panel(fm)]

@@ -185,7 +185,7 @@ def test_the_topic_key_lets_cloudwatch_publish(synth: Any) -> None:
 
 
 def test_outputs_dashboard_url_and_topic_arn(synth: Any) -> None:
-    for env, template in synth.templates.items():
+    for template in synth.templates.values():
         outputs = template["Outputs"]
         url = json.dumps(outputs["DashboardUrl"]["Value"])
         dashboard_id = next(k for k, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Dashboard")

@@ -149,6 +149,26 @@ def test_metric_values_are_rounded_in_the_spec_range(handler_module, capsys, mon
     assert values[names.METRIC_AGGREGATE_REWARD] == [-0.7531, -1]
 
 
+def test_a_signed_range_also_publishes_0_to_1_copies_for_percentiles(handler_module, capsys, monkeypatch):
+    # CloudWatch has no percentiles for a metric with any negative value (AWS-FACTS section 6).
+    spec = {**LABEL_SPEC, "name": "label", "format_score": 0.5, "range": [-1, 1]}
+    monkeypatch.setenv(names.ENV_REWARD_SPEC, json.dumps(spec))
+    event = [make_sample("right"), make_sample("format-only", "\\boxed{negative}"), make_sample("none", "hmm"), "junk"]
+    run(handler_module, event, capsys)  # cold start of this spec
+    _, out = run(handler_module, event, capsys)
+    values = metric_values(parse_lines(out)[1])
+    aggregate = values[names.METRIC_AGGREGATE_REWARD]
+    assert aggregate == [1, 0, -1, -1]
+    assert values[names.normalized_metric_name(names.METRIC_AGGREGATE_REWARD)] == [1, 0.5, 0, 0]
+    assert values[names.normalized_metric_name(names.reward_metric_name("label"))] == [1, 0.5, 0, 0]
+    assert all(v >= 0 for name, vs in values.items() if name.startswith(names.METRIC_NORMALIZED_PREFIX) for v in vs)
+
+
+def test_a_non_negative_range_publishes_no_copies(handler_module, capsys):
+    _, out = run(handler_module, [make_sample("right")], capsys)
+    assert not any(name.startswith(names.METRIC_NORMALIZED_PREFIX) for name in metric_values(parse_lines(out)[1]))
+
+
 def test_invalid_event_raises_and_still_flushes_a_failure_metric(handler_module, capsys):
     with pytest.raises(EventError, match="JSON list"):
         handler_module.handler({"records": []}, None)
