@@ -31,6 +31,15 @@ from .reward_metrics import FunctionMetrics
 DASHBOARD_PREFIX = "NovaRftRewards"
 PANELS_PER_ROW = 24 // PANEL_WIDTH
 CLOUDWATCH = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+KEY_ADMIN_ACTIONS = (
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt", "kms:DeleteAlias",
+    "kms:DescribeKey", "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation",
+    "kms:Encrypt", "kms:GenerateDataKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases",
+    "kms:ListGrants", "kms:ListKeyPolicies", "kms:ListKeyRotations", "kms:ListResourceTags", "kms:PutKeyPolicy",
+    "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:RetireGrant", "kms:RevokeGrant", "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+)  # fmt: skip
 ALARM_SEVERITY = "Critical"  # cdk-monitoring-constructs' alarm name suffix
 
 
@@ -116,21 +125,29 @@ class RewardMonitoring(Construct):
     # --- topic ------------------------------------------------------------------------------
 
     def _alarm_topic(self) -> sns.Topic:
+        # CDK's default key policy gives the account kms:*; this one names each action (no
+        # wildcard actions anywhere), keeping PutKeyPolicy so the account can always change it.
         key = kms.Key(
             self,
             "AlarmTopicKey",
             description=f"Encrypts the reward alarm topic of {self.config.name}",
             enable_key_rotation=True,
-        )
-        # CloudWatch alarms publish to an encrypted topic only when the key lets them (an
-        # AWS-managed alias/aws/sns key cannot): Decrypt and GenerateDataKey for CloudWatch.
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchAlarmsToUseTheKey",
-                principals=[CLOUDWATCH],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],  # in a key policy, "*" is this key
-            )
+            policy=iam.PolicyDocument(statements=[
+                iam.PolicyStatement(
+                    sid="AccountAdministersTheKey",
+                    principals=[iam.AccountRootPrincipal()],
+                    actions=list(KEY_ADMIN_ACTIONS),
+                    resources=["*"],  # in a key policy, "*" is this key
+                ),
+                # CloudWatch alarms publish to an encrypted topic only when the key lets them (an
+                # AWS-managed alias/aws/sns key cannot): Decrypt and GenerateDataKey for CloudWatch.
+                iam.PolicyStatement(
+                    sid="AllowCloudWatchAlarmsToUseTheKey",
+                    principals=[CLOUDWATCH],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=["*"],
+                ),
+            ]),
         )
         topic = sns.Topic(
             self,

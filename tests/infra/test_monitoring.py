@@ -165,10 +165,14 @@ def test_the_topic_key_lets_cloudwatch_publish(synth: Any) -> None:
             "Sid": "AllowCloudWatchAlarmsToUseTheKey",
             "Effect": "Allow",
             "Principal": {"Service": "cloudwatch.amazonaws.com"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": "*",
         })])},
     })
+    (key,) = [r["Properties"] for r in synth.templates["judge"]["Resources"].values() if r["Type"] == "AWS::KMS::Key"]
+    (admin,) = [s for s in key["KeyPolicy"]["Statement"] if s.get("Sid") == "AccountAdministersTheKey"]
+    assert admin["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    assert "kms:PutKeyPolicy" in admin["Action"] and not any("*" in a for a in admin["Action"])
     template.has_resource_properties("AWS::SNS::TopicPolicy", {
         "PolicyDocument": {"Statement": Match.array_with([
             Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}),

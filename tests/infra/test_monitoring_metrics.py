@@ -118,6 +118,9 @@ def _run_function(fm: FunctionMetrics, monkeypatch: pytest.MonkeyPatch, capsys: 
             # An invocation whose deadline has passed: the judge's samples time out.
             module.handler([_sample("late", "\\boxed{42}")], Context(remaining_ms=0))
         out = capsys.readouterr().out
+    # Back to a cold start with the test session's own environment (other tests import it).
+    importlib.reload(module)
+    module.runtime.metrics.clear_metrics()
     return emitted_metrics(out)
 
 
