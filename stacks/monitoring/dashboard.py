@@ -13,7 +13,7 @@ from aws_cdk import aws_cloudwatch as cw
 
 from reward_kit import names
 
-from .reward_metrics import FailureGroup, FunctionMetrics
+from .reward_metrics import JUDGE_ERROR, FailureGroup, FunctionMetrics
 
 PANEL_WIDTH = 12
 PANEL_HEIGHT = 6
@@ -162,8 +162,56 @@ def failure_panel(fm: FunctionMetrics) -> cw.IWidget:
     return panel(help_line, graph)
 
 
+def judge_panels(fm: FunctionMetrics) -> list[cw.IWidget]:
+    """Latency, trouble and tokens of the Bedrock judge (functions whose spec has one)."""
+    if not fm.uses_judge:
+        return []
+    name = fm.function.name
+    latency = cw.GraphWidget(
+        title=f"{name} judge call seconds: p50 / p90 / p99, calls",
+        left=[reward_metric(fm, names.METRIC_JUDGE_CALL_SECONDS, cw.Stats.percentile(p), label=f"p{p}")
+              for p in (50, 90, 99)],
+        right=[reward_metric(fm, names.METRIC_JUDGE_CALLS, cw.Stats.SUM, label="calls")],
+        left_y_axis=cw.YAxisProps(min=0, show_units=False, label="seconds"),
+        right_y_axis=cw.YAxisProps(min=0, show_units=False),
+        width=PANEL_WIDTH,
+        height=PANEL_HEIGHT,
+    )
+    trouble = cw.GraphWidget(
+        title=f"{name} judge throttles, retries, abandoned calls, judge_error samples",
+        left=[
+            reward_metric(fm, names.METRIC_JUDGE_THROTTLES, cw.Stats.SUM, label="throttled attempts"),
+            reward_metric(fm, names.METRIC_JUDGE_RETRIES, cw.Stats.SUM, label="retries"),
+            reward_metric(fm, names.METRIC_JUDGE_ABANDONED, cw.Stats.SUM, label="abandoned at the deadline"),
+            reward_metric(fm, names.failure_metric_name(JUDGE_ERROR), cw.Stats.SUM, label="judge_error samples"),
+        ],
+        left_y_axis=cw.YAxisProps(min=0, show_units=False),
+        width=PANEL_WIDTH,
+        height=PANEL_HEIGHT,
+    )
+    tokens = cw.GraphWidget(
+        title=f"{name} judge tokens, de-duplicated and cached samples",
+        left=[reward_metric(fm, names.METRIC_JUDGE_INPUT_TOKENS, cw.Stats.SUM, label="input tokens"),
+              reward_metric(fm, names.METRIC_JUDGE_OUTPUT_TOKENS, cw.Stats.SUM, label="output tokens")],
+        right=[reward_metric(fm, names.METRIC_JUDGE_DEDUPLICATED, cw.Stats.SUM, label="de-duplicated samples"),
+               reward_metric(fm, names.METRIC_JUDGE_CACHE_HITS, cw.Stats.SUM, label="cache hits")],
+        left_y_axis=cw.YAxisProps(min=0, show_units=False),
+        right_y_axis=cw.YAxisProps(min=0, show_units=False),
+        width=PANEL_WIDTH,
+        height=PANEL_HEIGHT,
+    )
+    return [
+        panel("Judge latency per call (retries included): p99 near the function timeout turns into "
+              "judge_timeout samples.", latency),
+        panel("Throttles and retries rising: the Bedrock quota is too small for the rate; abandoned "
+              "calls and judge_error samples score the minimum.", trouble),
+        panel("Tokens drive the judge's cost and its tokens-per-minute quota; de-duplicated samples "
+              "shared a call.", tokens),
+    ]
+
+
 def reward_panels(fm: FunctionMetrics) -> list[cw.IWidget]:
-    """Every reward panel of one function, in reading order."""
+    """Every reward panel of one function, in reading order (judge panels last, with a judge)."""
     panels = [distribution_panel(fm, title, metric) for title, metric in fm.score_metrics]
     panels += [histogram_panel(fm), failure_panel(fm)]
-    return panels
+    return panels + judge_panels(fm)
