@@ -93,6 +93,7 @@ GRADER_TIMEOUT = "grader_timeout"
 # Extraction failures the deterministic graders report (named here for the dashboards).
 NO_ANSWER = "no_answer"
 MULTIPLE_ANSWERS = "multiple_answers"
+NO_CODE = "no_code"  # the code grader's no_answer: no program in the final answer
 # Whole-event failure (the handler counts it; no sample outputs exist for it).
 INVALID_EVENT = "invalid_event"
 

@@ -12,12 +12,25 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 from reward_kit import contract, kinds, names
-from reward_kit.contract import MULTIPLE_ANSWERS, NO_ANSWER
+from reward_kit.contract import MULTIPLE_ANSWERS, NO_ANSWER, NO_CODE
 from reward_kit.graders.judge import JUDGE_ERROR, JUDGE_TIMEOUT, JUDGE_UNPARSEABLE  # stdlib-only at import
 from reward_kit.spec import output_range, reward_dimensions
 from stacks.config import RewardFunctionConfig
 
 JUDGE_FAILURE_REASONS = (JUDGE_UNPARSEABLE, JUDGE_ERROR, JUDGE_TIMEOUT)
+# The answer-extraction failures each grader kind reports (the dashboard's "no answer" and
+# "multiple answers" series). Every grader kind must be listed (a test checks it, and the EMF
+# coverage test checks that each listed reason really is emitted by the shipped functions).
+ANSWER_FAILURES: dict[str, tuple[str, ...]] = {
+    "label": (NO_ANSWER, MULTIPLE_ANSWERS),
+    "numeric": (NO_ANSWER, MULTIPLE_ANSWERS),
+    "math": (NO_ANSWER, MULTIPLE_ANSWERS),
+    "json_schema": (NO_ANSWER, MULTIPLE_ANSWERS),
+    "regex": (NO_ANSWER,),
+    "code": (NO_CODE,),
+    "judge": (),  # its failures are the judge group
+}
+NO_ANSWER_REASONS = (NO_ANSWER, NO_CODE)
 # Grader kinds that grade samples without a reference (GraderTraits.requires_reference False;
 # the unit tests check this against the built graders).
 REFERENCE_FREE_KINDS = frozenset({"judge", "regex"})
@@ -35,6 +48,20 @@ def leaf_kinds(spec: Mapping[str, Any]) -> Iterator[str]:
             yield from leaf_kinds(component)
     else:
         yield spec["grader"]
+
+
+def answer_failures(spec: Mapping[str, Any]) -> frozenset[str]:
+    """The answer-extraction reasons a validated spec reports.
+
+    ``multi`` reports its correctness components' reason first (``graders/multi.py``), and a
+    missing or repeated answer always gives them one: a formatting component's reason then
+    never shows, so only the correctness components count when there are any.
+    """
+    if not kinds.GRADER_KINDS[spec["grader"]].composite:
+        return frozenset(ANSWER_FAILURES[spec["grader"]])
+    components = list(spec["graders"].values())
+    correct = [c for c in components if kinds.GRADER_KINDS[c["grader"]].grades_correctness]
+    return frozenset().union(*(answer_failures(c) for c in (correct or components)))
 
 
 @dataclass(frozen=True)
@@ -105,9 +132,11 @@ class FunctionMetrics:
         if leaves <= REFERENCE_FREE_KINDS:
             contract_reasons = tuple(r for r in contract_reasons if r != contract.MISSING_REFERENCE)
         groups = [FailureGroup("contract", "contract failures", contract_reasons)]
-        if any(kinds.GRADER_KINDS[k].needs == kinds.NEEDS_NOTHING for k in leaves):
-            groups.append(FailureGroup("noanswer", NO_ANSWER, (NO_ANSWER,)))
-        if any(kinds.GRADER_KINDS[k].grades_correctness for k in leaves):
+        answer = answer_failures(self.function.reward_spec)
+        no_answer = tuple(r for r in NO_ANSWER_REASONS if r in answer)
+        if no_answer:
+            groups.append(FailureGroup("noanswer", " / ".join(no_answer), no_answer))
+        if MULTIPLE_ANSWERS in answer:
             groups.append(FailureGroup("multiple", MULTIPLE_ANSWERS, (MULTIPLE_ANSWERS,)))
         if self.uses_judge:
             groups.append(FailureGroup("judge", "judge failures", JUDGE_FAILURE_REASONS))

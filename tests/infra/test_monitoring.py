@@ -285,3 +285,11 @@ def test_reference_free_kinds_match_the_graders_traits(monkeypatch: pytest.Monke
              "regex": {"grader": "regex", "pattern": "x"}, "judge": {"grader": "judge", "rubric": "r"}}
     free = {kind for kind, spec in specs.items() if not traits_of(build_grader(validate_spec(spec))).requires_reference}
     assert free == REFERENCE_FREE_KINDS
+
+
+def test_every_grader_kind_declares_its_answer_failures() -> None:
+    from reward_kit import kinds
+    from stacks.monitoring.reward_metrics import ANSWER_FAILURES
+
+    leaves = {name for name, kind in kinds.GRADER_KINDS.items() if not kind.composite}
+    assert set(ANSWER_FAILURES) == leaves

@@ -45,8 +45,9 @@ def _sample(sample_id: Any, response: Any, reference: Any = "42", **extra: Any) 
 
 
 def batch() -> list[Any]:
-    """Answers that grade, miss or repeat (with a number and with a label as the reference, so
-    each grader kind sees a reference it accepts), and one sample per contract failure."""
+    """Answers that grade, miss or repeat (with a number, a label and code tests as the
+    reference, so each grader kind sees a reference it accepts), and one sample per contract
+    failure."""
     graded = [
         _sample(f"{kind}-{ref}", response, ref)
         for ref, right, wrong in (("42", "42", "41"), ("positive", "positive", "negative"))
@@ -59,6 +60,8 @@ def batch() -> list[Any]:
     ]
     return [
         *graded,
+        # Code tests as the reference; nothing after the reasoning: no program (no_code).
+        _sample("none-code", "<thinking>no answer after this", {"tests": [{"input": "", "output": "42\n"}]}),
         _sample("judge-unparseable", "\\boxed{42} UNPARSEABLE please"),
         _sample("judge-error", "\\boxed{42} ERROR please"),
         "not an object",  # not_an_object
