@@ -43,7 +43,7 @@ METRIC_DROPPED_DIAGNOSTICS = "DroppedDiagnostics"  # type Metric entries
 METRIC_DROPPED_REWARD_ENTRIES = "DroppedRewardEntries"  # per-dimension type Reward entries
 # Percentiles are unavailable for a metric with any negative value (AWS-FACTS section 6): a
 # spec whose range goes below 0 also publishes each per-sample reward metric scaled to 0..1.
-METRIC_NORMALIZED_PREFIX = "Norm_"  # + a per-sample reward metric name, e.g. Norm_AggregateReward
+METRIC_NORMALIZED_PREFIX = "Norm_"  # + a per-sample reward metric name, e.g. Norm_Reward
 
 # Judge (RLAIF) metrics, one set per invocation of a function whose spec has a judge.
 METRIC_JUDGE_CALLS = "JudgeCalls"  # judge calls made (one per distinct request; retries not counted)
@@ -70,7 +70,7 @@ def judge_error_metric_name(code: str) -> str:
     """Metric name counting judge calls that failed with one error code, e.g. ``JudgeError_ThrottlingException``."""
     return f"{METRIC_JUDGE_ERROR_PREFIX}{code}"
 def normalized_metric_name(metric: str) -> str:
-    """The 0..1 copy of a per-sample reward metric, e.g. ``Norm_AggregateReward``."""
+    """The 0..1 copy of a per-sample reward metric, e.g. ``Norm_Reward``."""
     return f"{METRIC_NORMALIZED_PREFIX}{metric}"
 
 

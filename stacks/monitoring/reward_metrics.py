@@ -107,10 +107,10 @@ class FunctionMetrics:
     @property
     def score_metrics(self) -> list[tuple[str, str]]:
         """(title, metric name) of every per-sample reward series: the aggregate, then each dimension."""
-        spec = self.function.reward_spec
-        series = [("aggregate", names.METRIC_AGGREGATE_REWARD)]
-        series += [(d, names.reward_metric_name(d)) for d in reward_dimensions(spec)]
-        return series
+        dimensions = reward_dimensions(self.function.reward_spec)
+        metric_names = names.distribution_metric_names(dimensions)
+        titles = ["aggregate", *dimensions] if len(metric_names) > 1 else ["aggregate"]
+        return list(zip(titles, metric_names))
 
     def percentile_metric(self, metric: str) -> str:
         """The series percentiles and PR(a:b) buckets read for ``metric``."""
@@ -125,7 +125,7 @@ class FunctionMetrics:
         """The failure reasons this function's spec can produce, as the dashboard groups them.
 
         Failures outside these groups (grader errors and timeouts, grader-specific reasons
-        such as ``invalid_json``) show as "other": FailedSamples minus the groups.
+        such as ``invalid_json``) show as "other": Failed minus the groups.
         """
         leaves = set(leaf_kinds(self.function.reward_spec))
         contract_reasons = CONTRACT_FAILURE_REASONS

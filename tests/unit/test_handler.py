@@ -160,8 +160,20 @@ def test_a_signed_range_also_publishes_0_to_1_copies_for_percentiles(handler_mod
     aggregate = values[names.METRIC_AGGREGATE_REWARD]
     assert aggregate == [1, 0, -1, -1]
     assert values[names.normalized_metric_name(names.METRIC_AGGREGATE_REWARD)] == [1, 0.5, 0, 0]
-    assert values[names.normalized_metric_name(names.reward_metric_name("label"))] == [1, 0.5, 0, 0]
-    assert all(v >= 0 for name, vs in values.items() if name.startswith(names.METRIC_NORMALIZED_PREFIX) for v in vs)
+    copies = {name for name in values if name.startswith(names.METRIC_NORMALIZED_PREFIX)}
+    # One copy per distribution the record carries (a single grader: Reward only).
+    assert copies == {names.normalized_metric_name(n) for n in names.distribution_metric_names(["label"])}
+
+
+def test_a_signed_multi_spec_copies_every_dimension(handler_module, capsys, monkeypatch):
+    spec = {"grader": "multi", "range": [-1, 1], "graders": {"a": LABEL_SPEC, "b": {**LABEL_SPEC, "format_score": 0.5}}}
+    monkeypatch.setenv(names.ENV_REWARD_SPEC, json.dumps(spec))
+    _, out = run(handler_module, [make_sample("format-only", "\\boxed{negative}")], capsys)
+    values = metric_values(parse_lines(out)[1])
+    assert values[names.reward_metric_name("a")] == [-1] and values[names.reward_metric_name("b")] == [0]
+    assert values[names.normalized_metric_name(names.reward_metric_name("a"))] == [0]
+    assert values[names.normalized_metric_name(names.reward_metric_name("b"))] == [0.5]
+    assert values[names.normalized_metric_name(names.METRIC_AGGREGATE_REWARD)] == [0.25]
 
 
 def test_a_non_negative_range_publishes_no_copies(handler_module, capsys):
