@@ -132,7 +132,7 @@ def test_a_judged_function_costs_the_tokens_the_quota_check_counts() -> None:
     raw["reward_functions"]["judge-fm"].update(judge_input_tokens_per_call=1200, judge_output_tokens_per_call=80)
     env = parse_environments({"judge": raw})["judge"]
     fns = {fn.name: fn for fn in env.reward_functions}
-    fm, xr = (cost.function_profile(fn, system_log_level=env.system_log_level) for fn in env.reward_functions)
+    fm, xr = (cost.function_profile(fns[name], system_log_level=env.system_log_level) for name in ("judge-fm", "judge-xr"))
     assert (fm.judge_model_id, fm.judge_input_tokens_per_evaluation, fm.judge_output_tokens_per_evaluation) == (
         "amazon.nova-pro-v1:0", 1200, 80)
     assert cost.cost_per_million(fm).judge == pytest.approx(1216.0)  # as by hand above

@@ -114,6 +114,9 @@ def _run_function(fm: FunctionMetrics, monkeypatch: pytest.MonkeyPatch, capsys: 
             bedrock_fake.responder = judge_reply
         module_name = fn.handler.rsplit(".", 1)[0]
         module = importlib.reload(importlib.import_module(module_name))  # the cold start of this Lambda
+        # Powertools keeps dimensions in class-level state shared by every Metrics object of the
+        # process; a Lambda process has one runtime, so start from a clean slate as a new one does.
+        module.runtime.metrics.clear_metrics()
         capsys.readouterr()
         outputs = module.handler(batch(), Context(remaining_ms=600_000))
         assert len(outputs) == len(batch())
