@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20,18
 export CDK_DISABLE_VERSION_CHECK := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup synth test bench dryrun deploy diff clean
+.PHONY: setup synth test bench dryrun deploy diff lock repro clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -31,11 +31,12 @@ node_modules/.installed: package.json package-lock.json
 ## failing on any cdk-nag finding, lint every template with cfn-lint, and check that the
 ## Lambda bundle of every function kind imports and scores on its own.
 synth: setup
+	$(PY) tools/lock.py --check
 	rm -rf cdk.out
 	$(CDK) synth --quiet --no-notices
 	$(VENV)/bin/cfn-lint cdk.out/*.template.json $(CFN_LINT_ARGS)
 	$(PY) tools/check_bundle.py cdk.out
-	@echo "synth OK: $$(ls cdk.out/*.template.json | wc -l) template(s) in cdk.out/, cdk-nag clean, cfn-lint clean, every bundle imports"
+	@echo "synth OK: $$(ls cdk.out/*.template.json | wc -l) template(s) in cdk.out/, cdk-nag clean, cfn-lint clean, every bundle matches its lock and imports"
 
 ## Everything CI runs: lint (ruff), types (mypy), then the tests; any finding fails.
 test: setup
@@ -51,11 +52,27 @@ bench: setup
 dryrun: setup
 	PYTHONPATH=lambdas $(PY) -m reward_kit.dryrun --data $(DATA) --spec $(SPEC) $(ARGS)
 
+## Deploy / diff one environment; extra CDK arguments in ARGS, e.g. from automation:
+##   make deploy ENV=staging ARGS="--require-approval never"
+##   make deploy ENV=dev ARGS="-c name_suffix=alice"    (a second copy of dev in the same account)
 deploy: setup
-	$(CDK) deploy --no-notices -c env=$(ENV) --all
+	$(CDK) deploy --no-notices -c env=$(ENV) --all $(ARGS)
 
 diff: setup
-	$(CDK) diff --no-notices -c env=$(ENV) --all
+	$(CDK) diff --no-notices -c env=$(ENV) $(ARGS)
+
+## Re-lock every Lambda asset's dependencies after editing its top-level requirements
+## (lambdas/requirements.txt) or adding an asset (stacks/lambda_assets.py): writes
+## lambdas/locks/<asset>.txt with uv (manylinux aarch64, CPython 3.13, hashes). Needs the index.
+lock: setup
+	$(PY) tools/lock.py
+
+## Evidence that a synth is reproducible: two synths of this commit give byte-identical assets.
+repro: setup
+	rm -rf cdk.out.repro-a cdk.out.repro-b
+	$(CDK) synth --quiet --no-notices -o cdk.out.repro-a
+	$(CDK) synth --quiet --no-notices -o cdk.out.repro-b
+	$(PY) tools/tree_digest.py cdk.out.repro-a cdk.out.repro-b
 
 clean:
-	rm -rf cdk.out .pytest_cache .hypothesis .mypy_cache .ruff_cache
+	rm -rf cdk.out cdk.out.repro-a cdk.out.repro-b .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -12,16 +12,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "lambdas"))  # reward_k
 from aws_cdk import App  # noqa: E402
 
 from stacks.app_builder import build_app  # noqa: E402
-from stacks.config import ConfigError, parse_environments, select_environments  # noqa: E402
+from stacks.config import (  # noqa: E402
+    NAME_OVERRIDE_KEYS,
+    ConfigError,
+    parse_environments,
+    select_environments,
+    unpinned_environment_warning,
+    with_name_overrides,
+)
 
 app = App()
+selected = app.node.try_get_context("env")
 try:
-    # Every environment is validated, even when `-c env=<name>` selects one of them.
-    environments = select_environments(
-        parse_environments(app.node.try_get_context("environments")),
-        app.node.try_get_context("env"),
+    raw = with_name_overrides(
+        app.node.try_get_context("environments"),
+        selected,
+        {key: app.node.try_get_context(key) for key in NAME_OVERRIDE_KEYS},
     )
+    # Every environment is validated, even when `-c env=<name>` selects one of them.
+    environments = select_environments(parse_environments(raw), selected)
 except ConfigError as exc:
     sys.exit(f"cdk.json: {exc}")
+warning = unpinned_environment_warning(environments)
+if warning:
+    print(f"cdk.json: {warning}", file=sys.stderr)
 build_app(app, environments)
 app.synth()

@@ -23,7 +23,10 @@ STACK_PREFIX = "NovaRftRewards"
 
 
 def stack_name(env: EnvironmentConfig | str) -> str:
-    return f"{STACK_PREFIX}-{env if isinstance(env, str) else env.name}"
+    """``NovaRftRewards-<env>``, with the environment's optional name prefix and suffix."""
+    if isinstance(env, str):
+        return f"{STACK_PREFIX}-{env}"
+    return env.deployment.affixed(f"{STACK_PREFIX}-{env.name}")
 
 
 def build_app(app: App, environments: list[EnvironmentConfig]) -> dict[str, RewardStack]:

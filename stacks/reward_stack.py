@@ -42,7 +42,8 @@ class RewardStack(Stack):
         self.code_sandbox: CodeSandboxNetwork | None = None
         if config.runs_code:
             self.code_sandbox = CodeSandboxNetwork(
-                self, "CodeSandbox", config=config.code_sandbox, log_retention_days=config.log_retention_days
+                self, "CodeSandbox", config=config.code_sandbox, log_retention_days=config.log_retention_days,
+                retain_logs=config.deployment.retain_log_groups,
             )
 
         self.reward_functions: dict[str, RewardFunction] = {}
@@ -60,6 +61,7 @@ class RewardStack(Stack):
             environment_name=config.name,
             training=config.training,
             reward_function_arns=[arn for rf in self.reward_functions.values() for arn in rf.invoke_arns],
+            qualified_function_arns=[rf.qualified_arns for rf in self.reward_functions.values()],
         )
 
         # One SageMaker AI Evaluator per reward function, unless the environment switches it off.
@@ -69,6 +71,7 @@ class RewardStack(Stack):
                 self, "EvaluatorRegistration",
                 code=lambda_.Code.from_asset(asset_path, **evaluator_code_options),
                 log_retention_days=config.log_retention_days,
+                retain_logs=config.deployment.retain_log_groups,
             )
             for evaluator in config.evaluator_registration.evaluators:
                 rf = self.reward_functions[evaluator.function]

@@ -15,6 +15,9 @@ sends, validates each against the bundled (pinned) botocore's service model, and
 ``on_event`` for a Delete that needs no call. Non-Python functions (the CDK Provider
 framework's) are CDK's own and not checked.
 
+Checks that the third-party packages installed in each asset are exactly its lock file
+(``lambdas/locks/<asset>.txt``, ``make lock``): same names, same versions, nothing more.
+
 Binary wheels in the bundle are built for Lambda (CPython 3.13, aarch64) and cannot load on
 most development machines, so graders that need them (jsonschema -> rpds, regex -> google-re2)
 are not run here; instead every compiled extension must be built for that interpreter and
@@ -28,6 +31,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "lambdas")]
+
+from stacks.lambda_assets import asset_for_handler, normalize_name, read_pins  # noqa: E402
 
 EVENT = [
     {"id": "right", "messages": [{"role": "user", "content": "1/2?"},
@@ -162,6 +170,42 @@ def function_assets(out: Path) -> dict[Path, set[str]]:
     return assets
 
 
+def installed_distributions(asset: Path) -> dict[str, str]:
+    """{normalized name: version} of every ``*.dist-info`` at the asset's top level."""
+    installed: dict[str, str] = {}
+    for metadata in asset.glob("*.dist-info/METADATA"):
+        fields: dict[str, str] = {}
+        for line in metadata.read_text(encoding="utf-8", errors="replace").splitlines():
+            if not line.strip():
+                break  # end of the headers
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip().lower(), value.strip())
+        installed[normalize_name(fields.get("name", metadata.parent.name))] = fields.get("version", "?")
+    return installed
+
+
+def lock_mismatches(asset: Path, modules: set[str]) -> list[str]:
+    """Differences between the packages installed in the asset and its lock file."""
+    locks = {a.name: a for a in (asset_for_handler(module) for module in modules) if a is not None}
+    if len(locks) != 1:
+        return [f"{asset.name}: cannot tell which asset (lock) handlers {sorted(modules)} belong to"]
+    (spec,) = locks.values()
+    installed = installed_distributions(asset)
+    if spec.requirements is None:
+        return [f"{asset.name}: {name}=={version} installed, but asset {spec.name} has no requirements"
+                for name, version in sorted(installed.items())]
+    if not spec.lock_path.is_file():
+        return [f"{asset.name}: {spec.lock_path} is missing (run `make lock`)"]
+    locked = read_pins(spec.lock_path)
+    lock = spec.lock_path.relative_to(ROOT)
+    problems = [f"{asset.name}: {name}=={version} from {lock} is "
+                + (f"installed at {installed[name]}" if name in installed else "not installed")
+                for name, version in sorted(locked.items()) if installed.get(name) != version]
+    problems += [f"{asset.name}: {name}=={version} is installed but not in {lock}"
+                 for name, version in sorted(installed.items()) if name not in locked]
+    return problems
+
+
 def foreign_packages(asset: Path, modules: set[str]) -> list[str]:
     """Entry-point packages of lambdas/ in the asset that none of its handlers belongs to."""
     own = {module.split(".")[0] for module in modules}
@@ -182,13 +226,14 @@ def main(argv: list[str]) -> int:
             continue
         problems += [f"{asset.name}: ships {p}/, which its handlers {sorted(modules)} never import"
                      for p in foreign_packages(asset, modules)]
+        problems += lock_mismatches(asset, modules)
         problems += check(asset, sorted(modules))
     for problem in problems:
         print(f"check_bundle: {problem}", file=sys.stderr)
     if not problems:
         listed = ", ".join(f"{asset.name} ({', '.join(sorted(modules))})" for asset, modules in sorted(assets.items()))
-        print(f"bundle OK: {len(assets)} asset(s) import and score (or, for the evaluator registration, "
-              f"validate their requests) from the bundle alone: {listed}")
+        print(f"bundle OK: {len(assets)} asset(s) match their locks, import and score (or, for the evaluator "
+              f"registration, validate their requests) from the bundle alone: {listed}")
     return 1 if problems else 0
 
 

@@ -35,7 +35,7 @@ from typing import Any, Iterable, Sequence, TextIO
 from reward_kit.contract import failure_metric
 from reward_kit.judge_stats import JudgeStats
 from reward_kit.scoring import AGGREGATE, Scorer
-from reward_kit.spec import SpecError, parse_spec_json
+from reward_kit.spec import SpecError, parse_spec_json, spec_hash
 
 INVALID_JSON_LINE = "invalid_json_line"
 BAR_WIDTH = 40  # characters of the longest histogram bar
@@ -213,6 +213,8 @@ def render_report(
     n = len(result.outputs)
     w(f"data:    {data_path}\n")
     w(f"spec:    grader={spec['grader']} dimensions={','.join(result.dims)} range=[{lo:g}, {hi:g}]\n")
+    # The same hash the stack writes into each Lambda version's description (SpecHash output).
+    w(f"spec hash: {spec_hash(spec)}\n")
     w(f"samples: {n}\n")
     pct = f" ({100.0 * result.failed / n:.1f}%)" if n else ""
     w(f"failed:  {result.failed}{pct} (samples with a failure reason, see below)\n")

@@ -61,7 +61,7 @@ from reward_kit.settings import (
     JUDGE_MAX_CONCURRENCY,
     RuntimeSettings,
 )
-from reward_kit.spec import parse_spec_json, uses_judge
+from reward_kit.spec import SPEC_HASH_CHARS, parse_spec_json, spec_hash, uses_judge
 
 __all__ = [
     "Metric",
@@ -124,6 +124,7 @@ class RewardRuntime:
         # life; keyed so that a changed environment (tests, local runs) is picked up.
         self.scorers: dict[tuple[Any, ...], Scorer] = {}
         self.metric_sources: list[MetricSource] = []
+        self.spec_hash: str | None = None  # of the cached Scorer's spec: the version description's hash
         # reward_kit's own log records (the judge's error lines) get the same JSON format.
         # Powertools configures only top-level loggers that already exist, and the judge module
         # (logger "reward_kit.graders.judge") loads lazily: create the parent logger first.
@@ -163,6 +164,7 @@ class RewardRuntime:
                 )
             self.scorers.clear()
             self.scorers[cache_key] = scorer
+            self.spec_hash = spec_hash(scorer.spec)
         return scorer
 
     # --- extra metric groups -----------------------------------------------------------------
@@ -210,7 +212,7 @@ class RewardRuntime:
             if result.dropped:
                 self._report_dropped(result)
             # Detail for dev (application log level DEBUG): the record has no request id.
-            self.logger.debug(DEBUG_MESSAGE, extra=_debug_fields(result, context))
+            self.logger.debug(DEBUG_MESSAGE, extra=_debug_fields(result, context, self.spec_hash))
         return result.response
 
     def _report_dropped(self, result: BatchResult) -> None:
@@ -339,12 +341,16 @@ def estimate_debug_line_bytes(service: str, samples: int, request_id: str = "3f9
 
     line = {"level": "DEBUG", "location": "handler:200", "message": DEBUG_MESSAGE,
             "timestamp": "2025-06-01 12:00:00,000+0000", "service": service, "name": service,
-            **_debug_fields(result, _Context())}
+            **_debug_fields(result, _Context(), "0" * SPEC_HASH_CHARS)}
     return len(dumps(line).encode()) + 1
 
 
-def _debug_fields(result: BatchResult, context: Any) -> dict[str, Any]:
-    return {"samples": result.sample_count, "failures": dict(result.failures), **_request_fields(context)}
+def _debug_fields(result: BatchResult, context: Any, spec_hash: str | None) -> dict[str, Any]:
+    # spec_hash: the hash in the Lambda version's description and the dry run's report. Not in
+    # the per-invocation record (bytes on every invocation): in production the log stream's
+    # name carries the function version, whose description carries the hash.
+    return {"samples": result.sample_count, "failures": dict(result.failures), names.SUMMARY_SPEC_HASH: spec_hash,
+            **_request_fields(context)}
 
 
 def _summary(result: BatchResult) -> dict[str, Any]:

@@ -59,6 +59,7 @@ METRIC_JUDGE_CACHE_HITS = "JudgeCacheHits"  # samples answered by the per-contai
 
 # Summary fields of the record that are not metrics (Logs Insights reads them).
 SUMMARY_MEAN = "mean"  # mean aggregate reward of the batch; only when it has 2+ samples
+SUMMARY_SPEC_HASH = "spec_hash"  # reward_kit.spec.spec_hash of the spec that scored (DEBUG line; version description)
 
 
 def reward_metric_name(dimension: str) -> str:

@@ -16,6 +16,7 @@ default filled in), and validating a normalized spec again returns an equal dict
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any, Mapping
@@ -32,7 +33,9 @@ __all__ = [
     "SpecError",
     "output_range",
     "parse_spec_json",
+    "canonical_spec_json",
     "reward_dimensions",
+    "spec_hash",
     "spec_needs",
     "uses_judge",
     "validate_spec",
@@ -428,6 +431,23 @@ def parse_spec_json(text: str | None, key: str = "REWARD_SPEC") -> dict[str, Any
     except ValueError as exc:
         raise _fail(key, f"not valid JSON ({exc})") from None
     return validate_spec(parsed, key=key)
+
+
+def canonical_spec_json(spec: Mapping[str, Any]) -> str:
+    """The one text form of a validated spec: compact, keys sorted, ASCII (what REWARD_SPEC holds)."""
+    return json.dumps(spec, separators=(",", ":"), sort_keys=True)
+
+
+SPEC_HASH_CHARS = 16
+
+
+def spec_hash(spec: Mapping[str, Any]) -> str:
+    """Short SHA-256 of a validated spec's canonical JSON: names the reward a job ran with.
+
+    The CDK app puts it in each Lambda version's description and the runtime and the dry run
+    print it, all through this function, so the three always agree for the same spec.
+    """
+    return hashlib.sha256(canonical_spec_json(spec).encode("utf-8")).hexdigest()[:SPEC_HASH_CHARS]
 
 
 def reward_dimensions(spec: Mapping[str, Any]) -> list[str]:

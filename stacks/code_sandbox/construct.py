@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, ArnFormat, Stack, Validations
+from aws_cdk import Acknowledgment, ArnFormat, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -43,8 +43,10 @@ class CodeSandboxNetwork(Construct):
     """Isolated subnets (created or imported) and a security group that lets nothing through."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: CodeSandboxConfig, log_retention_days: int
+        self, scope: Construct, construct_id: str, *, config: CodeSandboxConfig, log_retention_days: int,
+        retain_logs: bool = True,
     ) -> None:
+        """``retain_logs``: the environment's log-group removal policy (``log_group_removal_policy``)."""
         super().__init__(scope, construct_id)
         self.config = config
         if config.creates_vpc:
@@ -61,7 +63,10 @@ class CodeSandboxNetwork(Construct):
                 ],
                 restrict_default_security_group=False,  # unused by the functions; avoids a custom resource
             )
-            flow_log_group = logs.LogGroup(self, "FlowLogGroup")
+            # Unnamed (CloudFormation names it): a retained group never collides with a redeploy.
+            flow_log_group = logs.LogGroup(
+                self, "FlowLogGroup", removal_policy=RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY
+            )
             flow_log_resource = flow_log_group.node.default_child
             assert isinstance(flow_log_resource, logs.CfnLogGroup)
             flow_log_resource.retention_in_days = log_retention_days

@@ -30,13 +30,13 @@ The JSON Schema ``schemas/environments.schema.json`` describes the same keys for
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from . import bedrock_quotas, code_sandbox, deployment, evaluators, observability, sizing
 from .alarms import AlarmsConfig, parse_alarms
 from .bedrock_quotas import BedrockQuotasConfig, check_judge_quotas, parse_bedrock_quotas
 from .code_sandbox import CodeSandboxConfig, parse_code_sandbox
-from .deployment import DeploymentConfig, parse_deployment
+from .deployment import REMOVAL_POLICIES, DeploymentConfig, parse_deployment
 from .errors import CHECKS, NAME_RE, ConfigError
 from .evaluators import (
     EvaluatorConfig,
@@ -53,6 +53,7 @@ from .training import TrainingDataConfig, parse_training
 __all__ = [
     "AlarmsConfig",
     "KIND_HANDLERS",
+    "NAME_OVERRIDE_KEYS",
     "LOG_RETENTION_DAYS",
     "BedrockQuotasConfig",
     "CodeSandboxConfig",
@@ -63,6 +64,7 @@ __all__ = [
     "EvaluatorRegistrationConfig",
     "JudgeConfig",
     "ObservabilityConfig",
+    "REMOVAL_POLICIES",
     "RewardFunctionConfig",
     "SizingConfig",
     "TrainingDataConfig",
@@ -70,6 +72,8 @@ __all__ = [
     "is_inference_profile_id",
     "parse_environments",
     "select_environments",
+    "unpinned_environment_warning",
+    "with_name_overrides",
 ]
 
 # Each concern owns its keys; the environment object is their union.
@@ -105,6 +109,10 @@ class EnvironmentConfig:
     @property
     def region(self) -> str | None:
         return self.deployment.region
+
+    @property
+    def production(self) -> bool:
+        return self.deployment.production
 
     @property
     def log_retention_days(self) -> int:
@@ -174,7 +182,7 @@ def _parse_environment(env: str, raw: Any) -> EnvironmentConfig:
     functions = tuple(
         parse_function(env, name, fn, headroom=sizing_config.headroom,
                        overhead=sizing_config.invocation_overhead_seconds,
-                       log_level=observability_config.application_log_level)
+                       log_level=observability_config.application_log_level, deployment=deployment_config)
         for name, fn in functions_raw.items()
     )
     seen: dict[str, str] = {}
@@ -265,3 +273,33 @@ def select_environments(envs: Mapping[str, EnvironmentConfig], selected: Any) ->
     if selected not in envs:
         raise CHECKS.fail("env", f"must be one of {list(envs)} (from -c env=<name>)", selected)
     return [envs[selected]]
+
+
+NAME_OVERRIDE_KEYS = ("name_prefix", "name_suffix")
+
+
+def with_name_overrides(raw: Any, selected: Any, overrides: Mapping[str, Any]) -> Any:
+    """``raw`` with ``-c name_prefix=`` / ``-c name_suffix=`` applied to the selected environment.
+
+    A second copy of an environment (a preview, another team) without editing cdk.json:
+    ``cdk deploy -c env=dev -c name_suffix=alice``. The values are validated with the rest of
+    that environment's config.
+    """
+    given = {key: value for key, value in overrides.items() if key in NAME_OVERRIDE_KEYS and value is not None}
+    if not given:
+        return raw
+    if selected is None or selected == "":
+        key = sorted(given)[0]
+        raise CHECKS.fail(key, "applies to one environment: select it with -c env=<name>", given[key])
+    if not isinstance(raw, Mapping) or not isinstance(raw.get(selected), Mapping):
+        return raw  # select_environments reports the unknown environment
+    return {**raw, selected: {**raw[selected], **given}}
+
+
+def unpinned_environment_warning(envs: Sequence[EnvironmentConfig]) -> str | None:
+    """One line naming every environment without an account (printed once per synth), or None."""
+    unpinned = [env.name for env in envs if env.account is None]
+    if not unpinned:
+        return None
+    return (f"warning: environments {unpinned} set no account/region: they deploy to whichever account and "
+            "region your AWS credentials select (set account and region, or production: true to require them)")

@@ -13,17 +13,19 @@ from typing import Any
 from reward_kit import kinds
 from reward_kit.deadline import grading_seconds
 from reward_kit.settings import DEFAULT_LOG_LEVEL, POWERTOOLS_LEVEL_FOR, RuntimeSettings
-from reward_kit.spec import SpecError, grader_time_limits, validate_spec
+from reward_kit.spec import SpecError, canonical_spec_json, grader_time_limits, spec_hash, validate_spec
 from stacks import capacity, judge_capacity
 from stacks.judge_capacity import JudgeNeed, JudgeTokens
 
 from . import judge as judge_config
+from .deployment import DeploymentConfig
 from .errors import CHECKS, NAME_RE, ConfigError
 from .judge import JudgeConfig
 
 KEYS = (
     "expected_seconds_per_sample",
     "kind",
+    "live_version",
     "memory_mb",
     "provisioned_concurrency",
     "reward_spec",
@@ -49,7 +51,7 @@ class RewardFunctionConfig:
     name: str
     kind: str
     handler: str
-    function_name: str  # SageMaker-reward-<name>-<env>
+    function_name: str  # [<prefix>-]SageMaker-reward-<name>-<env>[-<suffix>]
     reward_spec_json: str  # compact JSON of the normalized (validated) spec
     memory_mb: int
     timeout_seconds: int
@@ -60,6 +62,12 @@ class RewardFunctionConfig:
     provisioned_concurrency: int | None = None
     judge: JudgeConfig | None = None  # when the spec needs a Bedrock judge
     log_level: str = DEFAULT_LOG_LEVEL  # the environment's application log level (Lambda's name)
+    live_version: int | None = None  # pin the live alias to this published version (rollback)
+
+    @property
+    def spec_hash(self) -> str:
+        """Short hash of the normalized spec (``reward_kit.spec.spec_hash``, as the dry run prints it)."""
+        return spec_hash(self.reward_spec)
 
     @property
     def reward_spec(self) -> dict[str, Any]:
@@ -87,10 +95,6 @@ class RewardFunctionConfig:
     def construct_name(self) -> str:
         """PascalCase name used in construct ids and stack output names, e.g. ``Gsm8kV2``."""
         return "".join(part[:1].upper() + part[1:] for part in self.name.split("-"))
-
-    @property
-    def has_live_alias(self) -> bool:
-        return self.provisioned_concurrency is not None
 
     # The judge's settings, flat (None / () without a judge).
     @property
@@ -137,8 +141,9 @@ class RewardFunctionConfig:
                                          self.judge_calls_per_sample, self.judge_tokens_per_sample)
 
 
-def function_name_for(function: str, environment: str) -> str:
-    return f"{FUNCTION_NAME_PREFIX}-{function}-{environment}"
+def function_name_for(function: str, environment: str, deployment: DeploymentConfig | None = None) -> str:
+    """``SageMaker-reward-<function>-<env>``, with the environment's optional name prefix/suffix."""
+    return (deployment or DeploymentConfig()).affixed(f"{FUNCTION_NAME_PREFIX}-{function}-{environment}")
 
 
 def _kind(path: str, raw: Any, spec: dict[str, Any]) -> str:
@@ -166,7 +171,8 @@ def _kind(path: str, raw: Any, spec: dict[str, Any]) -> str:
 
 
 def parse_function(
-    env: str, name: str, raw: Any, *, headroom: float, overhead: float, log_level: str = DEFAULT_LOG_LEVEL
+    env: str, name: str, raw: Any, *, headroom: float, overhead: float, log_level: str = DEFAULT_LOG_LEVEL,
+    deployment: DeploymentConfig | None = None,
 ) -> RewardFunctionConfig:
     path = f"environments.{env}.reward_functions.{name}"
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
@@ -174,12 +180,12 @@ def parse_function(
     raw = CHECKS.object(path, raw)
     CHECKS.no_unknown_keys(path, raw, KEYS)
 
-    function_name = function_name_for(name, env)
+    function_name = function_name_for(name, env, deployment)
     if len(function_name) > LAMBDA_FUNCTION_NAME_MAX:
         raise CHECKS.fail(
             path,
             f"function name {function_name!r} is {len(function_name)} characters; Lambda allows "
-            f"{LAMBDA_FUNCTION_NAME_MAX}: shorten the function or environment name",
+            f"{LAMBDA_FUNCTION_NAME_MAX}: shorten the function or environment name (or name_prefix/name_suffix)",
         )
 
     spec_path = f"{path}.reward_spec"
@@ -188,7 +194,7 @@ def parse_function(
         spec = validate_spec(raw_spec, key=spec_path)
     except SpecError as exc:
         raise ConfigError(str(exc)) from None
-    spec_json = json.dumps(spec, separators=(",", ":"), sort_keys=True)
+    spec_json = canonical_spec_json(spec)
     kind = _kind(path, raw, spec)
 
     memory_mb = CHECKS.integer(f"{path}.memory_mb", raw.get("memory_mb", DEFAULT_MEMORY_MB),
@@ -234,6 +240,10 @@ def parse_function(
                 provisioned,
             )
 
+    live_version = raw.get("live_version")
+    if live_version is not None:
+        live_version = CHECKS.integer(f"{path}.live_version", live_version, ge=1)
+
     judge = None
     if kinds.NEEDS_JUDGE in kinds.spec_needs(spec):
         judge = judge_config.parse_judge(path, raw)
@@ -255,6 +265,7 @@ def parse_function(
         provisioned_concurrency=provisioned,
         judge=judge,
         log_level=log_level,
+        live_version=live_version,
     )
     size = sum(len(k.encode()) + len(v.encode()) for k, v in function.environment_variables().items())
     if size > LAMBDA_ENVIRONMENT_MAX_BYTES:

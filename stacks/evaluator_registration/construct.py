@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, CustomResource, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -24,8 +24,9 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from evaluator_registration import ai_registry, properties
+from stacks.lambda_assets import ASSETS
 from stacks.nag import acknowledge_iam5_resource
-from stacks.reward_functions.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, bundled_code_options
+from stacks.reward_functions.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, asset_code_options
 
 PACKAGE = "evaluator_registration"
 HANDLER = "evaluator_registration.handler.on_event"
@@ -38,13 +39,15 @@ SAGEMAKER_ACTIONS = sorted(f"sagemaker:{operation}" for operation in ai_registry
 
 def handler_code_options(lambdas_dir: Path) -> dict[str, Any]:
     """``Code.from_asset(str(lambdas_dir), **options)`` for the handler's own asset: only the
-    ``evaluator_registration`` package and its pinned boto3 (bundled by ``make synth``). Built
-    once per app and shared by every stack, so CDK stages the asset once."""
-    return bundled_code_options(lambdas_dir, [PACKAGE], requirements=f"{PACKAGE}/requirements.txt")
+    ``evaluator_registration`` package and its locked boto3 (``lambdas/locks/evaluator_registration.txt``,
+    bundled by ``make synth``). Built once per app and shared by every stack, so CDK stages the asset once."""
+    return asset_code_options(lambdas_dir, ASSETS[PACKAGE])
 
 
-def _log_group(scope: Construct, construct_id: str, retention_days: int) -> logs.LogGroup:
-    group = logs.LogGroup(scope, construct_id, retention=logs.RetentionDays.INFINITE)  # replaced just below
+def _log_group(scope: Construct, construct_id: str, retention_days: int, retain: bool) -> logs.LogGroup:
+    # Unnamed (CloudFormation names it): a retained group never collides with a redeploy.
+    group = logs.LogGroup(scope, construct_id, retention=logs.RetentionDays.INFINITE,  # replaced just below
+                          removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY)
     resource = group.node.default_child
     assert isinstance(resource, logs.CfnLogGroup)
     resource.retention_in_days = retention_days  # validated in stacks.config (one list of allowed values)
@@ -54,11 +57,13 @@ def _log_group(scope: Construct, construct_id: str, retention_days: int) -> logs
 class EvaluatorRegistration(Construct):
     """The provider; ``register`` adds one Evaluator (and its stack output) per reward function."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, code: lambda_.Code, log_retention_days: int) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, code: lambda_.Code, log_retention_days: int,
+                 retain_logs: bool = True) -> None:
+        """``retain_logs``: the environment's log-group removal policy (``log_group_removal_policy``)."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
 
-        handler_logs = _log_group(self, "HandlerLogGroup", log_retention_days)
+        handler_logs = _log_group(self, "HandlerLogGroup", log_retention_days, retain_logs)
         registry_arns = [
             stack.format_arn(service="sagemaker", resource="hub", resource_name="*",
                              arn_format=ArnFormat.SLASH_RESOURCE_NAME),
@@ -104,7 +109,7 @@ class EvaluatorRegistration(Construct):
             "(pip --python-version 3.13); moving to a newer runtime is a deliberate bump of both",
         ))
 
-        framework_logs = _log_group(self, "ProviderLogGroup", log_retention_days)
+        framework_logs = _log_group(self, "ProviderLogGroup", log_retention_days, retain_logs)
         framework_role = iam.Role(
             self,
             "ProviderRole",

@@ -1,20 +1,27 @@
-"""Docker-free bundling of the reward Lambda assets: one asset per function kind.
+"""Docker-free, reproducible bundling of the Lambda assets: one asset per function kind.
 
-Each function kind (``reward_kit.kinds.FUNCTION_KINDS``) ships only the top-level packages of
-``lambdas/`` it imports (``reward_kit`` plus its own entry point: the rlvr asset holds no
-``rlaif/``, and a future evaluator or sandbox runner gets its own asset). They are copied
-as they are and ``lambdas/requirements.txt`` is installed next to them with pip's
-cross-platform wheel selection (manylinux aarch64, CPython 3.13, wheels only), so
-``cdk synth`` works on any machine with Python and network access to the package index; no
-Docker needed. pip runs once per synth: every kind copies the same installed tree.
+Each asset (``stacks.lambda_assets.ASSETS``: one per function kind in
+``reward_kit.kinds.FUNCTION_KINDS``) ships only the top-level packages of ``lambdas/`` it
+imports (``reward_kit`` plus its own entry point: the rlvr asset holds no ``rlaif/``). They
+are copied as they are, and the asset's lock file (``lambdas/locks/<asset>.txt``, written by
+``make lock``: every transitive package pinned, with hashes) is installed next to them with
+``pip --require-hashes --no-deps`` and pip's cross-platform wheel selection (manylinux
+aarch64, CPython 3.13, wheels only), so ``cdk synth`` works on any machine with Python and
+access to the package index (or a warm pip cache); no Docker needed.
 
-One bundling per kind is shared by every function of that kind in the app, so each asset
-is built once per synth (CDK caches staging by source path + bundling options + excludes).
+The bundle is reproducible: the same commit gives byte-identical assets (same files, same
+bytes, same modes and times). pip writes no bytecode (``--no-compile``); console scripts
+(``bin/``, whose first line names the local interpreter) are dropped along with their
+RECORD lines; every file and folder gets mode 0644/0755 and a fixed mtime. pip runs once
+per lock content per synth: assets with identical locks copy the same installed tree.
+
 Tests skip bundling entirely with the context ``aws:cdk:bundling-stacks = []``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -27,12 +34,12 @@ from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
 from reward_kit.kinds import FUNCTION_KINDS
+from stacks.lambda_assets import ASSETS, LAMBDA_PYTHON_VERSION, PIP_PLATFORMS, LambdaAsset
 
-LAMBDA_PYTHON_VERSION = "3.13"
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_13
 LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
-# Lambda's python3.13 runs on Amazon Linux 2023 (glibc 2.34): both tags are loadable.
-PIP_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
+# Every bundled file's mtime (the zip format's earliest date, as the CDK CLI's zips use).
+FIXED_MTIME = 315532800  # 1980-01-01T00:00:00Z
 
 # Never shipped: tests, caches, build debris, local virtualenvs.
 EXCLUDE = (
@@ -51,7 +58,7 @@ EXCLUDE = (
 )
 
 
-# pip command -> the directory it installed into (every kind's asset copies the same tree).
+# (pip command, lock content hash) -> the directory it installed into (assets with the same lock share it).
 _PIP_TREES: dict[tuple[str, ...], Path] = {}
 
 
@@ -61,33 +68,36 @@ class BundlingError(RuntimeError):
 
 @jsii.implements(ILocalBundling)
 class LocalPipBundling:
-    """``ILocalBundling`` that copies the asset's packages and pip-installs its requirements."""
+    """``ILocalBundling`` that copies the asset's packages and pip-installs its lock file."""
 
     def __init__(
         self,
         source_dir: Path,
-        requirements: str = "requirements.txt",
+        lock: Path | str | None = None,
         *,
         python: str = sys.executable,
         python_version: str = LAMBDA_PYTHON_VERSION,
         platforms: Sequence[str] = PIP_PLATFORMS,
         packages: Sequence[str] | None = None,
     ) -> None:
-        """``packages``: top-level entries of ``source_dir`` to ship (None: all of them)."""
+        """``lock``: the hashed lock file to install (None: no third-party packages);
+        ``packages``: top-level entries of ``source_dir`` to ship (None: all of them)."""
         self.source_dir = Path(source_dir).resolve()
         self.packages = None if packages is None else tuple(packages)
-        self.requirements = self.source_dir / requirements
+        self.lock = None if lock is None else Path(lock).resolve()
         self.python = python
         self.python_version = python_version
         self.platforms = tuple(platforms)
 
     def pip_command(self, output_dir: str) -> list[str]:
+        """Install exactly the lock: every package pinned and hash-checked, nothing resolved."""
+        assert self.lock is not None
         platforms = [arg for platform in self.platforms for arg in ("--platform", platform)]
         return [
             self.python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--no-compile", *platforms, "--implementation", "cp",
+            "--no-compile", "--require-hashes", "--no-deps", *platforms, "--implementation", "cp",
             "--python-version", self.python_version, "--only-binary=:all:",
-            "--target", output_dir, "-r", str(self.requirements),
+            "--target", output_dir, "-r", str(self.lock),
         ]
 
     def copy_sources(self, output_dir: str) -> None:
@@ -100,26 +110,68 @@ class LocalPipBundling:
 
     def try_bundle(self, output_dir: str, *_options: Any, **_kw_options: Any) -> bool:
         self.copy_sources(output_dir)
-        if self.requirements.exists():
-            shutil.copytree(self._installed_requirements(), output_dir, dirs_exist_ok=True)
+        if self.lock is not None:
+            if not self.lock.is_file():
+                raise BundlingError(f"{self.lock} is missing: run `make lock` to write the asset's locked requirements")
+            shutil.copytree(self._installed_lock(), output_dir, dirs_exist_ok=True)
+        normalize_tree(Path(output_dir))
         return True
 
-    def _installed_requirements(self) -> Path:
-        """The requirements pip-installed into a temporary directory, once per process and command."""
-        key = tuple(self.pip_command("<target>"))
+    def _installed_lock(self) -> Path:
+        """The lock pip-installed into a temporary directory, once per process and lock content."""
+        assert self.lock is not None
+        key = (*self.pip_command("<target>")[:-1], hashlib.sha256(self.lock.read_bytes()).hexdigest())
         target = _PIP_TREES.get(key)
         if target is None:
             target = Path(tempfile.mkdtemp(prefix="reward-lambda-deps-"))
             result = subprocess.run(self.pip_command(str(target)), capture_output=True, text=True)
             if result.returncode != 0:
                 tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-5:])
-                raise BundlingError(f"pip install for the Lambda bundle failed ({result.returncode}): {tail}")
+                raise BundlingError(f"pip install of {self.lock.name} for the Lambda bundle failed "
+                                    f"({result.returncode}): {tail}")
+            drop_console_scripts(target)
             _PIP_TREES[key] = target
         return target
 
 
+def drop_console_scripts(target: Path) -> None:
+    """Remove ``bin/`` (console scripts: Lambda never runs them, and their first line names the
+    local interpreter) and its lines in every RECORD, so the tree is machine-independent."""
+    shutil.rmtree(target / "bin", ignore_errors=True)
+    for record in target.glob("*.dist-info/RECORD"):
+        lines = record.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [line for line in lines if not _is_script(line.split(",", 1)[0])]
+        if kept != lines:
+            record.write_text("".join(kept), encoding="utf-8")
+
+
+def _is_script(recorded_path: str) -> bool:
+    """``bin/x`` or ``../../bin/x`` (pip records scripts relative to the install target)."""
+    parts = [part for part in recorded_path.split("/") if part != ".."]
+    return len(parts) > 1 and parts[0] == "bin"
+
+
+def normalize_tree(root: Path) -> None:
+    """Same modes and mtimes on every machine and every run: byte-identical assets and zips."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in filenames:
+            path = Path(dirpath) / name
+            if path.is_symlink():
+                continue
+            executable = path.stat().st_mode & 0o111
+            path.chmod(0o755 if executable else 0o644)
+            os.utime(path, (FIXED_MTIME, FIXED_MTIME))
+        for name in dirnames:
+            (Path(dirpath) / name).chmod(0o755)
+    for dirpath, dirnames, _ in os.walk(root):
+        for name in dirnames:
+            os.utime(Path(dirpath) / name, (FIXED_MTIME, FIXED_MTIME))
+    root.chmod(0o755)
+    os.utime(root, (FIXED_MTIME, FIXED_MTIME))
+
+
 def bundled_code_options(source_dir: Path, packages: Sequence[str] | None = None,
-                         requirements: str = "requirements.txt") -> dict[str, Any]:
+                         lock: Path | None = None) -> dict[str, Any]:
     """Keyword arguments for ``lambda_.Code.from_asset(str(source_dir), **options)``.
 
     ``packages``: the top-level entries of ``source_dir`` this asset ships (None: all); the
@@ -136,7 +188,7 @@ def bundled_code_options(source_dir: Path, packages: Sequence[str] | None = None
     return {
         "bundling": BundlingOptions(
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
-            local=LocalPipBundling(source_dir, requirements, packages=packages),
+            local=LocalPipBundling(source_dir, lock, packages=packages),
         ),
         # The bundle's content decides the hash: a dependency upgrade is a new asset.
         "asset_hash_type": AssetHashType.OUTPUT,
@@ -144,6 +196,11 @@ def bundled_code_options(source_dir: Path, packages: Sequence[str] | None = None
     }
 
 
+def asset_code_options(source_dir: Path, asset: LambdaAsset) -> dict[str, Any]:
+    """``Code.from_asset`` options of one asset: its packages and its lock."""
+    return bundled_code_options(source_dir, asset.packages, None if asset.requirements is None else asset.lock_path)
+
+
 def function_kind_code_options(source_dir: Path) -> dict[str, dict[str, Any]]:
     """Function kind -> its ``Code.from_asset`` options: one asset per kind, holding only its packages."""
-    return {name: bundled_code_options(source_dir, kind.packages) for name, kind in FUNCTION_KINDS.items()}
+    return {name: asset_code_options(source_dir, ASSETS[name]) for name in ASSETS if name in FUNCTION_KINDS}

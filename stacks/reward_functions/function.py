@@ -1,17 +1,24 @@
-"""RewardFunction: one reward Lambda sized by the capacity model.
+"""RewardFunction: one versioned reward Lambda sized by the capacity model.
 
 Python 3.13 on arm64, an explicit log group with retention (no LogRetention custom
-resource), a least-privilege execution role (logs scoped to that log group; Bedrock
-InvokeModel on exactly the judge model ARNs for RLAIF; for code functions only the
-network-interface permissions of the sandbox's isolated subnets), reserved concurrency from the
-capacity model, and an optional ``live`` alias carrying provisioned concurrency. It owns
-its stack outputs (ARNs and paste-ready training-job fields), named ``<Name>FunctionArn``
-etc. at the stack's top level.
+resource) and the environment's removal policy, a least-privilege execution role (logs
+scoped to that log group; Bedrock InvokeModel on exactly the judge model ARNs for RLAIF; for
+code functions only the network-interface permissions of the sandbox's isolated subnets),
+reserved concurrency from the capacity model.
+
+Versions: every deploy that changes the function's code or configuration (the reward spec
+is its ``REWARD_SPEC`` variable) publishes a new Lambda version whose description carries the
+spec hash (``reward_kit.spec.spec_hash``, the one the dry run prints). Old versions are
+retained (``RemovalPolicy.RETAIN``), so a training job started with a version-qualified ARN
+keeps its reward for its whole life. The ``live`` alias follows the latest version, or the
+version named by ``live_version`` (a rollback is that one config change), and carries the
+provisioned concurrency when configured. The construct owns its stack outputs, named
+``<Name>VersionArn`` etc. at the stack's top level.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -24,6 +31,25 @@ from stacks.config.observability import LOG_FORMAT
 from .bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 
 LIVE_ALIAS = "live"
+
+
+def recipe_fields_yaml(lambda_arn: str, concurrency_limit: int) -> str:
+    """The SageMaker Nova RFT recipe fields (AWS-FACTS section 2) as YAML with the recipe's nesting.
+
+    ``lambda_arn`` may be a CDK token: the stack output resolves it to the deployed ARN.
+    The ARN is double-quoted (ARNs hold no quotes or backslashes).
+    """
+    return (
+        "run:\n"
+        f'  reward_lambda_arn: "{lambda_arn}"\n'
+        "training_config:\n"
+        "  rollout:\n"
+        "    rewards:\n"
+        "      api_endpoint:\n"
+        f'        lambda_arn: "{lambda_arn}"\n'
+        f"        lambda_concurrency_limit: {concurrency_limit}\n"
+    )
+
 
 def judge_model_arns(scope: Construct, fn: RewardFunctionConfig) -> list[str]:
     """Bedrock resources the judge needs (AWS-FACTS section 4).
@@ -71,11 +97,16 @@ class RewardFunction(Construct):
             raise ValueError(f"{function.name}: a code function needs the sandbox network, and only it may have one")
         self.config = function
 
+        deployment = environment.deployment
+        # A retained log group outlives `cdk destroy`: let CloudFormation name it, so the next
+        # deploy creates a new group instead of failing on the retained name. A destroyed one
+        # keeps the conventional /aws/lambda/<function> name.
         self.log_group = logs.LogGroup(
             self,
             "LogGroup",
-            log_group_name=f"/aws/lambda/{function.function_name}",
+            log_group_name=None if deployment.retain_log_groups else f"/aws/lambda/{function.function_name}",
             retention=logs.RetentionDays.INFINITE,  # replaced below by the validated number of days
+            removal_policy=RemovalPolicy.RETAIN if deployment.retain_log_groups else RemovalPolicy.DESTROY,
         )
         # The allowed values are listed once, in stacks.config (validated there): set the number itself.
         log_group_resource = self.log_group.node.default_child
@@ -114,7 +145,8 @@ class RewardFunction(Construct):
             self,
             "Function",
             function_name=function.function_name,
-            description=f"Nova RFT reward function '{function.name}' ({function.kind}, {environment.name})",
+            description=f"Nova RFT reward function '{function.name}' ({function.kind}, {environment.name}), "
+            f"reward spec {function.spec_hash}",
             runtime=LAMBDA_RUNTIME,
             architecture=LAMBDA_ARCHITECTURE,
             handler=function.handler,
@@ -132,7 +164,13 @@ class RewardFunction(Construct):
             logging_format=lambda_.LoggingFormat(LOG_FORMAT),
             application_log_level_v2=lambda_.ApplicationLogLevel(environment.application_log_level),
             system_log_level_v2=lambda_.SystemLogLevel(environment.system_log_level),
+            # A new version per code or configuration change; old ones stay for pinned jobs.
+            current_version_options=lambda_.VersionOptions(
+                description=f"reward spec {function.spec_hash} ({function.name}, {environment.name})",
+                removal_policy=RemovalPolicy.RETAIN,
+            ),
         )
+        self.version = self.function.current_version
         Validations.of(self.function).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-L1",
@@ -141,15 +179,20 @@ class RewardFunction(Construct):
             )
         )
 
-        self.alias: lambda_.Alias | None = None
-        if function.provisioned_concurrency is not None:
-            self.alias = lambda_.Alias(
-                self,
-                "LiveAlias",
-                alias_name=LIVE_ALIAS,
-                version=self.function.current_version,
-                provisioned_concurrent_executions=function.provisioned_concurrency,
+        live_version: lambda_.IVersion = self.version
+        if function.live_version is not None:  # rollback: the alias points at a retained version
+            live_version = lambda_.Version.from_version_attributes(
+                self, "PinnedLiveVersion", lambda_=self.function, version=str(function.live_version)
             )
+        self.alias = lambda_.Alias(
+            self,
+            "LiveAlias",
+            alias_name=LIVE_ALIAS,
+            version=live_version,
+            description="follows the latest version" if function.live_version is None
+            else f"pinned to version {function.live_version} (live_version in cdk.json)",
+            provisioned_concurrent_executions=function.provisioned_concurrency,
+        )
 
         if environment.tracing:
             # Active tracing adds the X-Ray statement to the role's DefaultPolicy; acknowledge it
@@ -165,41 +208,55 @@ class RewardFunction(Construct):
         self._add_outputs()
 
     def _add_outputs(self) -> None:
-        """Paste-ready outputs, created at the stack's top level so their names do not change."""
+        """Paste-ready outputs, created at the stack's top level so their names do not change.
+
+        Training jobs get the version-qualified ARN: immutable for the job's life, whatever
+        is deployed later. The alias ARN is for teams that want every job to follow the latest.
+        """
         stack = Stack.of(self)
         fn = self.config
         p = fn.construct_name
+        version_arn = self.invoke_arn
         CfnOutput(stack, f"{p}FunctionArn", value=self.function.function_arn,
-                  description=f"{fn.function_name} (unqualified function ARN)")
-        CfnOutput(stack, f"{p}BedrockLambdaArn", value=self.invoke_arn,
-                  description="rftConfig.graderConfig.lambdaGrader.lambdaArn")
+                  description=f"{fn.function_name} (unqualified function ARN, for the console and logs)")
+        CfnOutput(stack, f"{p}VersionArn", value=version_arn,
+                  description=f"Version-qualified ARN of this deploy (reward spec {fn.spec_hash}): start training "
+                  "jobs with it")
+        CfnOutput(stack, f"{p}SpecHash", value=fn.spec_hash,
+                  description="reward_kit.spec.spec_hash of the deployed spec (the dry run prints the same)")
+        CfnOutput(stack, f"{p}AliasArn", value=self.alias.function_arn,
+                  description=f"'{LIVE_ALIAS}' alias: follows the latest version (or live_version); carries "
+                  "provisioned concurrency when configured")
+        CfnOutput(stack, f"{p}BedrockLambdaArn", value=version_arn,
+                  description="rftConfig.graderConfig.lambdaGrader.lambdaArn (version-qualified)")
         CfnOutput(stack, f"{p}BedrockGraderConfig",
-                  value=stack.to_json_string({"graderConfig": {"lambdaGrader": {"lambdaArn": self.invoke_arn}}}),
-                  description="rftConfig fragment for CreateModelCustomizationJob")
-        CfnOutput(stack, f"{p}RecipeRewardLambdaArn", value=self.invoke_arn,
-                  description="SageMaker Nova RFT recipe: run.reward_lambda_arn")
+                  value=stack.to_json_string({"graderConfig": {"lambdaGrader": {"lambdaArn": version_arn}}}),
+                  description="rftConfig fragment for CreateModelCustomizationJob (version-qualified)")
+        CfnOutput(stack, f"{p}RecipeRewardLambdaArn", value=version_arn,
+                  description="SageMaker Nova RFT recipe: run.reward_lambda_arn (version-qualified)")
         CfnOutput(stack, f"{p}LambdaConcurrencyLimit", value=str(fn.reserved_concurrency),
-                  description="SageMaker Nova RFT recipe: lambda_concurrency_limit (= reserved concurrency)")
-        CfnOutput(
-            stack,
-            f"{p}SageMakerRecipeFields",
-            value=stack.to_json_string({
-                "run.reward_lambda_arn": self.invoke_arn,
-                "lambda_concurrency_limit": fn.reserved_concurrency,
-            }),
-            description="SageMaker Nova RFT recipe fields (paste into the recipe YAML)",
-        )
+                  description="SageMaker Nova RFT recipe: training_config.rollout.rewards.api_endpoint."
+                  "lambda_concurrency_limit (= reserved concurrency)")
+        CfnOutput(stack, f"{p}SageMakerRecipeFields", value=recipe_fields_yaml(version_arn, fn.reserved_concurrency),
+                  description="SageMaker Nova RFT recipe fields (YAML with the recipe's nesting; merge into the recipe)")
 
     @property
     def invoke_arn(self) -> str:
-        """ARN training jobs should call: the ``live`` alias when it exists (provisioned
-        concurrency applies only there), else the function."""
-        return self.alias.function_arn if self.alias else self.function.function_arn
+        """The version this deploy published (version-qualified ARN): what training jobs and the
+        SageMaker AI Evaluator registration call, immutable for as long as they use it."""
+        return self.version.function_arn
+
+    @property
+    def qualified_arns(self) -> str:
+        """Every version and alias of this one function (``<function ARN>:*``)."""
+        return f"{self.function.function_arn}:*"
 
     @property
     def invoke_arns(self) -> list[str]:
-        """Every ARN a training role may invoke: the function and, if any, the alias."""
-        arns = [self.function.function_arn]
-        if self.alias:
-            arns.append(self.alias.function_arn)
-        return arns
+        """What a training role may invoke: the function, and its versions and alias.
+
+        Qualified ARNs cannot be listed ahead of time: a job pinned to version 7 must keep
+        invoking it after version 8 is deployed, so the role gets ``<function ARN>:*``,
+        scoped to this environment's function only.
+        """
+        return [self.function.function_arn, self.qualified_arns]

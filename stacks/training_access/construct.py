@@ -5,8 +5,10 @@
 * SageMaker AI training execution role (Training Jobs / HyperPod Nova recipes), trusted by
   sagemaker.amazonaws.com only from this account.
 
-Both may ``lambda:InvokeFunction`` exactly the environment's reward functions (and their
-``live`` aliases), read the configured training-data prefix and write the output prefix.
+Both may ``lambda:InvokeFunction`` exactly the environment's reward functions and their
+qualified ARNs (``<function ARN>:*``: every published version, which jobs pinned to a
+version keep calling after later deploys, and the ``live`` alias), read the configured
+training-data prefix and write the output prefix.
 Explicit statements, no grant helpers (``grant_invoke`` adds ``<arn>:*``). The construct
 owns its outputs (the two role ARNs).
 """
@@ -114,7 +116,10 @@ class TrainingAccess(Construct):
         environment_name: str,
         training: TrainingDataConfig,
         reward_function_arns: Sequence[str],
+        qualified_function_arns: Sequence[str] = (),
     ) -> None:
+        """``qualified_function_arns``: ``<function ARN>:*`` patterns among ``reward_function_arns``
+        (acknowledged to cdk-nag one by one, with the reason)."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         invoke = iam.PolicyStatement(
@@ -173,6 +178,16 @@ class TrainingAccess(Construct):
             "SageMaker writes training-job logs to streams named per job inside the fixed "
             f"{SAGEMAKER_TRAINING_LOG_GROUP} log group; stream names are not known at deploy time",
         )
+
+        for role in (self.bedrock_role, self.sagemaker_role):
+            for arn in qualified_function_arns:
+                acknowledge_iam5_resource(
+                    role,
+                    arn,
+                    "Versions and the live alias of one reward function of this environment: a training job "
+                    "pinned to a version-qualified ARN must keep invoking that version after later deploys publish "
+                    "new ones, so version numbers cannot be listed at deploy time (InvokeFunction only)",
+                )
 
         # Outputs sit at the stack's top level so their names stay what users paste from.
         CfnOutput(stack, "BedrockCustomizationRoleArn",

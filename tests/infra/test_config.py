@@ -312,7 +312,7 @@ def test_provisioned_concurrency_cannot_exceed_reserved() -> None:
         f"{FN}.provisioned_concurrency: must be an integer in 1..3 (the reserved concurrency the capacity "
         "model gives this function), got 4"
     )
-    assert parse_environments(with_fn(provisioned_concurrency=3))["dev"].function("sentiment").has_live_alias
+    assert parse_environments(with_fn(provisioned_concurrency=3))["dev"].function("sentiment").provisioned_concurrency == 3
 
 
 def test_timeout_must_cover_the_expected_invocation() -> None:

@@ -35,8 +35,10 @@ def handler(synth: Any, env: str) -> tuple[str, dict[str, Any]]:
     return found
 
 
-def scoped_arn(resource: str) -> dict[str, Any]:
-    """An ARN in the stack's own account and region (environment-agnostic stacks)."""
+def scoped_arn(resource: str, cfg: Any = None) -> Any:
+    """An ARN in the stack's own account and region (literal for an environment-specific stack)."""
+    if cfg is not None and cfg.account:
+        return f"arn:aws:sagemaker:{cfg.region}:{cfg.account}:{resource}"
     return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":sagemaker:", {"Ref": "AWS::Region"}, ":",
                               {"Ref": "AWS::AccountId"}, f":{resource}"]]}
 
@@ -57,20 +59,16 @@ def test_one_registration_per_reward_function_with_its_invoke_arn(synth: Any, en
     cfg = config(synth, env)
     by_name = {r["Properties"][props.PROP_EVALUATOR_NAME]: r["Properties"] for r in registrations(synth, env).values()}
     assert len(by_name) == len(registrations(synth, env)) == len(cfg.reward_functions)
-    aliases = resources(synth, env, "AWS::Lambda::Alias")
+    versions = resources(synth, env, "AWS::Lambda::Version")
     for fn in cfg.reward_functions:
         evaluator = cfg.evaluator_registration.evaluator(fn.name)
         registration = by_name[evaluator.name]
         fn_id, _ = function_resource(synth, env, fn.function_name)
-        if fn.has_live_alias:
-            (alias_id,) = [k for k, v in aliases.items()
-                           if v["Properties"]["FunctionName"] == {"Ref": fn_id} and v["Properties"]["Name"] == "live"]
-            assert registration[props.PROP_LAMBDA_ARN] == {"Ref": alias_id}  # Ref of an alias is its ARN
-        else:
-            assert registration[props.PROP_LAMBDA_ARN] == {"Fn::GetAtt": [fn_id, "Arn"]}
+        # The version this deploy publishes (Ref of a version is its qualified ARN): a new
+        # evaluator version per function version, like a pinned training job.
+        (version_id,) = [k for k, v in versions.items() if v["Properties"]["FunctionName"] == {"Ref": fn_id}]
+        assert registration[props.PROP_LAMBDA_ARN] == {"Ref": version_id}
         assert registration[props.PROP_DESCRIPTION] == evaluator.description
-    # prod's gsm8k has provisioned concurrency: its evaluator must call the alias.
-    assert any(fn.has_live_alias for fn in config(synth, "prod").reward_functions)
 
 
 def test_names_and_descriptions_default_from_the_function_unless_configured(synth: Any) -> None:
@@ -119,7 +117,9 @@ def test_handler_role_may_call_only_the_hub_operations_on_this_accounts_hubs(syn
     assert logs["Resource"] == {"Fn::GetAtt": [handler_props["LoggingConfig"]["LogGroup"]["Ref"], "Arn"]}
     assert sorted(as_list(sagemaker["Action"])) == SAGEMAKER_ACTIONS
     assert "DeleteHub" not in json.dumps(sagemaker["Action"]).replace("DeleteHubContent", "")
-    assert sorted(sagemaker["Resource"], key=json.dumps) == sorted([scoped_arn("hub/*"), scoped_arn("hub-content/*")], key=json.dumps)
+    cfg = config(synth, env)
+    assert sorted(sagemaker["Resource"], key=json.dumps) == sorted(
+        [scoped_arn("hub/*", cfg), scoped_arn("hub-content/*", cfg)], key=json.dumps)
     assert "Condition" not in sagemaker
     trust = synth.templates[env]["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert [s["Principal"] for s in trust] == [{"Service": "lambda.amazonaws.com"}]

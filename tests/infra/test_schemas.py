@@ -163,6 +163,13 @@ ENV_MISTAKES = [
                 fn_reward_spec={"grader": "judge", "rubric": "r"}, fn_judge_model_id="amazon.nova-pro-v1:0"),
     environment(fn_judge_model_id="Nova Pro", fn_reward_spec={"grader": "judge", "rubric": "r"}),
     environment(fn_tolerance=1),
+    environment(production=True),
+    environment(production=True, account="123456789012"),
+    environment(production="yes", account="123456789012", region="us-east-1"),
+    environment(log_group_removal_policy="snapshot"),
+    environment(name_prefix="Team"),
+    environment(name_suffix="x" * 17),
+    environment(fn_live_version=0),
 ]
 
 

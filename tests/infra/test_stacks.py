@@ -50,6 +50,18 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def version_of(synth: Any, env: str, fn_id: str) -> tuple[str, dict[str, Any]]:
+    (version,) = [(k, v) for k, v in resources(synth, env, "AWS::Lambda::Version").items()
+                  if v["Properties"]["FunctionName"] == {"Ref": fn_id}]
+    return version
+
+
+def alias_of(synth: Any, env: str, fn_id: str) -> tuple[str, dict[str, Any]]:
+    (alias,) = [(k, v) for k, v in resources(synth, env, "AWS::Lambda::Alias").items()
+                if v["Properties"]["FunctionName"] == {"Ref": fn_id}]
+    return alias
+
+
 def role_policy_statements(synth: Any, env: str, role_prefix: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     roles = {k: v for k, v in resources(synth, env, "AWS::IAM::Role").items() if k.startswith(role_prefix)}
     assert len(roles) == 1, roles.keys()
@@ -111,7 +123,7 @@ def test_environment_variables(synth: Any, env: str) -> None:
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_explicit_log_groups_with_retention(synth: Any, env: str) -> None:
+def test_explicit_log_groups_with_retention_and_the_environments_removal_policy(synth: Any, env: str) -> None:
     cfg = config(synth, env)
     t = template(synth, env)
     t.resource_count_is("Custom::LogRetention", 0)
@@ -121,12 +133,18 @@ def test_explicit_log_groups_with_retention(synth: Any, env: str) -> None:
     extra = (2 if cfg.evaluator_registration.enabled else 0) + (cfg.runs_code and cfg.code_sandbox.creates_vpc)
     assert len(groups) == len(cfg.reward_functions) + extra
     assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {cfg.log_retention_days}
+    retain = env == "prod"  # production: true retains by default; the others destroy
+    assert cfg.deployment.retain_log_groups is retain
+    # Every log group of the stack follows the environment's removal policy.
+    assert {(g["DeletionPolicy"], g["UpdateReplacePolicy"]) for g in groups.values()} == {
+        ("Retain", "Retain") if retain else ("Delete", "Delete")}
     for fn in cfg.reward_functions:
         _, props = function_resource(synth, env, fn.function_name)
-        (logical_id,) = [k for k, v in groups.items()
-                         if v["Properties"].get("LogGroupName") == f"/aws/lambda/{fn.function_name}"]
-        assert groups[logical_id]["Properties"]["RetentionInDays"] == cfg.log_retention_days
-        assert props["LoggingConfig"]["LogGroup"] == {"Ref": logical_id}
+        logical_id = props["LoggingConfig"]["LogGroup"]["Ref"]
+        group = groups[logical_id]
+        assert group["Properties"]["RetentionInDays"] == cfg.log_retention_days
+        # A retained group outlives the stack: CloudFormation names it, so a redeploy never collides.
+        assert group["Properties"].get("LogGroupName") == (None if retain else f"/aws/lambda/{fn.function_name}")
 
 
 # (application, system) log level per environment: dev for detail, prod for cost; the
@@ -235,10 +253,9 @@ def test_training_roles_invoke_exactly_the_reward_functions(synth: Any, env: str
     for fn in cfg.reward_functions:
         fn_id, _ = function_resource(synth, env, fn.function_name)
         expected.append({"Fn::GetAtt": [fn_id, "Arn"]})
-    aliases = resources(synth, env, "AWS::Lambda::Alias")
-    expected += [{"Ref": alias_id} for alias_id in aliases]
+        # Every version (jobs pinned to an older one keep it) and the alias of this function only.
+        expected.append({"Fn::Join": ["", [{"Fn::GetAtt": [fn_id, "Arn"]}, ":*"]]})
     assert sorted(map(json.dumps, as_list(invoke["Resource"]))) == sorted(map(json.dumps, expected))
-    assert len(aliases) == sum(fn.has_live_alias for fn in cfg.reward_functions)
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -263,18 +280,19 @@ def test_training_roles_s3_access_is_prefix_scoped(synth: Any, env: str, role_pr
     assert s3_actions == {"s3:GetObject", "s3:ListBucket", "s3:PutObject"}
 
 
-def test_live_alias_carries_provisioned_concurrency(synth: Any) -> None:
-    t = template(synth, "prod")
-    t.resource_count_is("AWS::Lambda::Alias", 1)
+def test_every_function_has_a_live_alias_on_its_current_version(synth: Any) -> None:
+    for env in ENVS:
+        for fn in config(synth, env).reward_functions:
+            fn_id, _ = function_resource(synth, env, fn.function_name)
+            version_id, _ = version_of(synth, env, fn_id)
+            _, alias = alias_of(synth, env, fn_id)
+            assert alias["Properties"]["Name"] == "live"
+            assert alias["Properties"]["FunctionVersion"] == {"Fn::GetAtt": [version_id, "Version"]}
+            expected = fn.provisioned_concurrency
+            assert alias["Properties"].get("ProvisionedConcurrencyConfig") == (
+                None if expected is None else {"ProvisionedConcurrentExecutions": expected})
     gsm8k = config(synth, "prod").function("gsm8k")
-    fn_id, _ = function_resource(synth, "prod", gsm8k.function_name)
-    t.has_resource_properties("AWS::Lambda::Alias", {
-        "Name": "live",
-        "FunctionName": {"Ref": fn_id},
-        "ProvisionedConcurrencyConfig": {"ProvisionedConcurrentExecutions": gsm8k.provisioned_concurrency},
-    })
-    assert gsm8k.provisioned_concurrency <= gsm8k.reserved_concurrency
-    template(synth, "dev").resource_count_is("AWS::Lambda::Alias", 0)
+    assert gsm8k.provisioned_concurrency is not None and gsm8k.provisioned_concurrency <= gsm8k.reserved_concurrency
 
 
 def test_tracing_follows_the_environment(synth: Any) -> None:
@@ -291,25 +309,23 @@ def test_outputs_to_paste_into_training_jobs(synth: Any, env: str) -> None:
         "TrainingAccessBedrockCustomizationRole")
     assert outputs["SageMakerTrainingRoleArn"]["Value"]["Fn::GetAtt"][0].startswith(
         "TrainingAccessSageMakerTrainingRole")
-    aliases = resources(synth, env, "AWS::Lambda::Alias")
     for fn in config(synth, env).reward_functions:
         p = "".join(part.capitalize() for part in fn.name.split("-"))
         fn_id, _ = function_resource(synth, env, fn.function_name)
+        version_id, _ = version_of(synth, env, fn_id)
+        alias_id, _ = alias_of(synth, env, fn_id)
+        pinned = {"Ref": version_id}  # a version resource's Ref is its version-qualified ARN
         assert outputs[f"{p}FunctionArn"]["Value"] == {"Fn::GetAtt": [fn_id, "Arn"]}
-        if fn.has_live_alias:
-            (alias_id,) = [k for k, v in aliases.items() if v["Properties"]["FunctionName"] == {"Ref": fn_id}]
-            invoke = {"Ref": alias_id}
-        else:
-            invoke = {"Fn::GetAtt": [fn_id, "Arn"]}
-        assert outputs[f"{p}BedrockLambdaArn"]["Value"] == invoke
-        assert outputs[f"{p}BedrockLambdaArn"]["Description"] == "rftConfig.graderConfig.lambdaGrader.lambdaArn"
-        assert outputs[f"{p}RecipeRewardLambdaArn"]["Value"] == invoke
+        assert outputs[f"{p}VersionArn"]["Value"] == pinned
+        assert outputs[f"{p}AliasArn"]["Value"] == {"Ref": alias_id}
+        assert outputs[f"{p}SpecHash"]["Value"] == fn.spec_hash
+        assert outputs[f"{p}BedrockLambdaArn"]["Value"] == pinned
+        assert outputs[f"{p}BedrockLambdaArn"]["Description"].startswith("rftConfig.graderConfig.lambdaGrader.lambdaArn")
+        assert outputs[f"{p}RecipeRewardLambdaArn"]["Value"] == pinned
         assert "run.reward_lambda_arn" in outputs[f"{p}RecipeRewardLambdaArn"]["Description"]
         assert outputs[f"{p}LambdaConcurrencyLimit"]["Value"] == str(fn.reserved_concurrency)
         assert outputs[f"{p}BedrockGraderConfig"]["Value"] == {"Fn::Join": ["", [
-            '{"graderConfig":{"lambdaGrader":{"lambdaArn":"', invoke, '"}}}']]}
-        assert outputs[f"{p}SageMakerRecipeFields"]["Value"] == {"Fn::Join": ["", [
-            '{"run.reward_lambda_arn":"', invoke, f'","lambda_concurrency_limit":{fn.reserved_concurrency}}}']]}
+            '{"graderConfig":{"lambdaGrader":{"lambdaArn":"', pinned, '"}}}']]}
 
 
 def test_one_asset_per_function_kind(synth: Any) -> None:
@@ -332,6 +348,6 @@ def test_each_kind_bundles_only_its_own_packages(tmp_path: Any) -> None:
     assert "rlaif" in options["rlvr"]["exclude"] and "rlvr" in options["rlaif"]["exclude"]
     for kind, packages in {"rlvr": ["reward_kit", "rlvr"], "rlaif": ["reward_kit", "rlaif"]}.items():
         out = tmp_path / kind
-        bundler = LocalPipBundling(LAMBDAS_DIR, requirements="absent.txt", packages=packages)
+        bundler = LocalPipBundling(LAMBDAS_DIR, None, packages=packages)  # no lock: no pip
         assert bundler.try_bundle(str(out))
         assert sorted(p.name for p in out.iterdir()) == packages

@@ -112,16 +112,19 @@ def test_make_bench_prints_both_handlers_and_their_ratios(capsys: pytest.Capture
     assert code in (0, 1)
     lines = out.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("metric "))
-    header, *rows = lines[start : start + 7]
+    header, *rows = lines[start : start + 9]
     assert header.split() == ["metric", "ours", "naive", "ratio", "target", "result"]
-    for batch, (throughput, log_bytes) in zip(("chABSA mix", "long prose"), (rows[0:2], rows[3:5])):
+    for batch, (throughput, log_bytes, contract) in zip(("chABSA mix", "long prose"), (rows[0:3], rows[4:7])):
         assert throughput.startswith(f"{batch}: throughput (samples/s)") and throughput.split()[-5].endswith("x")
         assert log_bytes.startswith(f"{batch}: log bytes per sample") and "1/" in log_bytes
+        # The contract layer's cost (was a wall-clock assertion in test_scoring.py): a ratio.
+        assert contract.startswith(f"{batch}: contract layer (ms/batch)")
+        assert re.search(r"\d[\d,.]*x\s+>= 2x naive batch", contract), contract
         assert f"[{batch}] mean reward by sample category" in out
     # Batch sizes run on the first batch: its one-sample row, then its table after the main one.
-    assert rows[2].startswith("chABSA mix: log bytes per invocation, 1 sample(s)") and "<= 1/5 of naive" in rows[2]
-    assert rows[5].startswith("import time (ms)")
-    assert lines[start + 7] == ""
+    assert rows[3].startswith("chABSA mix: log bytes per invocation, 1 sample(s)") and "<= 1/5 of naive" in rows[3]
+    assert rows[7].startswith("import time (ms)")
+    assert lines[start + 9] == ""
     title, columns, *size_rows = out[out.index("[chABSA mix] by batch size"):].split("\n\n", 1)[0].splitlines()
     assert out.index(title) > out.index("import time (ms)")
     assert columns.split()[:2] == ["batch", "size"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 import warnings
@@ -13,7 +14,7 @@ import pytest
 
 from reward_kit import names
 from reward_kit.contract import EventError
-from reward_kit.spec import SpecError
+from reward_kit.spec import SpecError, parse_spec_json, spec_hash
 
 from .helpers import LABEL_SPEC, fresh_handler, make_sample, metric_values, parse_lines, summary
 
@@ -84,6 +85,8 @@ def test_debug_level_adds_a_line_with_the_request_id(handler_module, capsys):
     (line,) = logs
     assert line["level"] == "DEBUG" and line["request_id"] == "req-dbg"
     assert line["failures"] == {"empty_response": 1} and line["samples"] == 2
+    # The hash in the Lambda version's description and the dry run's report (reward_kit.spec.spec_hash).
+    assert line[names.SUMMARY_SPEC_HASH] == spec_hash(parse_spec_json(os.environ[names.ENV_REWARD_SPEC]))
     # The cost model's estimate of this line, for one sample without failures.
     (debug_text,) = [text for text in one.splitlines() if '"level":"DEBUG"' in text]
     assert abs(len(debug_text.encode()) + 1 - estimate_debug_line_bytes("reward", 1)) <= 10
@@ -305,6 +308,5 @@ def test_import_is_light():
         "print(heavy, elapsed)"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=LAMBDAS, capture_output=True, text=True, check=True)
-    heavy, elapsed = out.stdout.rsplit(" ", 1)
-    assert heavy == "[]"
-    assert float(elapsed) < 1.0  # generous: ~0.1 s locally; catches an accidental heavy import
+    heavy, _elapsed = out.stdout.rsplit(" ", 1)
+    assert heavy == "[]"  # the import time itself is a `make bench` target, not a test assertion

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from reward_kit.graders import build_grader
@@ -143,14 +141,14 @@ def test_score_text_passes_a_prompt_to_graders_that_want_it(recording_grader):
 
 
 def test_thousand_samples_fast_path(recording_grader):
+    # Correctness only: the contract layer's speed is measured by `make bench` (a ratio against
+    # the naive handler in the same run), never by a wall-clock assertion here.
     event = [make_sample(str(i), "positive" if i % 2 else "negative") for i in range(1000)]
     scorer = Scorer(LABEL_SPEC, grader=recording_grader)
-    started = time.perf_counter()
     result = scorer.score_event(event)
-    elapsed = time.perf_counter() - started
     assert len(result.outputs) == 1000
     assert sum(result.values[AGGREGATE]) == 500
-    assert elapsed < 0.5, f"contract overhead too high: {elapsed:.3f}s per 1,000 samples"
+    assert [output["id"] for output in result.outputs] == [str(i) for i in range(1000)]
 
 
 # --- registry and the real label grader ---------------------------------------------------
