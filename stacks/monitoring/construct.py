@@ -22,7 +22,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from stacks.config import EnvironmentConfig
+from stacks.config import DeploymentConfig, EnvironmentConfig
 
 from . import alarms as reward_alarms
 from .dashboard import DASHBOARD_PERIOD, PANEL_HEIGHT, PANEL_WIDTH, panel, reward_panels, section_header
@@ -43,12 +43,15 @@ KEY_ADMIN_ACTIONS = (
 ALARM_SEVERITY = "Critical"  # cdk-monitoring-constructs' alarm name suffix
 
 
-def alarm_name_prefix(environment: str) -> str:
-    return f"{DASHBOARD_PREFIX}-{environment}"
+def alarm_name_prefix(environment: str, deployment: DeploymentConfig | None = None) -> str:
+    """``NovaRftRewards-<env>``, with the environment's name prefix/suffix (a second copy's
+    alarms must not collide: alarm names are unique per account and region)."""
+    return (deployment or DeploymentConfig()).affixed(f"{DASHBOARD_PREFIX}-{environment}")
 
 
-def dashboard_name(environment: str) -> str:
-    return f"{DASHBOARD_PREFIX}-{environment}"
+def dashboard_name(environment: str, deployment: DeploymentConfig | None = None) -> str:
+    """Dashboard names are unique per account: the environment's name prefix/suffix apply."""
+    return (deployment or DeploymentConfig()).affixed(f"{DASHBOARD_PREFIX}-{environment}")
 
 
 def dashboard_url(dashboard: str) -> str:
@@ -86,7 +89,7 @@ class RewardMonitoring(Construct):
             self,
             "LambdaHealth",
             alarm_factory_defaults=cmc.AlarmFactoryDefaults(
-                alarm_name_prefix=alarm_name_prefix(environment.name),
+                alarm_name_prefix=alarm_name_prefix(environment.name, environment.deployment),
                 actions_enabled=True,
                 action=cmc.SnsAlarmActionStrategy(on_alarm_topic=self.topic) if self.topic else None,
                 evaluation_periods=1,
@@ -94,14 +97,14 @@ class RewardMonitoring(Construct):
             ),
             metric_factory_defaults=cmc.MetricFactoryDefaults(period=Duration.minutes(alarms_config.period_minutes)),
             dashboard_factory=cmc.DefaultDashboardFactory(
-                self, "NoDashboards", dashboard_name_prefix=dashboard_name(environment.name),
+                self, "NoDashboards", dashboard_name_prefix=dashboard_name(environment.name, environment.deployment),
                 create_dashboard=False, create_summary_dashboard=False, create_alarm_dashboard=False,
             ),
         )
         self.dashboard = cw.Dashboard(
             self,
             "Dashboard",
-            dashboard_name=dashboard_name(environment.name),
+            dashboard_name=dashboard_name(environment.name, environment.deployment),
             default_interval=Duration.hours(3),
             period_override=cw.PeriodOverride.INHERIT,
         )
@@ -239,7 +242,7 @@ class RewardMonitoring(Construct):
 
     def _add_reward_alarms(self, scope: Construct, fm: FunctionMetrics) -> None:
         config = self.config.alarms
-        prefix = f"{alarm_name_prefix(self.config.name)}-{fm.function.name}"
+        prefix = f"{alarm_name_prefix(self.config.name, self.config.deployment)}-{fm.function.name}"
         self.reward_alarms += [
             reward_alarms.failure_share_alarm(scope, fm, config, prefix),
             reward_alarms.collapse_alarm(scope, fm, config, prefix),

@@ -178,6 +178,11 @@ def test_name_prefix_and_suffix_make_a_second_copy_with_other_names() -> None:
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::IAM::Role":
             assert "RoleName" not in resource["Properties"]
+    # Account-unique CloudWatch names carry the affixes too (the dashboard; alarms, when on).
+    (dashboard,) = [v for v in template["Resources"].values() if v["Type"] == "AWS::CloudWatch::Dashboard"]
+    assert dashboard["Properties"]["DashboardName"] == "team2-NovaRftRewards-dev-preview"
+    for alarm in (v for v in template["Resources"].values() if v["Type"] == "AWS::CloudWatch::Alarm"):
+        assert alarm["Properties"]["AlarmName"].startswith("team2-NovaRftRewards-dev-preview-")
     plain = parse_environments(base())["dev"]
     assert stack_name(plain) == "NovaRftRewards-dev"
 
