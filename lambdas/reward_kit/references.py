@@ -19,10 +19,12 @@ unwraps with an explicit ``reference_key``):
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from reward_kit.extraction import boxed_contents
 from reward_kit.numbers import GSM8K_MARKER
+
+_T = TypeVar("_T")
 
 __all__ = ["MISSING", "REFERENCE_KEYS", "final_answer_text", "reference_answer", "unwrap_reference"]
 
@@ -97,3 +99,27 @@ def reference_answer(reference: Any, key: str | None = None) -> Any:
     if value is None:
         return MISSING
     return value
+
+
+# A longer list reference is not a set of answers anyone boxes one by one.
+MAX_SET_ELEMENTS = 16
+
+
+def convert_reference(
+    reference: Any, key: str | None, convert: Callable[[Any], _T | None], *, max_elements: int | None = MAX_SET_ELEMENTS
+) -> _T | list[_T] | None:
+    """A reference converted by a grader's ``convert`` (one value), or a list of converted
+    elements for a set reference; None when unusable: missing, more than ``max_elements``
+    elements, or any value ``convert`` rejects (returns None for)."""
+    value = reference_answer(reference, key)
+    if value is MISSING:
+        return None
+    if isinstance(value, list):
+        if max_elements is not None and len(value) > max_elements:
+            return None
+        elements = [convert(reference_answer(element)) for element in value]
+        if any(element is None for element in elements):
+            return None
+        return elements  # type: ignore[return-value]
+    return convert(value)
+

@@ -29,7 +29,7 @@ from reward_kit.extraction import (
     unwrap_latex_text,
 )
 from reward_kit.graders.base import GradeInput, GradeResult, Grader, answer_result
-from reward_kit.references import MISSING, reference_answer, unwrap_reference
+from reward_kit.references import convert_reference, unwrap_reference
 
 # Scripts written without spaces (kana, CJK ideographs, Hangul, half-width katakana): no word
 # boundary can be required next to these characters.
@@ -162,16 +162,11 @@ def build(spec: Mapping[str, Any]) -> Grader:
         return forms.get(_normalize_answer(str(value)))
 
     def resolve_uncached(reference: Any) -> frozenset[str]:
-        value = reference_answer(reference, reference_key)
-        if value is MISSING:
+        # Any number of labels: a list reference may name every label.
+        labels = convert_reference(reference, reference_key, resolve_one, max_elements=None)
+        if not labels:
             return _INVALID
-        if isinstance(value, list):
-            labels = [resolve_one(reference_answer(item)) for item in value]
-        else:
-            labels = [resolve_one(value)]
-        if not labels or any(label is None for label in labels):
-            return _INVALID
-        return frozenset(labels)  # type: ignore[arg-type]
+        return frozenset(labels) if isinstance(labels, list) else frozenset((labels,))
 
     reference_cache: dict[str, frozenset[str]] = {}
 

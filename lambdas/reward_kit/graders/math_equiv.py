@@ -44,7 +44,7 @@ from reward_kit.extraction import (
     is_finite_number,
 )
 from reward_kit.graders.base import GradeInput, GradeResult, Grader, GraderTraits, Isolation, answer_result, with_traits
-from reward_kit.references import MISSING, reference_answer
+from reward_kit.references import MAX_SET_ELEMENTS, convert_reference
 
 T = TypeVar("T")
 
@@ -55,8 +55,6 @@ MAX_ANSWER_CHARS = 1_000
 UNBOXED_TAIL_CHARS = 2_000
 # More distinct boxes than this (beyond a set reference's k elements) is spraying answers.
 MAX_DISTINCT_BOXES = 4
-# A set reference answered box by box: at most this many elements.
-MAX_SET_ELEMENTS = 16
 # Two digits with only whitespace between them: two numbers, never one (and never their sum).
 _WHITESPACE_BETWEEN_DIGITS = re.compile(r"\d\s+\d")
 # A LaTeX thin space (or {,}) between digit groups is a thousands separator: 10\,000.
@@ -130,17 +128,8 @@ def _element_text(value: Any) -> str | None:
 
 def reference_text(reference: Any, key: str | None = None) -> str | None:
     """The reference's final answer as LaTeX-ish text; a list becomes the set ``a, b, c``."""
-    value = reference_answer(reference, key)
-    if value is MISSING:
-        return None
-    if isinstance(value, list):
-        if len(value) > MAX_SET_ELEMENTS:
-            return None
-        elements = [_element_text(reference_answer(element)) for element in value]
-        if any(element is None for element in elements):
-            return None
-        return ", ".join(elements)  # type: ignore[arg-type]
-    return _element_text(value)
+    text = convert_reference(reference, key, _element_text)
+    return ", ".join(text) if isinstance(text, list) else text
 
 
 def looks_like_prose(text: str) -> bool:

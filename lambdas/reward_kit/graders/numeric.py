@@ -31,10 +31,9 @@ from reward_kit.extraction import (
 )
 from reward_kit.graders.base import GradeInput, GradeResult, Grader, single_result
 from reward_kit.numbers import NUMBER_TOKEN, marker_answers, prepare, read_numbers
-from reward_kit.references import MISSING, reference_answer
+from reward_kit.references import convert_reference
 
 _ABS_ERROR_CAP = 1e12  # keeps the metric finite and readable on dashboards
-MAX_SET_ELEMENTS = 16  # a longer list reference is not a set of answers anyone boxes one by one
 
 
 def numbers_in(text: str) -> list[float]:
@@ -58,17 +57,7 @@ def parse_reference(reference: Any, key: str | None = None) -> float | list[floa
     Number, numeric string (``"1,234"``, ``"$5"``, ``"-\\frac{1}{2}"``, GSM8K ``"... #### 72"``,
     ``"\\boxed{72}"``), unwrapped per ``reward_kit.references``; None when unusable.
     """
-    value = reference_answer(reference, key)
-    if value is MISSING:
-        return None
-    if isinstance(value, list):
-        if len(value) > MAX_SET_ELEMENTS:
-            return None
-        elements = [_one_number(reference_answer(element)) for element in value]
-        if any(element is None for element in elements):
-            return None
-        return elements  # type: ignore[return-value]
-    return _one_number(value)
+    return convert_reference(reference, key, _one_number)
 
 
 def build(spec: Mapping[str, Any]) -> Grader:
