@@ -30,7 +30,7 @@ try:
         {key: app.node.try_get_context(key) for key in NAME_OVERRIDE_KEYS},
     )
     # Every environment is validated, even when `-c env=<name>` selects one of them.
-    environments = select_environments(parse_environments(raw), selected)
+    environments = select_environments(parse_environments(raw, app.node.try_get_context("tags")), selected)
 except ConfigError as exc:
     sys.exit(f"cdk.json: {exc}")
 warning = unpinned_environment_warning(environments)

@@ -14,6 +14,7 @@ from constructs import Construct
 from .code_sandbox import CodeSandboxNetwork
 from .config import EnvironmentConfig
 from .evaluator_registration import EvaluatorRegistration
+from .guardrails import EnvironmentKeys, apply_guardrails
 from .monitoring import RewardMonitoring
 from .reward_functions import RewardFunction
 from .training_access import TrainingAccess
@@ -83,3 +84,6 @@ class RewardStack(Stack):
             environment=config,
             functions={name: rf.function for name, rf in self.reward_functions.items()},
         )
+
+        # Last: tags, permissions boundary and keys cover every resource composed above.
+        self.keys: EnvironmentKeys | None = apply_guardrails(self, config.guardrails, config.name)

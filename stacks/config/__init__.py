@@ -18,6 +18,9 @@ capability adds a module and a field of ``EnvironmentConfig``)::
     bedrock_quotas.py    bedrock_quotas.<judge model id>               -> BedrockQuotasConfig (+ judge sizing)
     code_sandbox.py      code_sandbox.{cidr | vpc_id, subnet_ids, ...}  -> CodeSandboxConfig
     alarms.py            alarms.{enabled, thresholds, windows}         -> AlarmsConfig
+    guardrails.py        tags (+ app-wide context.tags), permissions_boundary, customer_managed_keys
+                                                                       -> GuardrailsConfig
+    pipeline.py          context.pipeline (app-wide, optional)         -> PipelineConfig | None
 
 Every problem raises ``ConfigError`` with ONE line that starts with the key path, in the
 style of ``reward_kit.checks`` (``path: rule, got value``)::
@@ -32,7 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
-from . import bedrock_quotas, code_sandbox, deployment, evaluators, observability, sizing
+from . import bedrock_quotas, code_sandbox, deployment, evaluators, guardrails, observability, sizing
 from .alarms import AlarmsConfig, parse_alarms
 from .bedrock_quotas import BedrockQuotasConfig, check_judge_quotas, parse_bedrock_quotas
 from .code_sandbox import CodeSandboxConfig, parse_code_sandbox
@@ -44,8 +47,10 @@ from .evaluators import (
     check_shared_registry,
     parse_evaluator_registration,
 )
+from .guardrails import GuardrailsConfig, parse_guardrails, parse_tags
 from .judge import JudgeConfig, is_inference_profile_id
 from .observability import LOG_RETENTION_DAYS, ObservabilityConfig, parse_observability
+from .pipeline import PipelineConfig, parse_pipeline
 from .reward_functions import KIND_HANDLERS, RewardFunctionConfig, function_name_for, parse_function
 from .sizing import SizingConfig, check_reservable, parse_sizing
 from .training import TrainingDataConfig, parse_training
@@ -62,15 +67,18 @@ __all__ = [
     "EnvironmentConfig",
     "EvaluatorConfig",
     "EvaluatorRegistrationConfig",
+    "GuardrailsConfig",
     "JudgeConfig",
     "ObservabilityConfig",
     "REMOVAL_POLICIES",
+    "PipelineConfig",
     "RewardFunctionConfig",
     "SizingConfig",
     "TrainingDataConfig",
     "function_name_for",
     "is_inference_profile_id",
     "parse_environments",
+    "parse_pipeline",
     "select_environments",
     "unpinned_environment_warning",
     "with_name_overrides",
@@ -79,7 +87,7 @@ __all__ = [
 # Each concern owns its keys; the environment object is their union.
 ENVIRONMENT_KEYS = (
     "alarms", "reward_functions", "training", *deployment.KEYS, *observability.KEYS, *sizing.KEYS,
-    *evaluators.KEYS, *bedrock_quotas.KEYS, *code_sandbox.KEYS,
+    *evaluators.KEYS, *bedrock_quotas.KEYS, *code_sandbox.KEYS, *guardrails.KEYS,
 )
 
 
@@ -95,6 +103,7 @@ class EnvironmentConfig:
     bedrock_quotas: BedrockQuotasConfig = field(default_factory=BedrockQuotasConfig)
     code_sandbox: CodeSandboxConfig = field(default_factory=CodeSandboxConfig)
     alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
+    guardrails: GuardrailsConfig = field(default_factory=GuardrailsConfig)
 
     @property
     def runs_code(self) -> bool:
@@ -157,7 +166,7 @@ class EnvironmentConfig:
         raise KeyError(name)
 
 
-def _parse_environment(env: str, raw: Any) -> EnvironmentConfig:
+def _parse_environment(env: str, raw: Any, app_tags: Mapping[str, str]) -> EnvironmentConfig:
     path = f"environments.{env}"
     if not isinstance(env, str) or not NAME_RE.fullmatch(env):
         raise CHECKS.fail(path, "environment names must match [a-z0-9-] (start and end with a letter or digit)")
@@ -170,6 +179,7 @@ def _parse_environment(env: str, raw: Any) -> EnvironmentConfig:
     quotas = parse_bedrock_quotas(path, raw)
     code_sandbox_config = parse_code_sandbox(path, raw)
     alarms_config = parse_alarms(f"{path}.alarms", raw.get("alarms"))
+    guardrails_config = parse_guardrails(path, raw, app_tags)
     training = parse_training(
         f"{path}.training",
         CHECKS.required(path, raw, "training", "an object {bucket, data_prefix, output_prefix}"),
@@ -213,17 +223,20 @@ def _parse_environment(env: str, raw: Any) -> EnvironmentConfig:
         bedrock_quotas=quotas,
         code_sandbox=code_sandbox_config,
         alarms=alarms_config,
+        guardrails=guardrails_config,
     )
 
 
-def parse_environments(raw: Any) -> dict[str, EnvironmentConfig]:
-    """Validate the ``environments`` context object; returns {name: EnvironmentConfig} in order."""
+def parse_environments(raw: Any, tags: Any = None) -> dict[str, EnvironmentConfig]:
+    """Validate the ``environments`` context object; returns {name: EnvironmentConfig} in order.
+    ``tags``: the app-wide ``context.tags`` ({key: value}), merged under each environment's own."""
+    app_tags = parse_tags("tags", tags) if tags is not None else {}
     if raw is None:
         raise CHECKS.fail("environments", "missing from cdk.json context (an object {env name: settings})")
     raw = CHECKS.object("environments", raw)
     if not raw:
         raise CHECKS.fail("environments", "must define at least one environment")
-    envs = {name: _parse_environment(name, value) for name, value in raw.items()}
+    envs = {name: _parse_environment(name, value, app_tags) for name, value in raw.items()}
 
     # Environments deployed to the same account and region draw on one concurrency pool.
     pools: dict[tuple[str, str], list[EnvironmentConfig]] = {}

@@ -25,7 +25,7 @@ KEYS = ("account", "log_group_removal_policy", "name_prefix", "name_suffix", "pr
 REMOVAL_POLICIES = ("destroy", "retain")
 NAME_AFFIX_MAX = 16  # function names are limited to 64 characters in all
 NAME_AFFIX_RULE = f"1-{NAME_AFFIX_MAX} characters of [a-z0-9-], starting and ending with a letter or digit"
-_ACCOUNT_RE = re.compile(r"\d{12}")
+ACCOUNT_RE = re.compile(r"\d{12}")
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def parse_deployment(path: str, raw: Mapping[str, Any]) -> DeploymentConfig:
     production = CHECKS.boolean(f"{path}.production", raw.get("production", False))
     account = raw.get("account")
     if account is not None:
-        account = CHECKS.pattern(f"{path}.account", account, _ACCOUNT_RE, "a 12-digit AWS account id (a string)")
+        account = CHECKS.pattern(f"{path}.account", account, ACCOUNT_RE, "a 12-digit AWS account id (a string)")
     region = raw.get("region")
     if region is not None:
         region = CHECKS.pattern(f"{path}.region", region, REGION_RE, REGION_RULE)

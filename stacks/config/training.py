@@ -1,4 +1,9 @@
-"""Training data an environment's training roles may read and write: ``training``."""
+"""Training data an environment's training roles may read and write: ``training``.
+
+``kms_key_arn``: the customer-managed KMS key of an SSE-KMS training bucket (the roles get
+kms:Decrypt and kms:GenerateDataKey on it through S3 only). ``hyperpod``: the SageMaker role
+may also be assumed by the account's HyperPod clusters (default: training jobs only).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,12 @@ from typing import Any
 
 from .errors import CHECKS
 
-KEYS = ("bucket", "data_prefix", "output_prefix")
+KEYS = ("bucket", "data_prefix", "output_prefix", "kms_key_arn", "hyperpod")
 _BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _PREFIX_RE = re.compile(r"[A-Za-z0-9!_.()'/-]+")
+# A key ARN, not an alias: a key policy or grant names keys, and S3 records the key id.
+KMS_KEY_ARN_RE = re.compile(
+    r"arn:aws[a-z-]*:kms:[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d:\d{12}:key/(?:[0-9a-f-]{36}|mrk-[0-9a-f]{32})")
 
 
 @dataclass(frozen=True)
@@ -18,6 +26,13 @@ class TrainingDataConfig:
     bucket: str
     data_prefix: str  # no leading/trailing slash
     output_prefix: str
+    kms_key_arn: str | None = None
+    hyperpod: bool = False
+
+    @property
+    def kms_key_region(self) -> str | None:
+        """The key's region: an SSE-KMS bucket's key lives in the bucket's region."""
+        return self.kms_key_arn.split(":")[3] if self.kms_key_arn else None
 
 
 def _prefix(path: str, value: Any) -> str:
@@ -47,4 +62,10 @@ def parse_training(path: str, raw: Any) -> TrainingDataConfig:
     ):
         raise CHECKS.fail(f"{path}.output_prefix",
                           f"must not overlap data_prefix {data_prefix!r} (jobs must not overwrite training data)")
-    return TrainingDataConfig(bucket=bucket, data_prefix=data_prefix, output_prefix=output_prefix)
+    kms_key_arn = raw.get("kms_key_arn")
+    if kms_key_arn is not None:
+        kms_key_arn = CHECKS.pattern(f"{path}.kms_key_arn", kms_key_arn, KMS_KEY_ARN_RE,
+                                     "a KMS key ARN such as 'arn:aws:kms:us-east-1:111122223333:key/<key id>'")
+    return TrainingDataConfig(bucket=bucket, data_prefix=data_prefix, output_prefix=output_prefix,
+                              kms_key_arn=kms_key_arn,
+                              hyperpod=CHECKS.boolean(f"{path}.hyperpod", raw.get("hyperpod", False)))

@@ -3,12 +3,16 @@
 * Bedrock model-customization service role (``CreateModelCustomizationJob.roleArn``),
   trusted by bedrock.amazonaws.com only for this account's model-customization jobs.
 * SageMaker AI training execution role (Training Jobs / HyperPod Nova recipes), trusted by
-  sagemaker.amazonaws.com only from this account.
+  sagemaker.amazonaws.com only for this account's training jobs (and, with
+  ``training.hyperpod``, its HyperPod clusters): ``aws:SourceAccount`` and ``aws:SourceArn``,
+  so no other SageMaker job type (processing, notebooks, endpoints) can assume it.
 
 Both may ``lambda:InvokeFunction`` exactly the environment's reward functions and their
 qualified ARNs (``<function ARN>:*``: every published version, which jobs pinned to a
 version keep calling after later deploys, and the ``live`` alias), read the configured
-training-data prefix and write the output prefix.
+training-data prefix and write the output prefix; with
+``training.kms_key_arn``, use that key exactly as S3 SSE-KMS needs (kms:Decrypt for reads,
+kms:GenerateDataKey for writes) and only through S3 in the key's region (``kms:ViaService``).
 Explicit statements, no grant helpers (``grant_invoke`` adds ``<arn>:*``). The construct
 owns its outputs (the two role ARNs).
 """
@@ -35,8 +39,26 @@ def s3_bucket_arn(bucket: str) -> str:
     return f"arn:{Aws.PARTITION}:s3:::{bucket}"
 
 
-def _s3_statements(training: TrainingDataConfig) -> list[iam.PolicyStatement]:
+# What S3 asks KMS for on the caller's behalf with SSE-KMS: GetObject decrypts the data key,
+# PutObject generates one (multipart uploads decrypt it again, covered by kms:Decrypt).
+S3_KMS_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+
+
+def _kms_statements(training: TrainingDataConfig) -> list[iam.PolicyStatement]:
+    if training.kms_key_arn is None:
+        return []
     return [
+        iam.PolicyStatement(
+            sid="TrainingBucketKeyThroughS3",
+            actions=list(S3_KMS_ACTIONS),
+            resources=[training.kms_key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{training.kms_key_region}.amazonaws.com"}},
+        )
+    ]
+
+
+def _s3_statements(training: TrainingDataConfig) -> list[iam.PolicyStatement]:
+    return _kms_statements(training) + [
         iam.PolicyStatement(
             sid="ReadTrainingData",
             actions=["s3:GetObject"],
@@ -107,6 +129,14 @@ def _training_role(
     return role
 
 
+def sagemaker_source_arns(stack: Stack, training: TrainingDataConfig) -> list[str]:
+    """The SageMaker resources allowed to assume the training role: this account's training jobs,
+    and its HyperPod clusters when ``training.hyperpod`` is set."""
+    resources = ["training-job", *(["cluster"] if training.hyperpod else [])]
+    return [stack.format_arn(service="sagemaker", resource=resource, resource_name="*",
+                             arn_format=ArnFormat.SLASH_RESOURCE_NAME) for resource in resources]
+
+
 class TrainingAccess(Construct):
     def __init__(
         self,
@@ -159,7 +189,10 @@ class TrainingAccess(Construct):
             jobs=f"SageMaker AI Nova RFT training jobs ({environment_name})",
             principal=iam.ServicePrincipal(
                 "sagemaker.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {"aws:SourceArn": sagemaker_source_arns(stack, training)},
+                },
             ),
             invoke=invoke,
             training=training,

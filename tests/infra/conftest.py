@@ -35,12 +35,18 @@ JUDGE_ENVIRONMENT: dict[str, Any] = {
     "account_concurrency_limit": 3000,
     "alarm_email": "ml-platform@example.com",
     "evaluator_registration": {"enabled": False},  # the switch: dev and prod register (the default)
+    # An organization's guardrails: own tags over the app-wide ones, a boundary on every role, keys.
+    "tags": {"environment": "judge", "team": "ml-platform", "cost-center": "CC 1234/ml"},
+    "permissions_boundary": "arn:aws:iam::123456789012:policy/platform/NovaRftBoundary",
+    "customer_managed_keys": {"log_groups": True, "environment_variables": True},
     # The account's quotas for the two judges: on-demand for the model id, cross-region for the profile.
     "bedrock_quotas": {
         "amazon.nova-pro-v1:0": {"tokens_per_minute": 5_000_000, "requests_per_minute": 4_000},
         "us.amazon.nova-pro-v1:0": {"tokens_per_minute": 60_000_000, "requests_per_minute": 4_000},
     },
-    "training": {"bucket": "amzn-s3-demo-bucket-judge", "data_prefix": "data", "output_prefix": "out"},
+    "training": {"bucket": "amzn-s3-demo-bucket-judge", "data_prefix": "data", "output_prefix": "out",
+                 "kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                 "hyperpod": True},
     "reward_functions": {
         "judge-fm": {
             "kind": "rlaif",
@@ -86,6 +92,9 @@ SANDBOX_ENVIRONMENT: dict[str, Any] = {
     "account": "123456789012",
     "region": "eu-west-1",
     "tracing": True,
+    # A boundary given by name (resolved in the account) and keys around the code sandbox too.
+    "permissions_boundary": "NovaRftBoundary",
+    "customer_managed_keys": {"log_groups": True},
     "training": {"bucket": "amzn-s3-demo-bucket-code", "data_prefix": "data", "output_prefix": "out"},
     "code_sandbox": {
         "vpc_id": "vpc-0abc12345def67890",
@@ -137,7 +146,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     outdir = tmp_path_factory.mktemp("cdk.out")
     context = test_context()
     app = App(context=context, outdir=str(outdir))
-    stacks = build_app(app, list(parse_environments(context["environments"]).values()))
+    stacks = build_app(app, list(parse_environments(context["environments"], context.get("tags")).values()))
     assembly = app.synth()
     templates, files = {}, {}
     for env, stack in stacks.items():

@@ -235,11 +235,30 @@ def test_bedrock_role_trust_is_scoped_to_this_accounts_customization_jobs(synth:
         {"Ref": "AWS::AccountId"}, ":model-customization-job/*"]]}}
 
 
-def test_sagemaker_role_trust_is_scoped_to_this_account(synth: Any) -> None:
+def test_sagemaker_role_trust_is_scoped_to_this_accounts_training_jobs(synth: Any) -> None:
+    # Like the Bedrock role's: the account AND the job type, so no other SageMaker resource
+    # (processing job, notebook, endpoint) of the account can assume it.
     role, _ = role_policy_statements(synth, "prod", "TrainingAccessSageMakerTrainingRole")
     (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "sagemaker.amazonaws.com"}
-    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {"aws:SourceArn": [{"Fn::Join": ["", [
+            "arn:", {"Ref": "AWS::Partition"}, ":sagemaker:", {"Ref": "AWS::Region"}, ":",
+            {"Ref": "AWS::AccountId"}, ":training-job/*"]]}]},
+    }
+
+
+def test_sagemaker_role_trusts_hyperpod_clusters_only_when_configured(synth: Any) -> None:
+    assert config(synth, "judge").training.hyperpod and not config(synth, "prod").training.hyperpod
+    role, _ = role_policy_statements(synth, "judge", "TrainingAccessSageMakerTrainingRole")
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {"aws:SourceArn": ["arn:aws:sagemaker:us-east-1:123456789012:training-job/*",
+                                      "arn:aws:sagemaker:us-east-1:123456789012:cluster/*"]},
+    }
 
 
 @pytest.mark.parametrize("env", ENVS)

@@ -1,0 +1,21 @@
+from .construct import (
+    ENCRYPTED_LOG_GROUP_PREFIX,
+    KEY_ADMIN_ACTIONS,
+    LAMBDA_DEPLOY_ACTIONS,
+    LOGS_KEY_ACTIONS,
+    EnvironmentKeys,
+    apply_guardrails,
+    apply_permissions_boundary,
+    apply_tags,
+)
+
+__all__ = [
+    "ENCRYPTED_LOG_GROUP_PREFIX",
+    "KEY_ADMIN_ACTIONS",
+    "LAMBDA_DEPLOY_ACTIONS",
+    "LOGS_KEY_ACTIONS",
+    "EnvironmentKeys",
+    "apply_guardrails",
+    "apply_permissions_boundary",
+    "apply_tags",
+]
