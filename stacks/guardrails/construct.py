@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Stack, Tags
+from aws_cdk import Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -92,18 +92,18 @@ class EnvironmentKeys(Construct):
         groups = [c for c in stack.node.find_all() if isinstance(c, logs.CfnLogGroup)]
         names: list[str] = []
         for group in groups:
-            if group.log_group_name is None:
+            if stack.resolve(group.log_group_name) is None:  # unnamed: a lazy token of nothing
                 # The key policy names each log group: an unnamed group gets a stable name of its own.
                 relative = group.node.path.split("/", 1)[1].replace("/Resource", "")
                 group.log_group_name = f"{ENCRYPTED_LOG_GROUP_PREFIX}/{self.environment_name}/{relative}"
             assert isinstance(group.log_group_name, str)
             names.append(group.log_group_name)
-        arns = [f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:{name}" for name in sorted(names)]
+        arns = [f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:{name}" for name in sorted(names)]
         self.log_groups_key = _key(
             self, "LogGroupsKey", f"Log groups of the Nova RFT reward stack ({self.environment_name})",
             [iam.PolicyStatement(
                 sid="CloudWatchLogsForThisStacksLogGroups",
-                principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
                 actions=list(LOGS_KEY_ACTIONS),
                 resources=["*"],
                 conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arns}},
@@ -117,7 +117,7 @@ class EnvironmentKeys(Construct):
                      if isinstance(c, lambda_.Function) and isinstance(c.node.default_child, lambda_.CfnFunction)
                      and c.node.default_child.environment is not None]
         roles = sorted({fn.role.role_arn for fn in functions if fn.role is not None}, key=str)
-        via_lambda = {"StringEquals": {"kms:ViaService": f"lambda.{Aws.REGION}.amazonaws.com"}}
+        via_lambda = {"StringEquals": {"kms:ViaService": f"lambda.{stack.region}.amazonaws.com"}}
         self.environment_key = _key(
             self, "EnvironmentVariablesKey",
             f"Environment variables of the Nova RFT reward functions ({self.environment_name})",

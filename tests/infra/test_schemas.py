@@ -170,6 +170,13 @@ ENV_MISTAKES = [
     environment(name_prefix="Team"),
     environment(name_suffix="x" * 17),
     environment(fn_live_version=0),
+    environment(tags={"aws:team": "x"}),
+    environment(tags={"team": "a;b"}),
+    environment(tags={"k" * 129: "x"}),
+    environment(tags={"team": "v" * 257}),
+    environment(permissions_boundary="has spaces"),
+    environment(customer_managed_keys={"logs": True}),
+    environment(training={"bucket": "bkt", "data_prefix": "d", "output_prefix": "o", "kms_key_arn": "alias/x"}),
 ]
 
 

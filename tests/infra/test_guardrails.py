@@ -1,0 +1,245 @@
+"""Guardrails: tags on every taggable resource, a boundary on every role, narrow key policies,
+the training roles' KMS statement, and the config's one-line errors for them."""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from typing import Any
+
+import pytest
+from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+from stacks.config import ConfigError, parse_environments, parse_pipeline
+from stacks.guardrails import KEY_ADMIN_ACTIONS, LAMBDA_DEPLOY_ACTIONS, LOGS_KEY_ACTIONS
+
+from .conftest import CDK_CONTEXT, JUDGE_ENVIRONMENT
+from .test_config import base, error, with_env
+from .test_stacks import ENVS, as_list, config, resources, role_policy_statements
+
+CRYPTO_ACTIONS = {"kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+                  "kms:GenerateDataKeyWithoutPlaintext", "kms:GenerateDataKeyPair", "kms:CreateGrant"}
+
+
+@cache
+def tag_property(resource_type: str) -> str | None:
+    """The property holding a type's tags, from the CloudFormation resource schemas cfn-lint
+    ships (kept current with the registry): None for types that cannot be tagged."""
+    if resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource":
+        return None  # custom resources take no tags
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
+    tagging = schema.get("tagging", {})
+    if not tagging.get("taggable", "Tags" in schema.get("properties", {})):
+        return None
+    pointer = tagging.get("tagProperty", "/properties/Tags")
+    return str(pointer).rsplit("/", 1)[-1]
+
+
+def tags_of(value: Any) -> dict[str, str]:
+    if isinstance(value, dict):  # a few types take a map
+        return dict(value)
+    return {tag["Key"]: tag["Value"] for tag in value}
+
+
+def test_the_tag_list_comes_from_the_resource_schemas() -> None:
+    assert tag_property("AWS::Lambda::Function") == "Tags"
+    assert tag_property("AWS::KMS::Key") == "Tags"
+    assert tag_property("AWS::IAM::Policy") is None
+    assert tag_property("AWS::Lambda::Permission") is None
+    assert tag_property("AWS::Lambda::Alias") is None
+    assert tag_property("Custom::SageMakerEvaluator") is None
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_taggable_resource_carries_the_configured_tags(synth: Any, env: str) -> None:
+    expected = dict(config(synth, env).guardrails.tags)
+    assert expected["project"] == "nova-rft-rewards"  # app-wide, from context.tags
+    assert expected["environment"] == env
+    tagged_types = set()
+    for logical_id, resource in synth.templates[env]["Resources"].items():
+        prop = tag_property(resource["Type"])
+        if prop is None:
+            continue
+        tags = tags_of(resource.get("Properties", {}).get(prop, []))
+        missing = {k: v for k, v in expected.items() if tags.get(k) != v}
+        assert not missing, f"{env}: {logical_id} ({resource['Type']}) lacks {missing}"
+        tagged_types.add(resource["Type"])
+    assert {"AWS::Lambda::Function", "AWS::IAM::Role", "AWS::Logs::LogGroup"} <= tagged_types
+
+
+def test_environment_tags_win_over_app_wide_tags() -> None:
+    raw = base()
+    raw["dev"]["tags"] = {"project": "mine", "team": "ml"}
+    (env,) = parse_environments(raw, {"project": "nova-rft-rewards", "owner": "platform"}).values()
+    assert dict(env.guardrails.tags) == {"project": "mine", "team": "ml", "owner": "platform"}
+    assert dict(config_of(JUDGE_ENVIRONMENT).guardrails.tags)["environment"] == "judge"
+
+
+def config_of(environment: dict[str, Any]) -> Any:
+    return parse_environments({"x": copy.deepcopy(environment)}, CDK_CONTEXT.get("tags"))["x"]
+
+
+@pytest.mark.parametrize(("tags", "expected"), [
+    ({"": "x"}, "environments.dev.tags: tag keys must be 1-128 characters"),
+    ({"k" * 129: "x"}, "environments.dev.tags: tag keys must be 1-128 characters"),
+    ({"team#1": "x"}, "environments.dev.tags: tag keys must be 1-128 characters: letters, digits, spaces and _.:/=+-@ only, got 'team#1'"),
+    ({"AWS:cost": "x"}, "environments.dev.tags.AWS:cost: the 'aws:' prefix is reserved for AWS"),
+    ({"team": "v" * 257}, "environments.dev.tags.team: must be a string of 0-256 characters"),
+    ({"team": 3}, "environments.dev.tags.team: must be a string of 0-256 characters: letters, digits, spaces and _.:/=+-@ only, got 3"),
+    ({"team": "a;b"}, "environments.dev.tags.team: must be a string"),
+    ({f"k{i}": "v" for i in range(51)}, "environments.dev.tags: at most 50 tags per resource, got 51"),
+    (["team"], "environments.dev.tags: must be a JSON object"),
+])  # fmt: skip
+def test_tag_rules_fail_in_one_line(tags: Any, expected: str) -> None:
+    assert error(with_env(tags=tags)).startswith(expected)
+
+
+def test_tag_values_may_be_empty_and_in_any_language() -> None:
+    (env,) = parse_environments(with_env(tags={"チーム": "", "cost-center": "CC 12/ml+ops@x"})).values()
+    assert dict(env.guardrails.tags) == {"チーム": "", "cost-center": "CC 12/ml+ops@x"}
+
+
+def test_app_wide_tags_are_checked_too() -> None:
+    with pytest.raises(ConfigError, match=r"^tags\.aws:x: the 'aws:' prefix"):
+        parse_environments(base(), {"aws:x": "1"})
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ({"permissions_boundary": "arn:aws:iam::12345:policy/B"}, "environments.dev.permissions_boundary: must be a managed policy ARN"),
+    ({"permissions_boundary": "no spaces"}, "environments.dev.permissions_boundary: must be a managed policy ARN"),
+    ({"customer_managed_keys": {"logs": True}}, "environments.dev.customer_managed_keys.logs: unknown key"),
+    ({"customer_managed_keys": {"log_groups": "yes"}}, "environments.dev.customer_managed_keys.log_groups: must be true or false"),
+    ({"training": {"bucket": "amzn-s3-demo-bucket", "data_prefix": "d", "output_prefix": "o",
+                   "kms_key_arn": "alias/training"}}, "environments.dev.training.kms_key_arn: must be a KMS key ARN"),
+    ({"production": True}, "environments.dev.production: a production environment must set account and region"),
+])  # fmt: skip
+def test_guardrail_mistakes_fail_in_one_line(raw: dict[str, Any], expected: str) -> None:
+    assert error(with_env(**raw)).startswith(expected)
+
+
+# --- permissions boundary --------------------------------------------------------------------
+
+BOUNDARIES = {
+    "judge": "arn:aws:iam::123456789012:policy/platform/NovaRftBoundary",
+    "sandbox": "arn:aws:iam::123456789012:policy/NovaRftBoundary",  # a name, in the account
+}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_role_has_the_configured_boundary(synth: Any, env: str) -> None:
+    roles = resources(synth, env, "AWS::IAM::Role")
+    assert roles
+    for logical_id, role in roles.items():
+        assert role["Properties"].get("PermissionsBoundary") == BOUNDARIES.get(env), f"{env}: {logical_id}"
+    if env in BOUNDARIES:  # the custom-resource Provider framework's role too
+        assert any(k.startswith("EvaluatorRegistrationProviderRole") for k in roles) or env == "judge"
+
+
+# --- customer-managed keys -------------------------------------------------------------------
+
+JUDGE_KEY = JUDGE_ENVIRONMENT["training"]["kms_key_arn"]
+
+
+@pytest.mark.parametrize("role_prefix", ["TrainingAccessBedrockCustomizationRole", "TrainingAccessSageMakerTrainingRole"])
+def test_training_roles_use_the_bucket_key_only_through_s3(synth: Any, role_prefix: str) -> None:
+    _, statements = role_policy_statements(synth, "judge", role_prefix)
+    kms = [s for s in statements if any(a.startswith("kms:") for a in as_list(s["Action"]))]
+    assert kms == [{
+        "Sid": "TrainingBucketKeyThroughS3",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": JUDGE_KEY,
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
+    }]
+    for env in ("dev", "prod"):
+        _, statements = role_policy_statements(synth, env, role_prefix)
+        assert not [s for s in statements if "kms" in json.dumps(s["Action"])]
+
+
+def keys(synth: Any, env: str) -> dict[str, dict[str, Any]]:
+    return {k: v["Properties"] for k, v in resources(synth, env, "AWS::KMS::Key").items()}
+
+
+def statements_by_sid(key: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["Sid"]: s for s in key["KeyPolicy"]["Statement"]}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_keys_exist_only_where_configured_and_rotate(synth: Any, env: str) -> None:
+    guardrails = config(synth, env).guardrails
+    found = keys(synth, env)
+    assert len(found) == guardrails.log_groups_key + guardrails.environment_variables_key
+    for key in found.values():
+        assert key["EnableKeyRotation"] is True
+        for statement in key["KeyPolicy"]["Statement"]:
+            assert statement["Effect"] == "Allow" and "NotAction" not in statement and "NotPrincipal" not in statement
+            assert all("*" not in action for action in as_list(statement["Action"]))
+            assert statement["Principal"] != "*" and statement["Principal"] != {"AWS": "*"}
+        admin = statements_by_sid(key)["KeyAdministrationByTheAccount"]
+        assert sorted(admin["Action"]) == sorted(KEY_ADMIN_ACTIONS)
+        assert not CRYPTO_ACTIONS & set(admin["Action"])  # administering the key is not using it
+
+
+@pytest.mark.parametrize("env", ["judge", "sandbox"])
+def test_the_log_key_serves_exactly_this_stacks_log_groups(synth: Any, env: str) -> None:
+    (key_id,) = [k for k in keys(synth, env) if k.startswith("KeysLogGroupsKey")]
+    statements = statements_by_sid(keys(synth, env)[key_id])
+    assert set(statements) == {"KeyAdministrationByTheAccount", "CloudWatchLogsForThisStacksLogGroups"}
+    logs = statements["CloudWatchLogsForThisStacksLogGroups"]
+    region = config(synth, env).region
+    assert logs["Principal"] == {"Service": f"logs.{region}.amazonaws.com"}
+    assert sorted(logs["Action"]) == sorted(LOGS_KEY_ACTIONS)
+    groups = resources(synth, env, "AWS::Logs::LogGroup").values()
+    assert len(groups) >= 2
+    expected = sorted(f"arn:aws:logs:{region}:123456789012:log-group:{g['Properties']['LogGroupName']}" for g in groups)
+    assert logs["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": expected}}
+    for group in groups:
+        assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+
+
+def test_the_environment_key_is_decrypted_only_by_the_execution_roles(synth: Any) -> None:
+    (key_id,) = [k for k in keys(synth, "judge") if k.startswith("KeysEnvironmentVariablesKey")]
+    statements = statements_by_sid(keys(synth, "judge")[key_id])
+    deploy = statements["DeployersEncryptThroughLambda"]
+    assert sorted(deploy["Action"]) == sorted(LAMBDA_DEPLOY_ACTIONS)
+    assert deploy["Condition"] == {"StringEquals": {"kms:ViaService": "lambda.us-east-1.amazonaws.com"}}
+    assert deploy["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    decrypt = statements["ExecutionRolesDecryptTheirEnvironment"]
+    assert decrypt["Action"] == "kms:Decrypt"
+    functions = [f["Properties"] for f in resources(synth, "judge", "AWS::Lambda::Function").values()
+                 if "Environment" in f["Properties"]]
+    assert functions and all(f["KmsKeyArn"] == {"Fn::GetAtt": [key_id, "Arn"]} for f in functions)
+    roles = sorted(json.dumps(f["Role"]) for f in functions)
+    assert sorted(json.dumps(p) for p in as_list(decrypt["Principal"]["AWS"])) == sorted(set(roles))
+
+
+# --- pipeline config -------------------------------------------------------------------------
+
+PIPELINE = {
+    "enabled": True, "account": "111111111111", "region": "us-east-1",
+    "connection_arn": "arn:aws:codeconnections:us-east-1:111111111111:connection/12345678-aaaa-bbbb-cccc-1234567890ab",
+    "repository": "my-org/nova-rft-rewards", "branch": "main", "stages": ["dev"],
+}  # fmt: skip
+
+
+def test_pipeline_is_off_unless_enabled() -> None:
+    envs = parse_environments(base())
+    assert parse_pipeline(None, envs) is None
+    assert parse_pipeline({"enabled": False}, envs) is None
+    assert parse_pipeline(CDK_CONTEXT.get("pipeline"), parse_environments(CDK_CONTEXT["environments"])) is None
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"connection_arn": "arn:aws:s3:::x"}, "pipeline.connection_arn: must be a CodeConnections connection ARN"),
+    ({"stages": ["qa"]}, "pipeline.stages[0]: must be one of ['dev'], got 'qa'"),
+    ({"stages": ["dev"]}, "pipeline.stages[0]: environment 'dev' must set account and region"),
+    ({"stages": []}, "pipeline.stages: must be a non-empty list"),
+    ({"branch": None}, "pipeline.branch: required"),
+    ({"source": "x"}, "pipeline.source: unknown key"),
+])  # fmt: skip
+def test_pipeline_mistakes_fail_in_one_line(changes: dict[str, Any], expected: str) -> None:
+    raw = {**PIPELINE, **changes}
+    with pytest.raises(ConfigError) as info:
+        parse_pipeline({k: v for k, v in raw.items() if v is not None}, parse_environments(base()))
+    assert str(info.value).startswith(expected) and "\n" not in str(info.value)
