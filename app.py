@@ -16,6 +16,7 @@ from stacks.config import (  # noqa: E402
     NAME_OVERRIDE_KEYS,
     ConfigError,
     parse_environments,
+    parse_pipeline,
     select_environments,
     unpinned_environment_warning,
     with_name_overrides,
@@ -30,11 +31,15 @@ try:
         {key: app.node.try_get_context(key) for key in NAME_OVERRIDE_KEYS},
     )
     # Every environment is validated, even when `-c env=<name>` selects one of them.
-    environments = select_environments(parse_environments(raw, app.node.try_get_context("tags")), selected)
+    all_environments = parse_environments(raw, app.node.try_get_context("tags"))
+    environments = select_environments(all_environments, selected)
+    # The pipeline (off unless context.pipeline.enabled) is left out when one environment is selected.
+    pipeline = None if selected else parse_pipeline(
+        app.node.try_get_context("pipeline"), all_environments, app.node.try_get_context("tags"))
 except ConfigError as exc:
     sys.exit(f"cdk.json: {exc}")
 warning = unpinned_environment_warning(environments)
 if warning:
     print(f"cdk.json: {warning}", file=sys.stderr)
-build_app(app, environments)
+build_app(app, environments, pipeline, all_environments)
 app.synth()

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import App, Environment, Validations
+from aws_cdk import App, Environment, IStackSynthesizer, Validations
 from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
 
-from .config import EnvironmentConfig
+from .config import EnvironmentConfig, PipelineConfig
 from .evaluator_registration import handler_code_options
+from .pipeline import DeliveryPipelineStack
 from .reward_functions import function_kind_code_options
 from .reward_stack import RewardStack
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = ROOT / "lambdas"
 STACK_PREFIX = "NovaRftRewards"
+PIPELINE_STACK = f"{STACK_PREFIX}-Pipeline"
 
 
 def stack_name(env: EnvironmentConfig | str) -> str:
@@ -29,23 +32,37 @@ def stack_name(env: EnvironmentConfig | str) -> str:
     return env.deployment.affixed(f"{STACK_PREFIX}-{env.name}")
 
 
-def build_app(app: App, environments: list[EnvironmentConfig]) -> dict[str, RewardStack]:
-    """Add one RewardStack per environment (and cdk-nag) to ``app``."""
+def build_app(
+    app: App, environments: list[EnvironmentConfig], pipeline: PipelineConfig | None = None,
+    all_environments: dict[str, EnvironmentConfig] | None = None,
+) -> dict[str, RewardStack]:
+    """Add one RewardStack per environment (and cdk-nag) to ``app``; with ``pipeline``, also the
+    delivery pipeline stack, whose stages deploy the same stacks (``all_environments``: every
+    environment by name, the pipeline's stages among them; default: ``environments``)."""
     # One bundler per function kind for the whole app: every stack's asset of a kind has the
     # same source and options, so CDK stages each kind's bundle once.
     code_options = function_kind_code_options(LAMBDAS_DIR)
     evaluator_code_options = handler_code_options(LAMBDAS_DIR)
-    stacks: dict[str, RewardStack] = {}
-    for env in environments:
-        stacks[env.name] = RewardStack(
-            app,
+
+    def build_stack(scope: Construct, env: EnvironmentConfig,
+                    synthesizer: IStackSynthesizer | None = None) -> RewardStack:
+        return RewardStack(
+            scope,
             stack_name(env),
+            stack_name=stack_name(env),  # the same CloudFormation stack by hand or from the pipeline
             config=env,
             code_options=code_options,
             asset_path=str(LAMBDAS_DIR),
             evaluator_code_options=evaluator_code_options,
             env=Environment(account=env.account, region=env.region) if env.account else None,
             description=f"Nova RFT reward functions and training roles ({env.name})",
+            synthesizer=synthesizer,
         )
+
+    stacks = {env.name: build_stack(app, env) for env in environments}
+    if pipeline is not None:
+        DeliveryPipelineStack(app, PIPELINE_STACK, config=pipeline,
+                              environments=all_environments or {env.name: env for env in environments},
+                              build_stack=build_stack)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stacks

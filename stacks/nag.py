@@ -30,6 +30,11 @@ def _render(value: Any) -> str:
     raise ValueError(f"cannot render {value!r} as a cdk-nag finding id")
 
 
+def render_finding_resource(resolved: Any) -> str:
+    """A resolved resource (string or intrinsic) as cdk-nag writes it in finding ids."""
+    return _render(resolved)
+
+
 def iam5_resource_id(scope: IConstruct, arn: str) -> str:
     return f"AwsSolutions-IAM5[Resource::{_render(Stack.of(scope).resolve(arn))}]"
 

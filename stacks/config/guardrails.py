@@ -29,8 +29,9 @@ MAX_TAGS = 50  # per resource (tags CloudFormation adds itself, aws:cloudformati
 _TAG_RE = re.compile(r"[\w\s.:/=+\-@]*")
 TAG_RULE = "letters, digits, spaces and _.:/=+-@ only"
 
-_POLICY_ARN_RE = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}|aws):policy/([\w+=,.@-]+/)*[\w+=,.@-]{1,128}")
-_POLICY_NAME_RE = re.compile(r"([\w+=,.@-]+/)*[\w+=,.@-]{1,128}")
+POLICY_ARN_RE = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}|aws):policy/([\w+=,.@-]+/)*[\w+=,.@-]{1,128}")
+POLICY_NAME_RE = re.compile(r"([\w+=,.@-]+/)*[\w+=,.@-]{1,128}")
+POLICY_RULE = "a managed policy ARN (arn:aws:iam::<account>:policy/<name>) or a policy name"
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,8 @@ def parse_guardrails(path: str, raw: Mapping[str, Any], app_tags: Mapping[str, s
 
     boundary = raw.get("permissions_boundary")
     if boundary is not None:
-        regex = _POLICY_ARN_RE if isinstance(boundary, str) and boundary.startswith("arn:") else _POLICY_NAME_RE
-        boundary = CHECKS.pattern(f"{path}.permissions_boundary", boundary, regex,
-                                  "a managed policy ARN (arn:aws:iam::<account>:policy/<name>) or a policy name")
+        regex = POLICY_ARN_RE if isinstance(boundary, str) and boundary.startswith("arn:") else POLICY_NAME_RE
+        boundary = CHECKS.pattern(f"{path}.permissions_boundary", boundary, regex, POLICY_RULE)
 
     keys_path = f"{path}.customer_managed_keys"
     keys = CHECKS.object(keys_path, raw.get("customer_managed_keys", {}))

@@ -9,7 +9,8 @@
     }
 
 Every stage is an environment with ``account`` and ``region``; an environment marked
-``production`` gets a manual approval before it.
+``production`` gets a manual approval before it. Optional ``permissions_boundary`` for the
+pipeline's own roles (in the pipeline account); the app-wide ``context.tags`` tag its resources.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from typing import Any, Mapping
 
 from .deployment import ACCOUNT_RE
 from .errors import CHECKS, REGION_RE, REGION_RULE
+from .guardrails import POLICY_ARN_RE, POLICY_NAME_RE, POLICY_RULE, parse_tags
 
-KEYS = ("enabled", "account", "region", "connection_arn", "repository", "branch", "stages")
+KEYS = ("enabled", "account", "region", "connection_arn", "repository", "branch", "stages", "permissions_boundary")
 # CodeConnections (or its former name, CodeStar Connections) connection ARNs.
 CONNECTION_ARN_RE = re.compile(
     r"arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}")
@@ -37,10 +39,13 @@ class PipelineConfig:
     repository: str  # owner/name
     branch: str
     stages: tuple[str, ...]  # environment names, in promotion order
+    permissions_boundary: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()  # the app-wide tags
 
 
-def parse_pipeline(raw: Any, environments: Mapping[str, Any]) -> PipelineConfig | None:
-    """``None`` when absent or not enabled; ``environments``: name -> EnvironmentConfig."""
+def parse_pipeline(raw: Any, environments: Mapping[str, Any], tags: Any = None) -> PipelineConfig | None:
+    """``None`` when absent or not enabled; ``environments``: name -> EnvironmentConfig;
+    ``tags``: the app-wide ``context.tags``."""
     path = "pipeline"
     if raw is None:
         return None
@@ -70,5 +75,10 @@ def parse_pipeline(raw: Any, environments: Mapping[str, Any]) -> PipelineConfig 
         if environments[name].account is None:
             raise CHECKS.fail(where, f"environment {name!r} must set account and region to be deployed by the "
                               "pipeline")
+    boundary = raw.get("permissions_boundary")
+    if boundary is not None:
+        regex = POLICY_ARN_RE if isinstance(boundary, str) and boundary.startswith("arn:") else POLICY_NAME_RE
+        boundary = CHECKS.pattern(f"{path}.permissions_boundary", boundary, regex, POLICY_RULE)
     return PipelineConfig(account=account, region=region, connection_arn=connection_arn, repository=repository,
-                          branch=branch, stages=tuple(stages))
+                          branch=branch, stages=tuple(stages), permissions_boundary=boundary,
+                          tags=tuple(sorted(parse_tags("tags", tags or {}).items())))

@@ -1,0 +1,145 @@
+"""The delivery pipeline for a two-account config (dev, then prod after a manual approval).
+
+Test-only config: the shipped cdk.json keeps the pipeline off. Its own synth (bundling skipped),
+with cdk-nag attached as in app.py, so the synth fails on any unacknowledged finding.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from stacks.app_builder import PIPELINE_STACK, stack_name
+from stacks.config import parse_environments, parse_pipeline
+from stacks.pipeline import SYNTH_COMMANDS, cli_version
+
+from .conftest import CDK_CONTEXT
+from .test_cfn_lint import makefile_cfn_lint_args
+from .test_nag import described
+from .test_snapshots import masked
+
+PIPELINE_ACCOUNT = DEV_ACCOUNT = "111111111111"
+PROD_ACCOUNT = "222222222222"
+CONNECTION = "arn:aws:codeconnections:us-east-1:111111111111:connection/12345678-aaaa-bbbb-cccc-1234567890ab"
+
+
+def pipeline_context() -> dict[str, Any]:
+    context = copy.deepcopy(CDK_CONTEXT)
+    envs = context["environments"]
+    envs["dev"].update(account=DEV_ACCOUNT, region="us-east-1")
+    envs["prod"].update(account=PROD_ACCOUNT, region="us-east-1", production=True)
+    context["pipeline"] = {
+        "enabled": True, "account": PIPELINE_ACCOUNT, "region": "us-east-1", "connection_arn": CONNECTION,
+        "repository": "my-org/nova-rft-rewards", "branch": "main", "stages": ["dev", "prod"],
+    }
+    context["aws:cdk:bundling-stacks"] = []
+    # What `cdk synth` with credentials caches in cdk.context.json (dev's code sandbox VPC).
+    context[f"availability-zones:account={DEV_ACCOUNT}:region=us-east-1"] = ["us-east-1a", "us-east-1b", "us-east-1c"]
+    return context
+
+
+@dataclass
+class PipelineSynth:
+    app: Any
+    template: dict[str, Any]
+    template_files: list[Path]
+
+
+@pytest.fixture(scope="module")
+def pipeline_synth(tmp_path_factory: pytest.TempPathFactory) -> PipelineSynth:
+    from aws_cdk import App
+
+    from stacks.app_builder import build_app
+
+    context = pipeline_context()
+    outdir = tmp_path_factory.mktemp("pipeline.out")
+    app = App(context=context, outdir=str(outdir))
+    envs = parse_environments(context["environments"], context["tags"])
+    pipeline = parse_pipeline(context["pipeline"], envs, context["tags"])
+    assert pipeline is not None
+    build_app(app, list(envs.values()), pipeline, envs)
+    assembly = app.synth()
+    template = assembly.get_stack_by_name(PIPELINE_STACK).template
+    return PipelineSynth(app=app, template=template, template_files=sorted(outdir.rglob("*.template.json")))
+
+
+def pipeline_resource(synth: PipelineSynth) -> dict[str, Any]:
+    (pipeline,) = [r for r in synth.template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
+    return pipeline["Properties"]
+
+
+def test_stages_run_in_order_with_an_approval_before_production_only(pipeline_synth: PipelineSynth) -> None:
+    stages = pipeline_resource(pipeline_synth)["Stages"]
+    assert [s["Name"] for s in stages] == ["Source", "Build", "UpdatePipeline", "Assets", "Deploy-dev", "Deploy-prod"]
+    by_name = {s["Name"]: s for s in stages}
+    dev_actions = [a["ActionTypeId"]["Category"] for a in by_name["Deploy-dev"]["Actions"]]
+    assert "Approval" not in dev_actions
+    prod = sorted(by_name["Deploy-prod"]["Actions"], key=lambda a: a["RunOrder"])
+    assert prod[0]["ActionTypeId"] == {"Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1"}
+    assert all(a["RunOrder"] > prod[0]["RunOrder"] for a in prod[1:])  # nothing deploys before the approval
+
+
+def test_each_stage_deploys_the_environments_stack_into_its_own_account(pipeline_synth: PipelineSynth) -> None:
+    stages = {s["Name"]: s for s in pipeline_resource(pipeline_synth)["Stages"]}
+    for env, account in (("dev", DEV_ACCOUNT), ("prod", PROD_ACCOUNT)):
+        deploys = [a for a in stages[f"Deploy-{env}"]["Actions"] if a["ActionTypeId"]["Category"] == "Deploy"]
+        assert deploys
+        for action in deploys:  # prepare the change set, then execute it
+            assert action["Configuration"]["StackName"] == stack_name(env)  # the same stack as make deploy
+            assert f":iam::{account}:role/cdk-hnb659fds-deploy-role-{account}-us-east-1" in json.dumps(action)
+        # CloudFormation runs with the bootstrap execution role (--cloudformation-execution-policies).
+        assert f":iam::{account}:role/cdk-hnb659fds-cfn-exec-role-{account}-us-east-1" in json.dumps(deploys)
+
+
+def test_the_source_is_the_configured_connection_and_synth_runs_the_readme_commands(
+    pipeline_synth: PipelineSynth,
+) -> None:
+    stages = {s["Name"]: s for s in pipeline_resource(pipeline_synth)["Stages"]}
+    (source,) = stages["Source"]["Actions"]
+    assert source["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
+    assert source["Configuration"]["ConnectionArn"] == CONNECTION
+    assert source["Configuration"]["FullRepositoryId"] == "my-org/nova-rft-rewards"
+    assert source["Configuration"]["BranchName"] == "main"
+    projects = [r["Properties"] for r in pipeline_synth.template["Resources"].values()
+                if r["Type"] == "AWS::CodeBuild::Project"]
+    specs = [json.loads(p["Source"]["BuildSpec"]) for p in projects if "BuildSpec" in p["Source"]]
+    (synth_spec,) = [s for s in specs if s["phases"].get("build", {}).get("commands") == list(SYNTH_COMMANDS)]
+    assert synth_spec["phases"]["install"]["runtime-versions"] == {"python": "3.11", "nodejs": "20"}
+    assert any(f"aws-cdk@{cli_version()}" in json.dumps(s) for s in specs)  # the pinned CLI self-updates
+
+
+def test_the_pipeline_carries_the_app_wide_tags(pipeline_synth: PipelineSynth) -> None:
+    from .test_guardrails import tag_property, tags_of
+
+    for logical_id, resource in pipeline_synth.template["Resources"].items():
+        prop = tag_property(resource["Type"])
+        if prop is not None:
+            assert tags_of(resource["Properties"].get(prop, [])).get("project") == "nova-rft-rewards", logical_id
+
+
+def test_the_pipeline_app_has_no_unacknowledged_findings(pipeline_synth: PipelineSynth) -> None:
+    from cdk_nag import AwsSolutionsChecks
+
+    report = AwsSolutionsChecks().validate_scope(pipeline_synth.app)
+    assert described(report) == []
+
+
+def test_cfn_lint_is_clean_for_the_pipeline_and_its_stages(pipeline_synth: PipelineSynth) -> None:
+    files = [str(p) for p in pipeline_synth.template_files]
+    assert any(PIPELINE_STACK in f for f in files) and any("assembly-" in f for f in files)
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    command = [str(cfn_lint)] if cfn_lint.exists() else [sys.executable, "-m", "cfnlint"]
+    result = subprocess.run([*command, *files, *makefile_cfn_lint_args()], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_pipeline_snapshot(pipeline_synth: PipelineSynth, snapshot: Any) -> None:
+    assert masked(pipeline_synth.template) == snapshot.use_extension(JSONSnapshotExtension)
