@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from aws_cdk import (
     Acknowledgment,
@@ -153,7 +153,7 @@ _ASSET_BUILDS_STAR = {"codebuild:BatchGetBuilds", "codebuild:StartBuild", "codeb
 _BOOTSTRAP_ROLES = ["image-publishing", "file-publishing", "deploy"]
 
 
-def _resource_reason(rendered: str, statement: dict[str, object], artifacts: list[str]) -> str:
+def _resource_reason(rendered: str, statement: dict[str, Any], artifacts: list[str]) -> str:
     actions = set(statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
     if any(rendered == f"<{a}.Arn>/*" for a in artifacts):
         return "Objects of the pipeline's own artifact bucket (CDK Pipelines' artifact grant); keys are per execution"
@@ -164,8 +164,7 @@ def _resource_reason(rendered: str, statement: dict[str, object], artifacts: lis
         return ("Test report groups of the CDK Pipelines CodeBuild projects (named <project>-<report> by CodeBuild); "
                 "granted by CodeBuild's default project role policy")
     if rendered.endswith(":role/*") and actions == {"sts:AssumeRole"} and _BOOTSTRAP_ROLES == (
-        statement.get("Condition", {}).get("ForAnyValue:StringEquals", {})  # type: ignore[union-attr]
-        .get("iam:ResourceTag/aws-cdk:bootstrap-role")
+        statement.get("Condition", {}).get("ForAnyValue:StringEquals", {}).get("iam:ResourceTag/aws-cdk:bootstrap-role")
     ):
         return ("sts:AssumeRole only on roles tagged as CDK bootstrap roles (deploy, file- and image-publishing): "
                 "the self-mutation step deploys the pipeline stack through them")
