@@ -16,7 +16,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20,18
 export CDK_DISABLE_VERSION_CHECK := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup synth test bench dryrun deploy diff lock repro clean
+.PHONY: setup synth test bench dryrun deploy deploy-pipeline diff lock repro clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -59,6 +59,10 @@ dryrun: setup
 ##   make deploy ENV=dev ARGS="-c name_suffix=alice"    (a second copy of dev in the same account)
 deploy: setup
 	$(CDK) deploy --no-notices -c env=$(ENV) --all $(ARGS)
+
+## Once, with the pipeline account's credentials, when context.pipeline.enabled (it updates itself after).
+deploy-pipeline: setup
+	$(CDK) deploy --no-notices NovaRftRewards-Pipeline
 
 diff: setup
 	$(CDK) diff --no-notices -c env=$(ENV) $(ARGS)

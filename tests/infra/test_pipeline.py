@@ -143,3 +143,31 @@ def test_cfn_lint_is_clean_for_the_pipeline_and_its_stages(pipeline_synth: Pipel
 
 def test_pipeline_snapshot(pipeline_synth: PipelineSynth, snapshot: Any) -> None:
     assert masked(pipeline_synth.template) == snapshot.use_extension(JSONSnapshotExtension)
+
+
+def run_app(tmp_path: Path, context: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    """app.py as `cdk synth` runs it (the CLI hands context over in CDK_CONTEXT_JSON)."""
+    import os
+
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)}
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run([sys.executable, str(root / "app.py")], env=env, capture_output=True, text=True, cwd=root)
+
+
+def test_app_py_synthesizes_the_pipeline_when_configured_and_keeps_the_environment_stacks(tmp_path: Path) -> None:
+    result = run_app(tmp_path, pipeline_context())
+    assert result.returncode == 0, result.stderr[-3000:]
+    top = sorted(p.name for p in tmp_path.glob("*.template.json"))
+    assert top == [f"{PIPELINE_STACK}.template.json", f"{stack_name('dev')}.template.json",
+                   f"{stack_name('prod')}.template.json"]  # deployable with make deploy, pipeline or not
+    assert sorted(p.name for p in tmp_path.glob("assembly-*")) == [
+        f"assembly-{PIPELINE_STACK}-Deploy-dev", f"assembly-{PIPELINE_STACK}-Deploy-prod"]
+
+
+def test_a_pipeline_config_mistake_stops_the_synth_with_one_line(tmp_path: Path) -> None:
+    context = pipeline_context()
+    context["pipeline"]["stages"] = ["dev", "staging"]
+    result = run_app(tmp_path, context)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        "cdk.json: pipeline.stages[1]: must be one of ['dev', 'prod'], got 'staging'")
