@@ -1,5 +1,4 @@
 from .construct import (
-    ENCRYPTED_LOG_GROUP_PREFIX,
     KEY_ADMIN_ACTIONS,
     LAMBDA_DEPLOY_ACTIONS,
     LOGS_KEY_ACTIONS,
@@ -10,7 +9,6 @@ from .construct import (
 )
 
 __all__ = [
-    "ENCRYPTED_LOG_GROUP_PREFIX",
     "KEY_ADMIN_ACTIONS",
     "LAMBDA_DEPLOY_ACTIONS",
     "LOGS_KEY_ACTIONS",

@@ -35,7 +35,6 @@ LOGS_KEY_ACTIONS = (
 )  # fmt: skip
 # Lambda encrypts environment variables with the deployer's permissions (through Lambda only).
 LAMBDA_DEPLOY_ACTIONS = ("kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt")
-ENCRYPTED_LOG_GROUP_PREFIX = "/nova-rft"
 
 
 def apply_tags(scope: IConstruct, tags: tuple[tuple[str, str], ...]) -> None:
@@ -90,15 +89,14 @@ class EnvironmentKeys(Construct):
 
     def _encrypt_log_groups(self, stack: Stack) -> None:
         groups = [c for c in stack.node.find_all() if isinstance(c, logs.CfnLogGroup)]
-        names: list[str] = []
-        for group in groups:
-            if stack.resolve(group.log_group_name) is None:  # unnamed: a lazy token of nothing
-                # The key policy names each log group: an unnamed group gets a stable name of its own.
-                relative = group.node.path.split("/", 1)[1].replace("/Resource", "")
-                group.log_group_name = f"{ENCRYPTED_LOG_GROUP_PREFIX}/{self.environment_name}/{relative}"
-            assert isinstance(group.log_group_name, str)
-            names.append(group.log_group_name)
-        arns = [f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:{name}" for name in sorted(names)]
+        log_group_arn = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:{{}}"
+        names = [stack.resolve(group.log_group_name) for group in groups]
+        # The key policy cannot reference the groups (they depend on the key): named groups by
+        # their ARN, groups CloudFormation names (always "<stack name>-<logical id>-<random>")
+        # by the stack's prefix, which only this stack's generated names start with.
+        arns = sorted(log_group_arn.format(name) for name in names if name is not None)
+        if None in names:
+            arns.append(log_group_arn.format(f"{stack.stack_name}-*"))
         self.log_groups_key = _key(
             self, "LogGroupsKey", f"Log groups of the Nova RFT reward stack ({self.environment_name})",
             [iam.PolicyStatement(
@@ -106,7 +104,7 @@ class EnvironmentKeys(Construct):
                 principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
                 actions=list(LOGS_KEY_ACTIONS),
                 resources=["*"],
-                conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arns}},
+                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": arns}},
             )],
         )
         for group in groups:
