@@ -111,9 +111,10 @@ class EnvironmentKeys(Construct):
             group.kms_key_id = self.log_groups_key.attr_arn
 
     def _encrypt_environments(self, stack: Stack) -> None:
+        # Functions with environment variables (an unset one is a lazy token resolving to nothing).
         functions = [c for c in stack.node.find_all()
                      if isinstance(c, lambda_.Function) and isinstance(c.node.default_child, lambda_.CfnFunction)
-                     and c.node.default_child.environment is not None]
+                     and stack.resolve(c.node.default_child.environment) is not None]
         roles = sorted({fn.role.role_arn for fn in functions if fn.role is not None}, key=str)
         via_lambda = {"StringEquals": {"kms:ViaService": f"lambda.{stack.region}.amazonaws.com"}}
         self.environment_key = _key(

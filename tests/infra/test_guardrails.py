@@ -212,9 +212,10 @@ def test_the_environment_key_is_decrypted_only_by_the_execution_roles(synth: Any
     assert deploy["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
     decrypt = statements["ExecutionRolesDecryptTheirEnvironment"]
     assert decrypt["Action"] == "kms:Decrypt"
-    functions = [f["Properties"] for f in resources(synth, "judge", "AWS::Lambda::Function").values()
-                 if "Environment" in f["Properties"]]
+    every = [f["Properties"] for f in resources(synth, "judge", "AWS::Lambda::Function").values()]
+    functions = [f for f in every if "Environment" in f]
     assert functions and all(f["KmsKeyArn"] == {"Fn::GetAtt": [key_id, "Arn"]} for f in functions)
+    assert all("KmsKeyArn" not in f for f in every if "Environment" not in f)
     roles = sorted(json.dumps(f["Role"]) for f in functions)
     assert sorted(json.dumps(p) for p in as_list(decrypt["Principal"]["AWS"])) == sorted(set(roles))
 
