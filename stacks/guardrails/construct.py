@@ -71,6 +71,14 @@ def _key(scope: Construct, construct_id: str, description: str, statements: list
     )
 
 
+def _has_environment_variables(stack: Stack, function: lambda_.Function) -> bool:
+    resource = function.node.default_child
+    assert isinstance(resource, lambda_.CfnFunction)
+    # The L1's public getter loses the L2's lazy value; its rendered properties keep it.
+    environment = stack.resolve(resource._cfn_properties).get("environment") or {}
+    return bool(environment.get("variables"))
+
+
 class EnvironmentKeys(Construct):
     """The stack's own KMS keys; ``encrypt`` attaches them once every resource exists."""
 
@@ -111,10 +119,8 @@ class EnvironmentKeys(Construct):
             group.kms_key_id = self.log_groups_key.attr_arn
 
     def _encrypt_environments(self, stack: Stack) -> None:
-        # Functions with environment variables (an unset one is a lazy token resolving to nothing).
         functions = [c for c in stack.node.find_all()
-                     if isinstance(c, lambda_.Function) and isinstance(c.node.default_child, lambda_.CfnFunction)
-                     and stack.resolve(c.node.default_child.environment) is not None]
+                     if isinstance(c, lambda_.Function) and _has_environment_variables(stack, c)]
         roles = sorted({fn.role.role_arn for fn in functions if fn.role is not None}, key=str)
         via_lambda = {"StringEquals": {"kms:ViaService": f"lambda.{stack.region}.amazonaws.com"}}
         self.environment_key = _key(

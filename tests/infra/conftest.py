@@ -95,7 +95,7 @@ SANDBOX_ENVIRONMENT: dict[str, Any] = {
     # A boundary given by name (resolved in the account) and keys around the code sandbox too.
     "permissions_boundary": "NovaRftBoundary",
     "tags": {"environment": "sandbox"},
-    "customer_managed_keys": {"log_groups": True},
+    "customer_managed_keys": {"log_groups": True, "environment_variables": True},
     "training": {"bucket": "amzn-s3-demo-bucket-code", "data_prefix": "data", "output_prefix": "out"},
     "code_sandbox": {
         "vpc_id": "vpc-0abc12345def67890",
