@@ -113,7 +113,6 @@ def test_app_wide_tags_are_checked_too() -> None:
     ({"customer_managed_keys": {"log_groups": "yes"}}, "environments.dev.customer_managed_keys.log_groups: must be true or false"),
     ({"training": {"bucket": "amzn-s3-demo-bucket", "data_prefix": "d", "output_prefix": "o",
                    "kms_key_arn": "alias/training"}}, "environments.dev.training.kms_key_arn: must be a KMS key ARN"),
-    ({"production": True}, "environments.dev.production: a production environment must set account and region"),
 ])  # fmt: skip
 def test_guardrail_mistakes_fail_in_one_line(raw: dict[str, Any], expected: str) -> None:
     assert error(with_env(**raw)).startswith(expected)

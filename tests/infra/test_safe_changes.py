@@ -35,7 +35,7 @@ def synth_one(raw_env: dict[str, Any], name: str = "dev") -> dict[str, Any]:
 
     flags = {key: value for key, value in CDK_CONTEXT.items() if key != "environments"}  # cdk.json's flags
     app = App(context={**flags, "aws:cdk:bundling-stacks": []})
-    stacks = build_app(app, list(parse_environments({name: raw_env}).values()))
+    stacks = build_app(app, list(parse_environments({name: raw_env}, CDK_CONTEXT.get("tags")).values()))
     return app.synth().get_stack_by_name(stacks[name].stack_name).template  # type: ignore[no-any-return]
 
 

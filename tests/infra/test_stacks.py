@@ -238,7 +238,7 @@ def test_bedrock_role_trust_is_scoped_to_this_accounts_customization_jobs(synth:
 def test_sagemaker_role_trust_is_scoped_to_this_accounts_training_jobs(synth: Any) -> None:
     # Like the Bedrock role's: the account AND the job type, so no other SageMaker resource
     # (processing job, notebook, endpoint) of the account can assume it.
-    role, _ = role_policy_statements(synth, "prod", "TrainingAccessSageMakerTrainingRole")
+    role, _ = role_policy_statements(synth, "dev", "TrainingAccessSageMakerTrainingRole")
     (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "sagemaker.amazonaws.com"}
     assert statement["Action"] == "sts:AssumeRole"
@@ -251,7 +251,7 @@ def test_sagemaker_role_trust_is_scoped_to_this_accounts_training_jobs(synth: An
 
 
 def test_sagemaker_role_trusts_hyperpod_clusters_only_when_configured(synth: Any) -> None:
-    assert config(synth, "judge").training.hyperpod and not config(synth, "prod").training.hyperpod
+    assert config(synth, "judge").training.hyperpod and not config(synth, "dev").training.hyperpod
     role, _ = role_policy_statements(synth, "judge", "TrainingAccessSageMakerTrainingRole")
     (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Condition"] == {
