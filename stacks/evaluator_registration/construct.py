@@ -27,6 +27,7 @@ from evaluator_registration import ai_registry, properties
 from stacks.lambda_assets import ASSETS
 from stacks.nag import acknowledge_iam5_resource
 from stacks.reward_functions.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, asset_code_options
+from stacks.reward_functions.function import write_own_log_group
 
 PACKAGE = "evaluator_registration"
 HANDLER = "evaluator_registration.handler.on_event"
@@ -76,8 +77,7 @@ class EvaluatorRegistration(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Registers this stack's reward functions as SageMaker AI Evaluators",
             inline_policies={"EvaluatorRegistration": iam.PolicyDocument(statements=[
-                iam.PolicyStatement(sid="WriteOwnLogGroup", actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                                    resources=[handler_logs.log_group_arn]),
+                write_own_log_group(handler_logs),
                 iam.PolicyStatement(sid="ManageEvaluators", actions=SAGEMAKER_ACTIONS, resources=registry_arns),
             ])},
         )
@@ -116,8 +116,7 @@ class EvaluatorRegistration(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="CDK custom-resource Provider framework for the Evaluator registrations",
             inline_policies={"ProviderLogs": iam.PolicyDocument(statements=[
-                iam.PolicyStatement(sid="WriteOwnLogGroup", actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                                    resources=[framework_logs.log_group_arn]),
+                write_own_log_group(framework_logs),
             ])},
         )
         self.provider = cr.Provider(self, "Provider", on_event_handler=self.handler,

@@ -51,6 +51,15 @@ def recipe_fields_yaml(lambda_arn: str, concurrency_limit: int) -> str:
     )
 
 
+def write_own_log_group(log_group: logs.ILogGroup) -> iam.PolicyStatement:
+    """Instead of AWSLambdaBasicExecutionRole: a function writes to its own log group only."""
+    return iam.PolicyStatement(
+        sid="WriteOwnLogGroup",
+        actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+        resources=[log_group.log_group_arn],
+    )
+
+
 def judge_model_arns(scope: Construct, fn: RewardFunctionConfig) -> list[str]:
     """Bedrock resources the judge needs (AWS-FACTS section 4).
 
@@ -113,14 +122,7 @@ class RewardFunction(Construct):
         assert isinstance(log_group_resource, logs.CfnLogGroup)
         log_group_resource.retention_in_days = environment.log_retention_days
 
-        # Instead of AWSLambdaBasicExecutionRole: write to this function's log group only.
-        statements = [
-            iam.PolicyStatement(
-                sid="WriteOwnLogGroup",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],
-            )
-        ]
+        statements = [write_own_log_group(self.log_group)]
         if function.judge is not None:  # the spec needs a Bedrock judge
             statements.append(
                 iam.PolicyStatement(
