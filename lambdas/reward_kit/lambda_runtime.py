@@ -61,7 +61,7 @@ from reward_kit.settings import (
     JUDGE_MAX_CONCURRENCY,
     RuntimeSettings,
 )
-from reward_kit.spec import SPEC_HASH_CHARS, parse_spec_json, spec_hash, uses_judge
+from reward_kit.spec import SPEC_HASH_CHARS, parse_spec_json, spec_hash
 
 __all__ = [
     "Metric",
@@ -160,7 +160,7 @@ class RewardRuntime:
             if implied != self.kind:
                 self.logger.warning(
                     f"{self.kind} function with a spec for a {implied} function",
-                    extra={"grader": scorer.spec["grader"], "judge": uses_judge(scorer.spec)},
+                    extra={"grader": scorer.spec["grader"], "judge": scorer.calls_judge},
                 )
             self.scorers.clear()
             self.scorers[cache_key] = scorer
@@ -206,7 +206,7 @@ class RewardRuntime:
                 self._log_sample_text(result)
         finally:
             seconds = time.perf_counter() - started
-            judge = result.judge if uses_judge(scorer.spec) else None
+            judge = result.judge if scorer.calls_judge else None
             metrics = invocation_metrics(result, scorer.dimensions, seconds, judge, output_range=scorer.range)
             self._write_record(scorer, metrics, _summary(result))
             if result.dropped:

@@ -54,7 +54,7 @@ from reward_kit.contract import (
 from reward_kit.deadline import Batch, run_in_batch
 from reward_kit.graders.base import GradeInput, Grader, traits_of
 from reward_kit.judge_stats import JudgeStats
-from reward_kit.spec import output_range, reward_dimensions, validate_spec
+from reward_kit.spec import output_range, reward_dimensions, uses_judge, validate_spec
 
 __all__ = ["AGGREGATE", "BatchResult", "Scorer"]
 
@@ -115,6 +115,7 @@ class Scorer:
         self.spec = validate_spec(spec, key=key)
         self.dimensions = reward_dimensions(self.spec)
         self.range = output_range(self.spec)
+        self.calls_judge = uses_judge(self.spec)  # its judge statistics are worth reporting
         self.builder = OutputBuilder(self.dimensions, self.range)
         self.max_response_chars = int(max_response_chars)
         self.response_limit = int(response_limit)
