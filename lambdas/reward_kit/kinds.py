@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Callable, Iterable, Mapping
 
+from reward_kit.contract import MULTIPLE_ANSWERS, NO_ANSWER, NO_CODE
+
 __all__ = [
     "FUNCTION_KINDS",
     "GRADER_KINDS",
@@ -55,30 +57,41 @@ class GraderKind:
     grades_correctness: bool  # judges whether the answer is right, not how it is formatted
     needs: str = NEEDS_NOTHING
     composite: bool = False  # holds component graders under "graders" (multi)
+    # The answer-extraction failure reasons it reports (the dashboard's "no answer" and
+    # "multiple answers" series; the EMF coverage test checks the shipped kinds emit them).
+    answer_failures: tuple[str, ...] = ()
+    # Grades samples that carry no reference answer (its GraderTraits.requires_reference is
+    # False; a test checks the two agree).
+    reference_free: bool = False
 
 
 GRADER_KINDS: dict[str, GraderKind] = {
     # reference_key: the graders that read a reference answer (reward_kit.references).
     "label": GraderKind(
-        "reward_kit.graders.label", "reward_kit.spec:_label", ("labels", "aliases", "reference_key"), True
+        "reward_kit.graders.label", "reward_kit.spec:_label", ("labels", "aliases", "reference_key"), True,
+        answer_failures=(NO_ANSWER, MULTIPLE_ANSWERS),
     ),
     "numeric": GraderKind(
         "reward_kit.graders.numeric",
         "reward_kit.spec:_numeric",
         ("tolerance", "relative_tolerance", "reference_key"),
         True,
+        answer_failures=(NO_ANSWER, MULTIPLE_ANSWERS),
     ),
     "math": GraderKind(
-        "reward_kit.graders.math_equiv", "reward_kit.spec:_math", ("timeout_seconds", "reference_key"), True
+        "reward_kit.graders.math_equiv", "reward_kit.spec:_math", ("timeout_seconds", "reference_key"), True,
+        answer_failures=(NO_ANSWER, MULTIPLE_ANSWERS),
     ),
     "json_schema": GraderKind(
         "reward_kit.graders.json_schema",
         "reward_kit.spec:_json_schema",
         ("schema", "parse_score", "compare_reference", "reference_key"),
         True,
+        answer_failures=(NO_ANSWER, MULTIPLE_ANSWERS),
     ),
     "regex": GraderKind(
-        "reward_kit.graders.regex", "reward_kit.spec:_regex", ("pattern", "flags", "target", "full_match"), False
+        "reward_kit.graders.regex", "reward_kit.spec:_regex", ("pattern", "flags", "target", "full_match"), False,
+        answer_failures=(NO_ANSWER,), reference_free=True,
     ),
     "multi": GraderKind(
         "reward_kit.graders.multi",
@@ -93,6 +106,7 @@ GRADER_KINDS: dict[str, GraderKind] = {
         ("language", "timeout_seconds", "memory_mb", "max_output_bytes", "all_or_nothing", "reference_key"),
         True,
         needs=NEEDS_SANDBOX,
+        answer_failures=(NO_CODE,),
     ),
     "judge": GraderKind(
         "reward_kit.graders.judge",
@@ -109,6 +123,7 @@ GRADER_KINDS: dict[str, GraderKind] = {
         ),
         False,
         needs=NEEDS_JUDGE,
+        reference_free=True,  # its failures are the judge group, not answer failures
     ),
 }
 

@@ -18,22 +18,9 @@ from reward_kit.spec import output_range, reward_dimensions
 from stacks.config import RewardFunctionConfig
 
 JUDGE_FAILURE_REASONS = (JUDGE_UNPARSEABLE, JUDGE_ERROR, JUDGE_TIMEOUT)
-# The answer-extraction failures each grader kind reports (the dashboard's "no answer" and
-# "multiple answers" series). Every grader kind must be listed (a test checks it, and the EMF
-# coverage test checks that each listed reason really is emitted by the shipped functions).
-ANSWER_FAILURES: dict[str, tuple[str, ...]] = {
-    "label": (NO_ANSWER, MULTIPLE_ANSWERS),
-    "numeric": (NO_ANSWER, MULTIPLE_ANSWERS),
-    "math": (NO_ANSWER, MULTIPLE_ANSWERS),
-    "json_schema": (NO_ANSWER, MULTIPLE_ANSWERS),
-    "regex": (NO_ANSWER,),
-    "code": (NO_CODE,),
-    "judge": (),  # its failures are the judge group
-}
 NO_ANSWER_REASONS = (NO_ANSWER, NO_CODE)
-# Grader kinds that grade samples without a reference (GraderTraits.requires_reference False;
-# the unit tests check this against the built graders).
-REFERENCE_FREE_KINDS = frozenset({"judge", "regex"})
+# Grader kinds that grade samples without a reference (kinds.GraderKind.reference_free).
+REFERENCE_FREE_KINDS = frozenset(name for name, kind in kinds.GRADER_KINDS.items() if kind.reference_free)
 # Contract failures: the event's shape, before any grader runs.
 CONTRACT_FAILURE_REASONS = tuple(
     r for r in contract.FAILURE_REASONS if r not in (contract.GRADER_ERROR, contract.GRADER_TIMEOUT)
@@ -58,7 +45,7 @@ def answer_failures(spec: Mapping[str, Any]) -> frozenset[str]:
     never shows, so only the correctness components count when there are any.
     """
     if not kinds.GRADER_KINDS[spec["grader"]].composite:
-        return frozenset(ANSWER_FAILURES[spec["grader"]])
+        return frozenset(kinds.GRADER_KINDS[spec["grader"]].answer_failures)
     components = list(spec["graders"].values())
     correct = [c for c in components if kinds.GRADER_KINDS[c["grader"]].grades_correctness]
     return frozenset().union(*(answer_failures(c) for c in (correct or components)))
