@@ -16,7 +16,9 @@ from constructs import Construct
 from .config import EnvironmentConfig, PipelineConfig
 from .evaluator_registration import handler_code_options
 from .pipeline import DeliveryPipelineStack
+from .lambda_assets import ASSETS
 from .reward_functions import function_kind_code_options
+from .reward_functions.bundling import asset_code_options
 from .reward_stack import RewardStack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +45,7 @@ def build_app(
     # same source and options, so CDK stages each kind's bundle once.
     code_options = function_kind_code_options(LAMBDAS_DIR)
     evaluator_code_options = handler_code_options(LAMBDAS_DIR)
+    executor_code_options = asset_code_options(LAMBDAS_DIR, ASSETS["code_sandbox"])
 
     def build_stack(scope: Construct, env: EnvironmentConfig,
                     synthesizer: IStackSynthesizer | None = None) -> RewardStack:
@@ -54,6 +57,7 @@ def build_app(
             code_options=code_options,
             asset_path=str(LAMBDAS_DIR),
             evaluator_code_options=evaluator_code_options,
+            executor_code_options=executor_code_options,
             env=Environment(account=env.account, region=env.region) if env.account else None,
             description=f"Nova RFT reward functions and training roles ({env.name})",
             synthesizer=synthesizer,

@@ -101,6 +101,26 @@ def reserved_concurrency(
     return max(MIN_RESERVED_CONCURRENCY, math.ceil(round(busy * headroom, _ROUND_DECIMALS)))
 
 
+def executor_concurrency(graders: Iterable[tuple[int, int]]) -> int:
+    """Reserved concurrency of an environment's code executor (0 without code functions).
+
+    ``graders``: (reserved concurrency, samples it runs at once) of each code function. A
+    grader sends each sample of its batch to the executor at once (every sample gets its share
+    of the time left, not a place in a queue), so its execution environments can hold
+    ``reserved x samples at once`` executor invocations: the executor gets that sum, so a
+    grader inside its own reserved concurrency is never throttled by the executor (a throttle
+    fails the grader's invocation). The graders' reserved concurrency already carries the
+    headroom. ``samples at once`` is the function's ``samples_per_invocation``: larger batches
+    than configured can exceed it.
+    """
+    total = 0
+    for reserved, at_once in graders:
+        if reserved < 0 or at_once < 1:
+            raise ValueError("a code function needs reserved concurrency >= 0 and samples at once >= 1")
+        total += reserved * at_once
+    return total
+
+
 def max_reservable(account_concurrency_limit: int = DEFAULT_ACCOUNT_CONCURRENCY_LIMIT) -> int:
     """Concurrency an account can reserve in total (AWS keeps 100 unreserved)."""
     return account_concurrency_limit - MIN_UNRESERVED_CONCURRENCY

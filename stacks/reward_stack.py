@@ -11,7 +11,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from .code_sandbox import CodeSandboxNetwork
+from .code_sandbox import CodeExecutor, CodeSandboxNetwork
 from .config import EnvironmentConfig
 from .evaluator_registration import EvaluatorRegistration
 from .guardrails import EnvironmentKeys, apply_guardrails
@@ -30,21 +30,28 @@ class RewardStack(Stack):
         code_options: dict[str, dict[str, Any]],
         asset_path: str,
         evaluator_code_options: dict[str, Any],
+        executor_code_options: dict[str, Any],
         **kwargs: Any,
     ) -> None:
         """``code_options``: function kind -> ``Code.from_asset`` options (one asset per kind);
-        ``evaluator_code_options``: the evaluator-registration handler's asset options."""
+        ``evaluator_code_options``: the evaluator-registration handler's asset options;
+        ``executor_code_options``: the code executor's (used when a function runs code)."""
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
         # One asset per function kind, shared by every function of that kind (staged once per app).
         codes: dict[str, lambda_.Code] = {}
 
-        # Functions that run generated code share one network with no way out.
+        # Code functions send the programs to one executor, in a network with no way out.
         self.code_sandbox: CodeSandboxNetwork | None = None
+        self.code_executor: CodeExecutor | None = None
         if config.runs_code:
             self.code_sandbox = CodeSandboxNetwork(
                 self, "CodeSandbox", config=config.code_sandbox, log_retention_days=config.log_retention_days,
                 retain_logs=config.deployment.retain_log_groups,
+            )
+            self.code_executor = CodeExecutor(
+                self, "CodeExecutor", environment=config, network=self.code_sandbox,
+                code=lambda_.Code.from_asset(asset_path, **executor_code_options),
             )
 
         self.reward_functions: dict[str, RewardFunction] = {}
@@ -53,7 +60,7 @@ class RewardStack(Stack):
                 codes[fn.kind] = lambda_.Code.from_asset(asset_path, **code_options[fn.kind])
             self.reward_functions[fn.name] = RewardFunction(
                 self, f"Reward{fn.construct_name}", environment=config, function=fn, code=codes[fn.kind],
-                network=self.code_sandbox if fn.kind == "code" else None,
+                executor=self.code_executor if fn.kind == "code" else None,
             )
 
         self.training_access = TrainingAccess(

@@ -1,8 +1,20 @@
-"""Code sandbox component: the network the code functions run in, and what their role may do.
+"""Code sandbox component: the code executor, the network it runs in, and what roles may do.
 
-Runtime: ``lambdas/code`` (the ``code`` function kind, its own asset).
+Runtime: ``lambdas/code_sandbox`` (the executor, asset ``code_sandbox``); the graders that
+call it are the ``code`` function kind (``stacks/reward_functions``).
 """
 
-from .construct import ENI_ACTIONS, CodeSandboxNetwork
+from .construct import CREATE_ENI_ACTION, ENI_ACTIONS, ENI_DESCRIBE_ACTIONS, CodeSandboxNetwork
+from .executor import HANDLER, CodeExecutor, deny_to_function_code, function_arn, network_interface_denial
 
-__all__ = ["ENI_ACTIONS", "CodeSandboxNetwork"]
+__all__ = [
+    "CREATE_ENI_ACTION",
+    "ENI_ACTIONS",
+    "ENI_DESCRIBE_ACTIONS",
+    "HANDLER",
+    "CodeExecutor",
+    "CodeSandboxNetwork",
+    "deny_to_function_code",
+    "function_arn",
+    "network_interface_denial",
+]

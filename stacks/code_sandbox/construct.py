@@ -1,14 +1,15 @@
-"""CodeSandboxNetwork: where functions that run generated code live, with no way out.
+"""CodeSandboxNetwork: where the code executor runs the policy's programs, with no way out.
 
-The in-Lambda sandbox (``lambdas/code/sandbox.py``) cannot hide the function's credentials
-from a child process (one OS user: ``/proc/<handler pid>/environ``). This layer makes them
-worth nothing and leads nowhere:
-- the functions attach to isolated subnets: the VPC the stack creates has no internet
+- The executor attaches to isolated subnets: the VPC the stack creates has no internet
   gateway, no NAT and no VPC endpoints, so no route to AWS APIs or anywhere else (an
   existing VPC can be given in config: its subnets must be the same);
-- their security group allows no inbound and no outbound traffic;
-- their role (``RewardFunction``) holds only its log-group write and the network-interface
-  permissions Lambda uses to attach it to these subnets (``network_interface_statements``);
+- DNS resolution is off in that VPC (``enableDnsSupport: false``): the Amazon-provided
+  resolver, which security groups and network ACLs do not filter, would otherwise resolve
+  any name for the program and carry data out in the queries;
+- the security group allows no inbound and no outbound traffic;
+- the network-interface permissions Lambda uses to attach a function here
+  (``network_interface_statements``) are for the executor's role, which denies them to its
+  own code (``executor.network_interface_denial``);
 - rejected traffic is recorded by VPC flow logs, so an exfiltration attempt leaves a trace.
 """
 
@@ -34,6 +35,7 @@ ENI_ACTIONS = (
     "ec2:UnassignPrivateIpAddresses",
 )
 ENI_DESCRIBE_ACTIONS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
+CREATE_ENI_ACTION = "ec2:CreateNetworkInterface"  # the one that names subnets and security groups too
 SUBNET_GROUP = "sandbox"
 SUBNET_MASK = 26
 MAX_AZS = 2
@@ -62,6 +64,10 @@ class CodeSandboxNetwork(Construct):
                     )
                 ],
                 restrict_default_security_group=False,  # unused by the functions; avoids a custom resource
+                # No resolver at all: nothing inside needs a name (no endpoint, no route), and a
+                # resolver answers every name, for free and unfiltered by the security group.
+                enable_dns_support=False,
+                enable_dns_hostnames=False,  # requires DNS support
             )
             # Unnamed (CloudFormation names it): a retained group never collides with a redeploy.
             flow_log_group = logs.LogGroup(
@@ -97,7 +103,7 @@ class CodeSandboxNetwork(Construct):
             self,
             "NoTraffic",
             vpc=self.vpc,
-            description="Code sandbox functions: no inbound, no outbound",
+            description="Code sandbox functions: no inbound, no outbound",  # changing it replaces the group
             allow_all_outbound=False,  # CDK adds a rule that matches no traffic
             allow_all_ipv6_outbound=False,
         )
@@ -110,18 +116,30 @@ class CodeSandboxNetwork(Construct):
             "security_groups": [self.security_group],
         }
 
-    def _any_ec2_resource(self) -> str:
+    def _ec2_arn(self, resource: str, resource_name: str) -> str:
         return Stack.of(self).format_arn(
-            service="ec2", resource="*", resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
+            service="ec2", resource=resource, resource_name=resource_name, arn_format=ArnFormat.SLASH_RESOURCE_NAME
         )
 
+    def _any_network_interface(self) -> str:
+        return self._ec2_arn("network-interface", "*")
+
     def network_interface_statements(self) -> list[iam.PolicyStatement]:
-        """What a code function's role needs to be attached here: network interfaces in this
-        account and region (Lambda creates, assigns and deletes them) and the two Describe
-        calls, which have no resource-level permissions."""
+        """What a role needs for Lambda to attach its function here, as tightly as IAM allows:
+        CreateNetworkInterface in these subnets with this security group only; the interface
+        actions on network interfaces of this account and region (Lambda creates them later,
+        so their ids are unknown); the two Describe calls, which support no resource-level
+        permissions. The role's own function must deny all of them to its code."""
+        subnets = [self._ec2_arn("subnet", subnet.subnet_id) for subnet in self.subnets]
         return [
             iam.PolicyStatement(
-                sid="AttachToSandboxSubnets", actions=list(ENI_ACTIONS), resources=[self._any_ec2_resource()]
+                sid="CreateInterfacesInSandboxSubnets", actions=[CREATE_ENI_ACTION],
+                resources=[self._any_network_interface(), *subnets,
+                           self._ec2_arn("security-group", self.security_group.security_group_id)],
+            ),
+            iam.PolicyStatement(
+                sid="ManageSandboxInterfaces", actions=sorted(set(ENI_ACTIONS) - {CREATE_ENI_ACTION}),
+                resources=[self._any_network_interface()],
             ),
             iam.PolicyStatement(sid="DescribeSandboxNetwork", actions=list(ENI_DESCRIBE_ACTIONS), resources=["*"]),
         ]
@@ -130,10 +148,11 @@ class CodeSandboxNetwork(Construct):
         """The two wildcard resources of ``network_interface_statements``, on ``role`` only."""
         acknowledge_iam5_resource(
             role,
-            self._any_ec2_resource(),
-            "Lambda's VPC attachment: CreateNetworkInterface/DeleteNetworkInterface and the private IP "
+            self._any_network_interface(),
+            "Lambda's VPC attachment: CreateNetworkInterface, DeleteNetworkInterface and the private IP "
             "assignments name network interfaces Lambda creates later, so their ids are unknown at deploy "
-            "time; scoped to this account and region as the Lambda guide advises",
+            "time; network interfaces of this account and region only, and denied to the function's own code "
+            "(lambda:SourceFunctionArn)",
         )
         acknowledge_iam5_resource(
             role,

@@ -16,7 +16,8 @@ capability adds a module and a field of ``EnvironmentConfig``)::
     judge.py             reward_functions.<name>.judge_*               -> JudgeConfig
     evaluators.py        evaluator_registration                        -> EvaluatorRegistrationConfig
     bedrock_quotas.py    bedrock_quotas.<judge model id>               -> BedrockQuotasConfig (+ judge sizing)
-    code_sandbox.py      code_sandbox.{cidr | vpc_id, subnet_ids, ...}  -> CodeSandboxConfig
+    code_sandbox.py      code_sandbox.{cidr | vpc_id, subnet_ids, ..., executor}
+                                                                       -> CodeSandboxConfig
     alarms.py            alarms.{enabled, thresholds, windows}         -> AlarmsConfig
     guardrails.py        tags (+ app-wide context.tags), permissions_boundary, customer_managed_keys
                                                                        -> GuardrailsConfig
@@ -35,10 +36,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
+from stacks import capacity
+
 from . import bedrock_quotas, code_sandbox, deployment, evaluators, guardrails, observability, sizing
 from .alarms import AlarmsConfig, parse_alarms
 from .bedrock_quotas import BedrockQuotasConfig, check_judge_quotas, parse_bedrock_quotas
-from .code_sandbox import CodeSandboxConfig, parse_code_sandbox
+from .code_sandbox import EXECUTOR_LABEL, EXECUTOR_NAME_PREFIX, CodeSandboxConfig, ExecutorConfig, parse_code_sandbox, resolve_executor
 from .deployment import REMOVAL_POLICIES, DeploymentConfig, parse_deployment
 from .errors import CHECKS, NAME_RE, ConfigError
 from .evaluators import (
@@ -67,6 +70,7 @@ __all__ = [
     "EnvironmentConfig",
     "EvaluatorConfig",
     "EvaluatorRegistrationConfig",
+    "ExecutorConfig",
     "GuardrailsConfig",
     "JudgeConfig",
     "ObservabilityConfig",
@@ -156,8 +160,22 @@ class EnvironmentConfig:
         return self.sizing.invocation_overhead_seconds
 
     @property
+    def executor_function_name(self) -> str:
+        """``rft-code-executor-<env>`` (affixed): shorter than any reward function's name, so it
+        fits Lambda's 64 characters whenever they do; no ``SageMaker`` in it, so the SageMaker
+        managed policies that invoke ``*SageMaker*`` functions cannot call it."""
+        return self.deployment.affixed(f"{EXECUTOR_NAME_PREFIX}-{self.name}")
+
+    @property
+    def executor_reserved_concurrency(self) -> int:
+        """The code executor's (``stacks.capacity.executor_concurrency``); 0 without code functions."""
+        return capacity.executor_concurrency(
+            (fn.reserved_concurrency, fn.samples_per_invocation) for fn in self.reward_functions if fn.kind == "code"
+        )
+
+    @property
     def total_reserved_concurrency(self) -> int:
-        return sum(fn.reserved_concurrency for fn in self.reward_functions)
+        return sum(fn.reserved_concurrency for fn in self.reward_functions) + self.executor_reserved_concurrency
 
     def function(self, name: str) -> RewardFunctionConfig:
         for fn in self.reward_functions:
@@ -203,13 +221,18 @@ def _parse_environment(env: str, raw: Any, app_tags: Mapping[str, str]) -> Envir
                               f"collides with {seen[fn.construct_name]!r}: both become {fn.construct_name!r} "
                               f"in construct ids and stack outputs; rename one")
         seen[fn.construct_name] = fn.name
-    check_reservable(
-        f"{path}.account_concurrency_limit",
-        sizing_config.account_concurrency_limit,
-        {fn.name: fn.reserved_concurrency for fn in functions},
-        advice="; lower target_evaluations_per_second or expected_seconds_per_sample, raise "
-        "samples_per_invocation, or request a Lambda quota increase and set account_concurrency_limit",
-    )
+    code_sandbox_config = resolve_executor(path, code_sandbox_config, functions)
+    reserved = {fn.name: fn.reserved_concurrency for fn in functions}
+    executor = capacity.executor_concurrency(
+        (fn.reserved_concurrency, fn.samples_per_invocation) for fn in functions if fn.kind == "code")
+    advice = ("; lower target_evaluations_per_second or expected_seconds_per_sample, raise "
+              "samples_per_invocation, or request a Lambda quota increase and set account_concurrency_limit")
+    if executor:
+        reserved[EXECUTOR_LABEL] = executor
+        advice += ("; the code executor needs each code function's reserved concurrency x samples_per_invocation "
+                   "(a larger batch does not lower it)")
+    check_reservable(f"{path}.account_concurrency_limit", sizing_config.account_concurrency_limit, reserved,
+                     advice=advice)
     # Bedrock quotas are per account, region and model: the environment's functions share them.
     check_judge_quotas(path, (fn.judge_need for fn in functions if fn.judge_need is not None), quotas)
     return EnvironmentConfig(

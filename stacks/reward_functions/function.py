@@ -3,8 +3,8 @@
 Python 3.13 on arm64, an explicit log group with retention (no LogRetention custom
 resource) and the environment's removal policy, a least-privilege execution role (logs
 scoped to that log group; Bedrock InvokeModel on exactly the judge model ARNs for RLAIF; for
-code functions only the network-interface permissions of the sandbox's isolated subnets),
-reserved concurrency from the capacity model.
+code functions InvokeFunction on exactly the environment's code executor, whose version ARN
+they get in ``CODE_EXECUTOR_FUNCTION``), reserved concurrency from the capacity model.
 
 Versions: every deploy that changes the function's code or configuration (the reward spec
 is its ``REWARD_SPEC`` variable) publishes a new Lambda version whose description carries the
@@ -18,17 +18,21 @@ provisioned concurrency when configured. The construct owns its stack outputs, n
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stacks.code_sandbox import CodeSandboxNetwork
 from stacks.config import EnvironmentConfig, RewardFunctionConfig
 from stacks.config.observability import LOG_FORMAT
 
 from .bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
+
+if TYPE_CHECKING:  # stacks.code_sandbox imports this module (its executor's log statement)
+    from stacks.code_sandbox import CodeExecutor
 
 LIVE_ALIAS = "live"
 
@@ -98,13 +102,17 @@ class RewardFunction(Construct):
         environment: EnvironmentConfig,
         function: RewardFunctionConfig,
         code: lambda_.Code,
-        network: CodeSandboxNetwork | None = None,
+        executor: CodeExecutor | None = None,
     ) -> None:
-        """``network``: the code sandbox's, for functions that run generated code (required for them)."""
+        """``executor``: the environment's code executor, for code functions (required for them)."""
         super().__init__(scope, construct_id)
-        if (function.kind == "code") != (network is not None):
-            raise ValueError(f"{function.name}: a code function needs the sandbox network, and only it may have one")
+        if (function.kind == "code") != (executor is not None):
+            raise ValueError(f"{function.name}: a code function needs the code executor, and only it may call one")
         self.config = function
+        # Built from the name: the role's policy names its own function without depending on it.
+        self.function_arn = Stack.of(self).format_arn(
+            service="lambda", resource="function", resource_name=function.function_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME)
 
         deployment = environment.deployment
         # A retained log group outlives `cdk destroy`: let CloudFormation name it, so the next
@@ -131,8 +139,8 @@ class RewardFunction(Construct):
                     resources=judge_model_arns(self, function),
                 )
             )
-        if network is not None:  # runs generated code: attach to the isolated subnets, nothing more
-            statements += network.network_interface_statements()
+        if executor is not None:  # its programs run in the executor: invoke it, nothing more
+            statements += executor.grader_statements(self.function_arn)
         self.role = iam.Role(
             self,
             "ExecutionRole",
@@ -140,8 +148,8 @@ class RewardFunction(Construct):
             description=f"Execution role of {function.function_name}",
             inline_policies={"RewardFunction": iam.PolicyDocument(statements=statements)},
         )
-        if network is not None:
-            network.acknowledge_network_interface_statements(self.role)
+        if executor is not None:
+            executor.acknowledge_grader_statements(self.role)
 
         self.function = lambda_.Function(
             self,
@@ -156,11 +164,11 @@ class RewardFunction(Construct):
             memory_size=function.memory_mb,
             timeout=Duration.seconds(function.timeout_seconds),
             reserved_concurrent_executions=function.reserved_concurrency,
-            environment=function.environment_variables(),
+            environment={**function.environment_variables(),
+                         **(executor.grader_environment() if executor is not None else {})},
             log_group=self.log_group,
             role=self.role,
             tracing=lambda_.Tracing.ACTIVE if environment.tracing else lambda_.Tracing.DISABLED,
-            **(network.function_options() if network is not None else {}),
             # Lambda's advanced logging controls (stacks.config.observability): JSON, so that
             # both levels filter; the defaults favour cost (see the README's "Log settings").
             logging_format=lambda_.LoggingFormat(LOG_FORMAT),
