@@ -15,8 +15,10 @@ outputs (the registration handler has its own tests against a fake SageMaker). m
 CloudFormation does not delete ``AWS::EC2::FlowLog`` and ``AWS::EC2::RouteTable`` resources
 (the code sandbox's VPC), which real CloudFormation does: the test deletes those two kinds
 through the EC2 API just before each ``DeleteStack`` and checks the VPC is gone. moto also
-returns the logical id for an ``AWS::Lambda::Version``'s Ref, so the version-qualified ARNs
-are checked in the template tests, and accepts alias resources without creating them. KMS
+returns the logical id for an ``AWS::Lambda::Version``'s Ref (and, in a function's environment
+variables, an object it cannot serialize: those Refs are given to moto as the logical id), so
+the version-qualified ARNs are checked in the template tests, and accepts alias resources
+without creating them. KMS
 keys go without their tags (moto reads them in the KMS API's shape); the tags are asserted on
 the templates (test_guardrails.py).
 """
@@ -133,9 +135,16 @@ MOTO_UNTAGGABLE_TYPES = ("AWS::KMS::Key",)
 
 def _for_moto(template: dict[str, Any]) -> dict[str, Any]:
     template = json.loads(json.dumps(template))
+    versions = {k for k, v in template["Resources"].items() if v["Type"] == "AWS::Lambda::Version"}
     for resource in template["Resources"].values():
         if resource["Type"] in MOTO_UNTAGGABLE_TYPES:
             resource.get("Properties", {}).pop("Tags", None)
+        # moto puts its version object itself into a function's environment for a version's Ref
+        # (GetFunction then fails to serialize it): give moto the logical id it returns elsewhere.
+        variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        for key, value in variables.items():
+            if isinstance(value, dict) and value.get("Ref") in versions:
+                variables[key] = value["Ref"]
     return template
 
 
@@ -197,6 +206,9 @@ def check_deployed(aws: Any, synth: Any, env: str, stack: dict[str, Any]) -> Non
         assert concurrency["ReservedConcurrentExecutions"] == fn.reserved_concurrency
         versions = lam.list_versions_by_function(FunctionName=fn.function_name)["Versions"]
         assert [v["Version"] for v in versions if v["Version"] != "$LATEST"], "no published version"
+    if cfg.runs_code:  # the code executor, sized from its graders
+        concurrency = lam.get_function_concurrency(FunctionName=cfg.executor_function_name)
+        assert concurrency["ReservedConcurrentExecutions"] == cfg.executor_reserved_concurrency
     resources = aws("cloudformation").describe_stack_resources(StackName=stack["StackName"])["StackResources"]
     roles = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources
              if r.get("ResourceType") == "AWS::IAM::Role"}

@@ -69,13 +69,14 @@ def test_the_xray_wildcard_is_acknowledged_only_on_the_policy_tracing_adds(synth
     # On the execution role itself it would also hide a "*" in the role's own inline policy.
     wildcard = [construct for construct, rule_id, _ in acknowledgements(synth.app)
                 if rule_id == "AwsSolutions-IAM5[Resource::*]"]
-    # Code functions' roles: their inline policy's only "*" is the ENI Describe statement.
+    # The code executors' roles: their inline policy's only allowed "*" is the ENI Describe statement.
     code_roles = [construct for construct in wildcard if isinstance(construct, iam.Role)]
-    code_functions = [fn for stack in synth.stacks.values() for fn in stack.config.reward_functions if fn.kind == "code"]
-    assert len(code_roles) == len(code_functions) > 0
+    assert len(code_roles) == sum(stack.config.runs_code for stack in synth.stacks.values()) > 0
     for role in code_roles:
+        assert role.node.path.endswith("/CodeExecutor/ExecutionRole"), role.node.path
         template = Stack.of(role).resolve((role.node.default_child).policies)  # type: ignore[union-attr]
-        starred = [s for p in template for s in p["policyDocument"]["Statement"] if s["Resource"] == "*"]
+        starred = [s for p in template for s in p["policyDocument"]["Statement"]
+                   if s["Resource"] == "*" and s["Effect"] == "Allow"]
         assert [s["Sid"] for s in starred] == ["DescribeSandboxNetwork"], role.node.path
     xray = [construct for construct in wildcard if not isinstance(construct, iam.Role)]
     # One per traced function: the judge and sandbox environments have tracing on, dev and prod do not.

@@ -81,7 +81,7 @@ def test_functions_runtime_arch_name_timeout_memory_and_concurrency(synth: Any, 
     cfg = config(synth, env)
     functions = resources(synth, env, "AWS::Lambda::Function").values()
     named = [f for f in functions if "FunctionName" in f["Properties"]]  # the registration's are unnamed
-    assert len(named) == len(cfg.reward_functions)
+    assert len(named) == len(cfg.reward_functions) + cfg.runs_code  # + the code executor (test_code_sandbox.py)
     for fn in cfg.reward_functions:
         _, props = function_resource(synth, env, fn.function_name)
         assert props["Runtime"] == "python3.13"
@@ -128,9 +128,10 @@ def test_explicit_log_groups_with_retention_and_the_environments_removal_policy(
     t = template(synth, env)
     t.resource_count_is("Custom::LogRetention", 0)
     groups = resources(synth, env, "AWS::Logs::LogGroup")
-    # Plus the evaluator registration's handler and provider log groups, and the code sandbox's
-    # flow-log group when the stack creates its VPC (same retention).
-    extra = (2 if cfg.evaluator_registration.enabled else 0) + (cfg.runs_code and cfg.code_sandbox.creates_vpc)
+    # Plus the evaluator registration's handler and provider log groups, the code executor's, and
+    # the code sandbox's flow-log group when the stack creates its VPC (same retention).
+    extra = ((2 if cfg.evaluator_registration.enabled else 0) + cfg.runs_code
+             + (cfg.runs_code and cfg.code_sandbox.creates_vpc))
     assert len(groups) == len(cfg.reward_functions) + extra
     assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {cfg.log_retention_days}
     retain = env == "prod"  # production: true retains by default; the others destroy
@@ -166,7 +167,7 @@ def test_log_format_and_levels_per_environment(synth: Any, env: str) -> None:
         "AWS::Lambda::Function",
         {"LoggingConfig": Match.object_like({"LogFormat": "JSON", "ApplicationLogLevel": application,
                                              "SystemLogLevel": system})},
-        len(cfg.reward_functions),
+        len(cfg.reward_functions) + cfg.runs_code,  # the code executor logs at the environment's levels too
     )
 
 
@@ -195,9 +196,13 @@ def test_no_wildcard_actions_anywhere(synth: Any, env: str) -> None:
             assert "NotAction" not in statement
             for action in as_list(statement["Action"]):
                 assert "*" not in action, (env, statement)
-            # A conditional Deny grants nothing: the alarm topic's TLS-only rule (cdk-nag SNS3).
+            # A conditional Deny grants nothing: the alarm topic's TLS-only rule (cdk-nag SNS3), and the
+            # code sandbox's "not from the function's own code" (lambda:SourceFunctionArn, test_code_sandbox.py).
             assert statement["Effect"] == "Allow" or (
-                statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+                statement["Effect"] == "Deny" and (
+                    statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+                    or list(statement["Condition"]) == ["ArnLike"]
+                    and list(statement["Condition"]["ArnLike"]) == ["lambda:SourceFunctionArn"])
             ), (env, statement)
 
 
