@@ -9,6 +9,9 @@ nothing from the development virtualenv can hide a missing file) and scores a ti
 with a label and a math spec: this proves the asset holds the runtime and the pure-Python
 dependencies the graders load lazily (math-verify, sympy, antlr4, Powertools).
 
+The code executor's asset (``code_sandbox.handler``) must hold no ``reward_kit`` and no
+third-party package (it has no lock), and its handler must import from the bundle alone.
+
 The evaluator-registration asset (the custom-resource handler ``evaluator_registration.handler``)
 is checked its own way: from the bundle alone it builds every SageMaker request the handler
 sends, validates each against the bundled (pinned) botocore's service model, and runs
@@ -85,6 +88,32 @@ print("RESULT " + json.dumps({"botocore": botocore.__version__, "from": botocore
 """
 
 
+# The code executor (asset code_sandbox): standard library only, no reward_kit (it never sees
+# a spec or a reference); its handler must import from the bundle alone.
+EXECUTOR_MODULE = "code_sandbox.handler"
+EXECUTOR_SCRIPT = """
+import json
+from code_sandbox import handler
+assert callable(handler.handler)
+print("RESULT " + json.dumps({"from": handler.__file__}))
+"""
+
+
+def check_executor(asset: Path) -> list[str]:
+    """The executor's asset holds its package alone and its handler imports from it."""
+    asset = asset.resolve()
+    problems = [f"{asset.name}: the code executor's asset ships {p}/" for p in ("reward_kit",) if (asset / p).exists()]
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(asset), "PYTHONDONTWRITEBYTECODE": "1"}
+    run = subprocess.run([sys.executable, "-S", "-c", EXECUTOR_SCRIPT], capture_output=True, text=True, env=env,
+                         timeout=120)
+    lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
+    if run.returncode != 0 or not lines:
+        return [*problems, f"{asset.name}: {EXECUTOR_MODULE} failed: {run.stderr.strip().splitlines()[-1:]}"]
+    if not json.loads(lines[-1][len("RESULT "):])["from"].startswith(str(asset)):
+        problems.append(f"{asset.name}: {EXECUTOR_MODULE} was not imported from the bundle")
+    return problems
+
+
 def pinned(package: str) -> str:
     requirements = Path(__file__).resolve().parent.parent / "lambdas/evaluator_registration/requirements.txt"
     for line in requirements.read_text(encoding="utf-8").splitlines():
@@ -135,6 +164,9 @@ def check(asset: Path, modules: list[str] | None = None) -> list[str]:
     for module in modules or list(CASES):
         if module == EVALUATOR_MODULE:
             problems += check_evaluator(asset)
+            continue
+        if module == EXECUTOR_MODULE:
+            problems += check_executor(asset)
             continue
         if module not in CASES:
             problems.append(f"{asset.name}: no smoke test for handler module {module!r} (add one to CASES)")
@@ -209,7 +241,7 @@ def lock_mismatches(asset: Path, modules: set[str]) -> list[str]:
 def foreign_packages(asset: Path, modules: set[str]) -> list[str]:
     """Entry-point packages of lambdas/ in the asset that none of its handlers belongs to."""
     own = {module.split(".")[0] for module in modules}
-    entry_points = {module.split(".")[0] for module in [*CASES, EVALUATOR_MODULE]}
+    entry_points = {module.split(".")[0] for module in [*CASES, EVALUATOR_MODULE, EXECUTOR_MODULE]}
     return sorted(p for p in entry_points - own if (asset / p).exists())
 
 

@@ -41,7 +41,8 @@ def test_assets_are_found_from_the_templates_and_foreign_entry_points_fail(tmp_p
                                      "Properties": {"Handler": "rlvr.handler.handler"}}}}
     (tmp_path / "S.template.json").write_text(json.dumps(template), encoding="utf-8")
     assert check_bundle.function_assets(tmp_path) == {asset: {"rlvr.handler"}}
-    assert check_bundle.foreign_packages(asset, {"rlvr.handler"}) == ["code", "evaluator_registration", "rlaif"]
+    assert check_bundle.foreign_packages(asset, {"rlvr.handler"}) == ["code", "code_sandbox", "evaluator_registration",
+                                                                      "rlaif"]
     assert check_bundle.main([str(tmp_path)]) == 1
 
 
