@@ -15,8 +15,8 @@ from constructs import Construct
 
 from .config import EnvironmentConfig, PipelineConfig
 from .evaluator_registration import handler_code_options
-from .pipeline import DeliveryPipelineStack
 from .lambda_assets import ASSETS
+from .pipeline import DeliveryPipelineStack
 from .reward_functions import function_kind_code_options
 from .reward_functions.bundling import asset_code_options
 from .reward_stack import RewardStack

@@ -15,6 +15,15 @@ function, from its configuration::
                from the spec, the very numbers the Bedrock quota check uses
     per day  = per 1M evaluations x target_evaluations_per_second x 86,400 / 1e6
 
+A code function's programs run in the environment's code executor, one executor invocation
+per sample: the executor is its own row (``<env>.<function> executor``), with 1M requests
+per 1M evaluations and, per request, the function's ``expected_seconds_per_sample`` (the
+program's run time is what a code sample's grading time is made of) at the executor's
+``memory_mb``; its logs are Lambda's platform records when the system log level keeps them
+(the executor writes nothing per run). The grader's own row still counts its batch's time as
+if it graded the samples one after another while it waits on the executor: an upper bound,
+since its samples run at once.
+
 What the model leaves out, on purpose: the invoke round trip that the sizing model counts in
 ``invocation_overhead_seconds`` (Lambda bills the handler's duration, not the caller's
 wait), cold-start INIT time (minutes a day at most for a warm fleet), log storage after
@@ -308,6 +317,21 @@ def function_profile(
     )
 
 
+def executor_profile(fn: object, *, executor_memory_mb: int, system_log_level: str,
+                     label: str | None = None) -> CostProfile:
+    """The code executor's share of one code function's cost: one invocation per sample."""
+    log_bytes = (SYSTEM_LOG_BYTES_PER_INVOCATION
+                 if system_log_level.upper() in SYSTEM_LEVELS_WITH_INVOCATION_RECORDS else 0)
+    return CostProfile(
+        name=label or f"{fn.name} executor",  # type: ignore[attr-defined]
+        evaluations_per_second=float(fn.target_evaluations_per_second),  # type: ignore[attr-defined]
+        samples_per_invocation=1,
+        memory_mb=executor_memory_mb,
+        seconds_per_sample=float(fn.expected_seconds_per_sample),  # type: ignore[attr-defined]
+        log_bytes_per_invocation=log_bytes,
+    )
+
+
 def seed_profile(like: CostProfile) -> CostProfile:
     """The article's handler with the same rate, batch size, memory and grading time."""
     return replace(
@@ -322,8 +346,9 @@ def seed_profile(like: CostProfile) -> CostProfile:
 
 
 def environment_profiles(environments: Mapping[str, object]) -> list[CostProfile]:
-    """One profile per function of every environment (``<env>.<function>``), then the seed
-    handler on the settings of the busiest function, for comparison."""
+    """One profile per function of every environment (``<env>.<function>``, and after a code
+    function its executor's share, ``<env>.<function> executor``), then the seed handler on
+    the settings of the busiest function, for comparison."""
     profiles = []
     for env_name, env in environments.items():
         system = getattr(env, "system_log_level", "INFO")
@@ -331,6 +356,10 @@ def environment_profiles(environments: Mapping[str, object]) -> list[CostProfile
         for fn in env.reward_functions:  # type: ignore[attr-defined]
             profiles.append(function_profile(fn, system_log_level=system, application_log_level=application,
                                              label=f"{env_name}.{fn.name}"))
+            if fn.kind == "code":
+                profiles.append(executor_profile(
+                    fn, executor_memory_mb=env.code_sandbox.executor.memory_mb,  # type: ignore[attr-defined]
+                    system_log_level=system, label=f"{env_name}.{fn.name} executor"))
     if profiles:
         busiest = max(profiles, key=lambda p: p.evaluations_per_second)
         profiles.append(seed_profile(busiest))

@@ -41,7 +41,14 @@ from stacks import capacity
 from . import bedrock_quotas, code_sandbox, deployment, evaluators, guardrails, observability, sizing
 from .alarms import AlarmsConfig, parse_alarms
 from .bedrock_quotas import BedrockQuotasConfig, check_judge_quotas, parse_bedrock_quotas
-from .code_sandbox import EXECUTOR_LABEL, EXECUTOR_NAME_PREFIX, CodeSandboxConfig, ExecutorConfig, parse_code_sandbox, resolve_executor
+from .code_sandbox import (
+    EXECUTOR_LABEL,
+    EXECUTOR_NAME_PREFIX,
+    CodeSandboxConfig,
+    ExecutorConfig,
+    parse_code_sandbox,
+    resolve_executor,
+)
 from .deployment import REMOVAL_POLICIES, DeploymentConfig, parse_deployment
 from .errors import CHECKS, NAME_RE, ConfigError
 from .evaluators import (

@@ -159,6 +159,9 @@ def failure_panel(fm: FunctionMetrics) -> cw.IWidget:
     )
     help_line = ("Rising no_answer or multiple_answers: the policy broke the answer format (or games it); "
                  "contract or judge failures: the trainer or the judge is in trouble.")
+    if any(group.key == "executor" for group in fm.failure_groups):
+        help_line += (" Code executor errors: the executor died, hung or answered nonsense on a sample (a hostile "
+                      "program can cause that); see the executor's own errors and throttles.")
     return panel(help_line, graph)
 
 

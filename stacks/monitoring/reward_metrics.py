@@ -51,6 +51,18 @@ def answer_failures(spec: Mapping[str, Any]) -> frozenset[str]:
     return frozenset().union(*(answer_failures(c) for c in (correct or components)))
 
 
+def executor_failures(spec: Mapping[str, Any]) -> tuple[str, ...]:
+    """The reasons a validated spec's graders give a sample their code executor failed on
+    (``kinds.GraderKind.executor_failures``), in table order, each once."""
+    reasons: list[str] = []
+    for leaf in leaf_kinds(spec):
+        # getattr: the column arrives with the executor's runtime (reward_kit.kinds).
+        for reason in getattr(kinds.GRADER_KINDS[leaf], "executor_failures", ()):
+            if reason not in reasons:
+                reasons.append(reason)
+    return tuple(reasons)
+
+
 @dataclass(frozen=True)
 class FailureGroup:
     key: str  # short id used in metric-math ids and alarm names
@@ -127,6 +139,9 @@ class FunctionMetrics:
             groups.append(FailureGroup("multiple", MULTIPLE_ANSWERS, (MULTIPLE_ANSWERS,)))
         if self.uses_judge:
             groups.append(FailureGroup("judge", "judge failures", JUDGE_FAILURE_REASONS))
+        executor = executor_failures(self.function.reward_spec)
+        if executor:  # the code executor died, hung or answered nonsense on a sample
+            groups.append(FailureGroup("executor", "code executor errors", executor))
         return tuple(groups)
 
     @property

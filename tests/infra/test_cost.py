@@ -180,8 +180,8 @@ def test_cli_prints_sizing_then_judge_then_cost(capsys: pytest.CaptureFixture[st
     assert "Judge profile: " + judge == judge_capacity.judge_sizing_table()
     profiles = cost.environment_profiles(capacity.shipped_environments(capacity.ROOT / "cdk.json"))
     assert "Prices: " + costs == cost.cost_table(profiles) + "\n"
-    assert [p.name for p in profiles] == ["dev.sentiment", "dev.gsm8k", "dev.code-tests", "prod.sentiment",
-                                          "prod.gsm8k", "seed handler, as prod.sentiment"]
+    assert [p.name for p in profiles] == ["dev.sentiment", "dev.gsm8k", "dev.code-tests", "dev.code-tests executor",
+                                          "prod.sentiment", "prod.gsm8k", "seed handler, as prod.sentiment"]
     capacity.main(["--price", "logs_ingestion_per_gb=0"])
     assert "| 0 | " in capsys.readouterr().out
     with pytest.raises(SystemExit):
