@@ -3,9 +3,9 @@
 - The executor attaches to isolated subnets: the VPC the stack creates has no internet
   gateway, no NAT and no VPC endpoints, so no route to AWS APIs or anywhere else (an
   existing VPC can be given in config: its subnets must be the same);
-- DNS resolution is off in that VPC (``enableDnsSupport: false``): the Amazon-provided
-  resolver, which security groups and network ACLs do not filter, would otherwise resolve
-  any name for the program and carry data out in the queries;
+- DNS resolution is off in that VPC (``enableDnsSupport: false``): security groups cannot
+  block DNS requests to the Route 53 Resolver (Amazon VPC guide, "Security group rules"),
+  which would otherwise resolve any name for the program and carry data out in the queries;
 - the security group allows no inbound and no outbound traffic;
 - the network-interface permissions Lambda uses to attach a function here
   (``network_interface_statements``) are for the executor's role, which denies them to its

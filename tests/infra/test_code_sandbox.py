@@ -311,8 +311,8 @@ def test_the_created_vpc_has_isolated_subnets_no_route_out_and_no_dns(synth: Any
     for kind in NO_WAY_OUT:
         assert resources(synth, env, kind) == {}, kind
     vpc = template["Resources"][vpc_id]["Properties"]
-    # The Amazon-provided resolver (VPC base + 2) is not filtered by security groups or network
-    # ACLs: with DNS support off it answers nothing, so no name resolves and no query leaves.
+    # Security groups cannot block DNS requests to the Route 53 Resolver (VPC base + 2): with
+    # DNS support off it answers nothing, so no name resolves and no query leaves.
     assert vpc["EnableDnsSupport"] is False and vpc["EnableDnsHostnames"] is False
     assert vpc["CidrBlock"] == "10.213.0.0/24"
     subnets = resources(synth, env, "AWS::EC2::Subnet")
@@ -471,3 +471,51 @@ def test_the_shipped_code_function_scores_tests_and_format(synth: Any) -> None:
     fn = config(synth, "dev").function("code-tests")
     spec = json.loads(fn.reward_spec_json)
     assert spec["graders"]["tests"]["grader"] == "code" and fn.kind == "code"
+
+
+# --- the JSON Schema and the capacity model -------------------------------------------------------
+
+
+def test_the_environment_schema_has_the_executor_keys_and_limits() -> None:
+    from stacks.config import code_sandbox as sandbox_config
+
+    from .test_schemas import ENV_SCHEMA
+
+    section = ENV_SCHEMA["$defs"]["environment"]["properties"]["code_sandbox"]
+    assert set(section["properties"]) == set(sandbox_config.SANDBOX_KEYS)
+    executor_schema = section["properties"]["executor"]
+    assert set(executor_schema["properties"]) == set(sandbox_config.EXECUTOR_KEYS)
+    assert executor_schema["additionalProperties"] is False
+    for key, (lo, hi) in (("memory_mb", sandbox_config.EXECUTOR_MEMORY_MB_RANGE),
+                          ("timeout_seconds", sandbox_config.EXECUTOR_TIMEOUT_SECONDS_RANGE)):
+        assert (executor_schema["properties"][key]["minimum"], executor_schema["properties"][key]["maximum"]) == (lo, hi)
+
+
+@pytest.mark.parametrize("executor_section", [{"memory": 2048}, {"memory_mb": 64}, {"memory_mb": 10241},
+                                              {"timeout_seconds": 0}, {"timeout_seconds": 901}, [],
+                                              {"memory_mb": "2048"}])
+def test_executor_mistakes_are_rejected_by_schema_and_validator(executor_section: Any) -> None:
+    from .test_schemas import ENV_VALIDATOR
+
+    raw = _env_with(None, **EXISTING_VPC, executor=executor_section)
+    config_error(copy.deepcopy(raw))
+    assert not ENV_VALIDATOR.is_valid(raw)
+
+
+def test_a_valid_executor_section_passes_both() -> None:
+    from .test_schemas import ENV_VALIDATOR
+
+    raw = _env_with(None, **EXISTING_VPC, executor={"memory_mb": 3008, "timeout_seconds": 600})
+    ENV_VALIDATOR.validate(raw)
+    assert parse_environments(raw)["x"].code_sandbox.executor.memory_mb == 3008
+
+
+def test_executor_concurrency_is_the_sum_of_reserved_times_samples_at_once() -> None:
+    from stacks import capacity
+
+    assert capacity.executor_concurrency([]) == 0
+    assert capacity.executor_concurrency([(16, 8)]) == 128
+    assert capacity.executor_concurrency([(16, 8), (5, 1), (3, 64)]) == 128 + 5 + 192
+    for bad in ([(1, 0)], [(-1, 1)]):
+        with pytest.raises(ValueError):
+            capacity.executor_concurrency(bad)
