@@ -90,6 +90,7 @@ class RewardStack(Stack):
             "Monitoring",
             environment=config,
             functions={name: rf.function for name, rf in self.reward_functions.items()},
+            code_executor=self.code_executor.function if self.code_executor is not None else None,
         )
 
         # Last: tags, permissions boundary and keys cover every resource composed above.

@@ -72,8 +72,10 @@ class RewardMonitoring(Construct):
         *,
         environment: EnvironmentConfig,
         functions: Mapping[str, lambda_.IFunction],
+        code_executor: lambda_.IFunction | None = None,
     ) -> None:
-        """``functions``: reward function name (cdk.json) -> its Lambda."""
+        """``functions``: reward function name (cdk.json) -> its Lambda; ``code_executor``: the
+        environment's code executor, when it has code functions (a health section of its own)."""
         super().__init__(scope, construct_id)
         self.config = environment
         self.health_alarms: list[cw.Alarm] = []  # cdk-monitoring-constructs' (errors, throttles, p99)
@@ -118,6 +120,8 @@ class RewardMonitoring(Construct):
             self.dashboard.add_widgets(*self._lambda_health(fm, lambda_fn))
             if alarms_config.enabled:
                 self._add_reward_alarms(function_scope, fm)
+        if code_executor is not None:
+            self._code_executor_section(code_executor)
 
         if self.topic is not None:
             action = cw_actions.SnsAction(self.topic)
@@ -237,6 +241,36 @@ class RewardMonitoring(Construct):
             panel("At the reserved line, further invocations are throttled: raise "
                   "target_evaluations_per_second or samples_per_invocation.", concurrency),
         ]
+
+    def _code_executor_section(self, executor: lambda_.IFunction) -> None:
+        """The executor's Lambda health and its concurrency against its reservation. No alarms of
+        its own: an executor that fails or throttles fails its grader's invocation, which the
+        grader's errors alarm reports."""
+        env = self.config
+        reserved = env.executor_reserved_concurrency
+        self.dashboard.add_widgets(cw.TextWidget(
+            markdown=f"## code executor: `{env.executor_function_name}`\nRuns the code functions' programs; "
+            f"reserved concurrency {reserved} (their reserved concurrency x samples_per_invocation), "
+            f"timeout {env.code_sandbox.executor.timeout_seconds} s, {env.code_sandbox.executor.memory_mb} MB.",
+            width=24, height=2,
+        ))
+        segment = cmc.LambdaFunctionMonitoring(
+            self.facade, lambda_function=executor, human_readable_name=f"code executor ({env.executor_function_name})",
+            alarm_friendly_name="code-executor", is_iterator=False,
+        )
+        concurrency = cw.GraphWidget(
+            title="code executor concurrent executions vs reserved",
+            left=[executor.metric("ConcurrentExecutions", period=DASHBOARD_PERIOD, statistic=cw.Stats.MAXIMUM,
+                                  label="max")],
+            left_annotations=[cw.HorizontalAnnotation(value=reserved, label="reserved concurrency",
+                                                      color=cw.Color.RED)],
+            left_y_axis=cw.YAxisProps(min=0, show_units=False),
+            width=PANEL_WIDTH,
+            height=PANEL_HEIGHT,
+        )
+        self.dashboard.add_widgets(*segment.widgets(), panel(
+            "At the reserved line the executor throttles and the graders' invocations fail: the trainer sends "
+            "bigger batches than samples_per_invocation, or more at once than the graders' concurrency.", concurrency))
 
     # --- alarms -----------------------------------------------------------------------------
 

@@ -63,3 +63,31 @@ def test_a_kind_that_declares_none_gets_none(synth: Any) -> None:
     fm = FunctionMetrics(config(synth, "dev").function("code-tests"))
     declared = getattr(kinds.GRADER_KINDS["code"], "executor_failures", ())
     assert [g.reasons for g in fm.failure_groups if g.key == "executor"] == ([declared] if declared else [])
+
+
+def test_the_dashboard_has_a_code_executor_section_without_alarms_of_its_own(synth: Any) -> None:
+    from .test_monitoring_metrics import dashboard_bodies
+
+    for env in ("dev", "sandbox", "prod"):
+        cfg = config(synth, env)
+        (body,) = dashboard_bodies(synth.templates[env])
+        texts = [w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text"]
+        headers = [t for t in texts if t.startswith("## code executor")]
+        graphs = [w["properties"] for w in body["widgets"] if w["type"] == "metric"]
+        reserved = [g for g in graphs if g.get("title") == "code executor concurrent executions vs reserved"]
+        if not cfg.runs_code:
+            assert headers == [] and reserved == []
+            continue
+        (header,) = headers
+        assert f"`{cfg.executor_function_name}`" in header
+        assert f"reserved concurrency {cfg.executor_reserved_concurrency}" in header
+        (panel,) = reserved
+        assert panel["annotations"]["horizontal"][0]["value"] == cfg.executor_reserved_concurrency
+        (metric,) = panel["metrics"]
+        (executor_id,) = [k for k, r in synth.templates[env]["Resources"].items()
+                          if r["Type"] == "AWS::Lambda::Function"
+                          and r["Properties"].get("FunctionName") == cfg.executor_function_name]
+        assert metric[:4] == ["AWS/Lambda", "ConcurrentExecutions", "FunctionName", f"<{executor_id}>"]
+        alarms = [r["Properties"].get("AlarmName", "") for r in synth.templates[env]["Resources"].values()
+                  if r["Type"] == "AWS::CloudWatch::Alarm"]
+        assert not [a for a in alarms if "code-executor" in a]
