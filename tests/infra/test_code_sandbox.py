@@ -519,3 +519,17 @@ def test_executor_concurrency_is_the_sum_of_reserved_times_samples_at_once() -> 
     for bad in ([(1, 0)], [(-1, 1)]):
         with pytest.raises(ValueError):
             capacity.executor_concurrency(bad)
+
+
+def test_the_readme_code_sandbox_examples_parse() -> None:
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", readme, re.DOTALL)
+              if b.lstrip().startswith('{"code_sandbox"')]
+    assert any("executor" in b["code_sandbox"] for b in blocks) and any("vpc_id" in b["code_sandbox"] for b in blocks)
+    for block in blocks:
+        raw = _env_with(None)
+        raw["x"]["code_sandbox"] = block["code_sandbox"]
+        parse_environments(raw)
