@@ -9,8 +9,9 @@ nothing from the development virtualenv can hide a missing file) and scores a ti
 with a label and a math spec: this proves the asset holds the runtime and the pure-Python
 dependencies the graders load lazily (math-verify, sympy, antlr4, Powertools).
 
-The code executor's asset (``code_sandbox.handler``) must hold no ``reward_kit`` and no
-third-party package (it has no lock), and its handler must import from the bundle alone.
+The code executor's asset (``code_sandbox.handler``: standard library only, no requirements)
+must hold no ``reward_kit`` and no third-party package, and its handler must import from the
+bundle alone.
 
 The evaluator-registration asset (the custom-resource handler ``evaluator_registration.handler``)
 is checked its own way: from the bundle alone it builds every SageMaker request the handler
@@ -88,10 +89,9 @@ print("RESULT " + json.dumps({"botocore": botocore.__version__, "from": botocore
 """
 
 
-# The code executor (asset code_sandbox): standard library only, no reward_kit (it never sees
-# a spec or a reference); its handler must import from the bundle alone.
-EXECUTOR_MODULE = "code_sandbox.handler"
-EXECUTOR_SCRIPT = """
+SANDBOX_MODULE = "code_sandbox.handler"
+# Imports the executor's handler from the bundle alone (the executor's runtime adds a program run).
+SANDBOX_SCRIPT = """
 import json
 from code_sandbox import handler
 assert callable(handler.handler)
@@ -99,19 +99,20 @@ print("RESULT " + json.dumps({"from": handler.__file__}))
 """
 
 
-def check_executor(asset: Path) -> list[str]:
-    """The executor's asset holds its package alone and its handler imports from it."""
+def check_sandbox(asset: Path) -> list[str]:
+    """The executor imports from the bundle alone (no reward_kit in it)."""
     asset = asset.resolve()
-    problems = [f"{asset.name}: the code executor's asset ships {p}/" for p in ("reward_kit",) if (asset / p).exists()]
+    if (asset / "reward_kit").exists():
+        return [f"{asset.name}: the code executor's asset ships reward_kit (grader code)"]
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(asset), "PYTHONDONTWRITEBYTECODE": "1"}
-    run = subprocess.run([sys.executable, "-S", "-c", EXECUTOR_SCRIPT], capture_output=True, text=True, env=env,
+    run = subprocess.run([sys.executable, "-S", "-c", SANDBOX_SCRIPT], capture_output=True, text=True, env=env,
                          timeout=120)
     lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
     if run.returncode != 0 or not lines:
-        return [*problems, f"{asset.name}: {EXECUTOR_MODULE} failed: {run.stderr.strip().splitlines()[-1:]}"]
+        return [f"{asset.name}: {SANDBOX_MODULE} failed: {run.stderr.strip().splitlines()[-1:]}"]
     if not json.loads(lines[-1][len("RESULT "):])["from"].startswith(str(asset)):
-        problems.append(f"{asset.name}: {EXECUTOR_MODULE} was not imported from the bundle")
-    return problems
+        return [f"{asset.name}: {SANDBOX_MODULE} was not imported from the bundle"]
+    return []
 
 
 def pinned(package: str) -> str:
@@ -165,8 +166,8 @@ def check(asset: Path, modules: list[str] | None = None) -> list[str]:
         if module == EVALUATOR_MODULE:
             problems += check_evaluator(asset)
             continue
-        if module == EXECUTOR_MODULE:
-            problems += check_executor(asset)
+        if module == SANDBOX_MODULE:
+            problems += check_sandbox(asset)
             continue
         if module not in CASES:
             problems.append(f"{asset.name}: no smoke test for handler module {module!r} (add one to CASES)")
@@ -241,7 +242,7 @@ def lock_mismatches(asset: Path, modules: set[str]) -> list[str]:
 def foreign_packages(asset: Path, modules: set[str]) -> list[str]:
     """Entry-point packages of lambdas/ in the asset that none of its handlers belongs to."""
     own = {module.split(".")[0] for module in modules}
-    entry_points = {module.split(".")[0] for module in [*CASES, EVALUATOR_MODULE, EXECUTOR_MODULE]}
+    entry_points = {module.split(".")[0] for module in [*CASES, EVALUATOR_MODULE, SANDBOX_MODULE]}
     return sorted(p for p in entry_points - own if (asset / p).exists())
 
 

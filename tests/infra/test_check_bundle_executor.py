@@ -27,8 +27,8 @@ def test_the_executor_asset_has_no_requirements_and_no_lock() -> None:
 
 def test_a_clean_executor_bundle_passes(tmp_path: Path) -> None:
     asset = _executor_asset(tmp_path)
-    assert check_bundle.check(asset, [check_bundle.EXECUTOR_MODULE]) == []
-    assert check_bundle.lock_mismatches(asset, {check_bundle.EXECUTOR_MODULE}) == []
+    assert check_bundle.check(asset, [check_bundle.SANDBOX_MODULE]) == []
+    assert check_bundle.lock_mismatches(asset, {check_bundle.SANDBOX_MODULE}) == []
 
 
 def test_an_executor_bundle_with_the_reward_runtime_or_a_package_fails(tmp_path: Path) -> None:
@@ -36,16 +36,16 @@ def test_an_executor_bundle_with_the_reward_runtime_or_a_package_fails(tmp_path:
     shutil.copytree(ROOT / "lambdas/reward_kit", asset / "reward_kit")
     (asset / "six-1.16.0.dist-info").mkdir()
     (asset / "six-1.16.0.dist-info" / "METADATA").write_text("Name: six\nVersion: 1.16.0\n\n", encoding="utf-8")
-    assert "asset.executor: the code executor's asset ships reward_kit/" in check_bundle.check(
-        asset, [check_bundle.EXECUTOR_MODULE])
-    assert check_bundle.lock_mismatches(asset, {check_bundle.EXECUTOR_MODULE}) == [
+    assert check_bundle.check_sandbox(asset) == [
+        "asset.executor: the code executor's asset ships reward_kit (grader code)"]
+    assert check_bundle.lock_mismatches(asset, {check_bundle.SANDBOX_MODULE}) == [
         "asset.executor: six==1.16.0 installed, but asset code_sandbox has no requirements"]
 
 
 def test_an_executor_bundle_without_its_handler_fails(tmp_path: Path) -> None:
     asset = tmp_path / "asset.empty"
     asset.mkdir()
-    (problem,) = check_bundle.check(asset, [check_bundle.EXECUTOR_MODULE])
+    (problem,) = check_bundle.check(asset, [check_bundle.SANDBOX_MODULE])
     assert problem.startswith("asset.empty: code_sandbox.handler failed") and "No module named 'code_sandbox'" in problem
 
 
