@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Mapping, Sequence
 
+from reward_kit import kinds
+
 from .errors import CHECKS
 
 KEYS = ("code_sandbox",)
@@ -73,11 +75,13 @@ def parse_executor(path: str, raw: Any) -> ExecutorConfig:
 
 
 def code_memory_limits(spec: Mapping[str, Any], key: str) -> Iterator[tuple[str, int]]:
-    """(key path, MB) of every code grader's ``memory_mb`` in a validated spec, components included."""
-    if spec.get("grader") == "multi":
+    """(key path, MB) of the ``memory_mb`` of every grader in a validated spec whose programs run
+    in the executor (``kinds.NEEDS_SANDBOX``), components of a composite included."""
+    kind = kinds.GRADER_KINDS[spec["grader"]]
+    if kind.composite:
         for name, component in spec.get("graders", {}).items():
             yield from code_memory_limits(component, f"{key}.graders.{name}")
-    elif spec.get("grader") == "code":
+    elif kind.needs == kinds.NEEDS_SANDBOX and "memory_mb" in spec:
         yield f"{key}.memory_mb", int(spec["memory_mb"])
 
 
@@ -91,8 +95,8 @@ def resolve_executor(path: str, config: CodeSandboxConfig, functions: Sequence[A
               for limit in code_memory_limits(fn.reward_spec, f"{path}.reward_functions.{fn.name}.reward_spec")]
     path = f"{path}.code_sandbox.executor"
     executor = config.executor
-    largest_path, largest = max(limits, key=lambda item: item[1])
-    if executor.memory_mb < largest + EXECUTOR_RUNTIME_MB:
+    largest_path, largest = max(limits, key=lambda item: item[1], default=("", 0))
+    if limits and executor.memory_mb < largest + EXECUTOR_RUNTIME_MB:
         raise CHECKS.fail(f"{path}.memory_mb", f"must be at least {largest + EXECUTOR_RUNTIME_MB} MB (the largest "
                           f"program a code grader allows, {largest_path} = {largest}, plus {EXECUTOR_RUNTIME_MB} MB "
                           "for the executor itself)", executor.memory_mb)
