@@ -55,7 +55,6 @@ ASSETS: dict[str, LambdaAsset] = {name: LambdaAsset(name, kind.packages) for nam
 ASSETS["evaluator_registration"] = LambdaAsset(
     "evaluator_registration", ("evaluator_registration",), "evaluator_registration/requirements.txt"
 )
-# The code executor (stacks/code_sandbox): runs untrusted programs, standard library only.
 ASSETS["code_sandbox"] = LambdaAsset("code_sandbox", ("code_sandbox",), None)
 
 
