@@ -228,7 +228,7 @@ class FakeBedrock:
                         status, payload = 200, converse_body(text, input_tokens, output_tokens)
                     else:
                         status, payload = 200, converse_body(text, cached.input, output_tokens, cached.read, cached.write)
-                    fake._add_usage(payload["usage"])
+                    fake._add_usage(index, payload["usage"])
                 else:
                     status, payload = 200, answer
                 data = json.dumps(payload).encode()
@@ -286,8 +286,10 @@ class FakeBedrock:
             self._in_flight = 0
         self.cache = PromptCache()
 
-    def _add_usage(self, usage: dict[str, int]) -> None:
+    def _add_usage(self, index: int, usage: dict[str, int]) -> None:
         with self._lock:
+            if index < len(self.requests) and self.requests[index]["index"] == index:
+                self.requests[index]["usage"] = usage
             self.usage_totals["input"] += usage.get("inputTokens", 0)
             self.usage_totals["output"] += usage.get("outputTokens", 0)
             self.usage_totals["cache_read"] += usage.get("cacheReadInputTokens", 0)

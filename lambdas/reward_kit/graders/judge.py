@@ -306,6 +306,7 @@ def reset_clients() -> None:
     """Forget cached clients, cached results and logged error codes (tests)."""
     with _client_lock:
         _clients.clear()
+        _cache_point_support.clear()
     with _cache_lock:
         _cache.clear()
     reset_logged_errors()
@@ -747,9 +748,41 @@ class _Attempt:
             self.done.set()
 
 
+_cache_point_support: dict[int, bool] = {}
+
+
+def _without_checkpoints(request: Mapping[str, Any]) -> dict[str, Any]:
+    stripped = dict(request)
+    stripped["system"] = [block for block in request["system"] if "cachePoint" not in block]
+    stripped["messages"] = [
+        {**message, "content": [block for block in message["content"] if "cachePoint" not in block]}
+        for message in request["messages"]
+    ]
+    return stripped
+
+
+def _client_knows_cache_points(client: Any) -> bool:
+    """Whether the client's service model has Converse's cachePoint block: botocore comes
+    from the Lambda runtime, and one that predates prompt caching would reject the request
+    (ParamValidationError) before sending it."""
+    known = _cache_point_support.get(id(client))
+    if known is None:
+        try:
+            known = "cachePoint" in client.meta.service_model.shape_for("SystemContentBlock").members
+        except Exception:  # noqa: BLE001 - an unexpected model: send no checkpoints
+            known = False
+        if not known:
+            log.warning("the runtime's botocore does not know Converse cachePoint blocks: judge requests are "
+                        "sent without prompt caching checkpoints")
+        _cache_point_support[id(client)] = known
+    return known
+
+
 def _send(client: Any, request: Mapping[str, Any], read_timeout: float | None) -> Any:
     _attempt.read_timeout = read_timeout
     try:
+        if not _client_knows_cache_points(client):
+            request = _without_checkpoints(request)
         return client.converse(**request)
     finally:
         _attempt.read_timeout = None
