@@ -164,6 +164,8 @@ def test_judge_metrics_in_emf_under_throttling_with_token_usage(rlaif, bedrock, 
         names.METRIC_JUDGE_DEDUPLICATED: 2,
         names.METRIC_JUDGE_ABANDONED: 0,
         names.METRIC_JUDGE_CACHE_HITS: 0,
+        names.METRIC_JUDGE_CACHE_READ_TOKENS: 0,  # short prompts: no checkpoint, nothing cached
+        names.METRIC_JUDGE_CACHE_WRITE_TOKENS: 0,
     }
     assert {name: values[name] for name in expected} == {name: [count] for name, count in expected.items()}
     assert bedrock.count == 11 + expected[names.METRIC_JUDGE_RETRIES]  # HTTP requests = calls + retries
