@@ -383,7 +383,7 @@ def example_caching_table(prices: Prices = PRICES) -> str:
     from reward_kit.spec import validate_spec
 
     system_chars = len(system_prompt(validate_spec(EXAMPLE_JUDGE_SPEC)))
-    dated = {}
+    dated: dict[tuple[str, str], list[str]] = {}
     for model in EXAMPLE_MODELS:
         price = prices.judge_price(model)
         dated.setdefault((price.as_of, price.source), []).append(model.split(".", 1)[1])

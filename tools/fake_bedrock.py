@@ -225,10 +225,11 @@ class FakeBedrock:
                     input_tokens, output_tokens = usage if isinstance(answer, str) else (
                         answer.input_tokens, answer.output_tokens)
                     if cached is None:
-                        status, payload = 200, converse_body(text, input_tokens, output_tokens)
+                        body_out = converse_body(text, input_tokens, output_tokens)
                     else:
-                        status, payload = 200, converse_body(text, cached.input, output_tokens, cached.read, cached.write)
-                    fake._add_usage(index, payload["usage"])
+                        body_out = converse_body(text, cached.input, output_tokens, cached.read, cached.write)
+                    fake._add_usage(index, body_out["usage"])
+                    status, payload = 200, body_out
                 else:
                     status, payload = 200, answer
                 data = json.dumps(payload).encode()

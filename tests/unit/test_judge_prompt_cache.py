@@ -275,3 +275,32 @@ def test_judge_stats_measure_groups_and_prefix_share():
     merged.record_call(0.1, attempts=1, throttles=0,
                        usage={"inputTokens": 5, "outputTokens": 1, "cacheReadInputTokens": 7, "cacheWriteInputTokens": 3})
     assert merged.total_input_tokens == 15
+
+
+# --- the dry run measures what caching has to work with ------------------------------------------------------
+
+
+def test_the_dry_run_measures_groups_prefix_share_and_cache_tokens(bedrock, tmp_path):
+    import io
+
+    from reward_kit import dryrun
+
+    bedrock.responder = _score_reply
+    data = tmp_path / "rollouts.jsonl"
+    data.write_text("\n".join(json.dumps(sample) for sample in _groups(2, 4)) + "\n")
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(dict(SPEC)))
+    out = io.StringIO()
+    assert dryrun.main(["--data", str(data), "--spec", str(spec)], stdout=out, stderr=io.StringIO()) == 0
+    text = out.getvalue()
+    line = re.search(r"judge prompt caching: 8 requests in 2 \(prompt, reference\) group\(s\), prefix share "
+                     r"(0\.\d\d) of their characters; (\d+) tokens read from and (\d+) written", text)
+    assert line, text
+    share, read, written = float(line.group(1)), int(line.group(2)), int(line.group(3))
+    assert 0.9 < share < 1.0  # ~14,000 characters of system prompt and problem, ~60 of response
+    assert read == 3 * written > 0  # per group: one write, three reads
+    assert f"judge_group_size: 4 and judge_prefix_share: {share:.2f}" in text
+    # Tokens per call count every input token, cached ones included.
+    usage = bedrock.usage_totals
+    per_call = -(-(usage["input"] + usage["cache_read"] + usage["cache_write"]) // 8)
+    assert f"judge_input_tokens_per_call: {per_call} " in text

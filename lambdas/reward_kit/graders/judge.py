@@ -853,7 +853,7 @@ class Judge:
             built = self._new_group(key)  # outside the lock: neutralizing long text takes time
             with batch.lock:
                 group = batch.shared.setdefault(batch_key, built)
-        return group  # type: ignore[no-any-return]
+        return group
 
     def __call__(self, sample: GradeInput) -> GradeResult:
         batch = current_batch()
