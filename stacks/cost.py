@@ -389,7 +389,7 @@ def example_caching_table(prices: Prices = PRICES) -> str:
         dated.setdefault((price.as_of, price.source), []).append(model.split(".", 1)[1])
     dated_text = "; ".join(f"{', '.join(models)} as of {as_of} ({source})" for (as_of, source), models in dated.items())
     return "\n".join([
-        f"Judge example (the RLAIF spec above; system prompt {system_chars:,} characters), groups of "
+        f"Judge example (the RLAIF section's example spec; system prompt {system_chars:,} characters), groups of "
         f"{EXAMPLE_GROUP_SIZE} responses, {EXAMPLE_RESPONSE_TOKENS:,} response and {EXAMPLE_OUTPUT_TOKENS} reply "
         f"tokens per call. Prices: {dated_text}.",
         "",
