@@ -304,3 +304,20 @@ def test_the_dry_run_measures_groups_prefix_share_and_cache_tokens(bedrock, tmp_
     usage = bedrock.usage_totals
     per_call = -(-(usage["input"] + usage["cache_read"] + usage["cache_write"]) // 8)
     assert f"judge_input_tokens_per_call: {per_call} " in text
+
+
+# --- a group waiting for its first call is bounded by the deadline ---------------------------------------------
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_a_group_whose_first_call_hangs_returns_before_the_deadline(bedrock, concurrency):
+    import time
+
+    bedrock.hang()
+    deadline = time.monotonic() + 3.0  # the fake would answer after an hour
+    result = Scorer(SPEC, concurrency=concurrency).score_event(_groups(1, 6), deadline=deadline)
+    assert time.monotonic() < deadline
+    assert [o["id"] for o in result.outputs] == [f"g0-s{k}" for k in range(6)]
+    assert result.failures == {"judge_timeout": 6}
+    # Only the leader reached Bedrock: the others waited for it, then gave up without a call.
+    assert bedrock.count == 1

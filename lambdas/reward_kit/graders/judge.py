@@ -916,7 +916,10 @@ class Judge:
             return self._judge(request, stats, deadline, digest)
         if not leader:
             wait = None if deadline is None else max(0.0, deadline - time.monotonic() - MIN_SECONDS_TO_START_A_CALL)
-            group.leader_done.wait(wait)
+            if not group.leader_done.wait(wait):
+                # The leader is still out (a judge that hangs would hang this call too), and no
+                # call could start in time now.
+                return GradeResult(score=0.0, reason=JUDGE_TIMEOUT)
             return self._judge(request, stats, deadline, digest)
         try:
             return self._judge(request, stats, deadline, digest)
