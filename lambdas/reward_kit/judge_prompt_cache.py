@@ -57,12 +57,13 @@ class CacheSupport:
     max_checkpoints: int = 4
 
 
-# Amazon Bedrock user guide, "Prompt caching for faster model inference", supported models
-# table (checked 2026-12): Amazon Nova Micro, Lite, Pro and Premier 1,000 tokens (system and
-# messages); Claude 3.7 Sonnet, Sonnet 4, Sonnet 4.5, Opus 4 and 4.1 1,024; Claude 3.5 Haiku
-# 2,048; Claude Haiku 4.5 4,096; 4 checkpoints per request each. A model not listed gets no
-# checkpoint; a deployment can declare one (or another minimum) with the
-# judge_prompt_cache_min_tokens key (JUDGE_PROMPT_CACHE_MIN_TOKENS).
+# Sources (read 2026-12): Amazon Nova Micro, Lite, Pro and Premier 1,000 tokens (system and
+# messages), Claude 3.7 Sonnet 1,024 and Claude 3.5 Haiku 2,048: the Amazon Bedrock user
+# guide's supported-models table ("Prompt caching for faster model inference"); Claude
+# Sonnet 4 and 4.5, Opus 4 and 4.1 1,024 and Claude Haiku 4.5 4,096: Anthropic's prompt
+# caching documentation (Bedrock's Haiku 4.5 model card gives the same 4,096). 4 checkpoints
+# per request each. A model not listed gets no checkpoint; a deployment can declare one (or
+# another minimum) with the judge_prompt_cache_min_tokens key (JUDGE_PROMPT_CACHE_MIN_TOKENS).
 SUPPORT: Mapping[str, CacheSupport] = MappingProxyType(
     {
         "amazon.nova-micro-v1:0": CacheSupport(1000),

@@ -57,6 +57,14 @@ with it wait for that call and share its result (each keeps its own id and outpu
 default 0: off) also keeps that many successful results per container across invocations
 (LRU, keyed by a SHA-256 of the request, about 1 KB each).
 
+Prompt caching (``reward_kit.judge_prompt_cache``): the request is ordered for reuse (system
+prompt, prompt and reference, response) with a Bedrock ``cachePoint`` after the system prompt
+and after the prompt and reference, each only where the model supports caching and the
+prefix is long enough; ``JUDGE_PROMPT_CACHING=false`` sends none, and the text is the same
+either way. Samples of a batch with one prompt and reference form a group, built once; with a
+checkpoint after the shared block, the group's first call is answered (the prefix written)
+before the others are sent.
+
 Statistics for the runtime's EMF metrics go to the batch's ``JudgeStats``.
 """
 
@@ -619,13 +627,6 @@ def max_request_chars(spec: Mapping[str, Any]) -> int:
     longest = "x" * spec["max_response_chars"]
     request = build_request(spec, "model", GradeInput(longest, longest, {}, longest))
     return len(request["system"][0]["text"]) + len(user_text(request))
-
-
-def prefix_chars(spec: Mapping[str, Any], prompt_chars: int, reference_chars: int) -> tuple[int, int]:
-    """(system prompt, prompt + reference block) characters of a request with a prompt and a
-    reference of these lengths: the cost model's cacheable prefix."""
-    request_shared = shared_text(spec, "p" * prompt_chars if prompt_chars else "", "r" * reference_chars or None)
-    return len(system_prompt(spec)), len(request_shared)
 
 
 # --- reply parsing --------------------------------------------------------------------------------
