@@ -13,9 +13,9 @@ quotas, a model id (``amazon.nova-pro-v1:0``) on its *On-demand* ones. Model::
 
 * ``tokens_per_call``: input + output tokens of one judge call, per judge component of the
   spec. Each half is ``judge_input_tokens_per_call`` / ``judge_output_tokens_per_call`` from
-  config once measured (the JudgeInputTokens (plus the cache read and write tokens) and
-  JudgeOutputTokens metrics divided by
-  JudgeCalls, or the dry run), else estimated from the spec: input is the largest request it
+  config once measured (the JudgeInputTokens metric plus the cache read and write tokens,
+  and JudgeOutputTokens, divided by JudgeCalls; or the dry run), else estimated from the
+  spec: input is the largest request it
   can send (system prompt with the rubric and criteria, prompt, reference and response each at
   ``max_response_chars``) at ``CHARS_PER_TOKEN`` characters per token, output is
   ``max_tokens`` (Bedrock counts the reply's ``max_tokens`` against the quota when the request

@@ -43,10 +43,10 @@ class JudgeConfig:
     model_id: str
     inference_profile_regions: tuple[str, ...] = ()  # regions a cross-region profile routes to
     max_concurrency: int = JUDGE_MAX_CONCURRENCY.default  # parallel judge calls per invocation
-    # Bedrock tokens of one judge call once measured (JudgeInputTokens, with the cache read and
-    # write tokens, and JudgeOutputTokens over
-    # JudgeCalls, or the dry run), for the quota check and the cost model alike; None: estimated
-    # from the spec, each half on its own (stacks/judge_capacity.py).
+    # Bedrock tokens of one judge call once measured (JudgeInputTokens with the cache read and
+    # write tokens, and JudgeOutputTokens, over JudgeCalls; or the dry run), for the quota check
+    # and the cost model alike; None: estimated from the spec, each half on its own
+    # (stacks/judge_capacity.py).
     input_tokens_per_call: int | None = None
     output_tokens_per_call: int | None = None
     cache_entries: int | None = None  # per-container result cache (JUDGE_CACHE_ENTRIES); None: off
