@@ -20,7 +20,8 @@ Prompt caching, as the Amazon Bedrock user guide ("Prompt caching for faster mod
 inference") describes it: a ``cachePoint`` block ends a prefix (the system blocks, then the
 message content blocks, in order). A checkpoint counts when its prefix holds at least n times
 the model's minimum tokens (``PromptCache.min_tokens``; n: its place among the checkpoints
-that count); for a model without caching support a checkpoint is a ValidationException. The
+that count); for a model without caching support a checkpoint is a ValidationException (the
+fake is strict there, so a test catches a checkpoint sent to such a model). The
 longest counted prefix seen within the TTL (5 minutes, renewed on every hit) is read from the
 cache (``cacheReadInputTokens``); the counted prefixes beyond it are written
 (``cacheWriteInputTokens``); ``inputTokens`` is the rest, so a prefix read from the cache is
