@@ -6,6 +6,13 @@ Targets (issue 9): a batch of ``samples`` distinct samples, cold (the first invo
 fresh interpreter, after the handler's import) and warm, within 1.5x of the ideal
 ceil(samples / concurrency) x latency; a batch with 8 distinct (prompt, response, reference)
 triples makes at most 8 calls.
+
+Prompt caching (issue 21): 8 groups of 8 responses (each group one problem and reference,
+~1,900 tokens with the system prompt) in one invocation, once with caching and once with JUDGE_PROMPT_CACHING=false,
+against a fake that counts tokens from the text and models Bedrock's cache
+(``tools.fake_bedrock.PromptCache``). Reported: input tokens paid per evaluation (uncached
+input plus cache writes; reads are billed at a fraction, shown apart). Targets: the same
+scores both ways, and at most 1/3 of the input tokens paid without caching.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tools.fake_bedrock import FakeBedrock  # noqa: E402
+
+TARGET_CACHED_PAID_RATIO = 1 / 3
 
 WORKER = ROOT / "bench" / "judge_worker.py"
 TARGET_IDEAL_RATIO = 1.5
@@ -72,6 +81,58 @@ def measure(samples: int, latency: float, concurrency: int, reps: int) -> dict:
         fake.stop()
 
 
+def _score_from_response(index: int, body: dict) -> str:
+    # A deterministic judge: the score depends on the response block only.
+    text = "".join(block.get("text", "") for block in body["messages"][0]["content"])
+    response = text.rsplit("<candidate_response>", 1)[-1]
+    return json.dumps({"score": sum(response.encode()) % 11, "reason": "ok"})
+
+
+def measure_caching(latency: float, concurrency: int) -> dict[bool, dict]:
+    """The groups batch with caching on and off, each against a fresh fake."""
+    results = {}
+    for caching in (True, False):
+        fake = FakeBedrock().start()
+        try:
+            fake.delay_seconds = latency
+            fake.count_tokens = True
+            fake.responder = _score_from_response
+            with tempfile.TemporaryDirectory(prefix="judge-bench-cache-") as tmp:
+                result = Path(tmp) / "result.json"
+                env = worker_env(fake.url, concurrency)
+                env["JUDGE_PROMPT_CACHING"] = "true" if caching else "false"
+                cmd = [sys.executable, str(WORKER), "--groups-batch", "--result", str(result)]
+                proc = subprocess.run(cmd, capture_output=True, env=env, cwd=ROOT)
+                if proc.returncode != 0:
+                    tail = (proc.stdout + proc.stderr)[-2000:].decode("utf-8", "replace")
+                    raise RuntimeError(f"judge caching bench worker failed (exit {proc.returncode}):\n{tail}")
+                results[caching] = json.loads(result.read_text())
+        finally:
+            fake.stop()
+    return results
+
+
+def caching_report(latency: float = 0.2, concurrency: int = 16) -> tuple[list[str], bool]:
+    """(printed lines, targets met) for the prompt-caching batch."""
+    results = measure_caching(latency, concurrency)
+    table = [("judge prompt caching, 8 groups of 8", "paid input/eval", "cache read/eval", "output/eval", "ms")]
+    paid = {}
+    for caching in (True, False):
+        r = results[caching]
+        usage, n = r["usage"], r["evaluations"]
+        paid[caching] = (usage["input"] + usage["cache_write"]) / n
+        table.append(("with caching" if caching else "without caching", f"{paid[caching]:,.0f}",
+                      f"{usage['cache_read'] / n:,.0f}", f"{usage['output'] / n:,.0f}", f"{r['seconds'] * 1000:,.0f}"))
+    same = results[True]["scores"] == results[False]["scores"]
+    ratio = paid[True] / paid[False]
+    ok = same and ratio <= TARGET_CACHED_PAID_RATIO
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    lines = ["  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)) for row in table]
+    lines.append(f"input tokens paid with caching / without: {ratio:.2f} (target <= {TARGET_CACHED_PAID_RATIO:.2f}); "
+                 f"scores identical: {'yes' if same else 'NO'}: {'PASS' if ok else 'FAIL'}")
+    return lines, ok
+
+
 def run(samples: int = 64, latency: float = 0.2, concurrency: int = 16, reps: int = 3) -> tuple[list[str], bool]:
     """(printed lines, all targets met)."""
     r = measure(samples, latency, concurrency, reps)
@@ -99,8 +160,10 @@ def run(samples: int = 64, latency: float = 0.2, concurrency: int = 16, reps: in
     for row in table:
         lines.append("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)))
     lines += ["", f"rlaif.handler import (init, client built there): {r['init'] * 1000:,.0f} ms; "
-                  f"ours vs sequential (warm): {r['sequential'] / r['warm']:.1f}x faster"]
-    return lines, all(ok for _, _, ok in rows) and dedup_ok
+                  f"ours vs sequential (warm): {r['sequential'] / r['warm']:.1f}x faster", ""]
+    cache_lines, cache_ok = caching_report(latency, concurrency)
+    lines += cache_lines
+    return lines, all(ok for _, _, ok in rows) and dedup_ok and cache_ok
 
 
 if __name__ == "__main__":

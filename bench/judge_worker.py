@@ -48,6 +48,45 @@ def sample(sample_id: str, number: int) -> dict:
     }
 
 
+GROUPS = 8  # the prompt-caching batch: 8 groups of 8 responses to one prompt and reference
+GROUP_SIZE = 8
+PROBLEM = ("A train leaves the station at 9:00 and travels at a constant speed; a second train leaves the same "
+           "station later on a parallel track. Work out when and where the second train overtakes the first, "
+           "showing each step, the units, and a check of the result. ")
+
+
+def group_sample(group: int, member: int) -> dict:
+    """A GRPO-style sample: a long shared problem statement and reference, a short response."""
+    return {
+        "id": f"g{group}-r{member}",
+        "messages": [{"role": "user", "content": f"Problem {group}. " + PROBLEM * 24},  # ~6,100 characters
+                     {"role": "assistant", "content": f"Rollout {member}: the answer is {group * 10 + member} km."}],
+        "metadata": {"reference_answer": f"The second train overtakes the first after {group * 10 + 3} km." * 4},
+    }
+
+
+def fake_usage() -> dict:
+    url = os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] + "/usage"
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - local fake
+        return dict(json.loads(response.read())["usage"])
+
+
+def groups_batch(result: str) -> int:
+    """One invocation on GROUPS groups of GROUP_SIZE (interleaved, as a trainer may send them);
+    writes the scores and the fake's summed token usage."""
+    import rlaif.handler as rlaif
+
+    event = [group_sample(g, m) for m in range(GROUP_SIZE) for g in range(GROUPS)]
+    started = time.perf_counter()
+    outputs: list = rlaif.handler(event, Context())  # type: ignore[assignment]  # a list for a list event
+    seconds = time.perf_counter() - started
+    Path(result).write_text(json.dumps({
+        "scores": [o["aggregate_reward_score"] for o in outputs], "usage": fake_usage(),
+        "seconds": seconds, "evaluations": len(event),
+    }))
+    return 0
+
+
 def fake_count() -> int:
     url = os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] + "/count"
     with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - local fake
@@ -68,7 +107,10 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=64)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--result", required=True)
+    ap.add_argument("--groups-batch", action="store_true", help="the prompt-caching batch only")
     args = ap.parse_args()
+    if args.groups_batch:
+        return groups_batch(args.result)
     n = args.samples
 
     started = time.perf_counter()

@@ -290,8 +290,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         prices = cost.with_overrides(cost.PRICES, args.price)
     except ValueError as exc:
         parser.error(str(exc))
+    profiles = cost.environment_profiles(shipped_environments(args.cdk_json))
     print()
-    print(cost.cost_table(cost.environment_profiles(shipped_environments(args.cdk_json)), prices))
+    print(cost.cost_table(profiles, prices))
+    caching = cost.judge_caching_table(profiles, prices)
+    if caching:
+        print()
+        print("Judge prompt caching (configured functions):")
+        print()
+        print(caching)
+    print()
+    print(cost.example_caching_table(prices))
     return 0
 
 

@@ -9,10 +9,17 @@ function, from its configuration::
                billed seconds = samples_per_invocation x expected_seconds_per_sample,
                rounded up to Lambda's 1 ms billing granularity
     logs     = invocations x log bytes per invocation / 1e9 x ingestion price per GB
-    judge    = 1e6 x (input tokens x input price + output tokens x output price) / 1,000
+    judge    = 1e6 x (uncached input x input price + cache writes x write price
+                      + cache reads x read price + output x output price) / 1,000
                tokens per evaluation: every judge call of the spec, each from
                judge_input_tokens_per_call / judge_output_tokens_per_call or estimated
                from the spec, the very numbers the Bedrock quota check uses
+               cached prefix C per call (stacks.judge_capacity.cached_tokens_per_call):
+               the system prompt, plus the prompt and reference when judge_prefix_share
+               says how much of the input they are, wherever the judge would put a
+               checkpoint (reward_kit.judge_prompt_cache); 0 with caching off
+               per group of g = judge_group_size calls: one writes C, g - 1 read it
+               (a conservative reading: later groups would read the system prompt too)
     per day  = per 1M evaluations x target_evaluations_per_second x 86,400 / 1e6
 
 A code function's programs run in the environment's code executor, one executor invocation
@@ -51,13 +58,48 @@ BILLING_GRANULARITY_SECONDS = 0.001  # Lambda bills duration per 1 ms
 
 
 @dataclass(frozen=True)
+class JudgePrice:
+    """One Bedrock model's on-demand token prices, $ per 1,000 tokens, and where they are from."""
+
+    input: float
+    output: float
+    cache_read: float  # input tokens read from the prompt cache
+    cache_write: float  # input tokens written to it
+    as_of: str
+    source: str
+
+
+# Amazon Nova: the input and output prices of aws.amazon.com/bedrock/pricing (us-east-1,
+# 2025-06). Cache reads at 25% of input (the "75% discount on cache hits" of the Bedrock
+# pricing page as third-party summaries quote it in 2026-05, e.g. Nova Pro $0.20 per 1M);
+# cache writes at the input price: we could not verify a Nova cache-write price from AWS
+# here, and none above input is documented, so the conservative choice.
+_NOVA_SOURCE = "Bedrock pricing page; cache read 25% of input (as quoted 2026-05), cache write = input (unverified)"
+# Anthropic Claude on Bedrock: input and output prices as third-party summaries of the Bedrock
+# pricing page give them (2026-03..05; not checked against the page itself, which is not
+# reachable from here); cache writes 1.25x input and reads 0.1x input (Anthropic's prompt
+# caching multipliers, which Bedrock applies). Regional endpoints of the 4.5 models cost
+# 10% more than global ones: override with --price for yours.
+_CLAUDE_SOURCE = "third-party summaries of the Bedrock pricing page (unverified); write 1.25x, read 0.1x input"
+
+
+def _nova(input_price: float, output_price: float) -> JudgePrice:
+    return JudgePrice(input_price, output_price, input_price * 0.25, input_price, "2025-06, cache read 2026-05",
+                      _NOVA_SOURCE)
+
+
+def _claude(input_price: float, output_price: float) -> JudgePrice:
+    return JudgePrice(input_price, output_price, input_price * 0.1, input_price * 1.25, "2026-05", _CLAUDE_SOURCE)
+
+
+@dataclass(frozen=True)
 class Prices:
     """On-demand prices in USD. Dated and regional: check the AWS pricing pages for yours.
 
     Sources (us-east-1, as of ``as_of``): aws.amazon.com/lambda/pricing (requests; arm64
     duration, first tier), aws.amazon.com/cloudwatch/pricing (Logs standard-class ingestion,
     first tier; Lambda's logs get volume tiers beyond 10 TB a month) and
-    aws.amazon.com/bedrock/pricing (Amazon Nova on-demand tokens).
+    aws.amazon.com/bedrock/pricing (judge tokens: each ``JudgePrice`` names its date and source).
     """
 
     region: str = "us-east-1"
@@ -65,20 +107,24 @@ class Prices:
     lambda_requests_per_million: float = 0.20
     lambda_arm64_gb_second: float = 0.0000133334
     logs_ingestion_per_gb: float = 0.50
-    # Bedrock model id (without a cross-region geography prefix) -> (input, output) $ per 1,000 tokens.
-    judge_per_1k_tokens: Mapping[str, tuple[float, float]] = field(
+    # Bedrock model id (without a cross-region geography prefix) -> its token prices.
+    judge_per_1k_tokens: Mapping[str, JudgePrice] = field(
         default_factory=lambda: MappingProxyType(
             {
-                "amazon.nova-micro-v1:0": (0.000035, 0.00014),
-                "amazon.nova-lite-v1:0": (0.00006, 0.00024),
-                "amazon.nova-pro-v1:0": (0.0008, 0.0032),
-                "amazon.nova-premier-v1:0": (0.0025, 0.0125),
+                "amazon.nova-micro-v1:0": _nova(0.000035, 0.00014),
+                "amazon.nova-lite-v1:0": _nova(0.00006, 0.00024),
+                "amazon.nova-pro-v1:0": _nova(0.0008, 0.0032),
+                "amazon.nova-premier-v1:0": _nova(0.0025, 0.0125),
+                "anthropic.claude-3-7-sonnet-20250219-v1:0": _claude(0.003, 0.015),
+                "anthropic.claude-sonnet-4-20250514-v1:0": _claude(0.003, 0.015),
+                "anthropic.claude-3-5-haiku-20241022-v1:0": _claude(0.0008, 0.004),
+                "anthropic.claude-haiku-4-5-20251001-v1:0": _claude(0.001, 0.005),
             }
         )
     )
 
-    def judge_price(self, model_id: str) -> tuple[float, float]:
-        """(input, output) $ per 1,000 tokens; a geography prefix (``us.``) is ignored."""
+    def judge_price(self, model_id: str) -> JudgePrice:
+        """The model's token prices; a geography prefix (``us.``) is ignored."""
         from stacks.config.judge import is_inference_profile_id  # the one list of geographies
 
         base = model_id.split(".", 1)[1] if is_inference_profile_id(model_id) else model_id
@@ -87,7 +133,7 @@ class Prices:
         except KeyError:
             raise ValueError(
                 f"no token price for judge model {model_id!r}; known: {sorted(self.judge_per_1k_tokens)} "
-                "(add one with --price 'judge:<model id>=<input>,<output>')"
+                "(add one with --price 'judge:<model id>=<input>,<output>[,<cache read>,<cache write>]')"
             ) from None
 
 
@@ -127,6 +173,10 @@ class CostProfile:
     # Bedrock tokens of one evaluation: every judge call of the spec (stacks.judge_capacity).
     judge_input_tokens_per_evaluation: int = 0
     judge_output_tokens_per_evaluation: int = 0
+    # Of the input, the prefix tokens behind prompt-caching checkpoints (0: caching off or
+    # nothing long enough), and the calls per (prompt, reference) group that share them.
+    judge_cached_tokens_per_evaluation: int = 0
+    judge_group_size: int = 1
 
     def __post_init__(self) -> None:
         checks = {
@@ -137,6 +187,9 @@ class CostProfile:
             "log_bytes_per_invocation": self.log_bytes_per_invocation >= 0,
             "judge_input_tokens_per_evaluation": self.judge_input_tokens_per_evaluation >= 0,
             "judge_output_tokens_per_evaluation": self.judge_output_tokens_per_evaluation >= 0,
+            "judge_cached_tokens_per_evaluation":
+                0 <= self.judge_cached_tokens_per_evaluation <= self.judge_input_tokens_per_evaluation,
+            "judge_group_size": self.judge_group_size >= 1,
         }
         for name, ok in checks.items():
             if not ok:
@@ -167,15 +220,39 @@ def billed_seconds(profile: CostProfile) -> float:
     return math.ceil(round(seconds / BILLING_GRANULARITY_SECONDS, 9)) * BILLING_GRANULARITY_SECONDS
 
 
+@dataclass(frozen=True)
+class JudgeInputSplit:
+    """Input tokens of one evaluation as Bedrock bills them (module docstring)."""
+
+    uncached: float
+    cache_write: float
+    cache_read: float
+
+
+def judge_input_split(profile: CostProfile, *, caching: bool = True) -> JudgeInputSplit:
+    """Uncached, written and read input tokens of one evaluation: of the cached prefix C,
+    a group of g calls writes it once and reads it g - 1 times."""
+    total = profile.judge_input_tokens_per_evaluation
+    cached = profile.judge_cached_tokens_per_evaluation if caching else 0
+    group = profile.judge_group_size
+    return JudgeInputSplit(total - cached, cached / group, cached * (group - 1) / group)
+
+
+def judge_cost_per_evaluation(profile: CostProfile, prices: Prices = PRICES, *, caching: bool = True) -> float:
+    """$ of the judge tokens of one evaluation, with or without prompt caching."""
+    if profile.judge_model_id is None:
+        return 0.0
+    price = prices.judge_price(profile.judge_model_id)
+    split = judge_input_split(profile, caching=caching)
+    return (split.uncached * price.input + split.cache_write * price.cache_write + split.cache_read * price.cache_read
+            + profile.judge_output_tokens_per_evaluation * price.output) / 1000
+
+
 def cost_per_million(profile: CostProfile, prices: Prices = PRICES) -> Cost:
-    """$ per 1M evaluations, split into requests, compute, logs and judge tokens."""
+    """$ per 1M evaluations, split into requests, compute, logs and judge tokens (with the
+    prompt caching the profile expects)."""
     invocations = PER_MILLION / profile.samples_per_invocation
-    judge = 0.0
-    if profile.judge_model_id is not None:
-        input_price, output_price = prices.judge_price(profile.judge_model_id)
-        per_evaluation = (profile.judge_input_tokens_per_evaluation * input_price
-                          + profile.judge_output_tokens_per_evaluation * output_price) / 1000
-        judge = PER_MILLION * per_evaluation
+    judge = PER_MILLION * judge_cost_per_evaluation(profile, prices)
     return Cost(
         requests=invocations / PER_MILLION * prices.lambda_requests_per_million,
         compute=invocations * billed_seconds(profile) * profile.memory_mb / 1024 * prices.lambda_arm64_gb_second,
@@ -235,9 +312,106 @@ def cost_table(profiles: Sequence[CostProfile], prices: Prices = PRICES) -> str:
     return "\n".join(lines)
 
 
+def judge_caching_rows(profiles: Sequence[CostProfile], prices: Prices = PRICES) -> list[str]:
+    """Markdown rows: a judge's tokens per evaluation and $ per 1M evaluations without and
+    with prompt caching (profiles without a judge are left out)."""
+    rows = []
+    for p in profiles:
+        if p.judge_model_id is None:
+            continue
+        without = PER_MILLION * judge_cost_per_evaluation(p, prices, caching=False)
+        with_caching = PER_MILLION * judge_cost_per_evaluation(p, prices)
+        split = judge_input_split(p)
+        saving = 1 - with_caching / without if without else 0.0
+        rows.append(
+            f"| {p.name} | {p.judge_model_id} | {p.judge_input_tokens_per_evaluation:,} | "
+            f"{p.judge_cached_tokens_per_evaluation:,} | {p.judge_group_size:,} | "
+            f"{split.uncached + split.cache_write:,.0f} | {_money(without)} | {_money(with_caching)} | {saving:.0%} |"
+        )
+    return rows
+
+
+JUDGE_CACHING_HEADER = (
+    "| function | judge model | input tokens/evaluation | cached prefix tokens | group size | "
+    "input tokens paid in full or more/evaluation | judge $/1M without caching | judge $/1M with caching | saved |\n"
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def judge_caching_table(profiles: Sequence[CostProfile], prices: Prices = PRICES) -> str:
+    """The configured functions' judges without and with prompt caching ("" when none has one)."""
+    rows = judge_caching_rows(profiles, prices)
+    return "\n".join([JUDGE_CACHING_HEADER, *rows]) if rows else ""
+
+
+# The README's RLAIF example spec (tests/infra/test_cost.py checks they are the same).
+EXAMPLE_JUDGE_SPEC = {
+    "grader": "judge", "rubric": "Reward answers that are correct, concise and polite.",
+    "criteria": {"accuracy": {"description": "the facts are right", "weight": 3}, "tone": "polite"},
+    "max_score": 10, "include_reference": True, "include_prompt": True,
+    "max_tokens": 512, "temperature": 0, "max_response_chars": 20000,
+}
+EXAMPLE_GROUP_SIZE = 8  # responses per prompt: AWS's RFT recipes default to 8 or more
+EXAMPLE_RESPONSE_TOKENS = 1000  # the response block, closing instruction included
+EXAMPLE_OUTPUT_TOKENS = 60  # the judge's JSON reply: two scores and a one-sentence reason
+EXAMPLE_SHARED_TOKENS = (500, 2000, 8000)  # the prompt and reference block of a group
+EXAMPLE_MODELS = ("us.amazon.nova-lite-v1:0", "us.amazon.nova-pro-v1:0",
+                  "us.anthropic.claude-3-5-haiku-20241022-v1:0", "us.anthropic.claude-sonnet-4-20250514-v1:0")
+
+
+def example_profiles(models: Sequence[str] = EXAMPLE_MODELS,
+                     shared_tokens: Sequence[int] = EXAMPLE_SHARED_TOKENS,
+                     group_size: int = EXAMPLE_GROUP_SIZE) -> list[CostProfile]:
+    """The README's judge example at a few prompt + reference sizes, per model: 1 sample per
+    invocation, its system prompt as the spec makes it, ``EXAMPLE_RESPONSE_TOKENS`` of
+    response and ``EXAMPLE_OUTPUT_TOKENS`` of reply."""
+    from reward_kit.graders.judge import system_prompt
+    from reward_kit.spec import validate_spec
+    from stacks import judge_capacity
+
+    spec = validate_spec(EXAMPLE_JUDGE_SPEC)
+    system_tokens = math.ceil(len(system_prompt(spec)) / judge_capacity.CHARS_PER_TOKEN)
+    profiles = []
+    for model in models:
+        for shared in shared_tokens:
+            total = system_tokens + shared + EXAMPLE_RESPONSE_TOKENS
+            cached = judge_capacity.cached_tokens_per_call(spec, model, total,
+                                                           prefix_share=(system_tokens + shared) / total)
+            profiles.append(CostProfile(
+                name=f"example, {shared:,} prompt+reference tokens", evaluations_per_second=1,
+                samples_per_invocation=1, memory_mb=512, seconds_per_sample=1, log_bytes_per_invocation=0,
+                judge_model_id=model, judge_input_tokens_per_evaluation=total,
+                judge_output_tokens_per_evaluation=EXAMPLE_OUTPUT_TOKENS,
+                judge_cached_tokens_per_evaluation=cached, judge_group_size=group_size))
+    return profiles
+
+
+def example_caching_table(prices: Prices = PRICES) -> str:
+    """The README's judge example without and with prompt caching (markdown)."""
+    from reward_kit.graders.judge import system_prompt
+    from reward_kit.spec import validate_spec
+
+    system_chars = len(system_prompt(validate_spec(EXAMPLE_JUDGE_SPEC)))
+    dated: dict[tuple[str, str], list[str]] = {}
+    for model in EXAMPLE_MODELS:
+        price = prices.judge_price(model)
+        dated.setdefault((price.as_of, price.source), []).append(model.split(".", 1)[1])
+    dated_text = "; ".join(f"{', '.join(models)} as of {as_of} ({source})" for (as_of, source), models in dated.items())
+    return "\n".join([
+        f"Judge example (the RLAIF section's example spec; system prompt {system_chars:,} characters), groups of "
+        f"{EXAMPLE_GROUP_SIZE} responses, {EXAMPLE_RESPONSE_TOKENS:,} response and {EXAMPLE_OUTPUT_TOKENS} reply "
+        f"tokens per call. Prices: {dated_text}.",
+        "",
+        JUDGE_CACHING_HEADER,
+        *judge_caching_rows(example_profiles(), prices),
+    ])
+
+
 def with_overrides(prices: Prices, overrides: Iterable[str]) -> Prices:
     """``name=value`` overrides, e.g. ``logs_ingestion_per_gb=0.25``, ``region=eu-west-1`` or
-    ``judge:amazon.nova-pro-v1:0=0.001,0.004`` (input, output $ per 1,000 tokens)."""
+    ``judge:amazon.nova-pro-v1:0=0.001,0.004[,0.00025,0.001]`` (input, output[, cache read,
+    cache write] $ per 1,000 tokens; without the cache prices, both are the input price: no
+    discount assumed)."""
     changes: dict[str, object] = {}
     judge = dict(prices.judge_per_1k_tokens)
     numeric = {f.name for f in fields(Prices)} - {"region", "as_of", "judge_per_1k_tokens"}
@@ -247,8 +421,12 @@ def with_overrides(prices: Prices, overrides: Iterable[str]) -> Prices:
             if not sep or not name:
                 raise ValueError
             if name.startswith("judge:"):
-                input_price, output_price = (float(v) for v in value.split(","))
-                judge[name[len("judge:"):]] = (input_price, output_price)
+                numbers = [float(v) for v in value.split(",")]
+                if len(numbers) == 2:
+                    numbers += [numbers[0], numbers[0]]
+                input_price, output_price, read_price, write_price = numbers  # ValueError unless 2 or 4
+                judge[name[len("judge:"):]] = JudgePrice(input_price, output_price, read_price, write_price,
+                                                         "override", "--price")
             elif name in ("region", "as_of"):
                 changes[name] = value
             elif name in numeric:
@@ -258,7 +436,8 @@ def with_overrides(prices: Prices, overrides: Iterable[str]) -> Prices:
         except KeyError:
             raise ValueError(f"--price {item}: unknown price {name!r}; known: {sorted(numeric | {'region', 'as_of'})}") from None
         except ValueError:
-            raise ValueError(f"--price {item}: expected name=value (judge:<model id>=<input>,<output>)") from None
+            raise ValueError(f"--price {item}: expected name=value "
+                             "(judge:<model id>=<input>,<output>[,<cache read>,<cache write>])") from None
     return replace(prices, judge_per_1k_tokens=MappingProxyType(judge), **changes)  # type: ignore[arg-type]
 
 
@@ -304,6 +483,13 @@ def function_profile(
         log_bytes += SYSTEM_LOG_BYTES_PER_INVOCATION
     judge = getattr(fn, "judge", None)  # a JudgeConfig when the spec needs a judge
     tokens = fn.judge_tokens  # type: ignore[attr-defined]  # configured or estimated, as the quota check
+    cached = 0
+    if judge is not None and judge.prompt_caching:
+        from stacks import judge_capacity
+
+        cached = judge_capacity.cached_tokens_per_sample(
+            fn.reward_spec, judge.model_id, judge.input_tokens_per_call,  # type: ignore[attr-defined]
+            prefix_share=judge.prefix_share, min_tokens_override=judge.prompt_cache_min_tokens)
     return CostProfile(
         name=label or fn.name,  # type: ignore[attr-defined]
         evaluations_per_second=float(fn.target_evaluations_per_second),  # type: ignore[attr-defined]
@@ -314,6 +500,8 @@ def function_profile(
         judge_model_id=judge.model_id if judge else None,
         judge_input_tokens_per_evaluation=tokens.input,
         judge_output_tokens_per_evaluation=tokens.output,
+        judge_cached_tokens_per_evaluation=cached,
+        judge_group_size=(judge.group_size or 1) if judge is not None else 1,
     )
 
 
@@ -342,6 +530,7 @@ def seed_profile(like: CostProfile) -> CostProfile:
         judge_model_id=None,
         judge_input_tokens_per_evaluation=0,
         judge_output_tokens_per_evaluation=0,
+        judge_cached_tokens_per_evaluation=0,
     )
 
 

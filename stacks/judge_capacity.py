@@ -13,8 +13,9 @@ quotas, a model id (``amazon.nova-pro-v1:0``) on its *On-demand* ones. Model::
 
 * ``tokens_per_call``: input + output tokens of one judge call, per judge component of the
   spec. Each half is ``judge_input_tokens_per_call`` / ``judge_output_tokens_per_call`` from
-  config once measured (the JudgeInputTokens and JudgeOutputTokens metrics divided by
-  JudgeCalls, or the dry run), else estimated from the spec: input is the largest request it
+  config once measured (the JudgeInputTokens metric plus the cache read and write tokens,
+  and JudgeOutputTokens, divided by JudgeCalls; or the dry run), else estimated from the
+  spec: input is the largest request it
   can send (system prompt with the rubric and criteria, prompt, reference and response each at
   ``max_response_chars``) at ``CHARS_PER_TOKEN`` characters per token, output is
   ``max_tokens`` (Bedrock counts the reply's ``max_tokens`` against the quota when the request
@@ -25,6 +26,15 @@ quotas, a model id (``amazon.nova-pro-v1:0``) on its *On-demand* ones. Model::
   are added up (also across environments deployed to the same account and region).
 * No headroom and no de-duplication are assumed: retries and bursts need more, repeated
   samples need less.
+* Prompt caching does not lower the need. Amazon Bedrock user guide, "How tokens are
+  counted in Amazon Bedrock": at the start of a request the quota is charged the total input
+  tokens (cache reads and writes included) plus ``max_tokens``; at its end it is adjusted to
+  ``InputTokenCount + CacheWriteInputTokens + OutputTokenCount x burndown rate``, so cache
+  reads are released then. This check models the start of the request (it already counts
+  ``max_tokens``), where cached tokens count in full: an upper bound of the settled usage.
+  ``tokens_per_call`` is therefore every input token of a call: measured, that is
+  (JudgeInputTokens + JudgeCacheReadTokens + JudgeCacheWriteTokens) / JudgeCalls, since
+  Bedrock's ``inputTokens`` counts only the uncached rest once caching is on.
 """
 
 from __future__ import annotations
@@ -119,6 +129,38 @@ def tokens_per_sample(spec: Mapping[str, Any], input_tokens_per_call: int | None
     for judge in judge_specs(spec):
         total += call_tokens(judge, input_tokens_per_call, output_tokens_per_call)
     return total
+
+
+def cached_tokens_per_call(judge: Mapping[str, Any], model_id: str, input_tokens: int | None = None, *,
+                           prefix_share: float | None = None, min_tokens_override: int | None = None) -> int:
+    """Input tokens of one call behind the prompt-caching checkpoints the judge would place
+    (``reward_kit.judge_prompt_cache``): the system prompt, estimated from the spec, plus the
+    prompt and reference when ``prefix_share`` (their share, with the system prompt, of the
+    call's input tokens: measured by the dry run) says how long they are; 0 when no
+    checkpoint counts. The placement uses the judge's own rule on characters, taking
+    ``CHARS_PER_TOKEN`` characters a token."""
+    from reward_kit import judge_prompt_cache as prompt_cache
+    from reward_kit.graders.judge import system_prompt
+
+    support = prompt_cache.support_for(model_id, min_tokens_override)
+    if support is None:
+        return 0
+    total = input_tokens if input_tokens is not None else estimate_input_tokens_per_call(judge)
+    system_chars = len(system_prompt(judge))
+    system_tokens = min(total, math.ceil(system_chars / CHARS_PER_TOKEN))
+    prefix_tokens = system_tokens if prefix_share is None else max(system_tokens, min(total, round(prefix_share * total)))
+    shared_chars = int((prefix_tokens - system_tokens) * CHARS_PER_TOKEN)
+    plan = prompt_cache.checkpoints(support, system_chars, shared_chars)
+    if plan.after_shared:
+        return prefix_tokens
+    return system_tokens if plan.after_system else 0
+
+
+def cached_tokens_per_sample(spec: Mapping[str, Any], model_id: str, input_tokens_per_call: int | None = None, *,
+                             prefix_share: float | None = None, min_tokens_override: int | None = None) -> int:
+    """``cached_tokens_per_call`` summed over every judge call of a sample."""
+    return sum(cached_tokens_per_call(judge, model_id, input_tokens_per_call, prefix_share=prefix_share,
+                                      min_tokens_override=min_tokens_override) for judge in judge_specs(spec))
 
 
 def judge_need(function: str, model_id: str, evaluations_per_second: float, calls_per_sample: int,

@@ -251,19 +251,35 @@ def render_report(
     judge = result.judge
     if judge.calls:
         # Rounded up: these are the numbers to configure, and the quota check wants no shortfall.
-        input_per_call = math.ceil(judge.input_tokens / judge.calls)
+        # Every input token: Bedrock's inputTokens leaves out what was read from or written to the cache.
+        input_per_call = math.ceil(judge.total_input_tokens / judge.calls)
         output_per_call = math.ceil(judge.output_tokens / judge.calls)
         w(f"\njudge: {judge.calls} calls ({judge.deduplicated} samples de-duplicated), "
-          f"{judge.input_tokens} input + {judge.output_tokens} output tokens, per call "
+          f"{judge.total_input_tokens} input + {judge.output_tokens} output tokens, per call "
           f"{input_per_call} input + {output_per_call} output "
           f"(set judge_input_tokens_per_call: {input_per_call} and judge_output_tokens_per_call: "
           f"{output_per_call} in cdk.json to size against Bedrock quotas and price the judge)\n")
+        w(judge_caching_line(judge))
     if result.invalid_lines:
         w("\nlines that are not JSON:\n")
         for lineno, error in result.invalid_lines[:MAX_LISTED_LINES]:
             w(f"  line {lineno}: {error}\n")
         if len(result.invalid_lines) > MAX_LISTED_LINES:
             w(f"  ... and {len(result.invalid_lines) - MAX_LISTED_LINES} more\n")
+
+
+def judge_caching_line(judge: JudgeStats) -> str:
+    """The dry run's measure of what prompt caching has to work with: requests per (prompt,
+    reference) group and the share of their characters that is the cacheable prefix, as
+    cdk.json keys for the cost model, and the cache tokens Bedrock reported."""
+    if not judge.requests:
+        return ""
+    group_size = max(1, round(judge.group_size or 1))
+    share = math.floor((judge.prefix_share or 0.0) * 100) / 100  # rounded down: the saving is not overstated
+    return (f"judge prompt caching: {judge.requests} requests in {judge.groups} (prompt, reference) group(s), "
+            f"prefix share {share:.2f} of their characters; {judge.cache_read_tokens} tokens read from and "
+            f"{judge.cache_write_tokens} written to Bedrock's cache (set judge_group_size: {group_size} and "
+            f"judge_prefix_share: {share:.2f} in cdk.json to price caching)\n")
 
 
 def write_png(result: DryRunResult, path: str, bins: int) -> None:

@@ -14,6 +14,8 @@ Configuration (environment; names, defaults and limits in ``reward_kit.settings`
   JUDGE_MODEL_ID                Bedrock model / inference profile id (specs with a judge).
   JUDGE_MAX_CONCURRENCY         parallel judge calls per invocation (default 16).
   JUDGE_CACHE_ENTRIES           per-container judge result cache, entries (default 0: off).
+  JUDGE_PROMPT_CACHING=false    no Bedrock prompt-caching checkpoints (default: where they count).
+  JUDGE_PROMPT_CACHE_MIN_TOKENS minimum prefix per checkpoint for a model the table lacks.
   POWERTOOLS_SERVICE_NAME       logger service and metric dimension (default "reward").
   POWERTOOLS_METRICS_NAMESPACE  metric namespace (default reward_kit.names.METRIC_NAMESPACE).
 
@@ -59,6 +61,8 @@ from reward_kit.settings import (
     APPLICATION_LOG_LEVELS_KEEPING_THE_RECORD,
     JUDGE_CACHE_ENTRIES,
     JUDGE_MAX_CONCURRENCY,
+    JUDGE_PROMPT_CACHE_MIN_TOKENS,
+    JUDGE_PROMPT_CACHING,
     RuntimeSettings,
 )
 from reward_kit.spec import SPEC_HASH_CHARS, parse_spec_json, spec_hash
@@ -151,6 +155,8 @@ class RewardRuntime:
             settings.judge_model_id,
             os.environ.get(JUDGE_MAX_CONCURRENCY.env),  # range-checked by the judge when built
             os.environ.get(JUDGE_CACHE_ENTRIES.env),
+            os.environ.get(JUDGE_PROMPT_CACHING.env),
+            os.environ.get(JUDGE_PROMPT_CACHE_MIN_TOKENS.env),
         )
         scorer = self.scorers.get(cache_key)
         if scorer is None:

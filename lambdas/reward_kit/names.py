@@ -13,6 +13,8 @@ ENV_MAX_RESPONSE_CHARS = "REWARD_MAX_RESPONSE_CHARS"  # responses longer than th
 ENV_JUDGE_MODEL_ID = "JUDGE_MODEL_ID"  # RLAIF: Bedrock model or inference-profile id
 ENV_JUDGE_MAX_CONCURRENCY = "JUDGE_MAX_CONCURRENCY"  # RLAIF: parallel judge calls per invocation
 ENV_JUDGE_CACHE_ENTRIES = "JUDGE_CACHE_ENTRIES"  # RLAIF: per-container result cache size (0/unset: off)
+ENV_JUDGE_PROMPT_CACHING = "JUDGE_PROMPT_CACHING"  # RLAIF: "false" sends no Bedrock cachePoint (default on)
+ENV_JUDGE_PROMPT_CACHE_MIN_TOKENS = "JUDGE_PROMPT_CACHE_MIN_TOKENS"  # RLAIF: minimum prefix per checkpoint (override)
 ENV_CODE_SANDBOX_MAX_PROCESSES = "CODE_SANDBOX_MAX_PROCESSES"  # code: sandboxed children at once
 ENV_CODE_SANDBOX_PYTHON = "CODE_SANDBOX_PYTHON"  # code: interpreter for the children (default: the handler's)
 
@@ -56,6 +58,10 @@ METRIC_JUDGE_INPUT_TOKENS = "JudgeInputTokens"  # Converse usage.inputTokens, su
 METRIC_JUDGE_OUTPUT_TOKENS = "JudgeOutputTokens"  # Converse usage.outputTokens, summed
 METRIC_JUDGE_DEDUPLICATED = "JudgeDeduplicated"  # samples that shared another sample's call in the batch
 METRIC_JUDGE_CACHE_HITS = "JudgeCacheHits"  # samples answered by the per-container cache (off by default)
+# Bedrock prompt caching: Converse usage.cacheReadInputTokens / cacheWriteInputTokens, summed.
+# usage.inputTokens (JudgeInputTokens) counts only the uncached rest of the input.
+METRIC_JUDGE_CACHE_READ_TOKENS = "JudgeCacheReadTokens"
+METRIC_JUDGE_CACHE_WRITE_TOKENS = "JudgeCacheWriteTokens"
 
 # Summary fields of the record that are not metrics (Logs Insights reads them).
 SUMMARY_MEAN = "mean"  # mean aggregate reward of the batch; only when it has 2+ samples

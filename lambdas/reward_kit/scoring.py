@@ -134,6 +134,7 @@ class Scorer:
         # Graders (or components) that run in killable worker processes (reward_kit.isolation).
         self.isolated = traits.isolated
         self.metric_source = traits.metrics  # the grader's per-invocation metric group, if any
+        self.group_key = traits.group_key  # samples that share work (the judge's GRPO groups)
 
     def score_event(self, event: Any, *, deadline: float | None = None) -> BatchResult:
         """Score every sample of an event; one output per sample, in input order.
@@ -222,6 +223,8 @@ class Scorer:
         are cancelled, running ones are abandoned (their threads finish on their own, bounded
         by the grader's own timeouts, and their results are ignored).
         """
+        if self.group_key is not None:
+            samples = self._first_of_each_group_first(samples)
         executor = ThreadPoolExecutor(
             max_workers=min(self.concurrency, len(samples)), thread_name_prefix="reward-grader"
         )
@@ -242,6 +245,25 @@ class Scorer:
             else:
                 results[sample.position] = (self.builder.failed(sample.id, self.timeout_reason), self.timeout_reason)
         return results
+
+    def _first_of_each_group_first(self, samples: list[ParsedSample]) -> list[ParsedSample]:
+        """The samples in submission order: every group's first sample, then every group's
+        second, ... (input order within a rank). The pool takes them in this order, so a
+        group's later samples never hold the threads its first one needs."""
+        key_of = self.group_key
+        assert key_of is not None
+        seen: Counter[Any] = Counter()
+        ranks = []
+        for sample in samples:
+            try:
+                key: Any = key_of(GradeInput(sample.response, sample.reference, sample.metadata, sample.prompt or ""))  # type: ignore[arg-type]
+                hash(key)
+            except Exception:  # noqa: BLE001 - a key that cannot be built: a group of its own
+                key = ("ungrouped", sample.position)
+            ranks.append(seen[key])
+            seen[key] += 1
+        order = sorted(range(len(samples)), key=lambda index: ranks[index])  # stable: input order within a rank
+        return [samples[index] for index in order]
 
     def score_text(
         self, response: Any, reference: Any, metadata: Mapping[str, Any] | None = None, *, prompt: str | None = None

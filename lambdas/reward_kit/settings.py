@@ -17,11 +17,14 @@ from reward_kit import names
 __all__ = [
     "JUDGE_CACHE_ENTRIES",
     "JUDGE_MAX_CONCURRENCY",
+    "JUDGE_PROMPT_CACHE_MIN_TOKENS",
+    "JUDGE_PROMPT_CACHING",
     "LOG_SAMPLE_TEXT",
     "MAX_RESPONSE_CHARS",
     "JUDGE_MODEL_ID",
     "CODE_SANDBOX_MAX_PROCESSES",
     "CODE_SANDBOX_PYTHON",
+    "BoolSetting",
     "IntSetting",
     "TextSetting",
     "RuntimeSettings",
@@ -53,6 +56,22 @@ class IntSetting:
 
 
 @dataclass(frozen=True)
+class BoolSetting:
+    """An on/off setting: "true" or "false" (any case); unset or blank means ``default``."""
+
+    env: str
+    default: bool
+
+    def read(self, environ: Mapping[str, str] | None = None, *, error: type[ValueError] = ValueError) -> bool:
+        text = (os.environ if environ is None else environ).get(self.env, "").strip()
+        if not text:
+            return self.default
+        if text.lower() not in ("true", "false"):
+            raise error(f"{self.env}: {text!r} is not 'true' or 'false'")
+        return text.lower() == "true"
+
+
+@dataclass(frozen=True)
 class TextSetting:
     """A text setting; unset or blank means None."""
 
@@ -71,6 +90,12 @@ MAX_RESPONSE_CHARS = IntSetting(names.ENV_MAX_RESPONSE_CHARS, 100_000)
 JUDGE_MAX_CONCURRENCY = IntSetting(names.ENV_JUDGE_MAX_CONCURRENCY, 16, maximum=64)
 # Per-container judge result cache, in entries (~1 KB each); unset: off (the default).
 JUDGE_CACHE_ENTRIES = IntSetting(names.ENV_JUDGE_CACHE_ENTRIES, 0, maximum=100_000)
+# Bedrock prompt caching of the judge's request prefixes (reward_kit.judge_prompt_cache): on
+# unless "false"; checkpoints go only where the model supports them and the prefix is long enough.
+JUDGE_PROMPT_CACHING = BoolSetting(names.ENV_JUDGE_PROMPT_CACHING, True)
+# The minimum prefix per checkpoint, in tokens, for a model the table does not know (or to
+# correct it); unset: the table's value, and no checkpoints for a model it does not list.
+JUDGE_PROMPT_CACHE_MIN_TOKENS = IntSetting(names.ENV_JUDGE_PROMPT_CACHE_MIN_TOKENS, 0, maximum=1_000_000)
 # code: sandboxed children running at once per execution environment; unset: derived from the
 # function's memory and CPUs (code.grader.parallelism).
 CODE_SANDBOX_MAX_PROCESSES = IntSetting(names.ENV_CODE_SANDBOX_MAX_PROCESSES, 4, maximum=64)
@@ -102,12 +127,15 @@ class RuntimeSettings:
     judge_model_id: str | None = None  # set only for functions whose spec calls a judge
     judge_max_concurrency: int | None = None  # None: the default, when a judge runs
     judge_cache_entries: int | None = None  # None: no per-container judge cache
+    judge_prompt_caching: bool = True  # False: the judge sends no Bedrock cachePoint
+    judge_prompt_cache_min_tokens: int | None = None  # None: the model table's minimum
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RuntimeSettings:
         env = os.environ if environ is None else environ
         concurrency = env.get(JUDGE_MAX_CONCURRENCY.env, "").strip()
         cache_entries = env.get(JUDGE_CACHE_ENTRIES.env, "").strip()
+        min_tokens = env.get(JUDGE_PROMPT_CACHE_MIN_TOKENS.env, "").strip()
         return cls(
             reward_spec=env.get(names.ENV_REWARD_SPEC),
             function_name=env.get(names.ENV_REWARD_FUNCTION_NAME) or None,
@@ -120,6 +148,9 @@ class RuntimeSettings:
             # Read (and range-checked) by the judge when it is built: its error type.
             judge_max_concurrency=int(concurrency) if concurrency.isdigit() else None,
             judge_cache_entries=int(cache_entries) if cache_entries.isdigit() else None,
+            # Read (and checked) by the judge when it is built, like the two above.
+            judge_prompt_caching=env.get(JUDGE_PROMPT_CACHING.env, "").strip().lower() != "false",
+            judge_prompt_cache_min_tokens=int(min_tokens) if min_tokens.isdigit() else None,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -142,4 +173,8 @@ class RuntimeSettings:
             variables[JUDGE_MAX_CONCURRENCY.env] = str(self.judge_max_concurrency)
         if self.judge_cache_entries is not None:
             variables[JUDGE_CACHE_ENTRIES.env] = str(self.judge_cache_entries)
+        if not self.judge_prompt_caching:
+            variables[JUDGE_PROMPT_CACHING.env] = "false"
+        if self.judge_prompt_cache_min_tokens is not None:
+            variables[JUDGE_PROMPT_CACHE_MIN_TOKENS.env] = str(self.judge_prompt_cache_min_tokens)
         return variables

@@ -6,20 +6,25 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from reward_kit.settings import JUDGE_CACHE_ENTRIES, JUDGE_MAX_CONCURRENCY
+from reward_kit.settings import JUDGE_CACHE_ENTRIES, JUDGE_MAX_CONCURRENCY, JUDGE_PROMPT_CACHE_MIN_TOKENS
 
 from .errors import CHECKS, REGION_RE, REGION_RULE
 
 KEYS = (
     "judge_cache_entries",
+    "judge_group_size",
     "judge_inference_profile_regions",
     "judge_input_tokens_per_call",
     "judge_max_concurrency",
     "judge_model_id",
     "judge_output_tokens_per_call",
+    "judge_prefix_share",
+    "judge_prompt_cache_min_tokens",
+    "judge_prompt_caching",
 )
 TOKEN_KEYS = ("judge_input_tokens_per_call", "judge_output_tokens_per_call")
 MAX_TOKENS_PER_CALL = 1_000_000  # a sanity bound: far above any Bedrock model's context window
+MAX_GROUP_SIZE = 4096  # samples per prompt in one RL step: far above any recipe's
 # Geography prefixes of Bedrock cross-region inference profile ids ("us.amazon.nova-pro-v1:0").
 INFERENCE_PROFILE_GEOS = ("apac", "au", "ca", "eu", "global", "jp", "us", "us-gov")
 MODEL_ID_RE = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:-[a-z0-9.]+)*(?::[a-z0-9.-]+)*")
@@ -38,12 +43,22 @@ class JudgeConfig:
     model_id: str
     inference_profile_regions: tuple[str, ...] = ()  # regions a cross-region profile routes to
     max_concurrency: int = JUDGE_MAX_CONCURRENCY.default  # parallel judge calls per invocation
-    # Bedrock tokens of one judge call once measured (JudgeInputTokens and JudgeOutputTokens over
-    # JudgeCalls, or the dry run), for the quota check and the cost model alike; None: estimated
-    # from the spec, each half on its own (stacks/judge_capacity.py).
+    # Bedrock tokens of one judge call once measured (JudgeInputTokens with the cache read and
+    # write tokens, and JudgeOutputTokens, over JudgeCalls; or the dry run), for the quota check
+    # and the cost model alike; None: estimated from the spec, each half on its own
+    # (stacks/judge_capacity.py).
     input_tokens_per_call: int | None = None
     output_tokens_per_call: int | None = None
     cache_entries: int | None = None  # per-container result cache (JUDGE_CACHE_ENTRIES); None: off
+    # Bedrock prompt caching (reward_kit.judge_prompt_cache): on unless false; a minimum per
+    # checkpoint for a model the table does not know (or to correct it).
+    prompt_caching: bool = True
+    prompt_cache_min_tokens: int | None = None
+    # For the cost model only: responses judged per (prompt, reference) group, and the share of a
+    # call's input tokens that is the cacheable prefix (system prompt, prompt and reference), as
+    # the dry run measures them; None: 1 (no group) and the system prompt only (stacks/cost.py).
+    group_size: int | None = None
+    prefix_share: float | None = None
 
     @property
     def is_inference_profile(self) -> bool:
@@ -104,6 +119,18 @@ def parse_judge(path: str, raw: Mapping[str, Any]) -> JudgeConfig:
     if cache_entries is not None:
         cache_entries = CHECKS.integer(f"{path}.judge_cache_entries", cache_entries, ge=1,
                                        le=JUDGE_CACHE_ENTRIES.maximum)
+    prompt_caching = CHECKS.boolean(f"{path}.judge_prompt_caching", raw.get("judge_prompt_caching", True))
+    min_tokens = raw.get("judge_prompt_cache_min_tokens")
+    if min_tokens is not None:
+        min_tokens = CHECKS.integer(f"{path}.judge_prompt_cache_min_tokens", min_tokens, ge=1,
+                                    le=JUDGE_PROMPT_CACHE_MIN_TOKENS.maximum)
+    group_size = raw.get("judge_group_size")
+    if group_size is not None:
+        group_size = CHECKS.integer(f"{path}.judge_group_size", group_size, ge=1, le=MAX_GROUP_SIZE)
+    prefix_share = raw.get("judge_prefix_share")
+    if prefix_share is not None:
+        prefix_share = CHECKS.number(f"{path}.judge_prefix_share", prefix_share, ge=0.0, le=1.0)
     return JudgeConfig(model_id=model_id, inference_profile_regions=regions, max_concurrency=concurrency,
                        input_tokens_per_call=input_tokens, output_tokens_per_call=output_tokens,
-                       cache_entries=cache_entries)
+                       cache_entries=cache_entries, prompt_caching=prompt_caching,
+                       prompt_cache_min_tokens=min_tokens, group_size=group_size, prefix_share=prefix_share)

@@ -85,6 +85,8 @@ class RewardFunctionConfig:
             judge_model_id=self.judge_model_id,
             judge_max_concurrency=self.judge_max_concurrency,
             judge_cache_entries=self.judge.cache_entries if self.judge else None,
+            judge_prompt_caching=self.judge.prompt_caching if self.judge else True,
+            judge_prompt_cache_min_tokens=self.judge.prompt_cache_min_tokens if self.judge else None,
         )
 
     def environment_variables(self) -> dict[str, str]:

@@ -193,8 +193,10 @@ def judge_panels(fm: FunctionMetrics) -> list[cw.IWidget]:
         height=PANEL_HEIGHT,
     )
     tokens = cw.GraphWidget(
-        title=f"{name} judge tokens, de-duplicated and cached samples",
-        left=[reward_metric(fm, names.METRIC_JUDGE_INPUT_TOKENS, cw.Stats.SUM, label="input tokens"),
+        title=f"{name} judge tokens (uncached input, cache reads, cache writes, output), shared samples",
+        left=[reward_metric(fm, names.METRIC_JUDGE_INPUT_TOKENS, cw.Stats.SUM, label="uncached input tokens"),
+              reward_metric(fm, names.METRIC_JUDGE_CACHE_READ_TOKENS, cw.Stats.SUM, label="cache read tokens"),
+              reward_metric(fm, names.METRIC_JUDGE_CACHE_WRITE_TOKENS, cw.Stats.SUM, label="cache write tokens"),
               reward_metric(fm, names.METRIC_JUDGE_OUTPUT_TOKENS, cw.Stats.SUM, label="output tokens")],
         right=[reward_metric(fm, names.METRIC_JUDGE_DEDUPLICATED, cw.Stats.SUM, label="de-duplicated samples"),
                reward_metric(fm, names.METRIC_JUDGE_CACHE_HITS, cw.Stats.SUM, label="cache hits")],
@@ -208,7 +210,9 @@ def judge_panels(fm: FunctionMetrics) -> list[cw.IWidget]:
               "judge_timeout samples.", latency),
         panel("Throttles and retries rising: the Bedrock quota is too small for the rate; abandoned "
               "calls and judge_error samples score the minimum.", trouble),
-        panel("Tokens drive the judge's cost and its tokens-per-minute quota; de-duplicated samples "
+        panel("Tokens drive the judge's cost and its tokens-per-minute quota. Cache reads are the "
+              "prompt-caching discount at work (a group's rubric, prompt and reference paid once); "
+              "writes near reads mean groups are not reusing their prefix; de-duplicated samples "
               "shared a call.", tokens),
     ]
 

@@ -179,7 +179,9 @@ def test_cli_prints_sizing_then_judge_then_cost(capsys: pytest.CaptureFixture[st
     assert sizing == capacity.sizing_table()
     assert "Judge profile: " + judge == judge_capacity.judge_sizing_table()
     profiles = cost.environment_profiles(capacity.shipped_environments(capacity.ROOT / "cdk.json"))
-    assert "Prices: " + costs == cost.cost_table(profiles) + "\n"
+    costs, example = costs.split("\n\nJudge example ", 1)  # no configured judge: no caching table between
+    assert "Prices: " + costs == cost.cost_table(profiles)
+    assert "Judge example " + example == cost.example_caching_table() + "\n"
     assert [p.name for p in profiles] == ["dev.sentiment", "dev.gsm8k", "dev.code-tests", "dev.code-tests executor",
                                           "prod.sentiment", "prod.gsm8k", "seed handler, as prod.sentiment"]
     capacity.main(["--price", "logs_ingestion_per_gb=0"])

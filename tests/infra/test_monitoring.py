@@ -62,7 +62,8 @@ def test_one_dashboard_per_environment_with_percentiles_and_pr_buckets(synth: An
         judge_stats = {(names.METRIC_JUDGE_CALL_SECONDS, p) for p in ("p50", "p90", "p99")} | {
             (m, "Sum") for m in (names.METRIC_JUDGE_CALLS, names.METRIC_JUDGE_THROTTLES, names.METRIC_JUDGE_RETRIES,
                                  names.METRIC_JUDGE_ABANDONED, names.METRIC_JUDGE_INPUT_TOKENS,
-                                 names.METRIC_JUDGE_OUTPUT_TOKENS)}
+                                 names.METRIC_JUDGE_OUTPUT_TOKENS, names.METRIC_JUDGE_CACHE_READ_TOKENS,
+                                 names.METRIC_JUDGE_CACHE_WRITE_TOKENS)}
         assert judge_stats <= set(stats) if fm.uses_judge else not any(m.startswith("Judge") for m, _ in stats)
         if fm.normalized:  # percentiles never read a series with negative values
             assert not any(m == names.METRIC_AGGREGATE_REWARD and s.startswith(("p", "PR")) for m, s in stats)

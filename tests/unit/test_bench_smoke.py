@@ -138,6 +138,12 @@ def test_make_bench_prints_both_handlers_and_their_ratios(capsys: pytest.Capture
                 "8 samples, 8 distinct triples"):
         assert row in judge_table
     assert re.search(r"8 samples, 8 distinct triples +[\d,]+ +[0-8] calls", judge_table)
+    # Prompt caching: input tokens paid per evaluation with and without, 8 groups of 8, same scores.
+    caching = re.search(r"with caching +([\d,]+) +([\d,]+) .*\nwithout caching +([\d,]+) +0 ", judge_table)
+    assert caching, judge_table
+    paid_with, read_with, paid_without = (int(g.replace(",", "")) for g in caching.groups())
+    assert 0 < paid_with < paid_without and read_with > 0
+    assert "scores identical: yes" in judge_table
     # The code section: ours and the bare baseline, same batch.
     code_lines = ("code grader: 6 programs" + out.split("code grader: 6 programs", 1)[1]).splitlines()
     assert code_lines[0].startswith("code grader: 6 programs x 5 stdin/stdout tests")

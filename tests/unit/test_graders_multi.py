@@ -160,13 +160,18 @@ def test_multi_with_a_judge_sets_its_own_attributes(monkeypatch: pytest.MonkeyPa
     from reward_kit.graders import GraderTraits
 
     grader = built({"quality": JUDGE, "accuracy": ACCURACY})  # multi.build alone: no registry patching
-    assert traits(grader) == GraderTraits(24, "judge_timeout", True, True)
+    # The judge's group key (prompt, reference) passes through: the Scorer orders groups by it.
+    group_key = traits(grader).group_key
+    assert group_key is not None
+    assert group_key(GradeInput("r", {"a": 1}, {}, "p")) == ("p", '{"a": 1}')
+    assert traits(grader) == GraderTraits(24, "judge_timeout", True, True, group_key=group_key)
     # A judge and a regex need no reference; include_prompt false: nobody wants the prompt.
     grader = built({"quality": {**JUDGE, "include_prompt": False}, "format": FORMAT})
     assert (traits(grader).requires_reference, traits(grader).wants_prompt) == (False, False)
     # build_grader returns exactly what multi.build made.
     via_registry = build_grader(validate_spec({"grader": "multi", "graders": {"quality": JUDGE, "format": FORMAT}}))
-    assert traits(via_registry) == GraderTraits(24, "judge_timeout", False, True)
+    assert traits(via_registry) == GraderTraits(24, "judge_timeout", False, True,
+                                                group_key=traits(via_registry).group_key)
 
 
 def test_multi_attributes_come_from_the_components_themselves(monkeypatch: pytest.MonkeyPatch) -> None:

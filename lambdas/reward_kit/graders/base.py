@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Hashable, Iterable, Mapping
 
 from reward_kit.contract import GRADER_TIMEOUT
 from reward_kit.extraction import clamp01
@@ -95,6 +95,9 @@ class GraderTraits:
                           latency, tokens): called once per invocation, after scoring, it returns
                           that invocation's ``reward_kit.invocation_record.Metric`` objects (and
                           resets its counters); they join the invocation's one log record.
+    group_key          -- set: samples with equal keys share work (the judge: one prompt and
+                          reference, whose request prefix Bedrock caches); the Scorer's thread
+                          pool starts the first sample of every group before any group's second.
     """
 
     concurrency: int = 1
@@ -104,6 +107,7 @@ class GraderTraits:
     isolation: Isolation | None = None
     isolated: bool = False
     metrics: MetricSource | None = None
+    group_key: Callable[[GradeInput], Hashable] | None = None
 
     def __post_init__(self) -> None:
         if type(self.concurrency) is not int or self.concurrency < 1:
@@ -117,10 +121,11 @@ class GraderTraits:
         as the most concurrent part, the first non-default timeout reason, a reference when
         any part requires one, the prompt when any part wants it, isolated when any part is
         (each part is wrapped on its own, so the whole needs no isolation of its own), every
-        part's metrics."""
+        part's metrics, the group keys of the parts that have one."""
         parts = list(parts)
         reasons = [p.timeout_reason for p in parts if p.timeout_reason != GRADER_TIMEOUT]
         sources = [p.metrics for p in parts if p.metrics is not None]
+        keys = [p.group_key for p in parts if p.group_key is not None]
         return cls(
             concurrency=max((p.concurrency for p in parts), default=1),
             timeout_reason=reasons[0] if reasons else GRADER_TIMEOUT,
@@ -128,6 +133,8 @@ class GraderTraits:
             wants_prompt=any(p.wants_prompt for p in parts),
             isolated=any(p.isolated for p in parts),
             metrics=(lambda: [m for source in sources for m in source()]) if sources else None,
+            group_key=(keys[0] if len(keys) == 1 else (lambda sample: tuple(key(sample) for key in keys)))
+            if keys else None,
         )
 
 

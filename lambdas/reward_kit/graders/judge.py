@@ -57,6 +57,14 @@ with it wait for that call and share its result (each keeps its own id and outpu
 default 0: off) also keeps that many successful results per container across invocations
 (LRU, keyed by a SHA-256 of the request, about 1 KB each).
 
+Prompt caching (``reward_kit.judge_prompt_cache``): the request is ordered for reuse (system
+prompt, prompt and reference, response) with a Bedrock ``cachePoint`` after the system prompt
+and after the prompt and reference, each only where the model supports caching and the
+prefix is long enough; ``JUDGE_PROMPT_CACHING=false`` sends none, and the text is the same
+either way. Samples of a batch with one prompt and reference form a group, built once; with a
+checkpoint after the shared block, the group's first call is answered (the prefix written)
+before the others are sent.
+
 Statistics for the runtime's EMF metrics go to the batch's ``JudgeStats``.
 """
 
@@ -74,6 +82,7 @@ import unicodedata
 from collections import OrderedDict
 from typing import Any, Mapping
 
+from reward_kit import judge_prompt_cache as prompt_cache
 from reward_kit import names, settings
 from reward_kit.deadline import Batch, current_batch
 from reward_kit.extraction import loads_strict
@@ -94,8 +103,10 @@ __all__ = [
     "neutralize",
     "parse_reply",
     "prepare_client",
+    "prompt_cache_support",
     "reset_clients",
     "reset_logged_errors",
+    "user_text",
 ]
 
 JUDGE_ERROR = "judge_error"
@@ -183,6 +194,15 @@ def max_concurrency() -> int:
 def cache_entries() -> int:
     """Per-container result cache size from JUDGE_CACHE_ENTRIES (unset or blank: 0, off)."""
     return settings.JUDGE_CACHE_ENTRIES.read(error=JudgeConfigError)
+
+
+def prompt_cache_support(model_id: str) -> prompt_cache.CacheSupport | None:
+    """Bedrock prompt caching for this model from JUDGE_PROMPT_CACHING (off: None) and
+    JUDGE_PROMPT_CACHE_MIN_TOKENS (a minimum for models the table does not list)."""
+    if not settings.JUDGE_PROMPT_CACHING.read(error=JudgeConfigError):
+        return None
+    override = settings.JUDGE_PROMPT_CACHE_MIN_TOKENS.read(error=JudgeConfigError)
+    return prompt_cache.support_for(model_id, override or None)
 
 
 # --- SDK logs: never the request or response body ----------------------------------------------
@@ -294,6 +314,7 @@ def reset_clients() -> None:
     """Forget cached clients, cached results and logged error codes (tests)."""
     with _client_lock:
         _clients.clear()
+        _cache_point_support.clear()
     with _cache_lock:
         _cache.clear()
     reset_logged_errors()
@@ -539,29 +560,64 @@ def system_prompt(spec: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def build_request(
-    spec: Mapping[str, Any], model_id: str, sample: GradeInput, system: str | None = None
-) -> dict[str, Any]:
-    """The Converse request for one sample (keyword arguments of ``client.converse``);
-    ``system`` is ``system_prompt(spec)``, computed once per grader by the caller."""
+def shared_text(spec: Mapping[str, Any], prompt: Any, reference: Any) -> str:
+    """The user turn's first block: the prompt and the reference, the same for every response
+    of one GRPO group ("" when the spec shows neither or the sample has neither)."""
     max_chars = spec["max_response_chars"]
     parts = []
-    if spec.get("include_prompt", True):
-        prompt = sample.prompt
-        if isinstance(prompt, str) and prompt.strip():
-            parts.append(f"<{PROMPT_TAG}>\n{neutralize(_truncate(prompt, max_chars))}\n</{PROMPT_TAG}>")
+    if spec.get("include_prompt", True) and isinstance(prompt, str) and prompt.strip():
+        parts.append(f"<{PROMPT_TAG}>\n{neutralize(_truncate(prompt, max_chars))}\n</{PROMPT_TAG}>")
     if spec["include_reference"]:
-        reference = _reference_text(sample.reference)
-        if reference is not None:
-            parts.append(f"<{REFERENCE_TAG}>\n{neutralize(_truncate(reference, max_chars))}\n</{REFERENCE_TAG}>")
-    parts.append(f"<{RESPONSE_TAG}>\n{neutralize(_truncate(sample.response, max_chars))}\n</{RESPONSE_TAG}>")
-    parts.append("Grade the candidate response by the rubric. Reply with only the JSON object.")
+        reference_text = _reference_text(reference)
+        if reference_text is not None:
+            parts.append(f"<{REFERENCE_TAG}>\n{neutralize(_truncate(reference_text, max_chars))}\n</{REFERENCE_TAG}>")
+    return "".join(f"{part}\n\n" for part in parts)
+
+
+def response_text(spec: Mapping[str, Any], response: str) -> str:
+    """The user turn's last block: the response and the closing instruction."""
+    block = neutralize(_truncate(response, spec["max_response_chars"]))
+    return (f"<{RESPONSE_TAG}>\n{block}\n</{RESPONSE_TAG}>\n\n"
+            "Grade the candidate response by the rubric. Reply with only the JSON object.")
+
+
+def assemble_request(spec: Mapping[str, Any], model_id: str, system: str, shared: str, response: str,
+                     plan: prompt_cache.CachePlan = prompt_cache.NO_CHECKPOINTS) -> dict[str, Any]:
+    """The Converse request, ordered for reuse: system prompt, [checkpoint], prompt and
+    reference, [checkpoint], response. Only the checkpoints differ with caching on or off."""
+    system_blocks: list[Any] = [{"text": system}]
+    if plan.after_system:
+        system_blocks.append(prompt_cache.cache_point())
+    content: list[Any] = []
+    if shared:
+        content.append({"text": shared})
+        if plan.after_shared:
+            content.append(prompt_cache.cache_point())
+    content.append({"text": response})
     return {
         "modelId": model_id,
-        "system": [{"text": system if system is not None else system_prompt(spec)}],
-        "messages": [{"role": "user", "content": [{"text": "\n\n".join(parts)}]}],
+        "system": system_blocks,
+        "messages": [{"role": "user", "content": content}],
         "inferenceConfig": {"maxTokens": spec["max_tokens"], "temperature": spec["temperature"]},
     }
+
+
+def build_request(
+    spec: Mapping[str, Any], model_id: str, sample: GradeInput, system: str | None = None,
+    cache: prompt_cache.CacheSupport | None = None,
+) -> dict[str, Any]:
+    """The Converse request for one sample (keyword arguments of ``client.converse``);
+    ``system`` is ``system_prompt(spec)``, computed once per grader by the caller; ``cache``
+    the model's prompt caching support (None: no checkpoints)."""
+    system = system if system is not None else system_prompt(spec)
+    shared = shared_text(spec, sample.prompt, sample.reference)
+    plan = prompt_cache.checkpoints(cache, len(system), len(shared))
+    return assemble_request(spec, model_id, system, shared, response_text(spec, sample.response), plan)
+
+
+def user_text(request: Mapping[str, Any]) -> str:
+    """The text of a request's user turn, its blocks joined (checkpoints skipped)."""
+    return "".join(block.get("text", "") for block in request["messages"][0]["content"])
 
 
 def max_request_chars(spec: Mapping[str, Any]) -> int:
@@ -570,7 +626,7 @@ def max_request_chars(spec: Mapping[str, Any]) -> int:
     estimate for sizing against Bedrock quotas starts from it."""
     longest = "x" * spec["max_response_chars"]
     request = build_request(spec, "model", GradeInput(longest, longest, {}, longest))
-    return len(request["system"][0]["text"]) + len(request["messages"][0]["content"][0]["text"])
+    return len(request["system"][0]["text"]) + len(user_text(request))
 
 
 # --- reply parsing --------------------------------------------------------------------------------
@@ -650,6 +706,29 @@ class _Shared:
         self.result: GradeResult | None = None
 
 
+class _Group:
+    """The samples of a batch with one prompt and reference (a GRPO group): their shared block,
+    its checkpoints and cache digest are built once; with a checkpoint after the block, the
+    group's first call (the leader) is answered, so Bedrock has written the prefix, before the
+    others are sent."""
+
+    __slots__ = ("calls", "digest_base", "leader_done", "lock", "plan", "shared")
+
+    def __init__(self, shared: str, plan: prompt_cache.CachePlan, digest_base: Any) -> None:
+        self.shared = shared
+        self.plan = plan
+        self.digest_base = digest_base  # hashlib object over everything but the response, or None
+        self.lock = threading.Lock()
+        self.calls = 0
+        self.leader_done = threading.Event()
+
+    def start_call(self) -> bool:
+        """Count a call of this group; True for its first (the leader)."""
+        with self.lock:
+            self.calls += 1
+            return self.calls == 1
+
+
 class _Attempt:
     """One Converse request on a thread of its own, so its caller can stop waiting at the deadline."""
 
@@ -670,9 +749,41 @@ class _Attempt:
             self.done.set()
 
 
+_cache_point_support: dict[int, bool] = {}
+
+
+def _without_checkpoints(request: Mapping[str, Any]) -> dict[str, Any]:
+    stripped = dict(request)
+    stripped["system"] = [block for block in request["system"] if "cachePoint" not in block]
+    stripped["messages"] = [
+        {**message, "content": [block for block in message["content"] if "cachePoint" not in block]}
+        for message in request["messages"]
+    ]
+    return stripped
+
+
+def _client_knows_cache_points(client: Any) -> bool:
+    """Whether the client's service model has Converse's cachePoint block: botocore comes
+    from the Lambda runtime, and one that predates prompt caching would reject the request
+    (ParamValidationError) before sending it."""
+    known = _cache_point_support.get(id(client))
+    if known is None:
+        try:
+            known = "cachePoint" in client.meta.service_model.shape_for("SystemContentBlock").members
+        except Exception:  # noqa: BLE001 - an unexpected model: send no checkpoints
+            known = False
+        if not known:
+            log.warning("the runtime's botocore does not know Converse cachePoint blocks: judge requests are "
+                        "sent without prompt caching checkpoints")
+        _cache_point_support[id(client)] = known
+    return known
+
+
 def _send(client: Any, request: Mapping[str, Any], read_timeout: float | None) -> Any:
     _attempt.read_timeout = read_timeout
     try:
+        if not _client_knows_cache_points(client):
+            request = _without_checkpoints(request)
         return client.converse(**request)
     finally:
         _attempt.read_timeout = None
@@ -694,21 +805,56 @@ class Judge:
     spec's ``include_prompt`` is true.
     """
 
-    def __init__(self, spec: Mapping[str, Any], model_id: str, concurrency: int, cache_size: int = 0) -> None:
+    def __init__(self, spec: Mapping[str, Any], model_id: str, concurrency: int, cache_size: int = 0,
+                 prompt_cache_support: prompt_cache.CacheSupport | None = None) -> None:
         self.spec = spec
         self.model_id = model_id
         self.concurrency = concurrency
         self.cache_size = cache_size
+        self.prompt_cache = prompt_cache_support  # None: no cachePoint in any request
+        self.include_prompt = bool(spec.get("include_prompt", True))
+        self.include_reference = bool(spec["include_reference"])
         self.traits = GraderTraits(
             concurrency=concurrency,
             timeout_reason=JUDGE_TIMEOUT,
             requires_reference=False,
-            wants_prompt=bool(spec.get("include_prompt", True)),
+            wants_prompt=self.include_prompt,
+            group_key=self.group_key,
         )
         self.name = spec["name"]
         self.max_score = spec["max_score"]
         self.criteria = spec.get("criteria") or None
         self.system = system_prompt(spec)
+
+    def group_key(self, sample: GradeInput) -> tuple[Any, ...]:
+        """What the samples of one group share: the prompt and the reference the judge sees."""
+        prompt = sample.prompt if self.include_prompt and isinstance(sample.prompt, str) else None
+        reference = _reference_text(sample.reference) if self.include_reference else None
+        return (prompt, reference)
+
+    def _new_group(self, key: tuple[Any, ...]) -> _Group:
+        shared = shared_text(self.spec, key[0], key[1])
+        plan = prompt_cache.checkpoints(self.prompt_cache, len(self.system), len(shared))
+        digest_base = None
+        if self.cache_size:
+            digest_base = hashlib.sha256(
+                f"{self.model_id}\0{self.system}\0{self.spec['max_tokens']}\0{self.spec['temperature']}\0"
+                f"{len(shared)}\0{shared}\0".encode("utf-8", "surrogatepass"))
+        return _Group(shared, plan, digest_base)
+
+    def _group(self, batch: Batch | None, sample: GradeInput) -> _Group:
+        """The sample's group in this batch, built by its first sample (once per group)."""
+        key = self.group_key(sample)
+        if batch is None:
+            return self._new_group(key)
+        batch_key = ("judge-group", id(self), key)
+        with batch.lock:
+            group = batch.shared.get(batch_key)
+        if group is None:
+            built = self._new_group(key)  # outside the lock: neutralizing long text takes time
+            with batch.lock:
+                group = batch.shared.setdefault(batch_key, built)
+        return group
 
     def __call__(self, sample: GradeInput) -> GradeResult:
         batch = current_batch()
@@ -717,22 +863,24 @@ class Judge:
         if deadline is not None and deadline - time.monotonic() < MIN_SECONDS_TO_START_A_CALL:
             return GradeResult(score=0.0, reason=JUDGE_TIMEOUT)
         try:
-            request = build_request(self.spec, self.model_id, sample, self.system)
+            group = self._group(batch, sample)
+            response = response_text(self.spec, sample.response)
+            request = assemble_request(self.spec, self.model_id, self.system, group.shared, response, group.plan)
         except Exception:  # noqa: BLE001 - cannot happen for validated specs; one sample, minimum score
             return GradeResult(score=0.0, reason=JUDGE_ERROR)
-        user_text = request["messages"][0]["content"][0]["text"]
         digest = None
-        if self.cache_size:
-            digest = hashlib.sha256(f"{self.model_id}\0{self.system}\0{request['inferenceConfig']}\0{user_text}"
-                                    .encode("utf-8", "surrogatepass")).digest()
+        if group.digest_base is not None:
+            hasher = group.digest_base.copy()
+            hasher.update(response.encode("utf-8", "surrogatepass"))
+            digest = hasher.digest()
             cached = _cache_get(digest)
             if cached is not None:
                 stats.record_cache_hit()
                 return cached
         if batch is None:
-            return self._judge(request, stats, deadline, digest)
+            return self._judge_in_group(group, request, stats, deadline, digest)
         # One call per distinct request in the batch (same judge, prompt, reference, response).
-        shared, first = self._claim(batch, user_text)
+        shared, first = self._claim(batch, group, response)
         if not first:
             stats.record_deduplicated()
             wait = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -740,21 +888,44 @@ class Judge:
                 return shared.result
             return GradeResult(score=0.0, reason=JUDGE_TIMEOUT)
         try:
-            shared.result = self._judge(request, stats, deadline, digest)
+            shared.result = self._judge_in_group(group, request, stats, deadline, digest)
         finally:
             if shared.result is None:  # only if _judge raised: waiting samples must not hang
                 shared.result = GradeResult(score=0.0, reason=JUDGE_ERROR)
             shared.done.set()
         return shared.result
 
-    def _claim(self, batch: Batch, user_text: str) -> tuple[_Shared, bool]:
-        key = (id(self), user_text)
+    def _claim(self, batch: Batch, group: _Group, response: str) -> tuple[_Shared, bool]:
+        # The group object stands for the judge, prompt and reference: hashed by identity.
+        key = ("judge-request", group, response)
         with batch.lock:
             shared = batch.shared.get(key)
             if shared is not None:
                 return shared, False
             shared = batch.shared[key] = _Shared()
             return shared, True
+
+    def _judge_in_group(self, group: _Group, request: Mapping[str, Any], stats: JudgeStats,
+                        deadline: float | None, digest: bytes | None) -> GradeResult:
+        """Call the judge for one distinct request. With a checkpoint after the group's shared
+        block, the group's first call writes it and the others wait for that call to end
+        (at most until a call could no longer start before the deadline), then read it."""
+        leader = group.start_call()
+        stats.record_request(new_group=leader, system_chars=len(self.system), shared_chars=len(group.shared),
+                             chars=len(self.system) + len(user_text(request)))
+        if not group.plan.after_shared:
+            return self._judge(request, stats, deadline, digest)
+        if not leader:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic() - MIN_SECONDS_TO_START_A_CALL)
+            if not group.leader_done.wait(wait):
+                # The leader is still out (a judge that hangs would hang this call too), and no
+                # call could start in time now.
+                return GradeResult(score=0.0, reason=JUDGE_TIMEOUT)
+            return self._judge(request, stats, deadline, digest)
+        try:
+            return self._judge(request, stats, deadline, digest)
+        finally:
+            group.leader_done.set()
 
     def _judge(self, request: Mapping[str, Any], stats: JudgeStats, deadline: float | None,
                digest: bytes | None) -> GradeResult:
@@ -830,4 +1001,5 @@ class Judge:
 
 def build(spec: Mapping[str, Any]) -> Judge:
     """Build a judge from its validated spec; JUDGE_MODEL_ID must be set (JudgeConfigError)."""
-    return Judge(spec, model_id_from_env(), max_concurrency(), cache_entries())
+    model_id = model_id_from_env()
+    return Judge(spec, model_id, max_concurrency(), cache_entries(), prompt_cache_support(model_id))
