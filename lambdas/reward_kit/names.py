@@ -95,3 +95,21 @@ def distribution_metric_names(dimensions: list[str] | tuple[str, ...]) -> list[s
 def failure_metric_name(reason: str) -> str:
     """Metric name counting one failure reason, e.g. ``Failure_no_assistant_message``."""
     return f"{METRIC_FAILURE_PREFIX}{reason}"
+
+
+# --- Lambda versions: the stacks publish them, the operator tools (ops/) read them back -------
+LIVE_ALIAS = "live"  # the alias that follows the latest version, or live_version after a rollback
+_VERSION_DESCRIPTION_PREFIX = "reward spec "
+
+
+def version_description(spec_hash: str, function: str, environment: str) -> str:
+    """A published version's description: ``reward spec <hash> (<function>, <env>)``."""
+    return f"{_VERSION_DESCRIPTION_PREFIX}{spec_hash} ({function}, {environment})"
+
+
+def spec_hash_of_version(description: str) -> str | None:
+    """The spec hash in a version's description (None for a version described otherwise)."""
+    if not description.startswith(_VERSION_DESCRIPTION_PREFIX):
+        return None
+    words = description[len(_VERSION_DESCRIPTION_PREFIX):].split(" ")
+    return words[0] or None

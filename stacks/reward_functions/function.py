@@ -24,14 +24,15 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from reward_kit import names
 from stacks.code_sandbox import CodeSandboxNetwork
 from stacks.config import EnvironmentConfig, RewardFunctionConfig
 from stacks.config.observability import LOG_FORMAT
 
 from .bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
-from .live_version import live_spec_hash, version_description_prefix
+from .live_version import live_spec_hash
 
-LIVE_ALIAS = "live"
+LIVE_ALIAS = names.LIVE_ALIAS
 
 
 def recipe_fields_yaml(lambda_arn: str, concurrency_limit: int) -> str:
@@ -169,7 +170,7 @@ class RewardFunction(Construct):
             system_log_level_v2=lambda_.SystemLogLevel(environment.system_log_level),
             # A new version per code or configuration change; old ones stay for pinned jobs.
             current_version_options=lambda_.VersionOptions(
-                description=f"{version_description_prefix(function.spec_hash)}({function.name}, {environment.name})",
+                description=names.version_description(function.spec_hash, function.name, environment.name),
                 removal_policy=RemovalPolicy.RETAIN,
             ),
         )

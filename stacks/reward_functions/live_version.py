@@ -17,13 +17,8 @@ from constructs import Construct
 
 # The AwsCustomResource's singleton function (one per stack): its role and log group are ours.
 _SHARED_ID = "LiveVersionLookupShared"
-# "reward spec <hash> (<function>, <env>)": the hash is the third word.
+# names.version_description: "reward spec <hash> (<function>, <env>)": the hash is the third word.
 _HASH_WORD = 2
-
-
-def version_description_prefix(spec_hash: str) -> str:
-    """The start of every version's description; ``live_spec_hash`` reads the hash back from it."""
-    return f"reward spec {spec_hash} "
 
 
 class _Shared(Construct):
@@ -79,3 +74,4 @@ def live_spec_hash(scope: Construct, construct_id: str, *, function_arn: str, ve
             reason="CDK's AwsCustomResource singleton (Node.js): aws-cdk-lib chooses and updates its runtime",
         ))
     return Fn.select(_HASH_WORD, Fn.split(" ", lookup.get_response_field("Description")))
+
