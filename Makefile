@@ -16,7 +16,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20,18
 export CDK_DISABLE_VERSION_CHECK := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup synth test bench dryrun deploy deploy-pipeline diff lock repro clean versions invoke job
+.PHONY: setup synth test bench dryrun deploy deploy-pipeline diff lock repro clean versions invoke job post-deploy-check
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -77,6 +77,10 @@ versions: setup
 
 invoke: setup
 	$(PY) -m ops.invoke --env $(ENV) --function $(FN) --data $(DATA) $(if $(VERSION),--version $(VERSION)) $(ARGS)
+
+## The pipeline's step after each stage's deploy (also by hand): every live version on its example data.
+post-deploy-check: setup
+	$(PY) -m ops.post_deploy --env $(ENV) $(ARGS)
 
 job: setup
 	$(PY) -m ops.job --env $(ENV) --function $(FN) --base-model "$(BASE_MODEL)" --train "$(TRAIN)" $(ARGS)
