@@ -83,6 +83,7 @@ class RewardStack(Stack):
             "Monitoring",
             environment=config,
             functions={name: rf.function for name, rf in self.reward_functions.items()},
+            live_versions={name: rf.live_version_number for name, rf in self.reward_functions.items()},
         )
 
         # Last: tags, permissions boundary and keys cover every resource composed above.

@@ -113,3 +113,17 @@ def spec_hash_of_version(description: str) -> str | None:
         return None
     words = description[len(_VERSION_DESCRIPTION_PREFIX):].split(" ")
     return words[0] or None
+
+
+# --- metrics by function version, and the judge's criteria -----------------------------------
+# Lambda sets this in every sandbox (a version number, or $LATEST): read, never set.
+ENV_LAMBDA_FUNCTION_VERSION = "AWS_LAMBDA_FUNCTION_VERSION"
+# Every metric is also published with this dimension next to ``service`` (EMF dimension sets
+# [service] and [service, version]): the roll-up, and one series per version.
+METRIC_DIMENSION_VERSION = "version"
+METRIC_CRITERION_PREFIX = "Criterion_"  # + criterion (or <component>_<criterion>), one value per judged sample
+
+
+def criterion_metric_name(criterion: str) -> str:
+    """The per-sample series of one judge criterion, e.g. ``Criterion_clarity``."""
+    return f"{METRIC_CRITERION_PREFIX}{criterion}"
