@@ -147,7 +147,7 @@ def pr_buckets(values: list[float], lo: float, hi: float, buckets: int = 10) -> 
     for v in values:
         index = 0 if v <= lo + step else min(buckets - 1, int(-(-(v - lo) // step)) - 1)
         counts[index] += 1
-    return [100 * c / len(values) for c in counts] if values else counts
+    return [100 * c / len(values) for c in counts] if values else [0.0] * buckets
 
 
 def draw(fn: Any, periods: list[Period], out: Path) -> None:
