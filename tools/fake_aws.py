@@ -1,5 +1,6 @@
 """A fake of the Lambda and CloudFormation APIs on 127.0.0.1, for the operator tools' tests
-and the README's walkthrough (``make versions``, ``make invoke``, ``make job``).
+and the README's walkthrough (``make versions``, ``make invoke``, ``make job``); it also
+accepts Bedrock's ``CreateModelCustomizationJob`` (recorded in ``jobs``, answered with a job ARN).
 
 Real botocore clients talk to it through ``AWS_ENDPOINT_URL_LAMBDA`` and
 ``AWS_ENDPOINT_URL_CLOUDFORMATION``. It speaks the wire formats botocore expects: Lambda's
@@ -88,6 +89,7 @@ class FakeAws:
         self.evaluators: dict[str, list[str]] = {}  # evaluator name -> Lambda ARN of each version
         self.invocations: list[dict[str, Any]] = []  # {"function", "version", "samples"}
         self.logs: list[str] = []  # what the handlers printed (EMF records, log lines)
+        self.jobs: list[dict[str, Any]] = []  # CreateModelCustomizationJob request bodies
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -108,7 +110,7 @@ class FakeAws:
     def endpoint_environment(self) -> dict[str, str]:
         """What a client process needs: endpoints, region and (fake) credentials."""
         return {"AWS_ENDPOINT_URL_LAMBDA": self.endpoint, "AWS_ENDPOINT_URL_CLOUDFORMATION": self.endpoint,
-                "AWS_DEFAULT_REGION": self.region, "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_ENDPOINT_URL_BEDROCK": self.endpoint, "AWS_DEFAULT_REGION": self.region, "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing"}  # noqa: S105  # not a secret: the fake accepts anything
 
     # --- deploying ------------------------------------------------------------------------
@@ -311,6 +313,13 @@ class FakeAws:
                     if urlparse(self.path).path.startswith("/2015-03-31/"):
                         self._lambda("POST", body)
                         return
+                    if urlparse(self.path).path == "/model-customization-jobs":  # Bedrock
+                        request = json.loads(body)
+                        fake.jobs.append(request)
+                        job_arn = (f"arn:aws:bedrock:{fake.region}:{fake.account}:model-customization-job/"
+                                   f"{uuid.uuid5(uuid.NAMESPACE_URL, request['jobName']).hex[:12]}")
+                        self._send(201, json.dumps({"jobArn": job_arn}).encode(), "application/json")
+                        return
                     form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
                     if form.get("Action") != "DescribeStacks":
                         raise _ApiError(400, "InvalidAction", f"not faked: {form.get('Action')}", xml=True)
@@ -397,11 +406,20 @@ def main() -> None:
     parser.add_argument("--deploys", type=int, default=1)
     parser.add_argument("--account", default="111122223333")
     parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--rollback", metavar="FUNCTION=VERSION",
+                        help="then deploy once more with live_version: VERSION on FUNCTION (a rollback)")
     args = parser.parse_args()
     fake = FakeAws(args.account, args.region)
     name, template = synthesize(args.env)
     for _ in range(args.deploys):
         fake.deploy(name, template)
+    if args.rollback:
+        function, version = args.rollback.split("=", 1)
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        with open(os.path.join(root, "cdk.json"), encoding="utf-8") as fh:
+            context = json.load(fh)["context"]
+        context["environments"][args.env]["reward_functions"][function]["live_version"] = int(version)
+        fake.deploy(name, synthesize(args.env, context)[1])
     fake.start()
     print(" ".join(f"{k}={v}" for k, v in fake.endpoint_environment().items()), flush=True)
     threading.Event().wait()

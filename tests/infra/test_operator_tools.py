@@ -266,3 +266,13 @@ def test_sagemaker_job_writes_a_recipe_override_and_an_evaluator_training_job(
     assert request["ServerlessJobConfig"]["EvaluatorArn"] == fake.stacks[STACK]["Gsm8kEvaluatorArn"]
     assert fake.evaluators["SageMaker-reward-gsm8k-ops"][-1] == live  # the evaluator calls the live version
     assert request["RoleArn"] == fake.stacks[STACK]["SageMakerTrainingRoleArn"]
+
+
+def test_job_is_sent_by_a_real_bedrock_client(fake: FakeAws, cdk_json: Path) -> None:
+    _, dry, _ = run(job.main, *job_args(cdk_json, "--dry-run"))
+    code, out, err = run(job.main, *job_args(cdk_json))
+    assert code == 0, err
+    sent = dict(fake.jobs[0])
+    assert sent.pop("clientRequestToken")  # botocore fills in the idempotency token
+    assert [sent] == [printed_request(dry)]  # what botocore serialized is what was validated
+    assert out.rstrip().split("\n")[-1].startswith(f"started: arn:aws:bedrock:{REGION}:{ACCOUNT}:model-customization-job/")
