@@ -211,6 +211,12 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         plan = JobPlan.of(env, fn, outputs)
         job_name = args.job_name or default_job_name(fn, env, now or datetime.now(UTC))
         out.write(plan.header())
+        if args.batch_size and args.samples_per_prompt:  # what one step asks of the function
+            per_step = args.batch_size * args.samples_per_prompt
+            rate = fn.target_evaluations_per_second
+            out.write(f"one step sends {args.batch_size} x {args.samples_per_prompt} = {per_step} samples; the function "
+                      f"is sized for {rate:g}/s, so about {per_step / rate:.0f} s of grading per step (size it from "
+                      f"these terms with training_shape: python -m stacks.capacity -c env={env.name})\n")
         if args.sagemaker:
             import yaml  # type: ignore[import-untyped]
 

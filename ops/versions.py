@@ -57,7 +57,7 @@ def render(fn: RewardFunctionConfig, rows: list[VersionRow], live: str | None, o
     if not rows:
         out.write("  no published versions\n")
         return
-    out.write(f"  {'version':>7}  {'spec hash':<16}  {'created':<28}  \n")
+    out.write(f"  {'version':>7}  {'spec hash':<16}  created\n")
     for row in rows:
         marks = []
         if row.version == live:

@@ -60,6 +60,7 @@ class Function:
     arn: str
     versions: dict[str, Version] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)  # name -> version
+    published: dict[str, str] = field(default_factory=dict)  # AWS::Lambda::Version logical id -> number
     override: Handler | None = None  # a replacement handler (tests: a broken function)
 
     def next_version(self) -> str:
@@ -143,7 +144,12 @@ class FakeAws:
                     continue  # a function we do not fake (no fixed name: the evaluator handler)
                 fn = self.functions[physical[fn_logical]]
                 fn_props = resources[fn_logical]["Properties"]
-                number = fn.next_version()
+                if logical in fn.published:  # an unchanged version resource: CloudFormation publishes nothing
+                    number = fn.published[logical]
+                    physical[logical] = f"{fn.arn}:{number}"
+                    physical[f"{logical}.Version"] = number
+                    continue
+                number = fn.published[logical] = fn.next_version()
                 fn.versions[number] = Version(
                     number=number, description=props.get("Description", ""),
                     environment=dict(fn_props.get("Environment", {}).get("Variables", {})),
@@ -384,6 +390,9 @@ def _load_handler(dotted: str) -> Handler:
 
 def synthesize(env_name: str, context: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
     """(stack name, template) of one environment of cdk.json, bundling skipped (as the tests do)."""
+    lambdas = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lambdas")
+    if lambdas not in sys.path:  # reward_kit, as app.py finds it
+        sys.path.insert(0, lambdas)
     from aws_cdk import App
 
     from stacks.app_builder import build_app, stack_name
@@ -403,23 +412,34 @@ def main() -> None:
     """Serve a fake with one environment deployed ``--deploys`` times (the README's walkthrough)."""
     parser = argparse.ArgumentParser(prog="python -m tools.fake_aws", description=main.__doc__)
     parser.add_argument("--env", default="dev")
-    parser.add_argument("--deploys", type=int, default=1)
+    parser.add_argument("--earlier", action="append", default=[], metavar="FUNCTION=SPEC.json",
+                        help="first deploy these functions with an older reward spec (version 1), then cdk.json's")
     parser.add_argument("--account", default="111122223333")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--rollback", metavar="FUNCTION=VERSION",
                         help="then deploy once more with live_version: VERSION on FUNCTION (a rollback)")
     args = parser.parse_args()
     fake = FakeAws(args.account, args.region)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def context() -> dict[str, Any]:
+        with open(os.path.join(root, "cdk.json"), encoding="utf-8") as fh:
+            return json.load(fh)["context"]
+
+    if args.earlier:
+        older = context()
+        for item in args.earlier:
+            function, path = item.split("=", 1)
+            with open(path, encoding="utf-8") as fh:
+                older["environments"][args.env]["reward_functions"][function]["reward_spec"] = json.load(fh)
+        fake.deploy(*synthesize(args.env, older))
     name, template = synthesize(args.env)
-    for _ in range(args.deploys):
-        fake.deploy(name, template)
+    fake.deploy(name, template)
     if args.rollback:
         function, version = args.rollback.split("=", 1)
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        with open(os.path.join(root, "cdk.json"), encoding="utf-8") as fh:
-            context = json.load(fh)["context"]
-        context["environments"][args.env]["reward_functions"][function]["live_version"] = int(version)
-        fake.deploy(name, synthesize(args.env, context)[1])
+        rolled_back = context()
+        rolled_back["environments"][args.env]["reward_functions"][function]["live_version"] = int(version)
+        fake.deploy(name, synthesize(args.env, rolled_back)[1])
     fake.start()
     print(" ".join(f"{k}={v}" for k, v in fake.endpoint_environment().items()), flush=True)
     threading.Event().wait()

@@ -3,8 +3,10 @@ APIs (tools/fake_aws.py) driven by real botocore clients; the fake's Invoke runs
 handlers in this process. Requests are checked against botocore's service models (the
 tools' own validator, and botocore's Stubber, which validates what a client would send).
 
-One extra synth of a test-only environment (bundling skipped), deployed twice into the fake
-(versions 1 and 2), then rolled back with ``live_version: 1``.
+Extra synths of a test-only environment (bundling skipped): deployed into the fake with an
+older gsm8k spec (version 1), then with the current one (version 2), then rolled back with
+``live_version: 1``. Like CloudFormation, the fake publishes a version only when the version
+resource changed (sentiment's spec never changes: it keeps version 1).
 """
 
 from __future__ import annotations
@@ -55,19 +57,24 @@ def write_cdk_json(path: Path, environment: dict[str, Any]) -> Path:
     return path
 
 
+OLDER_GSM8K_SPEC = {"grader": "numeric", "tolerance": 0.01}  # version 1's spec
+
+
 @pytest.fixture(scope="module")
 def templates() -> dict[str, dict[str, Any]]:
+    older = copy.deepcopy(OPS_ENVIRONMENT)
+    older["reward_functions"]["gsm8k"]["reward_spec"] = OLDER_GSM8K_SPEC
     rolled_back = copy.deepcopy(OPS_ENVIRONMENT)
     rolled_back["reward_functions"]["gsm8k"]["live_version"] = 1
-    return {"current": synthesize("ops", context(OPS_ENVIRONMENT))[1],
+    return {"older": synthesize("ops", context(older))[1], "current": synthesize("ops", context(OPS_ENVIRONMENT))[1],
             "rolled_back": synthesize("ops", context(rolled_back))[1]}
 
 
 @pytest.fixture()
 def fake(templates: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAws]:
     aws = FakeAws(ACCOUNT, REGION)
-    aws.deploy(STACK, templates["current"])
-    aws.deploy(STACK, templates["current"])  # a second deploy: version 2 of every function
+    aws.deploy(STACK, templates["older"])  # gsm8k version 1 (the older spec), sentiment version 1
+    aws.deploy(STACK, templates["current"])  # gsm8k version 2; sentiment unchanged
     aws.start()
     for key, value in aws.endpoint_environment().items():
         monkeypatch.setenv(key, value)
@@ -93,24 +100,26 @@ def test_versions_lists_each_version_with_its_spec_hash_and_the_live_one(fake: F
     code, out, err = run(versions.main, "--env", "ops", "--function", "gsm8k", "--cdk-json", str(cdk_json))
     assert code == 0, err
     expected_hash = spec_hash(validate_spec(OPS_ENVIRONMENT["reward_functions"]["gsm8k"]["reward_spec"]))
+    older_hash = spec_hash(validate_spec(OLDER_GSM8K_SPEC))
     lines = out.splitlines()
     assert lines[0] == f"stack {STACK}" and "SageMaker-reward-gsm8k-ops" in lines[1]
     (v1,) = [line for line in lines if line.split()[:1] == ["1"]]
     (v2,) = [line for line in lines if line.split()[:1] == ["2"]]
-    assert expected_hash in v1 and expected_hash in v2
-    assert "<- live" in v2 and "stack outputs" in v2 and "<- live" not in v1
+    assert older_hash in v1 and expected_hash in v2
+    assert v2.endswith("<- live, stack outputs, = cdk.json spec") and "live" not in v1 and "cdk.json" not in v1
     assert "sentiment" not in out  # FN= selects one function
 
 
 def test_versions_after_a_rollback_show_the_alias_and_the_outputs_on_the_old_version(
         fake: FakeAws, templates: dict[str, Any], cdk_json: Path) -> None:
-    fake.deploy(STACK, templates["rolled_back"])  # live_version: 1 (publishes version 3, unused)
+    fake.deploy(STACK, templates["rolled_back"])  # live_version: 1 (the version resource is unchanged)
     code, out, _ = run(versions.main, "--env", "ops", "--cdk-json", str(cdk_json))
     assert code == 0
     gsm8k = out[out.index("SageMaker-reward-gsm8k-ops"):out.index("SageMaker-reward-sentiment-ops")]
-    (v1,) = [line for line in gsm8k.splitlines() if line.split()[:1] == ["1"]]
-    (v3,) = [line for line in gsm8k.splitlines() if line.split()[:1] == ["3"]]
-    assert "<- live, stack outputs" in v1 and "live" not in v3 and "warning" not in out
+    rows = {line.split()[0]: line for line in gsm8k.splitlines()[2:]}
+    assert set(rows) == {"1", "2"}  # nothing published by the rollback
+    assert rows["1"].endswith("<- live, stack outputs") and rows["2"].endswith("= cdk.json spec")
+    assert "warning" not in out
 
 
 def test_versions_of_a_stack_that_is_not_deployed_is_one_line(fake: FakeAws, tmp_path: Path) -> None:
@@ -215,8 +224,8 @@ def test_job_after_a_rollback_names_the_live_version(fake: FakeAws, templates: d
     assert code == 0
     assert printed_request(out)["customizationConfig"]["rftConfig"]["graderConfig"]["lambdaGrader"]["lambdaArn"] == (
         f"{GSM8K_ARN}:1")
-    v1_hash = spec_hash(validate_spec(OPS_ENVIRONMENT["reward_functions"]["gsm8k"]["reward_spec"]))
-    assert f"live version 1 (spec hash {v1_hash})" in out  # read back from version 1 at "deploy" time
+    v1_hash = spec_hash(validate_spec(OLDER_GSM8K_SPEC))
+    assert f"live version 1 (spec hash {v1_hash})" in out  # version 1's, read back from its description
 
 
 def test_job_sends_exactly_the_validated_request(fake: FakeAws, cdk_json: Path) -> None:
