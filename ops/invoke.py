@@ -124,7 +124,8 @@ def run(env_name: str, fn_name: str, data: str, out: TextIO, *, version: str | N
         raise OperatorError(f"{fn.function_name}:{qualifier}: {exc.response['Error'].get('Message', exc)}") from None
     deployed_hash = spec_hash_of_version(config.get("Description", ""))
     local_hash = spec_hash(local_spec)
-    out.write(f"{fn.function_name} version {executed} ({qualifier}): spec hash {deployed_hash}; "
+    via = "" if qualifier == str(executed) else f" ({qualifier})"
+    out.write(f"{fn.function_name} version {executed}{via}: spec hash {deployed_hash}; "
               f"local spec ({spec_path or 'cdk.json'}): {local_hash}"
               f"{'' if deployed_hash == local_hash else '  <- different specs'}\n")
     scorer = Scorer(local_spec)
