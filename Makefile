@@ -16,7 +16,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20,18
 export CDK_DISABLE_VERSION_CHECK := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup synth test bench dryrun deploy deploy-pipeline diff lock repro clean
+.PHONY: setup synth test bench dryrun deploy deploy-pipeline diff lock repro clean versions invoke job post-deploy-check
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -66,6 +66,24 @@ deploy-pipeline: setup
 
 diff: setup
 	$(CDK) diff --no-notices -c env=$(ENV) $(ARGS)
+
+## After a deploy (ops/, AWS credentials): versions and which is live; run the deployed version
+## on your rollouts and diff it with a local dry run; start a training job from the outputs.
+##   make versions ENV=dev [FN=gsm8k]
+##   make invoke ENV=dev FN=gsm8k DATA=rollouts.jsonl [VERSION=3] [ARGS="--batch-size 16"]
+##   make job ENV=dev FN=gsm8k BASE_MODEL=<id> TRAIN=s3://... [ARGS="--batch-size 64 --dry-run"]
+versions: setup
+	$(PY) -m ops.versions --env $(ENV) $(if $(FN),--function $(FN)) $(ARGS)
+
+invoke: setup
+	$(PY) -m ops.invoke --env $(ENV) --function $(FN) --data $(DATA) $(if $(VERSION),--version $(VERSION)) $(ARGS)
+
+## The pipeline's step after each stage's deploy (also by hand): every live version on its example data.
+post-deploy-check: setup
+	$(PY) -m ops.post_deploy --env $(ENV) $(ARGS)
+
+job: setup
+	$(PY) -m ops.job --env $(ENV) --function $(FN) --base-model "$(BASE_MODEL)" --train "$(TRAIN)" $(ARGS)
 
 ## Re-lock every Lambda asset's dependencies after editing its top-level requirements
 ## (lambdas/requirements.txt) or adding an asset (stacks/lambda_assets.py): writes

@@ -13,7 +13,7 @@ from aws_cdk import App, Environment, IStackSynthesizer, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
-from .config import EnvironmentConfig, PipelineConfig
+from .config import EnvironmentConfig, PipelineConfig, deployment
 from .evaluator_registration import handler_code_options
 from .lambda_assets import ASSETS
 from .pipeline import DeliveryPipelineStack
@@ -23,7 +23,7 @@ from .reward_stack import RewardStack
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = ROOT / "lambdas"
-STACK_PREFIX = "NovaRftRewards"
+STACK_PREFIX = deployment.STACK_PREFIX
 PIPELINE_STACK = f"{STACK_PREFIX}-Pipeline"
 
 
@@ -31,7 +31,7 @@ def stack_name(env: EnvironmentConfig | str) -> str:
     """``NovaRftRewards-<env>``, with the environment's optional name prefix and suffix."""
     if isinstance(env, str):
         return f"{STACK_PREFIX}-{env}"
-    return env.deployment.affixed(f"{STACK_PREFIX}-{env.name}")
+    return env.deployment.stack_name(env.name)
 
 
 def build_app(

@@ -272,7 +272,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cdk-json", type=Path, default=ROOT / "cdk.json", help="environments for the cost table")
     parser.add_argument("--price", action="append", default=[], metavar="NAME=VALUE",
                         help="override a price of stacks.cost.PRICES, e.g. logs_ingestion_per_gb=0.25 (repeatable)")
+    parser.add_argument("-c", dest="context", action="append", default=[], metavar="env=NAME",
+                        help="as for cdk: -c env=NAME prints that environment's functions as sized (stacks.environment_sizing)")
     args = parser.parse_args(argv)
+    selected = dict(item.split("=", 1) for item in args.context if "=" in item).get("env")
+    if selected:
+        from . import cost
+        from .environment_sizing import environment_table
+
+        environments = shipped_environments(args.cdk_json)
+        if selected not in environments:
+            parser.error(f"env: must be one of {list(environments)}, got {selected!r}")
+        print(environment_table(environments[selected], cost.with_overrides(cost.PRICES, args.price)))
+        return 0
     print(
         sizing_table(
             args.rates,

@@ -91,6 +91,7 @@ class RewardStack(Stack):
             environment=config,
             functions={name: rf.function for name, rf in self.reward_functions.items()},
             code_executor=self.code_executor.function if self.code_executor is not None else None,
+            live_versions={name: rf.live_version_number for name, rf in self.reward_functions.items()},
         )
 
         # Last: tags, permissions boundary and keys cover every resource composed above.

@@ -76,8 +76,12 @@ def build_records(
     serialize: Serializer,
     metrics: Iterable[Metric],
     properties: Mapping[str, Any] | None = None,
+    dimensions: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The EMF records of one invocation (see the module docstring for the layout).
+
+    ``dimensions`` (e.g. the function version): each metric is published twice, with
+    Powertools' dimensions alone (the roll-up) and with these added (EMF dimension sets).
 
     An empty distribution is left out; with no metric at all only the properties are kept
     (as a plain record without the EMF envelope, which CloudWatch does not accept empty).
@@ -105,9 +109,14 @@ def build_records(
     for index, group in enumerate(groups):
         metric_set = {name: {"Unit": unit, "StorageResolution": 60, "Value": value} for name, unit, value in group}
         record = dict(serialize(metrics=metric_set, metadata=properties if index == 0 else {}))
-        for definition in record[ENVELOPE_KEY]["CloudWatchMetrics"][0]["Metrics"]:
+        directive = record[ENVELOPE_KEY]["CloudWatchMetrics"][0]
+        for definition in directive["Metrics"]:
             if definition.get("Unit") == DEFAULT_UNIT:
                 del definition["Unit"]
+        if dimensions:
+            base = directive["Dimensions"][0] if directive["Dimensions"] else []
+            directive["Dimensions"] = [base, [*base, *dimensions]]
+            record.update(dimensions)
         records.append(record)
     return records
 

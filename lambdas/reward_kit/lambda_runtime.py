@@ -52,6 +52,7 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from reward_kit import names
 from reward_kit.contract import INVALID_EVENT, EventError
+from reward_kit.criteria import criterion_series, criterion_values
 from reward_kit.deadline import safety_margin_seconds
 from reward_kit.invocation_record import Metric, MetricSource, build_records, dumps, without_envelope
 from reward_kit.judge_stats import JudgeStats
@@ -129,6 +130,10 @@ class RewardRuntime:
         self.scorers: dict[tuple[Any, ...], Scorer] = {}
         self.metric_sources: list[MetricSource] = []
         self.spec_hash: str | None = None  # of the cached Scorer's spec: the version description's hash
+        self.criteria: list[tuple[str, str]] = []  # the cached Scorer's judge criteria series
+        # The version this sandbox runs (Lambda sets it): every metric also carries it.
+        version = os.environ.get(names.ENV_LAMBDA_FUNCTION_VERSION, "").strip()
+        self.metric_dimensions = {names.METRIC_DIMENSION_VERSION: version} if version else None
         # reward_kit's own log records (the judge's error lines) get the same JSON format.
         # Powertools configures only top-level loggers that already exist, and the judge module
         # (logger "reward_kit.graders.judge") loads lazily: create the parent logger first.
@@ -171,6 +176,7 @@ class RewardRuntime:
             self.scorers.clear()
             self.scorers[cache_key] = scorer
             self.spec_hash = spec_hash(scorer.spec)
+            self.criteria = criterion_series(scorer.spec)
         return scorer
 
     # --- extra metric groups -----------------------------------------------------------------
@@ -214,6 +220,9 @@ class RewardRuntime:
             seconds = time.perf_counter() - started
             judge = result.judge if scorer.calls_judge else None
             metrics = invocation_metrics(result, scorer.dimensions, seconds, judge, output_range=scorer.range)
+            if self.criteria:
+                metrics += [Metric(name, [_compact(v) for v in values])
+                            for name, values in criterion_values(result.outputs, self.criteria).items()]
             self._write_record(scorer, metrics, _summary(result))
             if result.dropped:
                 self._report_dropped(result)
@@ -241,7 +250,7 @@ class RewardRuntime:
                     continue
                 taken.add(extra.name)
                 metrics.append(extra)
-            records = build_records(self.metrics.serialize_metric_set, metrics, properties)
+            records = build_records(self.metrics.serialize_metric_set, metrics, properties, self.metric_dimensions)
             if is_metrics_disabled():
                 records = [without_envelope(records[0])] if records else []
             for record in records:
@@ -319,10 +328,13 @@ def estimate_record_bytes(
     seconds: float,
     namespace: str = names.METRIC_NAMESPACE,
     rewards: tuple[float, ...] = (1, 0, 0.8),
+    version: str | None = "12",
 ) -> int:
     """Log bytes one invocation writes, by the handler's own code path, for a batch of
     ``samples`` with no failures whose rewards cycle through ``rewards`` (binary rewards with
-    some partial credit). The cost model (``stacks.cost``) uses it; ``make bench`` measures."""
+    some partial credit), as a deployed version (``version``: the dimension Lambda's
+    ``AWS_LAMBDA_FUNCTION_VERSION`` adds) writes it. The cost model (``stacks.cost``) uses it;
+    ``make bench`` measures."""
     from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
     values = [float(rewards[i % len(rewards)]) for i in range(samples)]
@@ -333,7 +345,8 @@ def estimate_record_bytes(
         values={AGGREGATE: values, **dict.fromkeys(dimensions, binary)},
     )
     provider = AmazonCloudWatchEMFProvider(namespace=namespace, service=service)
-    records = build_records(provider.serialize_metric_set, invocation_metrics(result, dimensions, seconds), _summary(result))
+    records = build_records(provider.serialize_metric_set, invocation_metrics(result, dimensions, seconds), _summary(result),
+                            {names.METRIC_DIMENSION_VERSION: version} if version else None)
     return sum(len(dumps(record).encode()) + 1 for record in records)  # + the newline
 
 

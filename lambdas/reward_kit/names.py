@@ -101,4 +101,38 @@ def distribution_metric_names(dimensions: list[str] | tuple[str, ...]) -> list[s
 def failure_metric_name(reason: str) -> str:
     """Metric name counting one failure reason, e.g. ``Failure_no_assistant_message``."""
     return f"{METRIC_FAILURE_PREFIX}{reason}"
+
+
 CODE_EXECUTOR_FUNCTION_ENV = "CODE_EXECUTOR_FUNCTION"  # ARN (qualified) of the environment's code executor function
+
+
+# --- Lambda versions: the stacks publish them, the operator tools (ops/) read them back -------
+LIVE_ALIAS = "live"  # the alias that follows the latest version, or live_version after a rollback
+_VERSION_DESCRIPTION_PREFIX = "reward spec "
+
+
+def version_description(spec_hash: str, function: str, environment: str) -> str:
+    """A published version's description: ``reward spec <hash> (<function>, <env>)``."""
+    return f"{_VERSION_DESCRIPTION_PREFIX}{spec_hash} ({function}, {environment})"
+
+
+def spec_hash_of_version(description: str) -> str | None:
+    """The spec hash in a version's description (None for a version described otherwise)."""
+    if not description.startswith(_VERSION_DESCRIPTION_PREFIX):
+        return None
+    words = description[len(_VERSION_DESCRIPTION_PREFIX):].split(" ")
+    return words[0] or None
+
+
+# --- metrics by function version, and the judge's criteria -----------------------------------
+# Lambda sets this in every sandbox (a version number, or $LATEST): read, never set.
+ENV_LAMBDA_FUNCTION_VERSION = "AWS_LAMBDA_FUNCTION_VERSION"
+# Every metric is also published with this dimension next to ``service`` (EMF dimension sets
+# [service] and [service, version]): the roll-up, and one series per version.
+METRIC_DIMENSION_VERSION = "version"
+METRIC_CRITERION_PREFIX = "Criterion_"  # + criterion (or <component>_<criterion>), one value per judged sample
+
+
+def criterion_metric_name(criterion: str) -> str:
+    """The per-sample series of one judge criterion, e.g. ``Criterion_clarity``."""
+    return f"{METRIC_CRITERION_PREFIX}{criterion}"

@@ -38,7 +38,7 @@ from typing import Any, Mapping, Sequence
 
 from stacks import capacity
 
-from . import bedrock_quotas, code_sandbox, deployment, evaluators, guardrails, observability, sizing
+from . import bedrock_quotas, code_sandbox, deployment, evaluators, guardrails, observability, sizing, training_shape
 from .alarms import AlarmsConfig, parse_alarms
 from .bedrock_quotas import BedrockQuotasConfig, check_judge_quotas, parse_bedrock_quotas
 from .code_sandbox import (
@@ -98,7 +98,7 @@ __all__ = [
 # Each concern owns its keys; the environment object is their union.
 ENVIRONMENT_KEYS = (
     "alarms", "reward_functions", "training", *deployment.KEYS, *observability.KEYS, *sizing.KEYS,
-    *evaluators.KEYS, *bedrock_quotas.KEYS, *code_sandbox.KEYS, *guardrails.KEYS,
+    *evaluators.KEYS, *bedrock_quotas.KEYS, *code_sandbox.KEYS, *guardrails.KEYS, *training_shape.KEYS,
 )
 
 
@@ -214,10 +214,13 @@ def _parse_environment(env: str, raw: Any, app_tags: Mapping[str, str]) -> Envir
         path, raw, "reward_functions", "an object {name: function config}"))
     if not functions_raw:
         raise CHECKS.fail(f"{path}.reward_functions", "must define at least one reward function")
+    shape = (training_shape.parse_training_shape(f"{path}.training_shape", raw["training_shape"])
+             if "training_shape" in raw else None)
     functions = tuple(
         parse_function(env, name, fn, headroom=sizing_config.headroom,
                        overhead=sizing_config.invocation_overhead_seconds,
-                       log_level=observability_config.application_log_level, deployment=deployment_config)
+                       log_level=observability_config.application_log_level, deployment=deployment_config,
+                       training_shape=shape)
         for name, fn in functions_raw.items()
     )
     seen: dict[str, str] = {}

@@ -26,6 +26,7 @@ REMOVAL_POLICIES = ("destroy", "retain")
 NAME_AFFIX_MAX = 16  # function names are limited to 64 characters in all
 NAME_AFFIX_RULE = f"1-{NAME_AFFIX_MAX} characters of [a-z0-9-], starting and ending with a letter or digit"
 ACCOUNT_RE = re.compile(r"\d{12}")
+STACK_PREFIX = "NovaRftRewards"  # every environment's stack: [<prefix>-]NovaRftRewards-<env>[-<suffix>]
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class DeploymentConfig:
     log_group_removal_policy: str = "destroy"  # one of REMOVAL_POLICIES
     name_prefix: str | None = None
     name_suffix: str | None = None
+
+    def stack_name(self, environment: str) -> str:
+        """The environment's stack name (the CDK app and the operator tools agree on it)."""
+        return self.affixed(f"{STACK_PREFIX}-{environment}")
 
     @property
     def retain_log_groups(self) -> bool:

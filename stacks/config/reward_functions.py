@@ -21,6 +21,7 @@ from . import judge as judge_config
 from .deployment import DeploymentConfig
 from .errors import CHECKS, NAME_RE, ConfigError
 from .judge import JudgeConfig
+from .training_shape import TrainingShape, function_rate
 
 KEYS = (
     "expected_seconds_per_sample",
@@ -32,6 +33,7 @@ KEYS = (
     "samples_per_invocation",
     "target_evaluations_per_second",
     "timeout_seconds",
+    "training_shape",
     *judge_config.KEYS,
 )
 
@@ -63,6 +65,7 @@ class RewardFunctionConfig:
     judge: JudgeConfig | None = None  # when the spec needs a Bedrock judge
     log_level: str = DEFAULT_LOG_LEVEL  # the environment's application log level (Lambda's name)
     live_version: int | None = None  # pin the live alias to this published version (rollback)
+    training_shape: TrainingShape | None = None  # what target_evaluations_per_second was derived from
 
     @property
     def spec_hash(self) -> str:
@@ -174,7 +177,7 @@ def _kind(path: str, raw: Any, spec: dict[str, Any]) -> str:
 
 def parse_function(
     env: str, name: str, raw: Any, *, headroom: float, overhead: float, log_level: str = DEFAULT_LOG_LEVEL,
-    deployment: DeploymentConfig | None = None,
+    deployment: DeploymentConfig | None = None, training_shape: TrainingShape | None = None,
 ) -> RewardFunctionConfig:
     path = f"environments.{env}.reward_functions.{name}"
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
@@ -203,8 +206,7 @@ def parse_function(
                                ge=MEMORY_MB_RANGE[0], le=MEMORY_MB_RANGE[1])
     timeout_seconds = CHECKS.integer(f"{path}.timeout_seconds", raw.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS),
                                      ge=TIMEOUT_SECONDS_RANGE[0], le=TIMEOUT_SECONDS_RANGE[1])
-    rate = CHECKS.number(f"{path}.target_evaluations_per_second",
-                         CHECKS.required(path, raw, "target_evaluations_per_second", "a number > 0"), gt=0)
+    rate, shape = function_rate(path, raw, training_shape)
     per_sample = CHECKS.number(f"{path}.expected_seconds_per_sample",
                                CHECKS.required(path, raw, "expected_seconds_per_sample", "a number > 0"), gt=0)
     batch = CHECKS.integer(f"{path}.samples_per_invocation", raw.get("samples_per_invocation", 1), ge=1)
@@ -268,6 +270,7 @@ def parse_function(
         judge=judge,
         log_level=log_level,
         live_version=live_version,
+        training_shape=shape,
     )
     size = sum(len(k.encode()) + len(v.encode()) for k, v in function.environment_variables().items())
     if size > LAMBDA_ENVIRONMENT_MAX_BYTES:

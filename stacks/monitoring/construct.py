@@ -25,6 +25,7 @@ from constructs import Construct
 from stacks.config import DeploymentConfig, EnvironmentConfig
 
 from . import alarms as reward_alarms
+from .by_version import criteria_panels, version_panels
 from .dashboard import DASHBOARD_PERIOD, PANEL_HEIGHT, PANEL_WIDTH, panel, reward_panels, section_header
 from .reward_metrics import FunctionMetrics
 
@@ -73,9 +74,12 @@ class RewardMonitoring(Construct):
         environment: EnvironmentConfig,
         functions: Mapping[str, lambda_.IFunction],
         code_executor: lambda_.IFunction | None = None,
+        live_versions: Mapping[str, str] | None = None,
     ) -> None:
         """``functions``: reward function name (cdk.json) -> its Lambda; ``code_executor``: the
-        environment's code executor, when it has code functions (a health section of its own)."""
+        environment's code executor, when it has code functions (a health section of its own);
+        ``live_versions``: -> the version number its outputs name (a token; without it, no
+        by-version panels)."""
         super().__init__(scope, construct_id)
         self.config = environment
         self.health_alarms: list[cw.Alarm] = []  # cdk-monitoring-constructs' (errors, throttles, p99)
@@ -115,7 +119,11 @@ class RewardMonitoring(Construct):
             function_scope = Construct(self, fn.construct_name)
             lambda_fn = functions[fn.name]
             self.dashboard.add_widgets(section_header(fm))
-            for row in _rows(reward_panels(fm)):
+            panels = reward_panels(fm)
+            if live_versions is not None:
+                panels += version_panels(fm, live_versions[fn.name])
+            panels += criteria_panels(fm)
+            for row in _rows(panels):
                 self.dashboard.add_widgets(row)
             self.dashboard.add_widgets(*self._lambda_health(fm, lambda_fn))
             if alarms_config.enabled:

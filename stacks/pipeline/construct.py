@@ -36,6 +36,8 @@ from stacks.config import EnvironmentConfig, PipelineConfig
 from stacks.guardrails import apply_permissions_boundary, apply_tags
 from stacks.nag import render_finding_resource
 
+from .post_deploy import PostDeployCheckAccess, post_deploy_step
+
 ROOT = Path(__file__).resolve().parents[2]
 # The README's two commands: everything a fresh machine needs, then the same checks as a developer's.
 SYNTH_COMMANDS = ("make synth", "make test")
@@ -127,7 +129,16 @@ class DeliveryPipelineStack(Stack):
                     f"Approve-{name}",
                     comment=f"Promote to production environment '{name}' (account {env.account}, {env.region})?",
                 ))
-            self.pipeline.add_stage(stage, pre=pre)
+            # After the deploy: the new live versions on their example data (stacks/pipeline/post_deploy.py).
+            PostDeployCheckAccess(stage.stack, "PostDeployCheckAccess", pipeline_account=config.account,
+                                  pipeline_stack_name=construct_id,
+                                  function_arns=[rf.function.function_arn
+                                                 for rf in getattr(stage.stack, "reward_functions", {}).values()])
+            check = post_deploy_step(env, stage.stack.stack_name, source,
+                                     codebuild.BuildEnvironment(build_image=BUILD_IMAGE),
+                                     codebuild.BuildSpec.from_object(
+                                         {"phases": {"install": {"runtime-versions": RUNTIME_VERSIONS}}}))
+            self.pipeline.add_stage(stage, pre=pre, post=[check])
             self.stages[name] = stage
         # Build now so the generated roles and policies exist for their acknowledgements.
         self.pipeline.build_pipeline()

@@ -26,15 +26,17 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from reward_kit import names
 from stacks.config import EnvironmentConfig, RewardFunctionConfig
 from stacks.config.observability import LOG_FORMAT
 
 from .bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
+from .live_version import live_spec_hash
 
 if TYPE_CHECKING:  # stacks.code_sandbox imports this module (its executor's log statement)
     from stacks.code_sandbox import CodeExecutor
 
-LIVE_ALIAS = "live"
+LIVE_ALIAS = names.LIVE_ALIAS
 
 
 def recipe_fields_yaml(lambda_arn: str, concurrency_limit: int) -> str:
@@ -176,7 +178,7 @@ class RewardFunction(Construct):
             system_log_level_v2=lambda_.SystemLogLevel(environment.system_log_level),
             # A new version per code or configuration change; old ones stay for pinned jobs.
             current_version_options=lambda_.VersionOptions(
-                description=f"reward spec {function.spec_hash} ({function.name}, {environment.name})",
+                description=names.version_description(function.spec_hash, function.name, environment.name),
                 removal_policy=RemovalPolicy.RETAIN,
             ),
         )
@@ -204,6 +206,17 @@ class RewardFunction(Construct):
             provisioned_concurrent_executions=function.provisioned_concurrency,
         )
 
+        # What training jobs and the evaluator call: the live version. After a rollback
+        # (live_version) that is the retained version, not the one this deploy published, and
+        # its spec hash is read back from that version's description at deploy time.
+        self.live_spec_hash = function.spec_hash
+        if function.live_version is not None:
+            self.live_spec_hash = live_spec_hash(
+                self, "PinnedLiveSpecHash", function_arn=self.function.function_arn,
+                version=function.live_version, log_retention_days=environment.log_retention_days,
+                retain_logs=deployment.retain_log_groups,
+            )
+
         if environment.tracing:
             # Active tracing adds the X-Ray statement to the role's DefaultPolicy; acknowledge it
             # there, so a "*" resource in the role's own inline policy is still reported.
@@ -220,40 +233,58 @@ class RewardFunction(Construct):
     def _add_outputs(self) -> None:
         """Paste-ready outputs, created at the stack's top level so their names do not change.
 
-        Training jobs get the version-qualified ARN: immutable for the job's life, whatever
-        is deployed later. The alias ARN is for teams that want every job to follow the latest.
+        Training jobs get the live version's qualified ARN: immutable for the job's life,
+        whatever is deployed later. Every output that names a version names the live one (the
+        one this deploy published, or ``live_version`` after a rollback), so a job started from
+        the outputs after a rollback never trains on the reward rolled back from. The alias ARN
+        is for teams that want every job to follow the latest.
         """
         stack = Stack.of(self)
         fn = self.config
         p = fn.construct_name
         version_arn = self.invoke_arn
+        which = ("this deploy's version" if fn.live_version is None
+                 else f"version {fn.live_version}, pinned by live_version")
         CfnOutput(stack, f"{p}FunctionArn", value=self.function.function_arn,
                   description=f"{fn.function_name} (unqualified function ARN, for the console and logs)")
         CfnOutput(stack, f"{p}VersionArn", value=version_arn,
-                  description=f"Version-qualified ARN of this deploy (reward spec {fn.spec_hash}): start training "
-                  "jobs with it")
-        CfnOutput(stack, f"{p}SpecHash", value=fn.spec_hash,
-                  description="reward_kit.spec.spec_hash of the deployed spec (the dry run prints the same)")
+                  description=f"Version-qualified ARN of the live version ({which}): start training jobs with it")
+        CfnOutput(stack, f"{p}LiveVersion", value=self.live_version_number,
+                  description=f"The version the '{LIVE_ALIAS}' alias and every version-qualified output name ({which})")
+        CfnOutput(stack, f"{p}SpecHash", value=self.live_spec_hash,
+                  description=f"reward_kit.spec.spec_hash of the live version's spec ({which}; the dry run prints "
+                  "the same)")
         CfnOutput(stack, f"{p}AliasArn", value=self.alias.function_arn,
                   description=f"'{LIVE_ALIAS}' alias: follows the latest version (or live_version); carries "
                   "provisioned concurrency when configured")
         CfnOutput(stack, f"{p}BedrockLambdaArn", value=version_arn,
-                  description="rftConfig.graderConfig.lambdaGrader.lambdaArn (version-qualified)")
+                  description=f"rftConfig.graderConfig.lambdaGrader.lambdaArn (version-qualified: {which})")
         CfnOutput(stack, f"{p}BedrockGraderConfig",
                   value=stack.to_json_string({"graderConfig": {"lambdaGrader": {"lambdaArn": version_arn}}}),
-                  description="rftConfig fragment for CreateModelCustomizationJob (version-qualified)")
+                  description=f"rftConfig fragment for CreateModelCustomizationJob (version-qualified: {which})")
         CfnOutput(stack, f"{p}RecipeRewardLambdaArn", value=version_arn,
-                  description="SageMaker Nova RFT recipe: run.reward_lambda_arn (version-qualified)")
+                  description=f"SageMaker Nova RFT recipe: run.reward_lambda_arn (version-qualified: {which})")
         CfnOutput(stack, f"{p}LambdaConcurrencyLimit", value=str(fn.reserved_concurrency),
                   description="SageMaker Nova RFT recipe: training_config.rollout.rewards.api_endpoint."
                   "lambda_concurrency_limit (= reserved concurrency)")
         CfnOutput(stack, f"{p}SageMakerRecipeFields", value=recipe_fields_yaml(version_arn, fn.reserved_concurrency),
-                  description="SageMaker Nova RFT recipe fields (YAML with the recipe's nesting; merge into the recipe)")
+                  description="SageMaker Nova RFT recipe fields (YAML with the recipe's nesting; merge into the recipe; "
+                  f"{which})")
+
+    @property
+    def live_version_number(self) -> str:
+        """The live version's number: ``live_version`` when pinned, else this deploy's (a token)."""
+        if self.config.live_version is not None:
+            return str(self.config.live_version)
+        return self.version.version
 
     @property
     def invoke_arn(self) -> str:
-        """The version this deploy published (version-qualified ARN): what training jobs and the
-        SageMaker AI Evaluator registration call, immutable for as long as they use it."""
+        """The live version's qualified ARN: what training jobs and the SageMaker AI Evaluator
+        registration call, immutable for as long as they use it. Without ``live_version`` it is
+        the version this deploy published; with it, that retained version (a rollback)."""
+        if self.config.live_version is not None:
+            return f"{self.function.function_arn}:{self.config.live_version}"
         return self.version.function_arn
 
     @property

@@ -131,7 +131,7 @@ def test_rate_must_be_a_number_not_a_bool_or_string() -> None:
 
 def test_missing_required_rate() -> None:
     assert error(with_fn(target_evaluations_per_second=None)) == (
-        f"{FN}.target_evaluations_per_second: required (a number > 0)"
+        f"{FN}.target_evaluations_per_second: required (a number > 0, or a training_shape)"
     )
 
 

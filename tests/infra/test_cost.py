@@ -200,13 +200,19 @@ def test_estimate_matches_a_real_handler_run(monkeypatch, capsys) -> None:
     monkeypatch.setenv(names.ENV_REWARD_SPEC, json.dumps(spec))
     import rlvr.handler as module
 
-    module = importlib.reload(module)
     sample = {"id": "a", "messages": [{"role": "assistant", "content": "\\boxed{positive}"}],
               "metadata": {"reference_answer": "positive"}}
-    module.handler([sample], None)
-    line = capsys.readouterr().out
-    seconds = json.loads(line)[names.METRIC_BATCH_SECONDS]
-    assert len(line.encode()) == estimate_record_bytes(["label"], 1, service="reward", seconds=seconds, rewards=(1,))
+    for version in ("12", None):  # as deployed (Lambda sets the version), and run locally
+        if version:
+            monkeypatch.setenv(names.ENV_LAMBDA_FUNCTION_VERSION, version)
+        else:
+            monkeypatch.delenv(names.ENV_LAMBDA_FUNCTION_VERSION)
+        module = importlib.reload(module)
+        module.handler([sample], None)
+        line = capsys.readouterr().out
+        seconds = json.loads(line)[names.METRIC_BATCH_SECONDS]
+        assert len(line.encode()) == estimate_record_bytes(["label"], 1, service="reward", seconds=seconds,
+                                                           rewards=(1,), version=version)
 
 
 def test_readme_cost_table_comes_from_the_model() -> None:

@@ -133,6 +133,22 @@ def bootstrap(aws: Any, template: dict[str, Any]) -> None:
 MOTO_UNTAGGABLE_TYPES = ("AWS::KMS::Key",)
 
 
+# moto's AWS::Lambda::Version has no GetAtt (its Ref is already the logical id, see above): the
+# `Version` attribute (the <Fn>LiveVersion output, the dashboard's live-version panel) becomes
+# the number moto's first publish gives; the templates' own tests check the attribute.
+MOTO_FIRST_VERSION = "1"
+
+
+def _without_version_attributes(value: Any, versions: set[str]) -> Any:
+    if isinstance(value, dict):
+        if list(value) == ["Fn::GetAtt"] and value["Fn::GetAtt"][0] in versions and value["Fn::GetAtt"][1] == "Version":
+            return MOTO_FIRST_VERSION
+        return {k: _without_version_attributes(v, versions) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_version_attributes(v, versions) for v in value]
+    return value
+
+
 def _for_moto(template: dict[str, Any]) -> dict[str, Any]:
     template = json.loads(json.dumps(template))
     versions = {k for k, v in template["Resources"].items() if v["Type"] == "AWS::Lambda::Version"}
@@ -145,7 +161,7 @@ def _for_moto(template: dict[str, Any]) -> dict[str, Any]:
         for key, value in variables.items():
             if isinstance(value, dict) and value.get("Ref") in versions:
                 variables[key] = value["Ref"]
-    return template
+    return _without_version_attributes(template, versions)  # type: ignore[no-any-return]
 
 
 def deploy(aws: Any, name: str, template: dict[str, Any]) -> dict[str, Any]:

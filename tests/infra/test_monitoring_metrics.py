@@ -102,6 +102,9 @@ def emitted_metrics(stdout: str) -> set[Key]:
     return found
 
 
+DEPLOYED_VERSION = "7"
+
+
 def _run_function(fm: FunctionMetrics, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
                   bedrock_fake: Any) -> set[Key]:
     fn = fm.function
@@ -109,6 +112,7 @@ def _run_function(fm: FunctionMetrics, monkeypatch: pytest.MonkeyPatch, capsys: 
         for key, value in fn.environment_variables().items():
             patch.setenv(key, value)
         patch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+        patch.setenv(names.ENV_LAMBDA_FUNCTION_VERSION, DEPLOYED_VERSION)  # as Lambda sets it
         if fn.judge is not None:
             patch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", bedrock_fake.url)
             bedrock_fake.responder = judge_reply
@@ -213,16 +217,26 @@ def test_dashboards_and_alarms_read_only_emitted_metrics(
         emitted = _run_function(fm, monkeypatch, capsys, bedrock)
         service = frozenset({(names.METRIC_DIMENSION_SERVICE, fm.service)})
         assert emitted, f"{fm.function.name}: no EMF record captured"
-        assert {dims for _, _, dims in emitted} == {service}, "every record carries the function's service"
+        versioned = service | {(names.METRIC_DIMENSION_VERSION, DEPLOYED_VERSION)}
+        # Every metric twice: the roll-up by service, and by service and the version that ran.
+        assert {dims for _, _, dims in emitted} == {service, versioned}, "every record carries the function's service"
+        assert {name for _, name, dims in emitted if dims == service} == {
+            name for _, name, dims in emitted if dims == versioned}
         ours = {key for key in referenced[env] if key[0] == names.METRIC_NAMESPACE and key[2] == service}
         assert ours, f"{env}.{fm.function.name}: the dashboard shows nothing of this function"
         missing = sorted(name for _, name, _ in ours - emitted)
         assert not missing, f"{env}.{fm.function.name}: referenced but never emitted: {missing}"
+        # The live-version panels read the version dimension (a token: the deployed version's number).
+        by_version = {key[1] for key in referenced[env] if key[0] == names.METRIC_NAMESPACE
+                      and dict(key[2]).get(names.METRIC_DIMENSION_SERVICE) == fm.service
+                      and names.METRIC_DIMENSION_VERSION in dict(key[2])}
+        assert by_version, f"{env}.{fm.function.name}: no panel of the live version"
+        assert by_version <= {name for _, name, dims in emitted if dims == versioned}
 
         # Every per-sample score series it emitted is on the dashboard.
-        per_sample = {key for key in emitted
-                      if key[1] == names.METRIC_AGGREGATE_REWARD or key[1].startswith(
-                          (names.METRIC_REWARD_PREFIX, names.METRIC_NORMALIZED_PREFIX))}
+        per_sample = {key for key in emitted if key[2] == service
+                      and (key[1] == names.METRIC_AGGREGATE_REWARD or key[1].startswith(
+                          (names.METRIC_REWARD_PREFIX, names.METRIC_NORMALIZED_PREFIX)))}
         assert per_sample
         dashboard = set().union(*(dashboard_metrics(b) for b in dashboard_bodies(synth.templates[env])))
         assert per_sample <= dashboard, sorted(k[1] for k in per_sample - dashboard)
@@ -237,4 +251,6 @@ def test_every_referenced_metric_is_ours_or_the_lambdas(referenced: dict[str, se
         assert namespaces == {names.METRIC_NAMESPACE, "AWS/Lambda"}, env
         for namespace, _, dims in keys:
             expected = names.METRIC_DIMENSION_SERVICE if namespace == names.METRIC_NAMESPACE else "FunctionName"
-            assert {d for d, _ in dims} == {expected}
+            allowed = [{expected}, {expected, names.METRIC_DIMENSION_VERSION}] if namespace == names.METRIC_NAMESPACE \
+                else [{expected}]
+            assert {d for d, _ in dims} in allowed

@@ -116,7 +116,7 @@ def test_live_version_pins_the_alias_for_a_rollback() -> None:
     (alias,) = [v for v in template["Resources"].values() if v["Type"] == "AWS::Lambda::Alias"]
     assert alias["Properties"]["FunctionVersion"] == "3"
     assert "pinned to version 3" in alias["Properties"]["Description"]
-    # The deploy still publishes (and outputs) the new version; only the alias stays behind.
+    # The deploy still publishes the new version (retained); outputs name version 3 (test_live_version_outputs).
     assert any(v["Type"] == "AWS::Lambda::Version" for v in template["Resources"].values())
     raw["reward_functions"]["sentiment"]["live_version"] = 0
     assert error({"dev": raw}) == ("environments.dev.reward_functions.sentiment.live_version: "
