@@ -165,6 +165,12 @@ class RewardRuntime:
             self.scorers.clear()
             self.scorers[cache_key] = scorer
             self.spec_hash = spec_hash(scorer.spec)
+            if scorer.isolated:
+                # Fork the grading workers now, from the warm process and before scoring
+                # starts any thread; they stay idle between invocations (reward_kit.isolation).
+                from reward_kit import isolation
+
+                isolation.POOL.start(scorer.concurrency)
         return scorer
 
     # --- extra metric groups -----------------------------------------------------------------
