@@ -28,9 +28,12 @@ Lifecycle. Workers outlive the invocation, idle:
   between invocations. A warm invocation forks nothing.
 - A worker is killed only when it overruns its budget, dies, answers garbage, or has served
   ``MAX_SAMPLES_PER_WORKER`` samples (caches inside sympy only grow); the next call gets a
-  replacement from the fork server. Workers still busy when the outermost ``session()`` ends
-  (a call abandoned at the deadline) are killed then: nothing computes after the handler
-  returns. A grader registered after the fork server started (another spec) restarts it.
+  replacement from the fork server, and when the event ends (``session()``) the pool is
+  topped up to the workers ``start()`` asked for if time is left, so the next invocation
+  forks nothing either. Workers still busy when the outermost session ends (a call abandoned
+  at the deadline) are killed then, and a new worker reports ready before a spawn returns:
+  nothing computes after the handler returns. A grader registered after the fork server
+  started (another spec) restarts it.
 - Each worker lives under an address-space limit (``resource.setrlimit(RLIMIT_AS)``): a grader
   that allocates without bound gets a MemoryError (its grader_error) instead of taking the
   whole Lambda down.
@@ -74,6 +77,8 @@ DEFAULT_MEMORY_MB = 2048
 MIN_WORKER_MEMORY_MB = 64  # math-verify on real answers needs well under 48 MB more
 # The fork server answers a spawn request in milliseconds (one fork); past this it is broken.
 SPAWN_TIMEOUT_SECONDS = 5.0
+# A replacement is forked when an event ends only with this much time left before its deadline.
+TOP_UP_RESERVE_SECONDS = 0.25
 
 # Outcomes of one isolated call (besides a GradeResult).
 TIMED_OUT = "timed_out"
@@ -184,6 +189,7 @@ def _serve(conn: Connection, extra_memory: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ImportError, OSError, ValueError):
         pass  # no /proc or no rlimit (macOS dry runs): the time limit still holds
+    conn.send_bytes(b"")  # ready: from here on it only waits on the pipe
     while True:
         try:
             key, sample, soft_deadline = conn.recv()
@@ -227,6 +233,7 @@ class WorkerPool:
         self._sessions = 0
         self._generation = 0  # bumped by register(): an older fork server lacks the new grader
         self._server: _ForkServer | None = None
+        self._target = 0  # idle workers to keep ready between events (start())
         self.spawned = 0  # workers forked so far (by every fork server of this pool)
 
     # --- registration and start (parent) ---------------------------------------------------------
@@ -245,9 +252,9 @@ class WorkerPool:
         workers = max(1, min(MAX_WORKERS, workers))
         with self._lock:
             self.max_workers = max(self.max_workers, workers)
+            self._target = workers
             self._ensure_server()
-            while len(self._idle) + len(self._busy) < workers:
-                self._idle.append(self._spawn())
+            self._top_up(None)
 
     # --- one call --------------------------------------------------------------------------------
 
@@ -357,6 +364,10 @@ class WorkerPool:
             if not server.conn.poll(SPAWN_TIMEOUT_SECONDS):
                 raise OSError("the fork server did not answer")
             pid = server.conn.recv()
+            # Set up and waiting on its pipe before any caller (or the handler's return) goes on.
+            if not parent_end.poll(SPAWN_TIMEOUT_SECONDS):
+                raise OSError("the new worker did not start")
+            parent_end.recv_bytes()
         except BaseException:
             parent_end.close()
             self._stop_server()  # broken: the next call starts a new one
@@ -412,6 +423,14 @@ class WorkerPool:
             time.sleep(0.002)
         _kill_and_reap(server.pid)
 
+    def _top_up(self, deadline: float | None) -> None:
+        """Fork workers (in the fork server) until ``_target`` exist, while time is left: a
+        worker killed or recycled in this event is replaced now, not in the next one."""
+        while len(self._idle) + len(self._busy) < self._target:
+            if deadline is not None and time.monotonic() + TOP_UP_RESERVE_SECONDS > deadline:
+                return
+            self._idle.append(self._spawn())
+
     # --- process lifetime ------------------------------------------------------------------------
 
     def shutdown(self) -> None:
@@ -432,9 +451,11 @@ class WorkerPool:
             return None if self._server is None else self._server.pid
 
     @contextmanager
-    def session(self, max_workers: int | None = None) -> Iterator[None]:
+    def session(self, max_workers: int | None = None, deadline: float | None = None) -> Iterator[None]:
         """One scored event (the Scorer wraps each): when the outermost session ends, workers
-        still busy (calls abandoned at the deadline) are killed; idle ones stay for the next."""
+        still busy (calls abandoned at the deadline) are killed, idle ones stay for the next
+        event, and workers killed or recycled during it are replaced if ``deadline`` (a
+        ``time.monotonic()`` value) leaves time for it."""
         with self._lock:
             self._sessions += 1
             if max_workers is not None:
@@ -448,6 +469,12 @@ class WorkerPool:
                     for worker in list(self._busy):
                         self._retire(worker, close=False)
                     self._lock.notify_all()
+                    server = self._server
+                    if server is not None and server.generation == self._generation:
+                        try:
+                            self._top_up(deadline)
+                        except (OSError, EOFError, ValueError, RuntimeError):
+                            pass  # the next call starts a new fork server
 
 
 def _alive(pid: int) -> bool:

@@ -152,7 +152,7 @@ class Scorer:
 
         # Workers still busy when the event is scored are killed: nothing keeps running after
         # the handler returns (idle ones stay, blocked on their pipes).
-        with isolation.session(self.concurrency):
+        with isolation.session(self.concurrency, deadline):
             return self._score_samples(samples, deadline, event_key)
 
     def _score_samples(
