@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 
 
@@ -40,7 +41,7 @@ def all_procs() -> dict[int, Proc]:
     return procs
 
 
-def descendants(root: int | None = None, exclude: set[int] = frozenset()) -> dict[int, Proc]:  # type: ignore[assignment]
+def descendants(root: int | None = None, exclude: Collection[int] = ()) -> dict[int, Proc]:
     """Every process below ``root`` (default: this one), except those below ``exclude``."""
     procs = all_procs()
     children: dict[int, list[int]] = {}
@@ -56,12 +57,12 @@ def descendants(root: int | None = None, exclude: set[int] = frozenset()) -> dic
     return found
 
 
-def child_pids(exclude: set[int] = frozenset()) -> list[int]:  # type: ignore[assignment]
+def child_pids(exclude: Collection[int] = ()) -> list[int]:
     """Direct children (live or unreaped) of this process."""
     return [pid for pid, proc in all_procs().items() if proc.ppid == os.getpid() and pid not in exclude]
 
 
-def assert_nothing_burns_cpu(exclude: set[int] = frozenset(), window: float = 0.5) -> dict[int, Proc]:  # type: ignore[assignment]
+def assert_nothing_burns_cpu(exclude: Collection[int] = (), window: float = 0.5) -> dict[int, Proc]:
     """No descendant gains CPU time over ``window`` seconds or is left running, no grading
     thread is left, and no thread of this process keeps computing. Returns the descendants."""
     grading = ("reward-grader", "math-verify")
