@@ -107,12 +107,13 @@ def _memory_limit_bytes(workers: int) -> int:
 class _ForkServer:
     """The single-threaded process that forks the workers (this process's child)."""
 
-    __slots__ = ("pid", "conn", "generation")
+    __slots__ = ("pid", "conn", "generation", "dead")
 
     def __init__(self, pid: int, conn: Connection, generation: int) -> None:
         self.pid = pid
         self.conn = conn
         self.generation = generation
+        self.dead = False  # exited and reaped: its workers' pids may belong to others now
 
 
 class _Worker:
@@ -150,6 +151,7 @@ def _fork_server_main(conn: Connection) -> None:
     # Inherited objects are never collected here or in the workers: no finalizer closes a
     # descriptor number that now means something else, and no page is copied for GC marks.
     gc.freeze()
+    die_with_parent = _parent_death_signal()
     children: set[int] = set()
     try:
         while True:
@@ -160,6 +162,7 @@ def _fork_server_main(conn: Connection) -> None:
                 if pid == 0:  # a worker
                     code = 1
                     try:
+                        die_with_parent()  # a worker never outlives its fork server
                         conn.close()
                         _serve(Connection(child_fd), request[1])
                         code = 0
@@ -176,6 +179,20 @@ def _fork_server_main(conn: Connection) -> None:
     finally:
         for pid in children:
             _kill_and_reap(pid)
+
+
+def _parent_death_signal() -> Any:
+    """A function that makes the calling process get SIGKILL when its parent dies (Linux
+    prctl PR_SET_PDEATHSIG); a no-op elsewhere."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (ImportError, OSError, AttributeError):
+        return lambda: None
+    pr_set_pdeathsig = 1
+    return lambda: prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
 
 
 def _serve(conn: Connection, extra_memory: int) -> None:
@@ -330,7 +347,7 @@ class WorkerPool:
     def _ensure_server(self) -> None:
         """A live fork server that knows every registered grader: start (or restart) it."""
         server = self._server
-        if server is not None and server.generation == self._generation and _alive(server.pid):
+        if server is not None and server.generation == self._generation and self._server_alive():
             return
         self._stop_server()
         parent_end, server_end = Pipe(duplex=True)
@@ -386,8 +403,8 @@ class WorkerPool:
             except OSError:
                 pass
         server = worker.server
-        if pid <= 0 or server is not self._server:
-            return  # already retired, or its fork server is gone (it killed and reaped it)
+        if pid <= 0 or server is not self._server or server.dead:
+            return  # already retired, or its fork server is gone (it, or its death, killed it)
         try:
             os.kill(pid, signal.SIGKILL)  # not reaped yet: the pid is still this worker's
         except ProcessLookupError:
@@ -397,8 +414,17 @@ class WorkerPool:
         except (OSError, ValueError):
             self._stop_server()
 
+    def _server_alive(self) -> bool:
+        server = self._server
+        if server is None or server.dead:
+            return False
+        if not _alive(server.pid):
+            server.dead = True  # reaped just now; its workers got SIGKILL when it died
+        return not server.dead
+
     def _stop_server(self) -> None:
         """Kill every worker and the fork server, and reap the fork server (it reaps its workers)."""
+        self._server_alive()  # a dead one's worker pids must not be signalled
         for worker in self._idle:
             self._retire(worker)
         self._idle.clear()
@@ -407,7 +433,7 @@ class WorkerPool:
         for worker in list(self._busy):
             self._retire(worker, close=False)
         server, self._server = self._server, None
-        if server is None:
+        if server is None or server.dead:
             return
         try:
             server.conn.close()  # end of file: it kills and reaps its workers, then exits

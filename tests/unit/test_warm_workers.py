@@ -103,7 +103,8 @@ def test_a_warm_invocation_reuses_its_worker_and_forks_nothing(monkeypatch):
 
 def test_the_handler_forks_its_workers_from_a_fork_server_when_it_builds_its_scorer(load, capsys, forks):
     module = load("rlvr.handler", MATH)
-    outputs = module.handler([make_sample("a", "\\boxed{\\frac{1}{2}}", "0.5")], Context())
+    # The first invocation builds the grader (imports math-verify): a generous deadline.
+    outputs = module.handler([make_sample("a", "\\boxed{\\frac{1}{2}}", "0.5")], Context(60_000))
     assert outputs[0]["aggregate_reward_score"] == 1.0
     server, workers = isolation.POOL.server_pid, isolation.POOL.worker_pids
     assert server and len(workers) == 1
@@ -122,6 +123,7 @@ def test_the_handler_forks_its_workers_from_a_fork_server_when_it_builds_its_sco
 
 def test_after_the_handler_returns_the_workers_stay_and_compute_nothing(load, capsys):
     module = load("rlvr.handler", MATH)
+    module.handler([make_sample("cold", "\\boxed{1}", "1")], Context(60_000))  # builds the grader
     # A runaway sample killed at the deadline, then an ordinary one.
     outputs = module.handler([make_sample("ok", "\\boxed{2}", "2"), make_sample("slow", GIL_HOLDING, "2")],
                              Context(1500))
@@ -228,3 +230,18 @@ def test_a_pipe_another_thread_holds_while_workers_are_replaced_reaches_end_of_f
         held = not ready
     os.close(read_end)
     assert not held, "a grading worker holds another thread's pipe open"
+
+
+def test_a_fork_server_that_dies_takes_its_workers_and_the_next_call_starts_another():
+    scorer = Scorer(MATH, grader=isolated(_pid_grader))
+    (worker,) = pids(scorer.score_event([make_sample("a", "x", "1")]))
+    server = isolation.POOL.server_pid
+    assert server is not None
+    os.kill(server, 9)
+    until = time.monotonic() + 10
+    while processes.read_proc(worker) not in (None,) and processes.read_proc(worker).state != "Z" and time.monotonic() < until:  # type: ignore[union-attr]
+        time.sleep(0.01)
+    assert processes.read_proc(worker) is None or processes.read_proc(worker).state == "Z"  # type: ignore[union-attr]
+    (replacement,) = pids(scorer.score_event([make_sample("b", "x", "1")]))
+    assert replacement != worker and isolation.POOL.server_pid not in (None, server)
+    processes.assert_nothing_burns_cpu()
