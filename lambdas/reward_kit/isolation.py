@@ -265,13 +265,17 @@ class WorkerPool:
 
     def start(self, workers: int = 1) -> None:
         """Fork the fork server now (from this warm process, before the handler starts any
-        thread) and ``workers`` idle workers. Idempotent; without it the first call starts them."""
+        thread) and ``workers`` idle workers. Idempotent; without it the first call starts them.
+        Raises OSError when they cannot be started (calls then try again, sample by sample)."""
         workers = max(1, min(MAX_WORKERS, workers))
         with self._lock:
             self.max_workers = max(self.max_workers, workers)
             self._target = workers
-            self._ensure_server()
-            self._top_up(None)
+            try:
+                self._ensure_server()
+                self._top_up(None)
+            except (EOFError, ValueError, RuntimeError) as exc:
+                raise OSError(f"grading workers could not start: {exc}") from exc
 
     # --- one call --------------------------------------------------------------------------------
 
@@ -412,7 +416,7 @@ class WorkerPool:
         try:
             server.conn.send(("reap", pid))
         except (OSError, ValueError):
-            self._stop_server()
+            pass  # it has exited: the next call finds it dead and starts another
 
     def _server_alive(self) -> bool:
         server = self._server

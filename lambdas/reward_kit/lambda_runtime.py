@@ -170,7 +170,10 @@ class RewardRuntime:
                 # starts any thread; they stay idle between invocations (reward_kit.isolation).
                 from reward_kit import isolation
 
-                isolation.POOL.start(scorer.concurrency)
+                try:
+                    isolation.POOL.start(scorer.concurrency)
+                except OSError as exc:  # each call tries again; a sample that cannot run is a grader_error
+                    self.logger.warning("grading workers could not start", extra={"error": str(exc)})
         return scorer
 
     # --- extra metric groups -----------------------------------------------------------------

@@ -245,3 +245,15 @@ def test_a_fork_server_that_dies_takes_its_workers_and_the_next_call_starts_anot
     (replacement,) = pids(scorer.score_event([make_sample("b", "x", "1")]))
     assert replacement != worker and isolation.POOL.server_pid not in (None, server)
     processes.assert_nothing_burns_cpu()
+
+
+def test_workers_that_cannot_start_cost_the_samples_not_the_invocation(load, capsys, monkeypatch):
+    def no_fork() -> int:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    module = load("rlvr.handler", MATH)
+    outputs = module.handler([make_sample("a", "\\boxed{1}", "1"), make_sample("b", "\\boxed{2}", "2")], Context(60_000))
+    assert [o["aggregate_reward_score"] for o in outputs] == [0.0, 0.0]
+    assert all(o["metrics_list"][-1]["name"] == "failure_grader_error" for o in outputs)
+    assert "grading workers could not start" in capsys.readouterr().out
