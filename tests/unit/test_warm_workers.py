@@ -61,6 +61,21 @@ def pids(result) -> list[int | None]:
     return found
 
 
+_BEFORE: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def _children_before_the_test():
+    """Children this process had before the test (jsii's node runtime, other tests' leftovers)."""
+    _BEFORE.clear()
+    _BEFORE.update(processes.child_pids())
+    yield
+
+
+def nothing_burns_cpu() -> dict[int, processes.Proc]:
+    return processes.assert_nothing_burns_cpu(exclude=_BEFORE)
+
+
 @pytest.fixture
 def forks(monkeypatch):
     """Every os.fork() this (the handler's) process makes from now on."""
@@ -130,14 +145,14 @@ def test_after_the_handler_returns_the_workers_stay_and_compute_nothing(load, ca
     assert [o["aggregate_reward_score"] for o in outputs] == [1.0, 0.0]
     kept = isolation.POOL.worker_pids
     assert kept, "the worker killed at the deadline was replaced before the handler returned"
-    left = processes.assert_nothing_burns_cpu()
+    left = nothing_burns_cpu()
     assert set(kept) | {isolation.POOL.server_pid} == {pid for pid, p in left.items() if p.state != "Z"}
     spawned = isolation.POOL.spawned
     outputs = module.handler([make_sample("next", "\\boxed{3}", "3")], Context())
     capsys.readouterr()
     assert outputs[0]["aggregate_reward_score"] == 1.0
     assert isolation.POOL.spawned == spawned and isolation.POOL.worker_pids == kept
-    processes.assert_nothing_burns_cpu()
+    nothing_burns_cpu()
 
 
 def test_a_worker_killed_mid_batch_is_replaced_and_the_replacement_stays(forks):
@@ -211,7 +226,7 @@ def test_replacing_workers_while_another_thread_is_in_popen_never_blocks_popen()
     launcher.join(20)
     assert not stuck, "subprocess.Popen blocked while grading workers were alive"
     assert len(launched) > 0
-    processes.assert_nothing_burns_cpu()
+    nothing_burns_cpu()
 
 
 def test_a_pipe_another_thread_holds_while_workers_are_replaced_reaches_end_of_file():
@@ -244,7 +259,7 @@ def test_a_fork_server_that_dies_takes_its_workers_and_the_next_call_starts_anot
     assert processes.read_proc(worker) is None or processes.read_proc(worker).state == "Z"  # type: ignore[union-attr]
     (replacement,) = pids(scorer.score_event([make_sample("b", "x", "1")]))
     assert replacement != worker and isolation.POOL.server_pid not in (None, server)
-    processes.assert_nothing_burns_cpu()
+    nothing_burns_cpu()
 
 
 def test_workers_that_cannot_start_cost_the_samples_not_the_invocation(load, capsys, monkeypatch):
