@@ -59,10 +59,12 @@ TABLE_SAMPLES_PER_INVOCATION = 1
 
 # Seconds per sample of a grader that runs in killable worker processes (math: math-verify in
 # reward_kit.isolation's workers), measured, not guessed: `make bench`, math section
-# (bench/math_bench.py), row "math: 64 samples per invocation (warm, ms)", ours: 401 ms per 64
-# samples on the 2-core development machine (6.3 ms per sample; math-verify in-process 5.7 ms;
-# a warm 1-sample invocation took 2.2 ms in all). The README's math sizing table uses it.
-ISOLATED_SECONDS_PER_SAMPLE = 0.0063
+# (bench/math_bench.py), row "math: 64 samples per invocation (warm, ms)", ours: 135.7 ms per
+# 64 samples on the 2-core development machine (2.1 ms per sample; math-verify in-process
+# 220.8 ms, paired ratio 0.99x; a warm 1-sample invocation took 0.9 ms in all). Runs under
+# heavy load from other jobs measured up to 7 ms per sample. The README's math sizing table
+# uses it; size a real function from its own dry run.
+ISOLATED_SECONDS_PER_SAMPLE = 0.0021
 
 # Products like 100 * 0.3 * 1.5 come out as 45.00000000000001 in binary floating point;
 # rounding to this many decimals before ceil() keeps exact results exact.
