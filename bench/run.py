@@ -25,6 +25,10 @@ Import time is measured in fresh interpreters too (median of several runs, after
 unmeasured run that warms the .pyc cache), alongside ``import math_verify`` to show the
 handler does not load it for a label spec.
 
+The math grader (bench/math_bench.py): the handler with a math spec, math-verify in its killable
+workers, against math-verify called in-process, at 1 and 64 samples per invocation and on the
+first invocation (import + first sample), measured in the same run.
+
 The code grader's throughput (bench/code_bench.py: 64 programs x 5 tests, sandboxed and in
 parallel) is measured against a bare sequential ``subprocess.run`` per test in the same run.
 
@@ -322,6 +326,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--judge-samples", type=int, default=64, help="judge section: samples per batch")
     ap.add_argument("--judge-latency", type=float, default=0.2, help="judge section: fake Bedrock latency (s)")
     ap.add_argument("--judge-reps", type=int, default=3, help="judge section: warm invocations")
+    ap.add_argument("--math-rounds", type=int, default=3,
+                    help="math section: fresh interpreters per side for the warm rows; 0 skips it")
+    ap.add_argument("--math-reps", type=int, default=3, help="math section: measured passes per interpreter")
+    ap.add_argument("--math-first-runs", type=int, default=5, help="math section: fresh interpreters per side, first invocation")
     ap.add_argument("--code-samples", type=int, default=64, help="code grader batch (programs x 5 tests); 0 skips it")
     ap.add_argument("--code-reps", type=int, default=3)
     args = ap.parse_args(argv)
@@ -357,6 +365,14 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(judge_lines))
     if not judge_ok:
         failed.append("judge")
+    if args.math_rounds > 0:
+        from bench import math_bench
+
+        math_lines, math_ok = math_bench.run(args.math_rounds, args.math_reps, args.math_first_runs)
+        print()
+        print("\n".join(math_lines))
+        if not math_ok:
+            failed.append("math")
     if args.code_samples > 0:
         from bench.code_bench import measure_report
 

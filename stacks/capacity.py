@@ -57,6 +57,15 @@ TABLE_RATES = (10, 50, 100, 400, 1000)
 TABLE_SECONDS_PER_SAMPLE = 1.0
 TABLE_SAMPLES_PER_INVOCATION = 1
 
+# Seconds per sample of a grader that runs in killable worker processes (math: math-verify in
+# reward_kit.isolation's workers), measured, not guessed: `make bench`, math section
+# (bench/math_bench.py), row "math: 64 samples per invocation (warm, ms)", ours: 135.7 ms per
+# 64 samples on the 2-core development machine (2.1 ms per sample; math-verify in-process
+# 220.8 ms, paired ratio 0.99x; a warm 1-sample invocation took 0.9 ms in all). Runs under
+# heavy load from other jobs measured up to 7 ms per sample. The README's math sizing table
+# uses it; size a real function from its own dry run.
+ISOLATED_SECONDS_PER_SAMPLE = 0.0021
+
 # Products like 100 * 0.3 * 1.5 come out as 45.00000000000001 in binary floating point;
 # rounding to this many decimals before ceil() keeps exact results exact.
 _ROUND_DECIMALS = 9

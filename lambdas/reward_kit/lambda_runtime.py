@@ -177,6 +177,15 @@ class RewardRuntime:
             self.scorers[cache_key] = scorer
             self.spec_hash = spec_hash(scorer.spec)
             self.criteria = criterion_series(scorer.spec)
+            if scorer.isolated:
+                # Fork the grading workers now, from the warm process and before scoring
+                # starts any thread; they stay idle between invocations (reward_kit.isolation).
+                from reward_kit import isolation
+
+                try:
+                    isolation.POOL.start(scorer.concurrency)
+                except OSError as exc:  # each call tries again; a sample that cannot run is a grader_error
+                    self.logger.warning("grading workers could not start", extra={"error": str(exc)})
         return scorer
 
     # --- extra metric groups -----------------------------------------------------------------

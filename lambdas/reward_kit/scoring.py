@@ -21,8 +21,9 @@ graded before the deadline; ``requires_reference`` False grades samples without 
 (reference None); ``wants_prompt`` True has the contract layer extract the last user message
 (``GradeInput.prompt``). Deterministic graders keep the defaults and never pay for the prompt.
 ``isolated`` (a grader or component running in ``reward_kit.isolation``'s worker processes)
-wraps each event in ``isolation.session()``: every worker is killed and reaped before
-``score_event`` returns. Last, ``contract.fit_response`` trims the outputs to Lambda's 6 MB
+wraps each event in ``isolation.session()``: a worker still busy when the event is scored (a
+call abandoned at the deadline) is killed before ``score_event`` returns; idle workers stay
+for the next event. Last, ``contract.fit_response`` trims the outputs to Lambda's 6 MB
 (``BatchResult.dropped`` says what went).
 
 ``score_event(event, deadline=...)`` takes a ``time.monotonic()`` deadline (the handler
@@ -150,9 +151,9 @@ class Scorer:
             return self._score_samples(samples, deadline, event_key)
         from reward_kit import isolation  # already loaded by build_grader
 
-        # Every worker process is killed and reaped when the event is scored: nothing keeps
-        # running after the handler returns.
-        with isolation.session(self.concurrency):
+        # Workers still busy when the event is scored are killed: nothing keeps running after
+        # the handler returns (idle ones stay, blocked on their pipes).
+        with isolation.session(self.concurrency, deadline):
             return self._score_samples(samples, deadline, event_key)
 
     def _score_samples(

@@ -142,12 +142,6 @@ def _scorer_for(data_source: Any, extra_info: Mapping[str, Any] | None) -> Score
         if len(_scorers) >= _MAX_CACHED_SCORERS:
             _scorers.clear()
         scorer = _scorers[cache_key] = Scorer(spec, max_response_chars=max_chars, key=key)
-        if scorer.isolated:
-            # One sample per call: keep the killable workers (reward_kit.isolation) between
-            # calls instead of forking one per sample. They exit with this process.
-            from reward_kit import isolation
-
-            isolation.keep_workers()
     return scorer
 
 

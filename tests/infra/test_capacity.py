@@ -97,8 +97,8 @@ def test_cli_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize(
     "seconds_per_sample",
-    [capacity.TABLE_SECONDS_PER_SAMPLE, 0.05],
-    ids=["judge-profile", "rlvr-profile"],
+    [capacity.TABLE_SECONDS_PER_SAMPLE, 0.05, capacity.ISOLATED_SECONDS_PER_SAMPLE],
+    ids=["judge-profile", "rlvr-profile", "isolated-math-profile"],
 )
 def test_readme_sizing_tables_come_from_the_model(seconds_per_sample: float) -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")

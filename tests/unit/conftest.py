@@ -11,11 +11,12 @@ from .helpers import RecordingGrader
 
 @pytest.fixture(autouse=True)
 def _no_workers_kept_between_tests():
-    """The VeRL adapter keeps killable grading workers for its process; not across tests."""
+    """Killable grading workers stay idle between invocations for the process's life; not
+    across tests (each test starts without any)."""
     yield
     from reward_kit import isolation
 
-    isolation.POOL.release_workers()
+    isolation.POOL.shutdown()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import re
 import pytest
 
 from bench.dataset import MIX, build_batch, build_prose_batch
+from bench.math_bench import build_math_batch, inprocess_handler
 from bench.naive_handler import lambda_handler as naive_handler
 from bench.run import by_category, child_env, measure_handlers, measure_import, spec_json
 from bench.run import main as run_main
@@ -107,6 +108,7 @@ def test_make_bench_prints_both_handlers_and_their_ratios(capsys: pytest.Capture
     # printed. PASS or FAIL depends on the machine, so only the shape of the table is checked.
     code = run_main(["--samples", str(N), "--rounds", "2", "--reps", "1", "--import-runs", "1",
                      "--judge-samples", "8", "--judge-latency", "0.02", "--judge-reps", "1",
+                     "--math-rounds", "1", "--math-reps", "1", "--math-first-runs", "1",
                      "--code-samples", "6", "--code-reps", "1"])
     out = capsys.readouterr().out
     assert code in (0, 1)
@@ -144,6 +146,18 @@ def test_make_bench_prints_both_handlers_and_their_ratios(capsys: pytest.Capture
     paid_with, read_with, paid_without = (int(g.replace(",", "")) for g in caching.groups())
     assert 0 < paid_with < paid_without and read_with > 0
     assert "scores identical: yes" in judge_table
+    # The math section: ours against math-verify in-process at 1 and 64 samples per invocation,
+    # and the first invocation, with the figure the capacity model quotes.
+    math_lines = out.split("math: ours (rlvr handler", 1)[1].splitlines()
+    assert math_lines[1].split()[:3] == ["metric", "ours", "in-process"]
+    for line, (name, target) in zip(math_lines[2:5], (
+        ("math: 1 sample per invocation (warm, ms)", "< 10 ms"),
+        ("math: 64 samples per invocation (warm, ms)", "<= 1.5x in-process"),
+        ("math: first invocation (import + first sample, ms)", "<= +300 ms"),
+    )):
+        assert line.startswith(name) and target in line and line.split()[-1] in ("PASS", "FAIL"), line
+    assert math_lines[5].startswith("same score on ")
+    assert "ISOLATED_SECONDS_PER_SAMPLE" in math_lines[6] and "ms per sample at 64 per invocation" in math_lines[6]
     # The code section: ours and the bare baseline, same batch.
     code_lines = ("code grader: 6 programs" + out.split("code grader: 6 programs", 1)[1]).splitlines()
     assert code_lines[0].startswith("code grader: 6 programs x 5 stdin/stdout tests")
@@ -161,3 +175,12 @@ def test_batch_sizes_split_the_same_samples(measured) -> None:
     one = measure_handlers(("ours", "naive"), samples, 1, spec, batch_size=1)
     assert one["ours"].invocations == N
     assert one["ours"].bytes_per_invocation * 5 <= one["naive"].bytes_per_invocation
+
+
+def test_math_batch_is_deterministic_and_the_in_process_baseline_grades_it() -> None:
+    batch = build_math_batch(64)
+    assert batch == build_math_batch(64) and batch != build_math_batch(64, seed=1)
+    outputs = inprocess_handler()(batch)
+    scores = [o["aggregate_reward_score"] for o in outputs]
+    assert [o["id"] for o in outputs] == [s["id"] for s in batch]
+    assert 0 < sum(scores) < len(scores)  # right and wrong answers both present

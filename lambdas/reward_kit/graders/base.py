@@ -70,11 +70,15 @@ class Isolation:
                       may cut it shorter).
     timeout_result -- its result for a sample that ran out of time (the worker was killed).
     error_result   -- its result for a sample whose worker died (e.g. out of memory).
+    warmup         -- a sample graded once in the handler's process when the grader is built,
+                      so that the workers forked later start warm (math-verify builds its
+                      parsers on the first parse); None: nothing to warm.
     """
 
     time_limit: float
     timeout_result: Callable[[], GradeResult]
     error_result: Callable[[], GradeResult]
+    warmup: GradeInput | None = None
 
 
 @dataclass(frozen=True)

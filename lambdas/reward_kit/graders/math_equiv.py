@@ -302,5 +302,7 @@ def build(spec: Mapping[str, Any]) -> Grader:
         time_limit=seconds,
         timeout_result=partial(result, 0.0, "grader_timeout", False, False),
         error_result=partial(result, 0.0, "grader_error", False, False),
+        # One parse and verify of each kind (box, bare reference) before the workers fork.
+        warmup=GradeInput("\\boxed{\\frac{1}{2}}", "0.5", {}),
     )
     return with_traits(grade, GraderTraits(isolation=isolation))
