@@ -1,9 +1,10 @@
 """The Nova RFT reward Lambda contract: parse the event, build the outputs. No grading here.
 
 Input: a JSON list of samples, or an object holding that list under ``trajectories`` or
-``samples`` (AWS's gpt-oss sample events); the output then mirrors the input: the same
-object shape with the list of outputs under the same key (``wrap_outputs``). Every variant
-seen in the AWS documentation and samples is accepted:
+``samples`` (AWS's gpt-oss sample events). Output: always a JSON list of outputs, also for an
+object event, as AWS's gpt-oss sample reward Lambda answers its ``{"trajectories": [...]}``
+events (its docstring: "Returns a JSON array"). Every variant seen in the AWS documentation
+and samples is accepted:
 
 - ``id``, or ``task_id`` when there is no ``id`` (AWS's notebooks send rows that way); the
   output's ``id`` carries that value;
@@ -60,7 +61,6 @@ __all__ = [
     "parse_sample",
     "response_failure",
     "unwrap_event",
-    "wrap_outputs",
 ]
 
 DEFAULT_MAX_RESPONSE_CHARS = settings.MAX_RESPONSE_CHARS.default
@@ -169,7 +169,7 @@ def parse_event(
 
 def unwrap_event(event: Any) -> tuple[list[Any], str | None]:
     """(samples, key): the list itself, or the list under ``trajectories``/``samples`` of an
-    object event (key names where it was, so the output can mirror the input's shape).
+    object event (key names where it was; the response is a plain list either way).
 
     Raises EventError naming the expected shapes for anything else.
     """
@@ -189,12 +189,6 @@ def unwrap_event(event: Any) -> tuple[list[Any], str | None]:
     if present:
         raise EventError(f"{expected}; got {present[0]!r} of type {type(event[present[0]]).__name__}")
     raise EventError(f"{expected}; got an object with keys {sorted(map(str, event))[:10]}")
-
-
-def wrap_outputs(outputs: list[dict[str, Any]], key: str | None) -> list[dict[str, Any]] | dict[str, Any]:
-    """The invocation's return value: the outputs list, or ``{key: outputs}`` when the event
-    was an object with its samples under ``key`` (the output mirrors the input's shape)."""
-    return outputs if key is None else {key: outputs}
 
 
 def _keep_placeholders_unique(parsed: list[ParsedSample]) -> None:

@@ -5,7 +5,7 @@ Used by the Lambda handler, the dry run and the benchmark::
     scorer = Scorer(spec)               # validates the spec (SpecError), builds the grader once
     result = scorer.score_event(event)  # EventError for an unusable event; never raises otherwise
     result.outputs    # one contract output per input sample, in input order
-    result.response   # what the Lambda returns: outputs, or {"trajectories": outputs} (input's shape)
+    result.response   # what the Lambda returns: the outputs list, whatever the event's shape
     result.failures   # Counter: reason code -> samples (contract failures and grader reasons)
     result.values     # "aggregate" and each reward dimension -> per-sample values (output range)
     result.dropped    # Counter: metrics_list entries dropped so the response fits 6 MB, by type
@@ -49,7 +49,6 @@ from reward_kit.contract import (
     fit_response,
     parse_event,
     unwrap_event,
-    wrap_outputs,
 )
 from reward_kit.deadline import Batch, run_in_batch
 from reward_kit.graders.base import GradeInput, Grader, traits_of
@@ -77,9 +76,10 @@ class BatchResult:
     dropped: Counter[str] = field(default_factory=Counter)
 
     @property
-    def response(self) -> list[dict[str, Any]] | dict[str, Any]:
-        """The invocation's return value: the outputs in the shape the event came in."""
-        return wrap_outputs(self.outputs, self.event_key)
+    def response(self) -> list[dict[str, Any]]:
+        """The invocation's return value: a plain JSON array of outputs, also for a
+        ``{"trajectories": [...]}`` event, as AWS's gpt-oss sample reward Lambda answers."""
+        return self.outputs
 
     @property
     def sample_count(self) -> int:
