@@ -48,6 +48,7 @@ from reward_kit.contract import (
     ParsedSample,
     fit_response,
     parse_event,
+    runtime_escapes_non_ascii,
     unwrap_event,
 )
 from reward_kit.deadline import Batch, run_in_batch
@@ -119,6 +120,8 @@ class Scorer:
         self.builder = OutputBuilder(self.dimensions, self.range)
         self.max_response_chars = int(max_response_chars)
         self.response_limit = int(response_limit)
+        # How the runtime will write the response (non-ASCII ids escaped or not): read once.
+        self.escape_non_ascii = runtime_escapes_non_ascii()
         if grader is None:
             from reward_kit.graders import build_grader  # lazy: grader modules load their deps
 
@@ -197,7 +200,7 @@ class Scorer:
         for dimension, per_sample in zip(dimensions, dimension_values):
             values[dimension] = per_sample
         # After the values are taken: metrics still see every dimension of every sample.
-        dropped = fit_response(outputs, self.response_limit)
+        dropped = fit_response(outputs, self.response_limit, self.escape_non_ascii)
         return BatchResult(outputs, failures, values, samples, event_key, batch.judge, dropped)
 
     def _grade(self, sample: ParsedSample) -> tuple[dict[str, Any], str | None]:
