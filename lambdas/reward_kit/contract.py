@@ -1,9 +1,10 @@
 """The Nova RFT reward Lambda contract: parse the event, build the outputs. No grading here.
 
 Input: a JSON list of samples, or an object holding that list under ``trajectories`` or
-``samples`` (AWS's gpt-oss sample events); the output then mirrors the input: the same
-object shape with the list of outputs under the same key (``wrap_outputs``). Every variant
-seen in the AWS documentation and samples is accepted:
+``samples`` (AWS's gpt-oss sample events). Output: always a JSON list of outputs, also for an
+object event, as AWS's gpt-oss sample reward Lambda answers its ``{"trajectories": [...]}``
+events (its docstring: "Returns a JSON array"). Every variant seen in the AWS documentation
+and samples is accepted:
 
 - ``id``, or ``task_id`` when there is no ``id`` (AWS's notebooks send rows that way); the
   output's ``id`` carries that value;
@@ -37,13 +38,15 @@ Outputs never echo response or reference text.
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from json import dumps as _dumps
+from json.encoder import encode_basestring as _json_string_raw
 from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any, Mapping, Sequence
 
-from reward_kit import settings
+from reward_kit import names, settings
 
 __all__ = [
     "ASSISTANT_ROLES",
@@ -58,9 +61,11 @@ __all__ = [
     "max_response_chars_from_env",
     "parse_event",
     "parse_sample",
+    "response_bytes",
     "response_failure",
+    "response_size_bound",
+    "runtime_escapes_non_ascii",
     "unwrap_event",
-    "wrap_outputs",
 ]
 
 DEFAULT_MAX_RESPONSE_CHARS = settings.MAX_RESPONSE_CHARS.default
@@ -169,7 +174,7 @@ def parse_event(
 
 def unwrap_event(event: Any) -> tuple[list[Any], str | None]:
     """(samples, key): the list itself, or the list under ``trajectories``/``samples`` of an
-    object event (key names where it was, so the output can mirror the input's shape).
+    object event (key names where it was; the response is a plain list either way).
 
     Raises EventError naming the expected shapes for anything else.
     """
@@ -191,10 +196,12 @@ def unwrap_event(event: Any) -> tuple[list[Any], str | None]:
     raise EventError(f"{expected}; got an object with keys {sorted(map(str, event))[:10]}")
 
 
-def wrap_outputs(outputs: list[dict[str, Any]], key: str | None) -> list[dict[str, Any]] | dict[str, Any]:
-    """The invocation's return value: the outputs list, or ``{key: outputs}`` when the event
-    was an object with its samples under ``key`` (the output mirrors the input's shape)."""
-    return outputs if key is None else {key: outputs}
+def _utf8_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _keep_placeholders_unique(parsed: list[ParsedSample]) -> None:
@@ -235,6 +242,10 @@ def parse_sample(
             return ParsedSample(position, f"missing-id-{position}", failure=MISSING_ID)
     # bool is an int subclass; floats do not round-trip as ids; "" cannot be matched.
     if not ((isinstance(sample_id, str) and sample_id) or (isinstance(sample_id, int) and not isinstance(sample_id, bool))):
+        return ParsedSample(position, f"invalid-id-{position}", failure=INVALID_ID)
+    if type(sample_id) is str and not sample_id.isascii() and not _utf8_encodable(sample_id):
+        # A lone surrogate ("\ud800" in the request): the runtime's UTF-8 response could not
+        # carry it and the whole invocation would fail after the handler returned.
         return ParsedSample(position, f"invalid-id-{position}", failure=INVALID_ID)
 
     metadata = sample.get("metadata")
@@ -441,8 +452,39 @@ def _append_diagnostic(metrics_list: list[dict[str, Any]], name: Any, value: Any
 
 # --- responses that fit Lambda's limit ---------------------------------------------------------
 
-# Upper bounds, in bytes of json.dumps() with its defaults (ASCII escapes, ", " and ": "), which
-# is at least as long as any other JSON spelling of the same outputs. A float needs <= 24 chars.
+# How the Lambda runtime serializes the handler's return value (awslambdaric's
+# lambda_runtime_marshaller.Encoder, simplejson with its default ", " and ": " separators):
+# UTF-8 with non-ASCII characters as they are (ensure_ascii=False) on these runtimes, \uXXXX
+# escapes on every other one (a non-ASCII id then costs up to 3x its request bytes). The
+# set is awslambdaric's own; a runtime missing from it is measured the escaped way, the
+# longer of the two, so the bound stays safe.
+_RAW_UTF8_RUNTIMES = frozenset(
+    {"AWS_Lambda_python3.12", "AWS_Lambda_python3.13", "AWS_Lambda_python3.14", "AWS_Lambda_python3.15"}
+)
+
+
+def runtime_escapes_non_ascii(environ: Mapping[str, str] | None = None) -> bool:
+    """True when the Lambda runtime writes non-ASCII characters of the response as \\uXXXX
+    escapes (its JSON encoder's ensure_ascii), as awslambdaric decides from AWS_EXECUTION_ENV."""
+    environ = os.environ if environ is None else environ
+    return environ.get(names.ENV_LAMBDA_EXECUTION_ENV) not in _RAW_UTF8_RUNTIMES
+
+
+def response_bytes(value: Any, escape_non_ascii: bool = True) -> int:
+    """Bytes of ``value`` as the Lambda runtime sends it (see ``runtime_escapes_non_ascii``)."""
+    if escape_non_ascii:
+        return len(_dumps(value))
+    return len(_dumps(value, ensure_ascii=False).encode("utf-8"))
+
+
+def _string_bytes(text: str, escape_non_ascii: bool) -> int:
+    if escape_non_ascii or text.isascii():
+        return len(_json_string(text))
+    return len(_json_string_raw(text).encode("utf-8"))
+
+
+# Upper bounds, in bytes of the runtime's serialization (", " and ": " separators, strings as
+# above). A float needs <= 24 chars.
 _FLOAT_MAX = 24
 # '{"id": ' + ', "aggregate_reward_score": ' + float + ', "metrics_list": [' + ']}' + ', '
 _OUTPUT_FIXED = 7 + 28 + _FLOAT_MAX + 19 + 2 + 2
@@ -450,7 +492,7 @@ _OUTPUT_FIXED = 7 + 28 + _FLOAT_MAX + 19 + 2 + 2
 _ENTRY_FIXED = 9 + 11 + _FLOAT_MAX + 18 + 2
 
 
-def response_size_bound(outputs: Sequence[Mapping[str, Any]]) -> int:
+def response_size_bound(outputs: Sequence[Mapping[str, Any]], escape_non_ascii: bool = True) -> int:
     """An upper bound of the serialized size of ``outputs``: one cheap pass, no serialization."""
     entries = 0
     name_total = 0
@@ -458,30 +500,36 @@ def response_size_bound(outputs: Sequence[Mapping[str, Any]]) -> int:
     name_bytes: dict[str, int] = {}
     for output in outputs:
         sample_id = output["id"]
-        id_total += len(_json_string(sample_id)) if type(sample_id) is str else len(str(sample_id))
+        id_total += _string_bytes(sample_id, escape_non_ascii) if type(sample_id) is str else len(str(sample_id))
         metrics_list = output.get("metrics_list", ())
         entries += len(metrics_list)
         for entry in metrics_list:
             try:
                 name_total += name_bytes[entry["name"]]
             except KeyError:
-                size = name_bytes[entry["name"]] = len(_json_string(entry["name"]))
+                size = name_bytes[entry["name"]] = _string_bytes(entry["name"], escape_non_ascii)
                 name_total += size
     return 2 + len(outputs) * _OUTPUT_FIXED + id_total + entries * _ENTRY_FIXED + name_total
 
 
-def fit_response(outputs: list[dict[str, Any]], limit: int = RESPONSE_LIMIT_BYTES) -> Counter[str]:
+def fit_response(
+    outputs: list[dict[str, Any]], limit: int = RESPONSE_LIMIT_BYTES, escape_non_ascii: bool | None = None
+) -> Counter[str]:
     """Trim ``outputs`` in place until their JSON fits in ``limit`` bytes; what was dropped.
 
-    ``Metric`` diagnostics go first, then the per-dimension ``Reward`` entries (``metrics_list``
-    is optional in the contract), output by output in input order; an id or an aggregate score
-    is never dropped. Returns a Counter of dropped entries by type (empty when nothing was).
-    The usual batch costs one cheap pass (``response_size_bound``).
+    Sizes are those of the runtime's serialization (``escape_non_ascii``: None reads it from
+    the environment, ``runtime_escapes_non_ascii``). ``Metric`` diagnostics go first, then the
+    per-dimension ``Reward`` entries (``metrics_list`` is optional in the contract), output by
+    output in input order; an id or an aggregate score is never dropped. Returns a Counter of
+    dropped entries by type (empty when nothing was). The usual batch costs one cheap pass
+    (``response_size_bound``).
     """
     dropped: Counter[str] = Counter()
-    if response_size_bound(outputs) <= limit:
+    if escape_non_ascii is None:
+        escape_non_ascii = runtime_escapes_non_ascii()
+    if response_size_bound(outputs, escape_non_ascii) <= limit:
         return dropped
-    sizes = [len(_dumps(output)) for output in outputs]
+    sizes = [response_bytes(output, escape_non_ascii) for output in outputs]
     total = 2 + sum(sizes) + 2 * max(0, len(outputs) - 1)
     for kind in ("Metric", "Reward"):
         for index, output in enumerate(outputs):
@@ -499,7 +547,7 @@ def fit_response(outputs: list[dict[str, Any]], limit: int = RESPONSE_LIMIT_BYTE
                 output["metrics_list"] = kept
             else:
                 del output["metrics_list"]
-            size = len(_dumps(output))
+            size = response_bytes(output, escape_non_ascii)
             total += size - sizes[index]
             sizes[index] = size
     return dropped

@@ -22,6 +22,7 @@ __all__ = [
     "final_answer_region",
     "strip_reasoning",
     "boxed_contents",
+    "boxed_spans",
     "unwrap_latex_text",
     "normalize_text",
     "reference_value",
@@ -155,10 +156,22 @@ def boxed_contents(text: Any) -> list[str]:
     flat = _FLAT_BOX.findall(text, first.start())
     if flat and len(flat) == len(_BOX_OPENER.findall(text, first.start())):
         return flat
+    return [text[start:end] for start, end in _outermost_spans(text, first.start())]
+
+
+def boxed_spans(text: Any) -> list[tuple[int, int]]:
+    """(start, end) of the content of every outermost box, as ``boxed_contents`` finds them."""
+    if not isinstance(text, str) or "\\" not in text:
+        return []
+    first = _BOX_OPENER.search(text)
+    return [] if first is None else _outermost_spans(text, first.start())
+
+
+def _outermost_spans(text: str, first: int) -> list[tuple[int, int]]:
     # Braces before the first box can never close a box (the stack is LIFO): start there.
     stack: list[int] = []  # content start for box frames, -1 for plain braces
     spans: list[tuple[int, int]] = []
-    for match in _BOX_TOKENS.finditer(text, first.start()):
+    for match in _BOX_TOKENS.finditer(text, first):
         if match.group(1) is not None:
             stack.append(match.end())
         elif match.group(3) is not None:
@@ -176,12 +189,12 @@ def boxed_contents(text: Any) -> list[str]:
         return []
     # Keep outermost boxes only: a nested box is part of its parent's content.
     spans.sort()
-    result: list[str] = []
+    result: list[tuple[int, int]] = []
     covered_until = -1
     for start, end in spans:
         if start < covered_until:
             continue
-        result.append(text[start:end])
+        result.append((start, end))
         covered_until = end
     return result
 

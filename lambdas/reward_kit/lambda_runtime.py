@@ -203,9 +203,9 @@ class RewardRuntime:
 
     # --- entry point ------------------------------------------------------------------------
 
-    def handler(self, event: Any, context: Any = None) -> list[dict[str, Any]] | dict[str, Any]:
-        """Score a Nova RFT reward event: one output per input sample, in input order (a list;
-        ``{"trajectories": [...]}`` when the event came as such an object)."""
+    def handler(self, event: Any, context: Any = None) -> list[dict[str, Any]]:
+        """Score a Nova RFT reward event: one output per input sample, in input order, as a
+        JSON array (also for a ``{"trajectories": [...]}`` event, as AWS's sample Lambda does)."""
         started = time.perf_counter()
         deadline = deadline_from_context(context)
         scorer = self.get_scorer()

@@ -25,6 +25,7 @@ ENV_POWERTOOLS_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
 # Lambda sets these from the function's logging config (JSON format only); read, never set.
 ENV_LAMBDA_LOG_LEVEL = "AWS_LAMBDA_LOG_LEVEL"  # the application log level
 ENV_LAMBDA_LOG_FORMAT = "AWS_LAMBDA_LOG_FORMAT"  # JSON or TEXT
+ENV_LAMBDA_EXECUTION_ENV = "AWS_EXECUTION_ENV"  # the runtime, e.g. AWS_Lambda_python3.13; read, never set
 
 # --- CloudWatch metrics (EMF) ----------------------------------------------------------
 METRIC_NAMESPACE = "NovaRFT/Rewards"

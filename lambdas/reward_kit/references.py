@@ -9,8 +9,11 @@ unwraps with an explicit ``reference_key``):
    ``invalid_reference``). AWS's GSM8K samples use ``{"final_answer": "4", "steps": [...]}``
    and ``{"text": "... #### 72"}``.
 2. **Take the final answer of a text** the way it is taken from a response: the text after the
-   last ``####`` (GSM8K solutions), else the last ``\\boxed{...}`` (MATH solutions), else the
-   whole text.
+   last ``####`` (GSM8K solutions), else the ``\\boxed{...}`` (MATH solutions), else the
+   whole text. A final answer given as several boxes a few words apart at most
+   (``\\boxed{1}\\boxed{2}``, ``\\boxed{1} and \\boxed{2}``) is a set reference, as a list of
+   them is (rule 3): Math-Verify reads them as the set {1, 2} too. Boxes further apart are steps
+   of a solution: the last one is the answer.
 3. **A list** (JSON list, or a 1-element numpy array from verl) of several elements is a *set*
    reference: k boxes whose values are exactly those k elements answer it. A 1-element list is
    that element.
@@ -21,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, TypeVar
 
-from reward_kit.extraction import boxed_contents
+from reward_kit.extraction import boxed_contents, boxed_spans
 from reward_kit.numbers import GSM8K_MARKER
 
 _T = TypeVar("_T")
@@ -79,6 +82,38 @@ def final_answer_text(text: str) -> str:
     return text.strip()
 
 
+# Boxes a few words apart at most ("\\boxed{1} and \\boxed{2}", "\\boxed{1} papers and \\boxed{2}
+# bins") are one answer given in parts; boxes further apart are steps of a solution.
+MAX_WORDS_BETWEEN_BOXES = 2
+_BOX_OPENER_TAIL = re.compile(r"\\(?:boxed|fbox)\s*\{$")
+_LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _distinct_boxes(text: str) -> list[str]:
+    """The contents of the text's last run of boxes (each within a few words of the previous
+    one), once per spelling (whitespace aside), when the text has no GSM8K ``####`` answer
+    (that one wins); [] when there is none."""
+    if "\\" not in text or GSM8K_MARKER.search(text):
+        return []
+    spans = boxed_spans(text)
+    if len(spans) < 2:
+        return []
+    run = [spans[-1]]
+    for span in reversed(spans[:-1]):
+        between = _BOX_OPENER_TAIL.sub("", text[span[1] + 1 : run[0][0]])
+        if len(_WORD.findall(_LATEX_COMMAND.sub(" ", between))) > MAX_WORDS_BETWEEN_BOXES:
+            break
+        run.insert(0, span)
+    seen: dict[str, str] = {}
+    for start, end in run:
+        content = text[start:end].strip()
+        key = "".join(content.split())
+        if key and key not in seen:
+            seen[key] = content
+    return list(seen.values())
+
+
 def reference_answer(reference: Any, key: str | None = None) -> Any:
     """Unwrapped reference with text references reduced to their final answer.
 
@@ -94,6 +129,9 @@ def reference_answer(reference: Any, key: str | None = None) -> Any:
     if isinstance(value, str):
         if len(value) > MAX_REFERENCE_CHARS:
             return MISSING
+        boxes = _distinct_boxes(value)
+        if len(boxes) > 1:
+            return boxes  # a set given as several boxes
         answer = final_answer_text(value)
         return answer if answer else MISSING
     if value is None:

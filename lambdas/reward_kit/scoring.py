@@ -5,7 +5,7 @@ Used by the Lambda handler, the dry run and the benchmark::
     scorer = Scorer(spec)               # validates the spec (SpecError), builds the grader once
     result = scorer.score_event(event)  # EventError for an unusable event; never raises otherwise
     result.outputs    # one contract output per input sample, in input order
-    result.response   # what the Lambda returns: outputs, or {"trajectories": outputs} (input's shape)
+    result.response   # what the Lambda returns: the outputs list, whatever the event's shape
     result.failures   # Counter: reason code -> samples (contract failures and grader reasons)
     result.values     # "aggregate" and each reward dimension -> per-sample values (output range)
     result.dropped    # Counter: metrics_list entries dropped so the response fits 6 MB, by type
@@ -49,8 +49,8 @@ from reward_kit.contract import (
     ParsedSample,
     fit_response,
     parse_event,
+    runtime_escapes_non_ascii,
     unwrap_event,
-    wrap_outputs,
 )
 from reward_kit.deadline import Batch, run_in_batch
 from reward_kit.graders.base import GradeInput, Grader, traits_of
@@ -78,9 +78,10 @@ class BatchResult:
     dropped: Counter[str] = field(default_factory=Counter)
 
     @property
-    def response(self) -> list[dict[str, Any]] | dict[str, Any]:
-        """The invocation's return value: the outputs in the shape the event came in."""
-        return wrap_outputs(self.outputs, self.event_key)
+    def response(self) -> list[dict[str, Any]]:
+        """The invocation's return value: a plain JSON array of outputs, also for a
+        ``{"trajectories": [...]}`` event, as AWS's gpt-oss sample reward Lambda answers."""
+        return self.outputs
 
     @property
     def sample_count(self) -> int:
@@ -120,6 +121,8 @@ class Scorer:
         self.builder = OutputBuilder(self.dimensions, self.range)
         self.max_response_chars = int(max_response_chars)
         self.response_limit = int(response_limit)
+        # How the runtime will write the response (non-ASCII ids escaped or not): read once.
+        self.escape_non_ascii = runtime_escapes_non_ascii()
         if grader is None:
             from reward_kit.graders import build_grader  # lazy: grader modules load their deps
 
@@ -199,7 +202,7 @@ class Scorer:
         for dimension, per_sample in zip(dimensions, dimension_values):
             values[dimension] = per_sample
         # After the values are taken: metrics still see every dimension of every sample.
-        dropped = fit_response(outputs, self.response_limit)
+        dropped = fit_response(outputs, self.response_limit, self.escape_non_ascii)
         return BatchResult(outputs, failures, values, samples, event_key, batch.judge, dropped)
 
     def _grade(self, sample: ParsedSample) -> tuple[dict[str, Any], str | None]:

@@ -176,7 +176,7 @@ def _json_schema(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> Non
 
 def _regex(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
     if "pattern" not in spec:
-        raise _fail(f"{path}.pattern", "required (a regular expression in RE2 syntax)")
+        raise _fail(f"{path}.pattern", "required (a regular expression: RE2 syntax, or Python re syntax with lookaround or backreferences)")
     pattern = spec["pattern"]
     if not isinstance(pattern, str) or not pattern:
         raise _fail(f"{path}.pattern", "must be a non-empty string", pattern)
@@ -186,7 +186,7 @@ def _regex(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
     for i, flag in enumerate(flags):
         _one_of(f"{path}.flags[{i}]", flag, REGEX_FLAGS)
     try:
-        compile_pattern(pattern, flags)  # the grader's engine (RE2), so synth fails, not a cold start
+        compile_pattern(pattern, flags)  # the grader's engines (RE2, else regex), so synth fails, not a cold start
     except PatternError as exc:
         raise _fail(f"{path}.pattern", str(exc)) from None
     out["pattern"] = pattern

@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_bundle_without_dependencies_fails(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "lambdas", tmp_path / "asset.sources-only")
     problems = check_bundle.check(tmp_path / "asset.sources-only")
-    missing_re2, *imports = problems
+    missing_re2, missing_regex, *imports = problems
     assert missing_re2.endswith("re2/_re2.cpython-313-aarch64-linux-gnu.so is missing")
+    assert missing_regex.endswith("regex/_regex.cpython-313-aarch64-linux-gnu.so is missing")
     assert len(imports) == len(check_bundle.CASES)
     assert all("No module named 'aws_lambda_powertools'" in problem for problem in imports)
 

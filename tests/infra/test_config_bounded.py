@@ -1,5 +1,5 @@
 """Synth-time checks for bounded grading: grader time limits vs the function timeout, and regex
-patterns compiled with the grader's own engine (RE2). Each failure is one line naming the keys."""
+patterns compiled with the grader's own engines (RE2, else regex). Each failure is one line naming the keys."""
 
 from __future__ import annotations
 
@@ -58,10 +58,21 @@ def test_a_limit_that_fits_passes():
     assert envs["dev"].function("f").timeout_seconds == 30
 
 
-@pytest.mark.parametrize("pattern", ["(?=yes)", "(a)\\1", "(?<!no )yes", "a{1001}"])
-def test_a_pattern_re2_cannot_run_fails_at_synth(pattern):
+@pytest.mark.parametrize("pattern", ["(", "[z-a]", "a**", "x\\", "a{2,1}", "\\p{Nope}", "(?P=x)"])
+def test_a_pattern_neither_engine_compiles_fails_at_synth_in_one_line(pattern):
     message = error(raw({"grader": "regex", "pattern": pattern}))
     assert message.startswith(f"{FN}.reward_spec.pattern: does not compile with RE2 ("), message
+    assert "nor with the regex module (" in message, message
+
+
+@pytest.mark.parametrize(
+    "pattern", ["(?=yes)", "(a)\\1", "(?<!no )yes", "a{1001}", "^<think>(?!.*<think>)(.*?)</think>.*$"]
+)
+def test_a_pattern_only_the_regex_module_runs_passes_synth(pattern):
+    """Lookaround and backreferences (TRL's and open-r1's format patterns): the regex module,
+    in a killable worker, at run time."""
+    envs = parse_environments(raw({"grader": "regex", "pattern": pattern, "flags": ["DOTALL"]}))
+    assert envs["dev"].function("f").reward_spec["pattern"] == pattern
 
 
 def test_a_catastrophic_python_pattern_is_fine_with_re2():

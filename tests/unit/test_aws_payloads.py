@@ -81,25 +81,28 @@ def numeric_handler(monkeypatch):
     yield from fresh_handler("rlvr.handler", NUMERIC, monkeypatch)
 
 
-def test_trajectories_event_through_the_handler_mirrors_its_shape(numeric_handler, capsys):
+@pytest.mark.parametrize("key", ["trajectories", "samples"])
+def test_wrapped_event_through_the_handler_gets_a_plain_array(numeric_handler, capsys, key):
+    """AWS's gpt-oss sample Lambda answers {"trajectories": [...]} with a plain JSON array of
+    outputs (its docstring: "Returns a JSON array"): the service expects that shape."""
     module = numeric_handler
-    event = {"trajectories": [gpt_oss_row("t-1", "#### 72"), gpt_oss_row("t-2", "no idea")]}
+    event = {key: [gpt_oss_row("t-1", "#### 72"), gpt_oss_row("t-2", "no idea")]}
     # Lambda hands the handler what json.loads made of the request: round-trip to be sure.
     response = module.handler(json.loads(json.dumps(event)), None)
-    assert set(response) == {"trajectories"}
-    assert [output["id"] for output in response["trajectories"]] == ["t-1", "t-2"]
-    assert response["trajectories"][0]["aggregate_reward_score"] == 1.0
-    assert response["trajectories"][1]["metrics_list"][-1]["name"] == "failure_no_answer"
-    json.dumps(response)  # the response is JSON as it stands
+    assert isinstance(response, list)
+    assert [output["id"] for output in response] == ["t-1", "t-2"]
+    assert response[0]["aggregate_reward_score"] == 1.0
+    assert response[1]["metrics_list"][-1]["name"] == "failure_no_answer"
+    assert json.loads(json.dumps(response)) == response  # the response is JSON as it stands
     (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert record[names.METRIC_SAMPLES] == 2  # the invocation's one record counts both
 
 
-def test_samples_key_and_plain_list_events():
+def test_samples_key_and_plain_list_events_get_the_same_array():
     scorer = Scorer(NUMERIC)
     rows = [nova_gsm8k_row("a", "#### 72")]
-    assert scorer.score_event({"samples": rows}).response == {"samples": scorer.score_event(rows).outputs}
-    assert scorer.score_event(rows).response == scorer.score_event(rows).outputs
+    assert scorer.score_event({"samples": rows}).response == scorer.score_event(rows).outputs
+    assert scorer.score_event({"trajectories": rows}).response == scorer.score_event(rows).response
 
 
 @pytest.mark.parametrize(

@@ -17,11 +17,13 @@ Prompt design (prompt injection and reward hacking):
   the contract layer for it because the judge's traits say ``wants_prompt``).
 - Anything in the untrusted text that looks like one of those tags (``</candidate_response>``,
   ``<reference_answer ...``, ``</user_prompt>``, any case or spacing, and lookalikes: fullwidth
-  or small-form ``<``, zero-width or soft-hyphen characters inside, Cyrillic/Greek letters,
-  ``-`` or a space for ``_``) has its ``<`` replaced by ``&lt;``, so no block can be closed
-  early to speak as the operator. Detection runs on a normalized view (NFKD, format and
-  combining characters dropped, casefolded, confusables folded); the judge sees the original
-  text, since NFKC would change meaning ("x²" -> "x2").
+  or small-form ``<``, any character that NFKC or its Unicode name makes a less-than sign,
+  slash or dash, HTML character references such as ``&#60;``, zero-width or soft-hyphen
+  characters inside, Cyrillic/Greek letters, any non-alphanumeric separator for ``_``) has
+  its ``<`` replaced by ``&lt;`` (the ``&`` of a reference by ``&amp;``), so no block can be
+  closed early to speak as the operator. Detection runs on a normalized view (families,
+  references decoded, NFKD, format and combining characters dropped, casefolded, confusables
+  folded); the judge sees the original text, since NFKC would change meaning ("x²" -> "x2").
 - The judge must reply with exactly one JSON object: ``{"score": <int 0..max_score>,
   "reason": "..."}`` or, with criteria, ``{"scores": {<criterion>: <int>, ...}, "reason": ...}``.
   Parsing is strict (one object, optionally in a code fence, nothing else; no duplicate
@@ -397,19 +399,34 @@ def _cache_put(digest: bytes, result: GradeResult, limit: int) -> None:
 
 
 # Tag detection runs on a normalized view of the untrusted text, so lookalikes of our tags are
-# caught: NFKD (fullwidth and small-form '<', mathematical letters), format characters removed
-# (zero-width space/joiners, soft hyphen, bidi controls), combining marks removed, casefolded,
-# and confusable letters folded to the Latin letters of the tag names. The judge still sees
-# the original text (NFKC would turn "x²" into "x2"); only each detected tag's opening
-# bracket is replaced by "&lt;".
-# Possessive quantifiers: "<" followed by 20,000 spaces must not backtrack quadratically.
-_TAG_NAMES = r"(?:candidate[\s_-]*+response|reference[\s_-]*+answer|user[\s_-]*+prompt)"
-_TAG_LIKE_ASCII = re.compile(r"<(?=\s*+/?\s*+" + _TAG_NAMES + r")", re.IGNORECASE)
-_TAG_LIKE_NORMALIZED = re.compile(r"<(?=\s*+/?\s*+" + _TAG_NAMES + r")")
+# caught by family, not from a list:
+# - a less-than sign is any character whose NFKC form holds "<" or whose Unicode name says
+#   LESS-THAN or LEFT(-POINTING) ANGLE (fullwidth, small-form, "⩽", "≤", "〈", "‹"...), plus
+#   UTS #39 confusables of "<" that no name gives away;
+# - slashes (NFKC "/" or "\", or SOLIDUS/SLASH in the name: fraction, division, big solidus,
+#   backslash) and dashes (NFKC "-", DASH/HYPHEN/MINUS in the name, or category Pd) are
+#   separators even where their category makes them letters (U+A718, U+1400);
+# - between "<" and the tag name and between its words, any run of characters that are not
+#   letters or digits counts as a separator ("</candidate·response>", "<\candidate–response>"):
+#   a tag needs only its three words in order;
+# - HTML character references ("&#60;", "&lt", "&#x3c;", "&#99;andidate") read as the
+#   characters they stand for;
+# - Unicode tag characters (U+E0020..U+E007E, invisible, yet models read them: "ASCII
+#   smuggling") as the ASCII characters they encode;
+# - NFKD (mathematical letters), other format characters removed (zero-width, soft hyphen, bidi
+#   controls), combining marks removed, casefolded, confusable letters folded to the Latin
+#   letters of the tag names.
+# The judge still sees the original text (NFKC would turn "x²" into "x2"); only each detected
+# tag's opening bracket is made inert: "<" (or a lookalike) becomes "&lt;", and the "&" of a
+# character reference becomes "&amp;" ("&amp;#60;/candidate_response>").
+# Possessive quantifiers: "<" followed by 20,000 spaces must not backtrack quadratically; no
+# separator run crosses a "<", so the attempts from all brackets cover the text about once.
+_TAG_NAMES = r"(?:candidate[^a-z0-9<]*+response|reference[^a-z0-9<]*+answer|user[^a-z0-9<]*+prompt)"
+_TAG_LIKE_ASCII = re.compile(r"<(?=[^a-z0-9<]*+" + _TAG_NAMES + r")", re.IGNORECASE)
+_TAG_LIKE_NORMALIZED = re.compile(r"<(?=(?:[^\w<]|_)*+" + _TAG_NAMES.replace("[^a-z0-9<]", r"(?:[^\w<]|_)") + r")")
 _TAG_FIRST_LETTERS = frozenset("cru")  # candidate_response, reference_answer, user_prompt
-# '<' and what NFKD or UTS #39 confusables make of it or draw like it.
-_LESS_THAN_LIKE = "<\ufe64\uff1c\u02c2\u1438\u16b2\u2039\u276e\u2329\u3008\u27e8\U0001d236"
-_HAS_LESS_THAN_LIKE = re.compile("[" + re.escape(_LESS_THAN_LIKE) + "]")
+# UTS #39 confusables of '<' that neither NFKC nor their names make one.
+_LESS_THAN_CONFUSABLES = "\u02c2\u1438\u16b2\U0001d236"
 # Confusables (UTS #39, Cyrillic, Greek, Armenian, Latin small capitals ...) of the letters in
 # the tag names, as they are after casefolding. Only these letters matter for detection.
 _CONFUSABLE_LETTERS = {
@@ -429,10 +446,82 @@ _CONFUSABLE_LETTERS = {
     "u": "\u057d\u028b\u03c5\u1d1c\ua79f\uab4e",
     "w": "\u051d\u026f\u0461\u0561\u1d21\uab83",
     "_": "\u02cd\u2017\uff3f",
-    "<": _LESS_THAN_LIKE[1:],
+    "<": _LESS_THAN_CONFUSABLES,
 }
 _FOLD = str.maketrans({char: latin for latin, chars in _CONFUSABLE_LETTERS.items() for char in chars})
 _DROPPED_CATEGORIES = frozenset({"Cf", "Mn", "Me"})
+# A character reference as an HTML parser reads it (the ";" is optional for numeric ones and
+# for the legacy named ones such as "&lt"); html.unescape decodes it, unknown names stay as they are.
+_CHAR_REFERENCE = re.compile(r"&(?:#[0-9]{1,8};?|#[xX][0-9a-fA-F]{1,7};?|[A-Za-z][A-Za-z0-9]{1,31};?)")
+# Code points above this have no character of the three families but the tag characters
+# (checked over all of Unicode by the tests); the scan for '<'-like characters is built once,
+# on the first non-ASCII text.
+_FAMILY_SCAN_END = 0x20000
+_TAG_CHARACTERS = range(0xE0020, 0xE007F)  # TAG SPACE .. TAG TILDE: ASCII + 0xE0000
+_FOLDED: dict[str, str] = {}  # character -> its detection view (families, NFKD, casefold, confusables)
+_LESS_THAN_SCAN: list[re.Pattern[str]] = []
+
+
+def lookalike_family(char: str) -> str | None:
+    """'<', '/' or '-' when ``char`` is a less-than sign, a slash or a dash by its NFKC form or
+    its Unicode name (the rule detection uses), else None."""
+    if char in "<\\/-":
+        return "/" if char == "\\" else char
+    if char.isascii():
+        return None
+    nfkc = unicodedata.normalize("NFKC", char)
+    name = unicodedata.name(char, "")
+    if "<" in nfkc or "LESS-THAN" in name or "LEFT-POINTING ANGLE" in name or "LEFT ANGLE" in name:
+        return "<"
+    if "/" in nfkc or "\\" in nfkc or "SOLIDUS" in name or "SLASH" in name:
+        return "/"
+    if "-" in nfkc or "DASH" in name or "HYPHEN" in name or "MINUS" in name or unicodedata.category(char) == "Pd":
+        return "-"
+    return None
+
+
+def _fold(char: str) -> str:
+    """The detection view of one character (cached: texts repeat their characters)."""
+    folded = _FOLDED.get(char)
+    if folded is None:
+        if char.isascii():
+            folded = char.lower()
+        elif ord(char) in _TAG_CHARACTERS:
+            folded = _fold(chr(ord(char) - 0xE0000))
+        elif char in _LESS_THAN_CONFUSABLES:
+            folded = "<"
+        else:
+            folded = lookalike_family(char) or ""
+            if not folded:
+                category = unicodedata.category
+                for part in unicodedata.normalize("NFKD", char):
+                    if category(part) not in _DROPPED_CATEGORIES:
+                        folded += part.casefold().translate(_FOLD)
+        if len(_FOLDED) < 65536:  # bounded: an adversary may send every code point
+            _FOLDED[char] = folded
+    return folded
+
+
+def _less_than_scan() -> re.Pattern[str]:
+    """A pattern finding every '<'-like character and every '&' (a reference may be one)."""
+    if not _LESS_THAN_SCAN:
+        chars = [chr(cp) for cp in range(0x80, _FAMILY_SCAN_END) if lookalike_family(chr(cp)) == "<"]
+        chars.append(chr(0xE0000 + ord("<")))  # TAG LESS-THAN SIGN
+        _LESS_THAN_SCAN.append(re.compile("[<&" + re.escape("".join(chars) + _LESS_THAN_CONFUSABLES) + "]"))
+    return _LESS_THAN_SCAN[0]
+
+
+def _reference_at(text: str, index: int) -> tuple[str, int] | None:
+    """(decoded text, end) of the character reference starting at ``text[index]`` ('&'), if any."""
+    from html import unescape  # stdlib, tiny; only texts with '&' get here
+
+    match = _CHAR_REFERENCE.match(text, index)
+    if match is None:
+        return None
+    decoded = unescape(match.group())
+    if decoded == match.group():
+        return None  # not a reference html knows ("&foo;")
+    return decoded, match.end()
 
 
 def _normalized_view(text: str) -> tuple[str, list[int]]:
@@ -440,62 +529,75 @@ def _normalized_view(text: str) -> tuple[str, list[int]]:
     original character it came from."""
     chars: list[str] = []
     origin: list[int] = []
-    category = unicodedata.category
-    for index, char in enumerate(text):
-        for part in unicodedata.normalize("NFKD", char) if not char.isascii() else char:
-            if category(part) in _DROPPED_CATEGORIES:
-                continue
-            for folded in part.casefold().translate(_FOLD):
+    index = 0
+    while index < len(text):
+        char = text[index]
+        end = index + 1
+        if char == "&" and (reference := _reference_at(text, index)) is not None:
+            char, end = reference
+        for part in char:
+            for folded in _fold(part):
                 chars.append(folded)
                 origin.append(index)
+        index = end
     return "".join(chars), origin
 
 
 # Characters of a tag name after the bracket that detection looks at ("/ reference_answer").
 _TAG_WINDOW = 32
-_LESS_THAN_SET = frozenset(_LESS_THAN_LIKE)
 
 
-def _tag_starts_at(text: str, start: int) -> bool:
-    """Whether the '<'-like character at ``start`` opens one of our tags, on the normalized view
-    of what follows it, up to _TAG_WINDOW visible characters or the next '<'-like character
-    (so the windows of all brackets together cover the text at most once)."""
+def _tag_starts_at(text: str, start: int, after: int) -> bool:
+    """Whether the '<'-like character (or reference) at ``start``, ending at ``after``, opens one
+    of our tags, on the normalized view of what follows it, up to _TAG_WINDOW letters or digits
+    or the next '<'-like character (so the windows of all brackets together cover the text at
+    most about once)."""
     window = ["<"]
     visible = 0
-    for index in range(start + 1, len(text)):
+    index = after
+    while index < len(text) and visible < _TAG_WINDOW:
         char = text[index]
-        if char in _LESS_THAN_SET:
-            break
-        for part in unicodedata.normalize("NFKD", char) if not char.isascii() else char:
-            if unicodedata.category(part) in _DROPPED_CATEGORIES:
-                continue
-            folded = part.casefold().translate(_FOLD)
+        index += 1
+        if char == "&" and (reference := _reference_at(text, index - 1)) is not None:
+            char, index = reference
+        for part in char:
+            folded = _fold(part)
+            if "<" in folded:
+                return _TAG_LIKE_NORMALIZED.match("".join(window)) is not None
             window.append(folded)
-            if folded.isspace() or folded == "/":
+            if not folded or not folded.isalnum():
                 continue
             visible += 1
             if visible == 1 and folded[:1] not in _TAG_FIRST_LETTERS:
                 return False  # "< と", "<b>": no tag name can follow
-        if visible >= _TAG_WINDOW:
-            break
     return _TAG_LIKE_NORMALIZED.match("".join(window)) is not None
 
 
 def neutralize(text: str) -> str:
     """Make tag-like text inert inside a tagged block: ``</candidate_response>`` -> ``&lt;/...``
-    (the same for ``reference_answer`` and ``user_prompt``), including lookalikes (fullwidth
-    or small-form '<', zero-width or soft-hyphen characters inside, confusable letters)."""
-    if text.isascii():
+    (the same for ``reference_answer`` and ``user_prompt``), including lookalikes: any '<',
+    slash or dash by NFKC form or Unicode name, any non-alphanumeric separators, zero-width or
+    soft-hyphen characters inside, confusable letters, HTML character references (whose '&'
+    becomes ``&amp;``)."""
+    if text.isascii() and "&" not in text:
         return _TAG_LIKE_ASCII.sub("&lt;", text)
-    starts = [m.start() for m in _HAS_LESS_THAN_LIKE.finditer(text) if _tag_starts_at(text, m.start())]
-    if not starts:
-        return text
     pieces = []
     previous = 0
-    for start in starts:
+    for match in _less_than_scan().finditer(text):
+        start = match.start()
+        after, replacement = start + 1, "&lt;"
+        if text[start] == "&":
+            reference = _reference_at(text, start)
+            if reference is None or _fold(reference[0][:1]) != "<":
+                continue
+            after, replacement = reference[1], "&amp;"
+        if not _tag_starts_at(text, start, after):
+            continue
         pieces.append(text[previous:start])
-        pieces.append("&lt;")
+        pieces.append(replacement)
         previous = start + 1
+    if not pieces:
+        return text
     pieces.append(text[previous:])
     return "".join(pieces)
 

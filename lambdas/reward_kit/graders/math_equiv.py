@@ -8,8 +8,12 @@ is a set of k elements (``(2, 2), (6, 2)``), k boxes whose values are exactly th
 that answer. Digits separated only by whitespace in a box (``\\boxed{3 4}``) are two numbers:
 ``multiple_answers`` (math-verify alone would read 7). Without a box, math-verify's own
 extraction runs on the tail of the region (it prefers the rightmost expression).
-Equations: an answer ``a = b`` counts as its right-hand side only when ``a`` is a variable
-(``x = 2``, ``x_1 = 2``, ``f(x) = 2``); ``7 = 2`` is an equation, never the number 2.
+Equations: an answer ``a = b`` counts as its right-hand side only when ``a`` is made of
+variables alone (Math-Verify's assignment rule: ``x = 2``, ``f(x) = 2``, ``(p,q) = (3,2)``);
+``7 = 2`` is an equation, never the number 2. A reference equation is math-verify's to read:
+a left side of variables names the value on its right (``\\frac{NO}{BO}=\\frac{1}{\\sqrt6}``),
+any other is answered by an equivalent equation only. Matrices (``pmatrix``, ``bmatrix``,
+``array``) and tuples are compared entry by entry.
 References are unwrapped by ``reward_kit.references``; a reference written in words
 (``forty two``) is ``invalid_reference``, not a product of letters: textual answers go in
 ``\\text{...}``.
@@ -64,6 +68,11 @@ _TEXT_GROUP = re.compile(
     r"\\(?:text|textbf|textit|textrm|texttt|mathrm|mathbf|mathit|mbox|operatorname)\s{0,16}\{[^{}]{0,1000}\}"
 )
 _COMMAND = re.compile(r"\\[A-Za-z]+")
+# LaTeX environments (matrices, arrays, cases) are mathematics: their names and an array's
+# column spec ("{c|ccc}") are not words of prose.
+# Subscripts name things (S_{MBCN}, V_{1}): their letters are not words of prose.
+_SUBSCRIPT = re.compile(r"_\s{0,4}\{[^{}]{0,64}\}")
+_ENVIRONMENT = re.compile(r"\\(?:begin|end)\s{0,16}\{[A-Za-z*]{1,32}\}(?:\s{0,16}\{[lcrp|{}0-9.\s]{0,64}\})?")
 # Math delimiters in a reference text: only what is inside them is read as mathematics.
 _MATH_SPAN = re.compile(r"\$\$?([^$]{1,2000})\$\$?|\\\((.{1,2000}?)\\\)|\\\[(.{1,2000}?)\\\]", re.DOTALL)
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
@@ -141,7 +150,7 @@ def looks_like_prose(text: str) -> bool:
     spans = ["".join(groups) for groups in _MATH_SPAN.findall(text)]
     if spans:
         text = " ".join(spans)
-    plain = _COMMAND.sub(" ", _TEXT_GROUP.sub(" ", text))
+    plain = _COMMAND.sub(" ", _TEXT_GROUP.sub(" ", _SUBSCRIPT.sub(" ", _ENVIRONMENT.sub(" ", text))))
     long_runs = 0
     for run in _LETTER_RUN.findall(plain):
         word = run.lower()
@@ -178,7 +187,7 @@ def build(spec: Mapping[str, Any]) -> Grader:
     result = partial(answer_result, name)
 
     import sympy
-    from sympy.core.function import AppliedUndef
+    from latex2sympy2_extended import is_expr_of_only_symbols  # math-verify's own "a name = value" rule
 
     def parse_text(text: str) -> list[Any]:
         return parse(text, parsing_timeout=None)
@@ -186,17 +195,21 @@ def build(spec: Mapping[str, Any]) -> Grader:
     def parse_box(content: str) -> list[Any]:
         return parse_text("\\boxed{" + _latex_groups(content) + "}")
 
-    def is_variable(expr: Any) -> bool:
-        return isinstance(expr, (sympy.Symbol, AppliedUndef, sympy.Indexed))
+    def is_equation(parsed: list[Any]) -> bool:
+        return bool(parsed) and isinstance(parsed[0], sympy.Equality)
 
     def non_variable_equation(parsed: list[Any]) -> bool:
+        """An equation whose left side is not made of variables only (``7 = 2``, ``x^2 = 4``):
+        it states a relation, it does not name a value."""
         head = parsed[0] if parsed else None
-        return isinstance(head, sympy.Equality) and not is_variable(head.lhs)
+        return isinstance(head, sympy.Equality) and not is_expr_of_only_symbols(head.lhs)
 
     def same(gold: list[Any], pred: list[Any]) -> bool:
-        # The equation rule, decided once: "7 = 2" is not the answer 2 (math-verify would
-        # compare its right-hand side); "x = 2" is.
-        if non_variable_equation(pred) != non_variable_equation(gold):
+        # An answer "7 = 2" is not the value 2 (math-verify would compare its right-hand side);
+        # "x = 2", "(p,q) = (3,2)" are. A reference equation is math-verify's to read: a left
+        # side made of variables ("(p,q)=(3,2)", "\frac{NO}{BO}=\frac{1}{\sqrt6}") names the
+        # value on its right; any other ("x^2+y^2=25") is answered only by an equivalent equation.
+        if non_variable_equation(pred) and not is_equation(gold):
             return False
         return bool(verify(gold, pred, timeout_seconds=None))
 

@@ -7,10 +7,14 @@ match (no smuggling an answer next to other text); otherwise the pattern is sear
 Anchors are the user's choice: without MULTILINE, ``^``/``$`` mean the whole text. An empty
 answer always scores 0 (``no_answer``), even when the pattern could match "".
 
-Cost: the pattern is compiled once in ``build()`` with RE2 (``reward_kit.patterns``), which
-matches in time linear in the text whatever the pattern: no catastrophic backtracking, so this
-grader stays in-process. The scanned text is bounded too: texts longer than
-``MAX_SCAN_CHARS`` are not scanned and score 0 with reason ``answer_too_long``.
+Cost: the pattern is compiled once in ``build()`` (``reward_kit.patterns``). With RE2 (every
+pattern RE2 accepts) matching takes time linear in the text whatever the pattern: no
+catastrophic backtracking, so the grader stays in-process. A pattern only the ``regex`` module
+can run (lookaround, backreferences) backtracks, so the text decides its cost: the grader then
+carries an ``Isolation`` and runs in a killable worker process (``reward_kit.isolation``), the
+match itself limited by the module's ``timeout`` to the sample's budget (at most
+``TIME_LIMIT_SECONDS``); out of time is ``grader_timeout``. The scanned text is bounded too:
+texts longer than ``MAX_SCAN_CHARS`` are not scanned and score 0 with reason ``answer_too_long``.
 """
 
 from __future__ import annotations
@@ -18,17 +22,31 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, Mapping
 
+from reward_kit.deadline import remaining_seconds
 from reward_kit.extraction import final_answer_region
-from reward_kit.graders.base import GradeInput, GradeResult, Grader, GraderTraits, single_result, with_traits
-from reward_kit.patterns import compile_pattern
+from reward_kit.graders.base import (
+    GradeInput,
+    GradeResult,
+    Grader,
+    GraderTraits,
+    Isolation,
+    single_result,
+    with_traits,
+)
+from reward_kit.patterns import REGEX, compile_pattern
 
 MAX_SCAN_CHARS = 200_000
+# Per sample, for a pattern the backtracking engine runs (the invocation's deadline may cut it
+# shorter). A format check on an honest answer takes milliseconds.
+TIME_LIMIT_SECONDS = 2.0
 NO_REFERENCE = GraderTraits(requires_reference=False)
+GRADER_TIMEOUT = "grader_timeout"
 
 
 def build(spec: Mapping[str, Any]) -> Grader:
     name = spec.get("name") or spec["grader"]
     pattern = compile_pattern(spec["pattern"], spec.get("flags") or ())
+    backtracking = pattern.engine == REGEX
     whole_response = spec.get("target", "answer") == "response"
     matcher = pattern.fullmatch if spec.get("full_match", False) else pattern.search
     result = partial(single_result, name)
@@ -41,7 +59,25 @@ def build(spec: Mapping[str, Any]) -> Grader:
         if not text:
             # Empty never earns credit, even for patterns that match "" (e.g. r"(yes)?").
             return result(0.0, "no_answer", {"matched": 0.0})
-        matched = float(matcher(text) is not None)
+        if backtracking:
+            left = remaining_seconds()  # in the worker: the sample's budget
+            timeout = TIME_LIMIT_SECONDS if left is None else max(0.0, min(TIME_LIMIT_SECONDS, left))
+            try:
+                found = matcher(text, timeout=timeout)
+            except TimeoutError:
+                return result(0.0, GRADER_TIMEOUT, {"matched": 0.0})
+        else:
+            found = matcher(text)
+        matched = float(found is not None)
         return result(matched, None, {"matched": matched})
 
-    return with_traits(grade, NO_REFERENCE)  # a format check needs no reference answer
+    if not backtracking:
+        return with_traits(grade, NO_REFERENCE)  # a format check needs no reference answer
+    # The text decides a backtracking match's cost: build_grader runs this grader in a
+    # killable worker with these outcomes.
+    isolation = Isolation(
+        time_limit=TIME_LIMIT_SECONDS,
+        timeout_result=partial(result, 0.0, GRADER_TIMEOUT, {"matched": 0.0}),
+        error_result=partial(result, 0.0, "grader_error", {"matched": 0.0}),
+    )
+    return with_traits(grade, GraderTraits(requires_reference=False, isolation=isolation))
