@@ -78,7 +78,7 @@ def groups_batch(result: str) -> int:
 
     event = [group_sample(g, m) for m in range(GROUP_SIZE) for g in range(GROUPS)]
     started = time.perf_counter()
-    outputs: list = rlaif.handler(event, Context())  # type: ignore[assignment]  # a list for a list event
+    outputs: list = rlaif.handler(event, Context())
     seconds = time.perf_counter() - started
     Path(result).write_text(json.dumps({
         "scores": [o["aggregate_reward_score"] for o in outputs], "usage": fake_usage(),
