@@ -55,6 +55,7 @@ ASSETS: dict[str, LambdaAsset] = {name: LambdaAsset(name, kind.packages) for nam
 ASSETS["evaluator_registration"] = LambdaAsset(
     "evaluator_registration", ("evaluator_registration",), "evaluator_registration/requirements.txt"
 )
+ASSETS["code_sandbox"] = LambdaAsset("code_sandbox", ("code_sandbox",), None)
 
 
 def asset_for_handler(handler_module: str) -> LambdaAsset | None:

@@ -95,3 +95,4 @@ def distribution_metric_names(dimensions: list[str] | tuple[str, ...]) -> list[s
 def failure_metric_name(reason: str) -> str:
     """Metric name counting one failure reason, e.g. ``Failure_no_assistant_message``."""
     return f"{METRIC_FAILURE_PREFIX}{reason}"
+CODE_EXECUTOR_FUNCTION_ENV = "CODE_EXECUTOR_FUNCTION"  # ARN (qualified) of the environment's code executor function
