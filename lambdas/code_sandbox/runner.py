@@ -348,6 +348,7 @@ def _child(
                                       errors="surrogateescape")
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="replace")
         sys.argv = ["solution.py"]
+        builtins.exit = builtins.quit = sys.exit  # type: ignore[attr-defined]  # site's, which -S leaves out
     except BaseException:  # noqa: BLE001 - never run a program without its limits
         os._exit(_EXIT_SETUP)
     try:

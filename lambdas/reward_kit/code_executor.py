@@ -151,11 +151,13 @@ class LocalExecutor:
     PROBE = {"version": 1, "program": "print(6 * 7)", "limits": {"seconds": 5}, "budget_seconds": 10,
              "runs": [{"stdin": ""}]}
 
+    # (configured python, euid) -> the interpreter that passed the probe, or why none did:
+    # probed once per process, not once per grader.
+    _probed: dict[tuple[str | None, int], tuple[str | None, str | None]] = {}
+    _lock = threading.Lock()
+
     def __init__(self, python: str | None = None) -> None:
         self.python = python
-        self._ready: str | None = None  # the interpreter that passed the probe
-        self._failure: str | None = None
-        self._lock = threading.Lock()
 
     def command(self, python: str, package_dir: str) -> list[str]:
         tools = {name: shutil.which(name) for name in ("unshare", "setpriv", "sh", "mount")}
@@ -190,25 +192,28 @@ class LocalExecutor:
     def ready(self) -> str:
         """The interpreter to run; probes once (a trivial program) and raises ExecutorUnavailable
         when the sandbox cannot run here."""
+        key = (self.python, os.geteuid())
         with self._lock:
-            if self._ready is not None:
-                return self._ready
-            if self._failure is not None:
-                raise ExecutorUnavailable(self._failure)
-            package_dir = _sandbox_package_dir()
-            if package_dir is None:
-                self._failure = "local code executor: the code_sandbox package is not importable"
-                raise ExecutorUnavailable(self._failure)
-            problems = []
-            for python in self._candidates():
-                response, detail = self._spawn(self.command(python, package_dir), self.PROBE, 30.0)
-                runs = response.get("runs") or [{}]
-                if response.get("status") == "ok" and runs[0].get("stdout") == "42\n":
-                    self._ready = python
-                    return python
-                problems.append(f"{python}: {detail or response.get('error') or response.get('status')}")
-            self._failure = "local code executor cannot start (Linux namespaces unavailable?): " + "; ".join(problems)
-            raise ExecutorUnavailable(self._failure)
+            ready, failure = self._probed.get(key, (None, None))
+            if ready is None and failure is None:
+                ready, failure = self._probe()
+                self._probed[key] = (ready, failure)
+        if ready is None:
+            raise ExecutorUnavailable(failure or "local code executor cannot start")
+        return ready
+
+    def _probe(self) -> tuple[str | None, str | None]:
+        package_dir = _sandbox_package_dir()
+        if package_dir is None:
+            return None, "local code executor: the code_sandbox package is not importable"
+        problems = []
+        for python in self._candidates():
+            response, detail = self._spawn(self.command(python, package_dir), self.PROBE, 30.0)
+            runs = response.get("runs") or [{}]
+            if response.get("status") == "ok" and runs[0].get("stdout") == "42\n":
+                return python, None
+            problems.append(f"{python}: {detail or response.get('error') or response.get('status')}")
+        return None, "local code executor cannot start (Linux namespaces unavailable?): " + "; ".join(problems)
 
     def execute(self, request: Mapping[str, Any], timeout: float) -> dict[str, Any]:
         python = self.ready()
