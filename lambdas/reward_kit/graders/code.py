@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from reward_kit import code_replay, plain_data
-from reward_kit.code_executor import Executor, executor_from_env
+from reward_kit.code_executor import Executor, LambdaExecutor, LocalExecutor, executor_from_env
 from reward_kit.contract import CODE_EXECUTOR_ERROR
 from reward_kit.deadline import current_batch, remaining_seconds
 from reward_kit.extraction import final_answer_region
@@ -65,6 +65,7 @@ RESPONSE_BUDGET_BYTES = 5 * 1024 * 1024
 MIN_SAMPLE_SECONDS = 0.1
 TRANSPORT_MARGIN_SECONDS = 3.0  # start-up / invoke overhead beyond the request's own budget
 LAMBDA_SAMPLE_CONCURRENCY = 64  # requests in flight per invocation (each one executor environment)
+LOCAL_PROCESSES_PER_SAMPLE = 2
 # Test statuses. Executor statuses pass through; these are the grader's own.
 PASSED, WRONG_ANSWER, EXECUTOR_ERROR, NOT_PLAIN, CRASH, DEADLINE, SYNTAX_ERROR = (
     "passed", "wrong_answer", "executor_error", "not_plain", "crash", "deadline", "syntax_error")
@@ -255,8 +256,6 @@ def _same_kind(actual: Any, expected: Any) -> bool:
 
 
 def _sample_concurrency(executor: Executor) -> int:
-    from reward_kit.code_executor import LambdaExecutor
-
     if isinstance(executor, LambdaExecutor):
         return LAMBDA_SAMPLE_CONCURRENCY
     return max(2, min(16, 2 * (os.cpu_count() or 1)))  # local: each sample is a process tree
@@ -291,7 +290,8 @@ def build(spec: Mapping[str, Any], executor: Executor | None = None) -> Grader:
     reference_key = spec.get("reference_key")
     format_score = float(spec.get("format_score", 0.0))
     runner = executor if executor is not None else executor_from_env()
-    local_processes = None if executor is not None else 2
+    # Locally every sample is a process tree of its own: two children each is enough.
+    local_processes = LOCAL_PROCESSES_PER_SAMPLE if isinstance(runner, LocalExecutor) else None
 
     def result(score: float, reason: str | None, metrics: dict[str, float]) -> GradeResult:
         return GradeResult(score=score, rewards={name: score}, metrics=metrics, reason=reason)
