@@ -9,6 +9,10 @@ nothing from the development virtualenv can hide a missing file) and scores a ti
 with a label and a math spec: this proves the asset holds the runtime and the pure-Python
 dependencies the graders load lazily (math-verify, sympy, antlr4, Powertools).
 
+The code executor's asset (``code_sandbox.handler``: standard library only, no requirements)
+runs one trivial program from the bundle alone, called directly (a private scratch directory,
+never the machine's /tmp).
+
 The evaluator-registration asset (the custom-resource handler ``evaluator_registration.handler``)
 is checked its own way: from the bundle alone it builds every SageMaker request the handler
 sends, validates each against the bundled (pinned) botocore's service model, and runs
@@ -49,7 +53,7 @@ CASES = {
     "rlvr.handler": ({"grader": "math"}, {"right": 1.0, "wrong": 0.0, "missing-id-2": 0.0}),
     "rlaif.handler": ({"grader": "label", "labels": ["0.5", "3"]}, {"right": 0.0, "wrong": 0.0, "missing-id-2": 0.0}),
     # The code grader loads beside math (its references here carry no tests: invalid_reference).
-    "code.handler": ({"grader": "multi", "graders": {"m": {"grader": "math"}, "c": {"grader": "code"}}},
+    "code_grader.handler": ({"grader": "multi", "graders": {"m": {"grader": "math"}, "c": {"grader": "code"}}},
                      {"right": 0.5, "wrong": 0.0, "missing-id-2": 0.0}),
 }
 SCRIPT = """
@@ -83,6 +87,33 @@ event = {"RequestType": "Delete", "PhysicalResourceId": "probe",
 assert on_event(event, None) == {"PhysicalResourceId": "probe"}
 print("RESULT " + json.dumps({"botocore": botocore.__version__, "from": botocore.__file__}))
 """
+
+
+SANDBOX_MODULE = "code_sandbox.handler"
+SANDBOX_SCRIPT = """
+import json
+from code_sandbox.handler import handler
+response = handler({"version": 1, "program": "print(sum(map(int, input().split())))", "runs": [{"stdin": "1 2"}]}, None)
+print("RESULT " + json.dumps(response))
+"""
+
+
+def check_sandbox(asset: Path) -> list[str]:
+    """The executor imports from the bundle alone (no reward_kit in it) and runs a program."""
+    asset = asset.resolve()
+    if (asset / "reward_kit").exists():
+        return [f"{asset.name}: the code executor's asset ships reward_kit (grader code)"]
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(asset), "PYTHONDONTWRITEBYTECODE": "1"}
+    run = subprocess.run([sys.executable, "-S", "-c", SANDBOX_SCRIPT], capture_output=True, text=True, env=env,
+                         timeout=120)
+    lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
+    if run.returncode != 0 or not lines:
+        return [f"{asset.name}: {SANDBOX_MODULE} failed: {run.stderr.strip().splitlines()[-1:]}"]
+    response = json.loads(lines[-1][len("RESULT "):])
+    runs = response.get("runs") or [{}]
+    if response.get("status") != "ok" or runs[0].get("stdout") != "3\n":
+        return [f"{asset.name}: {SANDBOX_MODULE} answered {response}, expected stdout '3\\n'"]
+    return []
 
 
 def pinned(package: str) -> str:
@@ -135,6 +166,9 @@ def check(asset: Path, modules: list[str] | None = None) -> list[str]:
     for module in modules or list(CASES):
         if module == EVALUATOR_MODULE:
             problems += check_evaluator(asset)
+            continue
+        if module == SANDBOX_MODULE:
+            problems += check_sandbox(asset)
             continue
         if module not in CASES:
             problems.append(f"{asset.name}: no smoke test for handler module {module!r} (add one to CASES)")
@@ -209,7 +243,7 @@ def lock_mismatches(asset: Path, modules: set[str]) -> list[str]:
 def foreign_packages(asset: Path, modules: set[str]) -> list[str]:
     """Entry-point packages of lambdas/ in the asset that none of its handlers belongs to."""
     own = {module.split(".")[0] for module in modules}
-    entry_points = {module.split(".")[0] for module in [*CASES, EVALUATOR_MODULE]}
+    entry_points = {module.split(".")[0] for module in [*CASES, EVALUATOR_MODULE, SANDBOX_MODULE]}
     return sorted(p for p in entry_points - own if (asset / p).exists())
 
 

@@ -31,7 +31,7 @@ def test_code_functions_use_the_code_asset_handler(synth: Any) -> None:
         functions = code_functions(synth, env)
         assert functions, env
         for _, props in functions:
-            assert props["Handler"] == "code.handler.handler"
+            assert props["Handler"] == "code_grader.handler.handler"
     for env in ("prod", "judge"):
         assert code_functions(synth, env) == []
         assert resources(synth, env, "AWS::EC2::VPC") == {} and resources(synth, env, "AWS::EC2::SecurityGroup") == {}
@@ -151,7 +151,7 @@ def test_a_judge_and_code_in_one_function_is_a_one_line_synth_error() -> None:
 def test_code_beside_deterministic_graders_is_a_code_function() -> None:
     spec = {"grader": "multi", "graders": {"run": {"grader": "code"}, "format": {"grader": "regex", "pattern": "```"}}}
     fn = parse_environments(_env_with(spec))["x"].function("humaneval")
-    assert (fn.kind, fn.handler, fn.judge) == ("code", "code.handler.handler", None)
+    assert (fn.kind, fn.handler, fn.judge) == ("code", "code_grader.handler.handler", None)
     raw = _env_with(spec)
     raw["x"]["reward_functions"]["humaneval"]["kind"] = "rlvr"
     assert config_error(raw) == (
