@@ -151,3 +151,17 @@ def test_honest_multi_code_and_math_takes_the_time_its_parts_need() -> None:
         result = multi.score_event(events, deadline=time.monotonic() + 60)
         assert result.values[AGGREGATE] == [1.0] * 6
         assert all(reason is None for reason in reasons(result.outputs).values())
+
+
+def test_the_handler_fails_the_invocation_and_says_why(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from .helpers import fresh_handler, parse_lines
+
+    monkeypatch.delenv(names.CODE_EXECUTOR_FUNCTION_ENV, raising=False)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "code-tests")
+    for module in fresh_handler("code_grader.handler", {"grader": "code"}, monkeypatch):
+        with pytest.raises(ExecutorUnavailable):
+            module.handler([code_sample("a", ADD, ADD_IO)], None)
+        logs, _ = parse_lines(capsys.readouterr().out)
+        assert [(log["level"], log["message"]) for log in logs] == [("ERROR", "grader cannot run")]
+        assert "CODE_EXECUTOR_FUNCTION is not set" in logs[0]["error"]
