@@ -12,7 +12,6 @@ grading to its verdict (ours: inside the batch, waiting included; naive: its 5 r
 from __future__ import annotations
 
 import random
-import shutil
 import statistics
 import subprocess
 import sys

@@ -102,7 +102,7 @@ def _tagged(tag: str, inner: Any, depth: int) -> Any:
             pairs = [decode(pair, depth + 1) for pair in inner]
             if not all(type(pair) is list and len(pair) == 2 for pair in pairs):
                 raise NotPlain("$dict: pairs expected")
-            return {key: value for key, value in pairs}
+            return dict(pairs)
         if tag == "$bytes" and type(inner) is str:
             return base64.b64decode(inner.encode("ascii"), validate=True)
         if tag == "$complex" and type(inner) is list and len(inner) == 2:

@@ -348,7 +348,9 @@ def _child(
                                       errors="surrogateescape")
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="replace")
         sys.argv = ["solution.py"]
-        builtins.exit = builtins.quit = sys.exit  # type: ignore[attr-defined]  # site's, which -S leaves out
+        # site's exit and quit, which -S leaves out; programs call them
+        builtins.__dict__["exit"] = sys.exit
+        builtins.__dict__["quit"] = sys.exit
     except BaseException:  # noqa: BLE001 - never run a program without its limits
         os._exit(_EXIT_SETUP)
     try:

@@ -255,11 +255,12 @@ def compile_suite(source: str, entry_point: str | None) -> ReplaySuite | None:
         return None  # check(candidate) with nothing to call it with
     rewriter = _RewriteAsserts()
     module = ast.fix_missing_locations(rewriter.visit(module))
-    in_functions = set()
+    in_functions: set[Any] = set()
     for node in module.body:
         if isinstance(node, ast.FunctionDef) and node.name in functions:
             in_functions |= {n.args[0].value for n in ast.walk(node) if isinstance(n, ast.Call)
-                             and isinstance(n.func, ast.Name) and n.func.id == CHECK}
+                             and isinstance(n.func, ast.Name) and n.func.id == CHECK
+                             and isinstance(n.args[0], ast.Constant)}
     units = tuple([f"a{i}" for i in range(1, rewriter.asserts + 1) if f"a{i}" not in in_functions]
                   + [f"f:{name}" for name in functions])
     if not units:
@@ -405,9 +406,10 @@ class Round:
         try:
             if not self._guard(lambda: exec(suite.code, namespace)):
                 return
-            if suite.check_entry is not None:
+            entry = suite.check_entry
+            if entry is not None:
                 check = namespace.get("check")
-                if not self._guard(lambda: check(ProgramFunction(suite.check_entry))):  # type: ignore[misc]
+                if not callable(check) or not self._guard(lambda: check(ProgramFunction(entry))):
                     return
             for name in suite.functions:
                 self._unit = f"f:{name}"
@@ -469,7 +471,7 @@ def _contains_unknown(value: Any, depth: int = 0) -> bool:
     return False
 
 
-class _Namespace(dict):  # type: ignore[type-arg]
+class _Namespace(dict[str, Any]):
     """The test module's globals: a name it never defines is the program's."""
 
     def __missing__(self, name: str) -> Any:

@@ -384,7 +384,9 @@ def _prelude(path: str, value: Any) -> str:
     try:
         compile(value, "prelude.py", "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
-        raise SpecError(f"{path}: must be valid Python, got a syntax error on line {getattr(exc, 'lineno', '?')}")
+        raise SpecError(
+            f"{path}: must be valid Python, got a syntax error on line {getattr(exc, 'lineno', '?')}"
+        ) from None
     return value
 
 
