@@ -165,3 +165,41 @@ def test_the_handler_fails_the_invocation_and_says_why(monkeypatch: pytest.Monke
         logs, _ = parse_lines(capsys.readouterr().out)
         assert [(log["level"], log["message"]) for log in logs] == [("ERROR", "grader cannot run")]
         assert "CODE_EXECUTOR_FUNCTION is not set" in logs[0]["error"]
+
+
+def test_processes_forked_during_a_launch_cannot_hold_the_grader_up() -> None:
+    # The multi{code, math} bug: math workers forked while a sandbox thread was inside
+    # subprocess.Popen inherited its exec-status pipe, and Popen waited for them. Here a thread
+    # forks children that keep every descriptor they inherit (pipe ends of launches in flight
+    # included) for 60 s while samples are graded; grading must not wait for them.
+    import os
+    import signal
+
+    holders: list[int] = []
+    stop = threading.Event()
+
+    def fork_holders() -> None:
+        while not stop.is_set() and len(holders) < 40:
+            pid = os.fork()
+            if pid == 0:
+                time.sleep(60)
+                os._exit(0)
+            holders.append(pid)
+            time.sleep(0.005)
+
+    forker = threading.Thread(target=fork_holders)
+    forker.start()
+    try:
+        result = scorer().score_event([code_sample(f"s{i}", ADD, ADD_IO) for i in range(8)],
+                                      deadline=time.monotonic() + 50)
+        stop.set()
+        forker.join()
+        # Every holder is still alive: the scores did not wait for any of them to exit.
+        assert all(os.waitpid(pid, os.WNOHANG) == (0, 0) for pid in holders)
+        assert result.values[AGGREGATE] == [1.0] * 8
+    finally:
+        stop.set()
+        forker.join()
+        for pid in holders:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
