@@ -226,3 +226,12 @@ def test_an_object_that_equals_everything_passes_no_assertion(scorer) -> None:
     # Their values are not plain data: they never reach a comparison, even the != one.
     assert result.values[AGGREGATE] == [1.0, 1.0, 0.0, 0.0, 0.0]
     assert set(list(reasons(result.outputs).values())[2:]) == {"code_not_plain"}
+
+
+def test_without_a_deadline_every_test_gets_its_whole_limit(scorer) -> None:
+    # Dry runs have no deadline: the request's budget covers every run at its limit, so slow
+    # but correct programs are not cut short however many tests they have.
+    slow = "import time\nx = input()\ntime.sleep(0.9)\nprint(x)"
+    reference = {"tests": [{"input": str(i), "output": str(i)} for i in range(14)]}
+    result = scorer(timeout_seconds=1).score_event([code_sample("slow", slow, reference)])
+    assert result.values[AGGREGATE] == [1.0]

@@ -369,7 +369,8 @@ class _Session:
                 results += [{"status": DEADLINE, "calls": [{"status": DEADLINE}] * len(run.get("calls", []))}
                             for run in chunk]
                 continue
-            budget = left if left is not None else self.limits["seconds"] * (1 + _calls(chunk)) + 5.0
+            # No deadline (dry runs): every phase of every run may use its whole limit.
+            budget = left if left is not None else self.limits["seconds"] * _phases(chunk) + 5.0
             request: dict[str, Any] = {"version": 1, "program": self.program, "prelude": self.prelude,
                                        "limits": self.limits, "budget_seconds": round(max(0.0, budget), 3),
                                        "runs": chunk}
@@ -478,8 +479,9 @@ class _Session:
         return statuses
 
 
-def _calls(runs: list[dict[str, Any]]) -> int:
-    return sum(len(run.get("calls", ())) for run in runs)
+def _phases(runs: list[dict[str, Any]]) -> int:
+    """Loading the program once per run, then each call."""
+    return sum(1 + len(run.get("calls", ())) for run in runs)
 
 
 def _first_call(run: dict[str, Any]) -> dict[str, Any]:
