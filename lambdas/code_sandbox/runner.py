@@ -87,6 +87,7 @@ class _Child:
     results: list[dict[str, Any]] = field(default_factory=list)
     loaded: bool = False
     killed: str | None = None  # TIMEOUT / DEADLINE when we killed it
+    result_eof: bool = False  # its result pipe is closed (a program may close it and go on running)
 
 
 def run_all(
@@ -175,7 +176,7 @@ def _start(
 def _wait_for_events(active: dict[int, _Child]) -> None:
     now = time.monotonic()
     timeout = max(0.0, min(child.phase_deadline for child in active.values()) - now)
-    fds = [c.result_fd for c in active.values() if c.result_fd is not None]
+    fds = [c.result_fd for c in active.values() if c.result_fd is not None and not c.result_eof]
     pidfds = [c.pidfd for c in active.values() if c.pidfd is not None]
     if len(pidfds) < len(active):
         timeout = min(timeout, 0.002)  # no pidfd: poll for exits
@@ -196,6 +197,7 @@ def _read_results(child: _Child, limits: Limits, now: float) -> None:
         except OSError:
             break
         if not chunk:
+            child.result_eof = True
             break
         child.buffer += chunk
         if len(child.buffer) > limits.output_bytes + 256 and b"\n" not in child.buffer:
