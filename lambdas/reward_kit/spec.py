@@ -53,7 +53,7 @@ JUDGE_DEFAULT_MAX_TOKENS = 512
 JUDGE_DEFAULT_TEMPERATURE = 0.0
 JUDGE_DEFAULT_MAX_RESPONSE_CHARS = 20_000
 
-# code (sandboxed) defaults and bounds: per test run (code.sandbox.Limits).
+# code defaults and bounds: per test run (the executor's limits, code_sandbox.runner.Limits).
 CODE_LANGUAGES = ("python",)
 CODE_DEFAULT_TIMEOUT_SECONDS = 2.0
 CODE_MAX_TIMEOUT_SECONDS = 30.0
