@@ -187,8 +187,8 @@ def _wait_for_events(active: dict[int, _Child]) -> None:
 
 
 def _read_results(child: _Child, limits: Limits, now: float) -> None:
-    if child.result_fd is None:
-        return
+    if child.result_fd is None or child.killed in (OUTPUT_LIMIT, CRASH):
+        return  # after a line it could not use, nothing more from this child is trusted
     while True:
         try:
             chunk = os.read(child.result_fd, 65536)
@@ -209,7 +209,7 @@ def _read_results(child: _Child, limits: Limits, now: float) -> None:
         line, child.buffer = child.buffer.split(b"\n", 1)
         try:
             message = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # the program may write anything on its result pipe
             message = None
         if not isinstance(message, dict):
             child.killed = CRASH
@@ -279,7 +279,12 @@ def _call_results(child: _Child, run_status: str, budget: list[int]) -> list[dic
         status = message.get("status")
         entry: dict[str, Any] = {"status": status if status in _CALL_STATUSES else CRASH}
         if entry["status"] == OK:
-            size = len(json.dumps(message.get("value")))
+            try:
+                plain_data.decode(message.get("value"))  # what a program wrote itself must be plain too
+                size = len(json.dumps(message.get("value")))
+            except (plain_data.NotPlain, ValueError, RecursionError):
+                out.append({"status": NOT_PLAIN})
+                continue
             if size > budget[0]:
                 entry = {"status": OUTPUT_LIMIT}
             else:

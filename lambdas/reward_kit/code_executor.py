@@ -130,7 +130,7 @@ class LambdaExecutor:
             return executor_error(f"executor {response['FunctionError']} error")
         try:
             body = json.loads(response["Payload"].read())
-        except ValueError:
+        except (ValueError, RecursionError):
             return executor_error("unreadable response")
         return body if isinstance(body, dict) else executor_error("unreadable response")
 
@@ -261,7 +261,7 @@ class LocalExecutor:
             return {}, "no response in time"
         try:
             response = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return {}, "unreadable response"
         return (response, None) if isinstance(response, dict) else ({}, "unreadable response")
 

@@ -173,3 +173,20 @@ def test_the_executor_package_is_standard_library_only_and_holds_no_grader_code(
             else:
                 continue
             assert tops <= set(sys.stdlib_module_names) | {"code_sandbox", "__future__"}, (path.name, tops)
+
+
+@pytest.mark.hostile
+def test_what_a_program_writes_on_its_result_pipe_itself_is_checked_like_its_values() -> None:
+    from code_sandbox.handler import execute
+
+    program = ("import os\n"
+               "def deep():\n    os.write(3, b'{\"status\": \"ok\", \"value\": ' + b'[' * 50000 + b']' * 50000 + b'}\\n')\n"
+               "    return 1\n"
+               "def tagged():\n    os.write(3, b'{\"status\": \"ok\", \"value\": {\"$nope\": 1}}\\n')\n    return 1\n"
+               "def status():\n    os.write(3, b'{\"status\": \"passed\"}\\n')\n    return 1\n"
+               "def garbage():\n    os.write(3, b'not json\\n')\n")
+    response = execute({"version": 1, "program": program, "limits": {"output_bytes": 200_000},
+                        "runs": [{"calls": [{"function": name}]} for name in ("deep", "tagged", "status", "garbage")]},
+                       sandboxed=False)
+    assert response["status"] == "ok"
+    assert [run["calls"][0]["status"] for run in response["runs"]] == ["crash", "not_plain", "crash", "crash"]
