@@ -308,6 +308,7 @@ class Round:
     _lines: int = 0
     _pending_mark: bool = False
     _program_raised: bool = False  # a program call raised since the last check
+    _failed_status: str | None = None  # a program call failed (timeout, crash ...) since the last check
 
     # -- calls into the program
     def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -328,6 +329,13 @@ class Round:
             self.mark_unresolved()
             return UNKNOWN
         status = answer.get("status")
+        if status not in ("ok", "error"):
+            # Recorded before raising: test code that swallows the exception (a bare except)
+            # still fails the unit.
+            self._failed_status = self._failed_status or str(status)
+            if self._unit is not None:
+                unit = self.units[self._unit]
+                unit.failure = unit.failure or str(status)
         if status == "ok":
             try:
                 return plain_data.decode(answer.get("value"))  # a fresh copy each time
@@ -353,8 +361,6 @@ class Round:
         if self._unit is None:
             result.executed += 1
         calls_before = self._calls_since_check
-        self._pending_mark = False
-        self._program_raised = False
         try:
             verdict = bool(thunk())
         except _Unresolved:
@@ -369,7 +375,13 @@ class Round:
             if self._program_raised:  # the program's own exception: a crash, not a wrong answer
                 result.failure = result.failure or "crash"
         if self._pending_mark and verdict is not None:
-            verdict = None  # an unknown took part
+            verdict = None  # an unknown took part (in the assert, or since the previous one)
+        if self._failed_status is not None:
+            result.failure = result.failure or self._failed_status
+            verdict = False if verdict is not None else None
+        self._pending_mark = False
+        self._program_raised = False
+        self._failed_status = None
         if self._unit is None:
             result.calls += self._calls_since_check
         involved = self._calls_since_check > 0 or calls_before > 0
