@@ -26,7 +26,8 @@ __all__ = ["PROTOCOL_VERSION", "execute", "handler"]
 PROTOCOL_VERSION = 1
 MAX_RUNS = 200
 MAX_CALLS = 2_000  # per request, all runs together
-MAX_PROCESSES_CAP = 16
+MAX_PROCESSES_CAP = 16  # derived from memory and CPUs: never above this
+MAX_PROCESSES_SETTING = 64  # CODE_SANDBOX_MAX_PROCESSES: at most (reward_kit.settings says the same)
 MEMORY_RESERVE_MB = 128  # the executor itself
 # Environment variables (names from reward_kit.names; this package may not import it: a unit test
 # keeps the two in step).
@@ -118,7 +119,7 @@ def parallelism(memory_mb: int, environ: Any = None) -> int:
     env = os.environ if environ is None else environ
     configured = env.get(ENV_MAX_PROCESSES, "").strip()
     if configured.isdigit() and int(configured) > 0:
-        return min(int(configured), 64)
+        return min(int(configured), MAX_PROCESSES_SETTING)
     memory = env.get(ENV_LAMBDA_MEMORY, "").strip()
     total = int(memory) if memory.isdigit() else 2048
     by_memory = (total - MEMORY_RESERVE_MB) // max(1, memory_mb)

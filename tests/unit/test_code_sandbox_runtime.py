@@ -154,7 +154,10 @@ def test_the_executor_reads_the_variables_reward_kit_names() -> None:
     from code_sandbox import handler
     from reward_kit import names
 
-    assert handler.ENV_MAX_PROCESSES == names.ENV_CODE_SANDBOX_MAX_PROCESSES
+    from reward_kit.settings import CODE_SANDBOX_MAX_PROCESSES
+
+    assert handler.ENV_MAX_PROCESSES == names.ENV_CODE_SANDBOX_MAX_PROCESSES == CODE_SANDBOX_MAX_PROCESSES.env
+    assert handler.MAX_PROCESSES_SETTING == CODE_SANDBOX_MAX_PROCESSES.maximum
     assert handler.parallelism(256, {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"}) == 1
     assert handler.parallelism(4096, {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"}) == 1  # never 0
     assert handler.parallelism(256, {names.ENV_CODE_SANDBOX_MAX_PROCESSES: "3"}) == 3
