@@ -299,6 +299,7 @@ class Round:
 
     memo: dict[str, dict[str, Any]]
     deadline: float | None
+    defined: frozenset[str] = frozenset()  # program_names(program)
     units: dict[str, UnitResult] = field(default_factory=dict)
     pending: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)  # key -> (group, call)
     group: int = 0
@@ -409,6 +410,7 @@ class Round:
     # -- running it
     def run(self, suite: ReplaySuite) -> None:
         namespace = _Namespace()
+        namespace.program_names = self.defined
         namespace["__name__"] = "reward_test"
         namespace["__builtins__"] = _replay_builtins()
         namespace[CHECK] = self.check
@@ -484,13 +486,27 @@ def _contains_unknown(value: Any, depth: int = 0) -> bool:
 
 
 class _Namespace(dict[str, Any]):
-    """The test module's globals: a name it never defines is the program's."""
+    """The test module's globals: a name it never defines is the program's (a builtin's name
+    too when the program defines it at its top level, e.g. its own ``filter``)."""
+
+    program_names: frozenset[str] = frozenset()
 
     def __missing__(self, name: str) -> Any:
         replay_builtins = dict.get(self, "__builtins__", {})
-        if name in replay_builtins:
+        if name in replay_builtins and name not in self.program_names:
             return replay_builtins[name]
         return ProgramFunction(name)
+
+
+def program_names(program: str) -> frozenset[str]:
+    """The functions and classes a program defines at its top level, read from its syntax tree
+    (never run here); empty when it does not parse."""
+    try:
+        tree = ast.parse(program)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return frozenset()
+    return frozenset(node.name for node in tree.body
+                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
 
 
 def _seeded_random() -> types.ModuleType:

@@ -133,3 +133,8 @@ def test_a_program_with_many_rounds_stops_at_the_round_limit() -> None:
     test = "x = 0\nfor _ in range(20):\n    x = step(x)\nassert x == 20"
     score, reason, _, requests = grade(program, {"test_code": test})
     assert (score, reason, requests) == (0.0, "code_crash", 6)
+
+
+def test_a_program_function_named_like_a_builtin_is_the_programs() -> None:
+    program = "def filter(xs):\n    return [x for x in xs if x > 0]"
+    assert grade(program, {"test_code": "assert filter([-1, 2]) == [2]"})[0] == 1.0

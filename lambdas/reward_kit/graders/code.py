@@ -440,8 +440,9 @@ class _Session:
     def replay(self, suite: AssertSuite) -> list[str]:
         memo: dict[str, dict[str, Any]] = {}
         out_of_time = False
+        defined = code_replay.program_names(self.program)
         for round_number in range(MAX_ROUNDS + 1):
-            current = code_replay.Round(memo, self.until)
+            current = code_replay.Round(memo, self.until, defined)
             current.run(suite.replay)
             if not current.pending or round_number == MAX_ROUNDS:
                 break
