@@ -153,7 +153,6 @@ def test_plain_data_round_trips_builtins_and_refuses_everything_else() -> None:
 def test_the_executor_reads_the_variables_reward_kit_names() -> None:
     from code_sandbox import handler
     from reward_kit import names
-
     from reward_kit.settings import CODE_SANDBOX_MAX_PROCESSES
 
     assert handler.ENV_MAX_PROCESSES == names.ENV_CODE_SANDBOX_MAX_PROCESSES == CODE_SANDBOX_MAX_PROCESSES.env
