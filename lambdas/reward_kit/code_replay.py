@@ -469,7 +469,7 @@ class Round:
         except _ReplayBudget:
             self.aborted = "deadline"
         except BaseException:  # noqa: BLE001 - the test code stopped with an exception
-            self.aborted = "wrong_answer"
+            self.aborted = "crash" if self._program_raised else "wrong_answer"
         return False
 
 

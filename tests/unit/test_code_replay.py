@@ -138,3 +138,10 @@ def test_a_program_with_many_rounds_stops_at_the_round_limit() -> None:
 def test_a_program_function_named_like_a_builtin_is_the_programs() -> None:
     program = "def filter(xs):\n    return [x for x in xs if x > 0]"
     assert grade(program, {"test_code": "assert filter([-1, 2]) == [2]"})[0] == 1.0
+
+
+def test_a_program_exception_outside_an_assert_stops_the_tests_after_it_as_a_crash() -> None:
+    program = "def parse(s):\n    return int(s)"
+    test = "x = parse('1')\nassert x == 1\ny = parse('a')\nassert y == 2\nassert parse('3') == 3"
+    score, reason, found, _ = grade(program, {"test_code": test})
+    assert score == pytest.approx(1 / 3) and found["tests_crash"] == 2 and reason is None
