@@ -209,3 +209,19 @@ def test_processes_forked_during_a_launch_cannot_hold_the_grader_up() -> None:
         for pid in holders:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
+
+
+def test_a_dry_run_where_the_executor_cannot_start_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    import io
+
+    from reward_kit import dryrun
+
+    data = tmp_path / "samples.jsonl"
+    data.write_text(json.dumps(code_sample("a", ADD, ADD_IO)) + "\n")
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"grader": "code", "timeout_seconds": 2}))
+    monkeypatch.setattr(LocalExecutor, "_probed", {})
+    monkeypatch.setenv("PATH", "/nonexistent")
+    out, err = io.StringIO(), io.StringIO()
+    assert dryrun.main(["--data", str(data), "--spec", str(spec)], stdout=out, stderr=err) == 1
+    assert err.getvalue().startswith("error: local code executor needs util-linux")
