@@ -235,3 +235,23 @@ def test_without_a_deadline_every_test_gets_its_whole_limit(scorer) -> None:
     reference = {"tests": [{"input": str(i), "output": str(i)} for i in range(14)]}
     result = scorer(timeout_seconds=1).score_event([code_sample("slow", slow, reference)])
     assert result.values[AGGREGATE] == [1.0]
+
+
+def test_a_mixed_batch_scores_each_sample_as_if_it_ran_alone(scorer) -> None:
+    honest = [
+        code_sample("io", ADD, ADD_IO),
+        code_sample("asserts", "def add(a, b):\n    return a + b", ADD_ASSERTS),
+        code_sample("calls", "class Solution:\n    def add(self, a: int, b: int) -> int:\n        return a + b",
+                    {"fn_name": "add", "inputs": [[1, 2], [3, 4]], "outputs": [[3], [7]]}),
+        code_sample("check", "def add(a, b):\n    return a + b",
+                    {"test": "def check(candidate):\n    assert candidate(2, 3) == 5\n", "entry_point": "add"}),
+        code_sample("pytest", "def add(a, b):\n    return a + b",
+                    {"test_code": "from solution import add\ndef test_add():\n    assert add(2, 2) == 4\n"}),
+        code_sample("partial", "def add(a, b):\n    return abs(a) + b", ADD_ASSERTS),
+    ]
+    looping = [code_sample(f"loop-{i}", "while True:\n    pass", ADD_IO) for i in range(4)]
+    alone = {o["id"]: o for o in scorer(timeout_seconds=1).score_event(honest, deadline=time.monotonic() + 60).outputs}
+    mixed = scorer(timeout_seconds=1).score_event(looping + honest, deadline=time.monotonic() + 60).outputs
+    assert {o["id"]: o for o in mixed if not o["id"].startswith("loop")} == alone
+    assert [alone[s["id"]]["aggregate_reward_score"] for s in honest] == [1.0, 1.0, 1.0, 1.0, 1.0, 0.75]
+    assert {reasons([o])[o["id"]] for o in mixed if o["id"].startswith("loop")} == {"code_timeout"}
