@@ -29,8 +29,9 @@ The math grader (bench/math_bench.py): the handler with a math spec, math-verify
 workers, against math-verify called in-process, at 1 and 64 samples per invocation and on the
 first invocation (import + first sample), measured in the same run.
 
-The code grader's throughput (bench/code_bench.py: 64 programs x 5 tests, sandboxed and in
-parallel) is measured against a bare sequential ``subprocess.run`` per test in the same run.
+The code grader's throughput and per-sample latency (bench/code_bench.py: 64 programs x 5
+tests, through the local executor, samples in parallel) is measured against a bare sequential
+``subprocess.run`` per test in the same run.
 
 Exit code 1 when a target is missed. Nothing here is hard-coded: every number, including
 the baseline, is measured in this run on this machine.
@@ -64,7 +65,7 @@ WORKER = ROOT / "bench" / "worker.py"
 TARGET_THROUGHPUT_RATIO = 2.0  # ours / naive samples per second, at least
 TARGET_LOG_RATIO = 50.0  # naive / ours log bytes per sample, at least
 TARGET_IMPORT_MS = 150.0  # cold import of rlvr.handler, at most
-TARGET_CODE_RATIO = 1.0  # code grader: sandboxed samples/s / bare sequential subprocess samples/s, at least
+TARGET_CODE_RATIO = 1.5  # code grader: local-executor samples/s / bare sequential subprocess samples/s, at least
 TARGET_LOG_RATIO_ONE_SAMPLE = 5.0  # naive / ours log bytes per invocation at batch size 1, at least
 BATCH_SIZES = (1, 8, 64, 1000)
 # The contract layer alone (parse + outputs, a constant grader) must cost at most this share
@@ -379,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
         lines, code_ratio = measure_report(args.code_samples, args.code_reps)
         ok = code_ratio >= TARGET_CODE_RATIO
         print()
-        print("\n".join(lines) + f"   target >= {TARGET_CODE_RATIO:g}x: {'PASS' if ok else 'FAIL'}")
+        lines[3] += f"   target >= {TARGET_CODE_RATIO:g}x: {'PASS' if ok else 'FAIL'}"
+        print("\n".join(lines))
         if not ok:
             failed.append("code grader throughput")
     if failed:

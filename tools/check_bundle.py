@@ -10,8 +10,8 @@ with a label and a math spec: this proves the asset holds the runtime and the pu
 dependencies the graders load lazily (math-verify, sympy, antlr4, Powertools).
 
 The code executor's asset (``code_sandbox.handler``: standard library only, no requirements)
-must hold no ``reward_kit`` and no third-party package, and its handler must import from the
-bundle alone.
+runs one trivial program from the bundle alone, called directly (a private scratch directory,
+never the machine's /tmp).
 
 The evaluator-registration asset (the custom-resource handler ``evaluator_registration.handler``)
 is checked its own way: from the bundle alone it builds every SageMaker request the handler
@@ -23,9 +23,9 @@ Checks that the third-party packages installed in each asset are exactly its loc
 (``lambdas/locks/<asset>.txt``, ``make lock``): same names, same versions, nothing more.
 
 Binary wheels in the bundle are built for Lambda (CPython 3.13, aarch64) and cannot load on
-most development machines, so graders that need them (jsonschema -> rpds, regex -> google-re2
-and regex) are not run here; instead every compiled extension must be built for that
-interpreter and architecture, and RE2's and regex's must be there.
+most development machines, so graders that need them (jsonschema -> rpds, regex -> google-re2)
+are not run here; instead every compiled extension must be built for that interpreter and
+architecture, and RE2's must be there.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ CASES = {
     "rlvr.handler": ({"grader": "math"}, {"right": 1.0, "wrong": 0.0, "missing-id-2": 0.0}),
     "rlaif.handler": ({"grader": "label", "labels": ["0.5", "3"]}, {"right": 0.0, "wrong": 0.0, "missing-id-2": 0.0}),
     # The code grader loads beside math (its references here carry no tests: invalid_reference).
-    "code.handler": ({"grader": "multi", "graders": {"m": {"grader": "math"}, "c": {"grader": "code"}}},
+    "code_grader.handler": ({"grader": "multi", "graders": {"m": {"grader": "math"}, "c": {"grader": "code"}}},
                      {"right": 0.5, "wrong": 0.0, "missing-id-2": 0.0}),
 }
 SCRIPT = """
@@ -90,17 +90,16 @@ print("RESULT " + json.dumps({"botocore": botocore.__version__, "from": botocore
 
 
 SANDBOX_MODULE = "code_sandbox.handler"
-# Imports the executor's handler from the bundle alone (the executor's runtime adds a program run).
 SANDBOX_SCRIPT = """
 import json
-from code_sandbox import handler
-assert callable(handler.handler)
-print("RESULT " + json.dumps({"from": handler.__file__}))
+from code_sandbox.handler import handler
+response = handler({"version": 1, "program": "print(sum(map(int, input().split())))", "runs": [{"stdin": "1 2"}]}, None)
+print("RESULT " + json.dumps(response))
 """
 
 
 def check_sandbox(asset: Path) -> list[str]:
-    """The executor imports from the bundle alone (no reward_kit in it)."""
+    """The executor imports from the bundle alone (no reward_kit in it) and runs a program."""
     asset = asset.resolve()
     if (asset / "reward_kit").exists():
         return [f"{asset.name}: the code executor's asset ships reward_kit (grader code)"]
@@ -110,8 +109,10 @@ def check_sandbox(asset: Path) -> list[str]:
     lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
     if run.returncode != 0 or not lines:
         return [f"{asset.name}: {SANDBOX_MODULE} failed: {run.stderr.strip().splitlines()[-1:]}"]
-    if not json.loads(lines[-1][len("RESULT "):])["from"].startswith(str(asset)):
-        return [f"{asset.name}: {SANDBOX_MODULE} was not imported from the bundle"]
+    response = json.loads(lines[-1][len("RESULT "):])
+    runs = response.get("runs") or [{}]
+    if response.get("status") != "ok" or runs[0].get("stdout") != "3\n":
+        return [f"{asset.name}: {SANDBOX_MODULE} answered {response}, expected stdout '3\\n'"]
     return []
 
 
@@ -144,8 +145,7 @@ def check_evaluator(asset: Path) -> list[str]:
 
 # Every compiled extension in a bundle must load on Lambda's python3.13 on arm64.
 LAMBDA_EXTENSION_SUFFIX = ".cpython-313-aarch64-linux-gnu.so"
-# In every reward asset: the regex grader's engines (RE2, and regex for what RE2 cannot run).
-REWARD_EXTENSIONS = ("re2/_re2", "regex/_regex")
+REWARD_EXTENSIONS = ("re2/_re2",)  # in every reward asset: the regex grader's engine
 
 
 def check_extensions(asset: Path) -> list[str]:

@@ -99,6 +99,9 @@ GRADER_TIMEOUT = "grader_timeout"
 NO_ANSWER = "no_answer"
 MULTIPLE_ANSWERS = "multiple_answers"
 NO_CODE = "no_code"  # the code grader's no_answer: no program in the final answer
+# The code executor failed on one sample (it died, hung or answered nonsense; a hostile program
+# can cause that). An executor that cannot run at all fails the invocation instead.
+CODE_EXECUTOR_ERROR = "code_executor_error"
 # Whole-event failure (the handler counts it; no sample outputs exist for it).
 INVALID_EVENT = "invalid_event"
 

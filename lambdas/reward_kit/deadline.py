@@ -37,10 +37,13 @@ _T = TypeVar("_T")
 class Batch:
     """One scored event: its deadline and what graders share while grading it."""
 
-    __slots__ = ("deadline", "judge", "lock", "shared")
+    __slots__ = ("deadline", "judge", "lock", "shared", "size", "concurrency")
 
-    def __init__(self, deadline: float | None = None) -> None:
+    def __init__(self, deadline: float | None = None, size: int = 1, concurrency: int = 1) -> None:
         self.deadline = deadline
+        # Samples to grade and how many at once: a grader's fair share of the time left.
+        self.size = size
+        self.concurrency = concurrency
         self.judge = JudgeStats()
         self.lock = threading.Lock()
         self.shared: dict[Any, Any] = {}  # grader-owned entries (the judge's in-flight map)

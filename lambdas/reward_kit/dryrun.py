@@ -33,6 +33,7 @@ from collections import Counter
 from typing import Any, Iterable, Sequence, TextIO
 
 from reward_kit.contract import failure_metric
+from reward_kit.graders.base import InfrastructureError
 from reward_kit.judge_stats import JudgeStats
 from reward_kit.scoring import AGGREGATE, Scorer
 from reward_kit.spec import SpecError, parse_spec_json, spec_hash
@@ -353,7 +354,11 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         err.write(f"error: {exc}\n")
         return 2
 
-    result = score_rows(rows, spec, batch_size=args.batch_size)
+    try:
+        result = score_rows(rows, spec, batch_size=args.batch_size)
+    except InfrastructureError as exc:  # e.g. the code grader's local executor cannot start here
+        err.write(f"error: {exc}\n")
+        return 1
     render_report(result, data_path=args.data, spec=spec, bins=args.bins, out=out)
 
     if out_file is not None:

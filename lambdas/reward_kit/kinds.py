@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Callable, Iterable, Mapping
 
-from reward_kit.contract import MULTIPLE_ANSWERS, NO_ANSWER, NO_CODE
+from reward_kit.contract import CODE_EXECUTOR_ERROR, MULTIPLE_ANSWERS, NO_ANSWER, NO_CODE
 
 __all__ = [
     "FUNCTION_KINDS",
@@ -63,6 +63,9 @@ class GraderKind:
     # Grades samples that carry no reference answer (its GraderTraits.requires_reference is
     # False; a test checks the two agree).
     reference_free: bool = False
+    # The reasons it gives a sample its executor failed on (the dashboard's executor series; an
+    # executor that cannot run at all fails the invocation instead).
+    executor_failures: tuple[str, ...] = ()
 
 
 GRADER_KINDS: dict[str, GraderKind] = {
@@ -101,12 +104,14 @@ GRADER_KINDS: dict[str, GraderKind] = {
         composite=True,
     ),
     "code": GraderKind(
-        "code.grader",
+        "reward_kit.graders.code",
         "reward_kit.spec:_code",
-        ("language", "timeout_seconds", "memory_mb", "max_output_bytes", "all_or_nothing", "reference_key"),
+        ("language", "timeout_seconds", "memory_mb", "max_output_bytes", "all_or_nothing", "reference_key",
+         "prelude"),
         True,
         needs=NEEDS_SANDBOX,
         answer_failures=(NO_CODE,),
+        executor_failures=(CODE_EXECUTOR_ERROR,),
     ),
     "judge": GraderKind(
         "reward_kit.graders.judge",
@@ -162,8 +167,11 @@ class FunctionKind:
 FUNCTION_KINDS: dict[str, FunctionKind] = {
     "rlvr": FunctionKind("rlvr.handler.handler", ("reward_kit", "rlvr"), frozenset({NEEDS_NOTHING})),
     "rlaif": FunctionKind("rlaif.handler.handler", ("reward_kit", "rlaif"), frozenset({NEEDS_NOTHING, NEEDS_JUDGE})),
-    # Runs generated code: its own asset, a role that can only log, no network (stacks/code_sandbox).
-    "code": FunctionKind("code.handler.handler", ("reward_kit", "code"), frozenset({NEEDS_NOTHING, NEEDS_SANDBOX})),
+    # Grades generated code: the programs run in the environment's code executor (its own function
+    # and asset, code_sandbox); this function holds the tests and computes the verdicts.
+    "code": FunctionKind(
+        "code_grader.handler.handler", ("reward_kit", "code_grader"), frozenset({NEEDS_NOTHING, NEEDS_SANDBOX})
+    ),
 }
 # In the design without a runtime yet (kind -> the need it would serve).
 PLANNED_FUNCTION_KINDS: dict[str, str] = {}

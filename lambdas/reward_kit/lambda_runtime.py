@@ -54,6 +54,7 @@ from reward_kit import names
 from reward_kit.contract import INVALID_EVENT, EventError
 from reward_kit.criteria import criterion_series, criterion_values
 from reward_kit.deadline import safety_margin_seconds
+from reward_kit.graders.base import InfrastructureError
 from reward_kit.invocation_record import Metric, MetricSource, build_records, dumps, without_envelope
 from reward_kit.judge_stats import JudgeStats
 from reward_kit.kinds import function_kind_for, spec_needs
@@ -220,6 +221,11 @@ class RewardRuntime:
             ]
             self._write_record(scorer, metrics, {})
             self.logger.error("invalid reward event", extra={"error": str(exc), **_request_fields(context)})
+            raise
+        except InfrastructureError as exc:
+            # E.g. the code executor is throttled or missing: fail the invocation (the job retries,
+            # the errors alarm sees it) rather than return zeros it would train on.
+            self.logger.error("grader cannot run", extra={"error": str(exc), **_request_fields(context)})
             raise
 
         try:

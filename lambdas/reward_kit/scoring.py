@@ -53,7 +53,7 @@ from reward_kit.contract import (
     unwrap_event,
 )
 from reward_kit.deadline import Batch, run_in_batch
-from reward_kit.graders.base import GradeInput, Grader, traits_of
+from reward_kit.graders.base import GradeInput, Grader, InfrastructureError, traits_of
 from reward_kit.judge_stats import JudgeStats
 from reward_kit.spec import output_range, reward_dimensions, uses_judge, validate_spec
 
@@ -172,7 +172,8 @@ class Scorer:
         graded = None
         # Every grade call runs inside the batch: the deadline, and what graders share per
         # batch (the judge's de-duplication map and statistics).
-        batch = Batch(deadline)
+        gradable = sum(1 for sample in samples if sample.failure is None)
+        batch = Batch(deadline, size=gradable, concurrency=self.concurrency)
         if self.concurrency > 1:
             pending = [sample for sample in samples if sample.failure is None]
             if len(pending) > 1:
@@ -215,6 +216,8 @@ class Scorer:
             if reason is not None and not (type(reason) is str and _REASON_RE.fullmatch(reason)):
                 reason = GRADER_ERROR  # reasons become metric names: keep them clean
             return self.builder.graded(sample.id, result.score, result.rewards, result.metrics, reason), reason
+        except InfrastructureError:
+            raise  # the grader cannot run at all: the invocation fails loudly
         except Exception:  # a grader bug must cost one sample, not the batch
             return self.builder.failed(sample.id, GRADER_ERROR), GRADER_ERROR
 

@@ -24,6 +24,7 @@ __all__ = [
     "JUDGE_MODEL_ID",
     "CODE_SANDBOX_MAX_PROCESSES",
     "CODE_SANDBOX_PYTHON",
+    "CODE_EXECUTOR_FUNCTION",
     "BoolSetting",
     "IntSetting",
     "TextSetting",
@@ -96,11 +97,15 @@ JUDGE_PROMPT_CACHING = BoolSetting(names.ENV_JUDGE_PROMPT_CACHING, True)
 # The minimum prefix per checkpoint, in tokens, for a model the table does not know (or to
 # correct it); unset: the table's value, and no checkpoints for a model it does not list.
 JUDGE_PROMPT_CACHE_MIN_TOKENS = IntSetting(names.ENV_JUDGE_PROMPT_CACHE_MIN_TOKENS, 0, maximum=1_000_000)
-# code: sandboxed children running at once per execution environment; unset: derived from the
-# function's memory and CPUs (code.grader.parallelism).
+# code executor: sandboxed children running at once per request; unset: derived from the
+# executor's memory and CPUs (code_sandbox.handler.parallelism).
 CODE_SANDBOX_MAX_PROCESSES = IntSetting(names.ENV_CODE_SANDBOX_MAX_PROCESSES, 4, maximum=64)
-# code: the interpreter the children run (unset: the handler's own, sys.executable).
+# code, local mode only (tests, dry runs): the interpreter of the local executor (unset: the
+# grader's own; as root, /usr/bin/python3 when uid 65534 cannot run that one).
 CODE_SANDBOX_PYTHON = TextSetting(names.ENV_CODE_SANDBOX_PYTHON)
+# code: the environment's executor function (ARN or name for lambda:InvokeFunction). Required
+# in Lambda (unset: every invocation fails); unset elsewhere: the local executor.
+CODE_EXECUTOR_FUNCTION = TextSetting(names.CODE_EXECUTOR_FUNCTION_ENV)
 LOG_SAMPLE_TEXT = names.ENV_LOG_SAMPLE_TEXT  # "true" only: opt-in, responses are confidential
 DEFAULT_SERVICE_NAME = "reward"
 # Lambda's application log levels (JSON log format; Lambda sets AWS_LAMBDA_LOG_LEVEL, which

@@ -21,7 +21,7 @@ import json
 import re
 from typing import Any, Mapping
 
-from reward_kit.checks import CheckError, Checks
+from reward_kit.checks import CheckError, Checks, show
 from reward_kit.kinds import CONFLICTING_NEEDS, NEEDS_JUDGE, spec_needs, validator_for
 from reward_kit.kinds import GRADER_KINDS as _KINDS
 from reward_kit.patterns import FLAGS, PatternError, compile_pattern
@@ -53,7 +53,7 @@ JUDGE_DEFAULT_MAX_TOKENS = 512
 JUDGE_DEFAULT_TEMPERATURE = 0.0
 JUDGE_DEFAULT_MAX_RESPONSE_CHARS = 20_000
 
-# code (sandboxed) defaults and bounds: per test run (code.sandbox.Limits).
+# code defaults and bounds: per test run (the executor's limits, code_sandbox.runner.Limits).
 CODE_LANGUAGES = ("python",)
 CODE_DEFAULT_TIMEOUT_SECONDS = 2.0
 CODE_MAX_TIMEOUT_SECONDS = 30.0
@@ -61,6 +61,22 @@ CODE_DEFAULT_MEMORY_MB = 256
 CODE_MEMORY_MB_RANGE = (64, 4096)
 CODE_DEFAULT_MAX_OUTPUT_BYTES = 65_536
 CODE_MAX_OUTPUT_BYTES_RANGE = (1_024, 1_048_576)
+CODE_MAX_PRELUDE_CHARS = 20_000
+# Prepended to every program (same namespace) unless the spec sets "prelude" ("" for none): the
+# names the peers' harnesses (LeetCode, LiveCodeBench) import before a solution runs.
+CODE_DEFAULT_PRELUDE = """\
+import bisect, collections, functools, heapq, itertools, math, string
+from bisect import bisect, bisect_left, bisect_right, insort, insort_left, insort_right
+from collections import Counter, OrderedDict, defaultdict, deque, namedtuple
+from functools import cache, cmp_to_key, lru_cache, reduce
+from heapq import heapify, heappop, heappush, heappushpop, heapreplace, nlargest, nsmallest
+from itertools import accumulate, chain, combinations, combinations_with_replacement, count, cycle, groupby, \\
+    islice, permutations, product, repeat, starmap, zip_longest
+from math import ceil, comb, factorial, floor, gcd, inf, isqrt, lcm, log, log2, perm, sqrt
+from string import ascii_letters, ascii_lowercase, ascii_uppercase, digits
+from typing import Any, Callable, Deque, Dict, FrozenSet, Generator, Iterable, Iterator, List, Optional, Set, \\
+    Tuple, Union
+"""
 
 # Dimension/component names become CloudWatch metric names (Reward_<name>) and JSON keys.
 _NAME_RULE = "[A-Za-z0-9_-]{1,64}"
@@ -356,7 +372,22 @@ def _code(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
         f"{path}.max_output_bytes", spec.get("max_output_bytes", CODE_DEFAULT_MAX_OUTPUT_BYTES), ge=lo, le=hi
     )
     out["all_or_nothing"] = _boolean(f"{path}.all_or_nothing", spec.get("all_or_nothing", False))
+    if "prelude" in spec:  # absent: CODE_DEFAULT_PRELUDE (kept out of the spec, and of its hash)
+        out["prelude"] = _prelude(f"{path}.prelude", spec["prelude"])
     _reference_key(path, spec, out)  # the key of the reference object that holds the tests
+
+
+def _prelude(path: str, value: Any) -> str:
+    if not isinstance(value, str) or len(value) > CODE_MAX_PRELUDE_CHARS:
+        raise SpecError(f"{path}: must be Python source of at most {CODE_MAX_PRELUDE_CHARS:,} characters, "
+                        f"got {show(value)}")
+    try:
+        compile(value, "prelude.py", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        raise SpecError(
+            f"{path}: must be valid Python, got a syntax error on line {getattr(exc, 'lineno', '?')}"
+        ) from None
+    return value
 
 
 def _reject_gate_cycles(path: str, gates: Mapping[str, Mapping[str, Any]]) -> None:

@@ -37,13 +37,13 @@ def test_assets_are_found_from_the_templates_and_foreign_entry_points_fail(tmp_p
     import json
 
     asset = tmp_path / "asset.abc"
-    shutil.copytree(ROOT / "lambdas", asset)  # holds rlvr/, rlaif/, code/, ...: too much for an rlvr function
+    shutil.copytree(ROOT / "lambdas", asset)  # holds rlvr/, rlaif/, code_grader/, ...: too much for an rlvr function
     template = {"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Metadata": {"aws:asset:path": "asset.abc"},
                                      "Properties": {"Handler": "rlvr.handler.handler"}}}}
     (tmp_path / "S.template.json").write_text(json.dumps(template), encoding="utf-8")
     assert check_bundle.function_assets(tmp_path) == {asset: {"rlvr.handler"}}
-    assert check_bundle.foreign_packages(asset, {"rlvr.handler"}) == ["code", "code_sandbox", "evaluator_registration",
-                                                                      "rlaif"]
+    assert check_bundle.foreign_packages(asset, {"rlvr.handler"}) == [
+        "code_grader", "code_sandbox", "evaluator_registration", "rlaif"]
     assert check_bundle.main([str(tmp_path)]) == 1
 
 

@@ -83,7 +83,7 @@ def test_shipped_cdk_json_is_valid_and_sized_for_10_and_400_per_second() -> None
     assert prod_gsm8k.reserved_concurrency == capacity.reserved_concurrency(400, 0.05, 1)
     assert prod_gsm8k.provisioned_concurrency is not None
     code = envs["dev"].function("code-tests")  # dev also shows a code function
-    assert (code.kind, code.handler) == ("code", "code.handler.handler")
+    assert (code.kind, code.handler) == ("code", "code_grader.handler.handler")
 
 
 def test_defaults_and_derived_values() -> None:

@@ -1,41 +1,12 @@
-"""Shared by the code grader tests: an interpreter the sandbox's children can run, and samples."""
+"""Shared by the code grader tests: samples, references, and what outputs say."""
 
 from __future__ import annotations
 
-import functools
 import os
-import shutil
-import sys
 from typing import Any
 
-import pytest
 
-from code.sandbox import OK, run_program, unprivileged_user
-from reward_kit import names
-
-
-@functools.cache
-def child_python() -> str | None:
-    """An interpreter the sandbox's children can start. As root the children drop to
-    ``nobody``, which cannot run an interpreter under /root (pyenv): use the system one."""
-    candidates = [sys.executable]
-    if unprivileged_user() is not None:
-        candidates += [path for path in (shutil.which("python3", path="/usr/bin:/usr/local/bin"),) if path]
-    for candidate in candidates:
-        if run_program("print(1)", python=candidate, user=unprivileged_user()).status == OK:
-            return candidate
-    return None
-
-
-def use_child_python(monkeypatch: pytest.MonkeyPatch) -> str:
-    python = child_python()
-    if python is None:  # pragma: no cover - depends on the machine
-        pytest.fail("no interpreter the sandbox's unprivileged children can run (install /usr/bin/python3)")
-    monkeypatch.setenv(names.ENV_CODE_SANDBOX_PYTHON, python)
-    return python
-
-
-def code_sample(sample_id: str, program: str | None, reference: Any, *, fence: str = "python",
+def code_sample(sample_id: str, program: str | None, reference: Any, *, fence: str | None = "python",
                 prose: str = "Here is my solution.") -> dict[str, Any]:
     response = program if program is None or fence is None else f"{prose}\n```{fence}\n{program}\n```\n"
     return {
@@ -48,6 +19,7 @@ def code_sample(sample_id: str, program: str | None, reference: Any, *, fence: s
 ADD_IO = {"tests": [{"input": f"{a} {b}\n", "output": f"{a + b}\n"} for a, b in
                     [(1, 2), (3, 4), (10, 20), (7, 8), (100, 1)]]}
 ADD_ASSERTS = {"test_code": "assert add(1, 2) == 3\nassert add(2, 2) == 4\nassert add(-1, 1) == 0\nassert add(5, 5) == 10"}
+ADD = "a, b = map(int, input().split())\nprint(a + b)"
 
 
 def metrics(output: dict[str, Any]) -> dict[str, float]:

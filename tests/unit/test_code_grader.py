@@ -1,7 +1,7 @@
-"""The code grader: program extraction, references, scoring, both test styles, the deadline.
+"""The code grader: program extraction, references, scoring, the test styles, the deadline.
 
-Programs really run (in the sandbox's children); no timing is asserted except "returned
-before the deadline" with a generous margin.
+Programs really run (in the local executor: namespaces, another user); no timing is asserted
+except "returned before the deadline" with a generous margin.
 """
 
 from __future__ import annotations
@@ -10,19 +10,15 @@ import time
 
 import pytest
 
-from code.grader import extract_program, parallelism, parse_tests, same_output
+from reward_kit.graders.code import AssertSuite, CallSuite, StdioSuite, extract_program, parse_reference, same_output
 from reward_kit.scoring import AGGREGATE, Scorer
 from reward_kit.spec import SpecError, validate_spec
 
-from .code_helpers import ADD_ASSERTS, ADD_IO, code_sample, metrics, reasons, use_child_python
-
-ADD = "a, b = map(int, input().split())\nprint(a + b)"
+from .code_helpers import ADD, ADD_ASSERTS, ADD_IO, code_sample, metrics, reasons
 
 
 @pytest.fixture
-def scorer(monkeypatch: pytest.MonkeyPatch):
-    use_child_python(monkeypatch)
-
+def scorer():
     def build(**spec):
         return Scorer({"grader": "code", "timeout_seconds": 2, **spec})
 
@@ -41,40 +37,46 @@ def test_the_program_is_the_last_fenced_block_else_the_whole_answer() -> None:
 
 
 def test_output_comparison_tolerates_trailing_whitespace_only() -> None:
-    assert same_output(b"3  \n\n\n", "3\n")
-    assert same_output(b"1 2\r\n3\t\n", "1 2\n3")
-    assert not same_output(b" 3\n", "3\n")  # leading whitespace matters
-    assert not same_output(b"3\n4\n", "3\n")  # extra output fails
-    assert not same_output(b"", "3")
+    assert same_output("3  \n\n\n", "3\n")
+    assert same_output("1 2\r\n3\t\n", "1 2\n3")
+    assert not same_output(" 3\n", "3\n")  # leading whitespace matters
+    assert not same_output("3\n4\n", "3\n")  # extra output fails
+    assert not same_output("", "3")
 
 
-def test_references_in_both_styles_and_broken_ones() -> None:
-    io = parse_tests(ADD_IO)
-    assert io is not None and len(io) == 5 and io[0].stdin == b"1 2\n" and io[0].expected == "3\n"
-    asserts = parse_tests({"test_code": "import math\nx = 2\nassert add(x, 1) == 3\ny = 5\nassert add(y, 1) == 6"})
-    # == and != in assertions become the runner's strict equality (see the hack test below).
-    assert asserts is not None and [t.code for t in asserts] == [
-        "import math\nx = 2\nassert __reward_kit_equal__(add(x, 1), 3)",
-        "import math\nx = 2\ny = 5\nassert __reward_kit_equal__(add(y, 1), 6)"]
-    assert [t.code for t in parse_tests({"test_code": ["assert f() != 1", "f()"]}) or []] == [
-        "assert not __reward_kit_equal__(f(), 1)", "f()"]
-    assert parse_tests('{"tests": [{"input": "", "output": "1"}]}') is not None  # JSON text
-    assert parse_tests({"answer": "x", "unit_tests": ADD_IO}, "unit_tests") == io  # reference_key
-    assert parse_tests(ADD_IO, "unit_tests") is None
+def test_references_in_every_supported_shape_and_broken_ones() -> None:
+    io = parse_reference(ADD_IO)
+    assert isinstance(io, StdioSuite) and io.size == 5 and io.cases[0] == ("1 2\n", "3\n")
+    assert parse_reference('{"tests": [{"input": "", "output": "1"}]}') is not None  # JSON text
+    assert parse_reference({"answer": "x", "unit_tests": ADD_IO}, "unit_tests") == io  # reference_key
+    assert parse_reference(ADD_IO, "unit_tests") is None
+    # APPS / TACO / verl prime_code: stdin/stdout without fn_name, call-based with it.
+    apps = parse_reference({"inputs": ["1 2\n", ["3 4"]], "outputs": ["3\n", ["7"]]})
+    assert isinstance(apps, StdioSuite) and apps.cases == (("1 2\n", "3\n"), ("3 4\n", "7\n"))
+    calls = parse_reference({"fn_name": "add", "inputs": [[1, 2], [[1], [2]]], "outputs": [[3], [1, 2]]})
+    assert isinstance(calls, CallSuite) and calls.function == "add" and calls.cases[0] == ([1, 2], [3], True)
+    # LiveCodeBench: functional tests carry one JSON value per line.
+    lcb = parse_reference({"func_name": "twoSum", "tests": [
+        {"input": "[2,7,11,15]\n9", "output": "[0, 1]", "testtype": "functional"}]})
+    assert isinstance(lcb, CallSuite) and lcb.cases == (([[2, 7, 11, 15], 9], [0, 1], False),)
+    # Assert-based: top-level asserts, HumanEval's check(candidate), pytest-style functions.
+    asserts = parse_reference({"test_code": "import math\nx = 2\nassert add(x, 1) == 3\nassert True\nassert add(1, 1) == 2"})
+    assert isinstance(asserts, AssertSuite) and asserts.replay.units == ("a1", "a2")  # `assert True` tests nothing
+    human_eval = parse_reference({"test": "def check(candidate):\n    assert candidate(1) == 2\n", "entry_point": "inc"})
+    assert isinstance(human_eval, AssertSuite) and human_eval.replay.check_entry == "inc"
+    pytest_style = parse_reference({"test_code": "from solution import f\ndef test_a():\n    assert f() == 1\n"
+                                                 "    assert f() != 2\ndef test_b():\n    assert f() > 0\n"})
+    assert isinstance(pytest_style, AssertSuite) and pytest_style.replay.units == ("f:test_a", "f:test_b")
     for broken in (None, "text", {}, {"tests": []}, {"tests": [{"input": "1"}]}, {"tests": "x"},
                    {"test_code": "assert ("}, {"test_code": ""}, {"tests": [], "test_code": "x"},
-                   {"tests": [{"input": "", "output": "1"}] * 101}):
-        assert parse_tests(broken) is None, broken
-
-
-def test_parallelism_fits_the_function_memory(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("CODE_SANDBOX_MAX_PROCESSES", raising=False)
-    assert parallelism(256, {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"}) == 1
-    assert 1 <= parallelism(256, {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048"}) <= 7
-    assert parallelism(4096, {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"}) == 1  # never 0
-    assert parallelism(256, {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "10240", "CODE_SANDBOX_MAX_PROCESSES": "3"}) == 3
-    with pytest.raises(ValueError, match="CODE_SANDBOX_MAX_PROCESSES: '0' is not an integer in 1..64"):
-        parallelism(256, {"CODE_SANDBOX_MAX_PROCESSES": "0"})
+                   {"tests": [{"input": "", "output": "1"}] * 101},
+                   # nothing runnable: never a pass
+                   {"test_code": "def helper():\n    return 1\n"}, {"test_code": "assert True\nx = 1"},
+                   {"test": "def check(candidate):\n    assert candidate(1) == 2\n"},  # no entry point
+                   {"tests": [{"input": "1", "output": "1", "testtype": "functional"}]},  # no function name
+                   {"fn_name": "f", "inputs": [[1]], "outputs": []},
+                   {"fn_name": "not valid", "inputs": [[1]], "outputs": [1]}):
+        assert parse_reference(broken) is None, broken
 
 
 def test_spec_defaults_and_errors() -> None:
@@ -87,6 +89,8 @@ def test_spec_defaults_and_errors() -> None:
         ({"timeout_seconds": 0}, "REWARD_SPEC.timeout_seconds: must be a finite number in (0, 30], got 0"),
         ({"memory_mb": 16}, "REWARD_SPEC.memory_mb: must be an integer in 64..4096, got 16"),
         ({"all_or_nothing": "yes"}, "REWARD_SPEC.all_or_nothing: must be true or false, got 'yes'"),
+        ({"prelude": "def ("}, "REWARD_SPEC.prelude: must be valid Python, got a syntax error on line 1"),
+        ({"prelude": 3}, "REWARD_SPEC.prelude: must be Python source of at most 20,000 characters, got 3"),
     ):
         with pytest.raises(SpecError) as info:
             validate_spec({"grader": "code", **bad})
@@ -173,16 +177,18 @@ def test_code_beside_a_format_check_in_multi(scorer, monkeypatch: pytest.MonkeyP
     assert result.values["tests"] == [1.0, 1.0] and result.values["format"] == [1.0, 0.0]
 
 
-def test_samples_that_cannot_finish_before_the_deadline_get_the_minimum(scorer) -> None:
+def test_samples_that_cannot_finish_before_the_deadline_get_the_minimum_and_cost_only_themselves(scorer) -> None:
+    # Looping programs first in the batch: the correct one after them still gets its share of
+    # the time (not a queue position behind them) and scores as if it ran alone.
     slow = "import time\ntime.sleep(30)\nprint(3)"
     events = [code_sample(f"slow-{i}", slow, ADD_IO) for i in range(6)] + [code_sample("late", ADD, ADD_IO)]
     start = time.monotonic()
-    deadline = start + 2.0
+    deadline = start + 4.0
     result = scorer(timeout_seconds=30).score_event(events, deadline=deadline)
     assert time.monotonic() < deadline + 3.0  # generous: returned at the deadline, not after the sleeps
     assert len(result.outputs) == len(events)
-    assert set(reasons(result.outputs).values()) == {"code_deadline"}
-    assert result.values[AGGREGATE] == [0.0] * len(events)
+    assert reasons(result.outputs) == {**{f"slow-{i}": "code_deadline" for i in range(6)}, "late": None}
+    assert result.values[AGGREGATE] == [0.0] * 6 + [1.0]
 
 
 def test_the_code_handler_scores_with_the_spec_and_warns_about_a_spec_for_another_kind(
@@ -190,13 +196,12 @@ def test_the_code_handler_scores_with_the_spec_and_warns_about_a_spec_for_anothe
 ) -> None:
     from .helpers import fresh_handler, parse_lines
 
-    use_child_python(monkeypatch)  # as root only: an interpreter `nobody` can run
-    for module in fresh_handler("code.handler", {"grader": "code"}, monkeypatch):
+    for module in fresh_handler("code_grader.handler", {"grader": "code"}, monkeypatch):
         outputs = module.handler([code_sample("a", ADD, ADD_IO), {"messages": []}], None)
         assert [o["aggregate_reward_score"] for o in outputs] == [1.0, 0.0]
         logs, blobs = parse_lines(capsys.readouterr().out)
         assert logs == [] and len(blobs) == 1  # the invocation record only: no warning
-    for module in fresh_handler("code.handler", {"grader": "numeric"}, monkeypatch):
+    for module in fresh_handler("code_grader.handler", {"grader": "numeric"}, monkeypatch):
         module.handler([], None)
         logs, _ = parse_lines(capsys.readouterr().out)
         assert logs[0]["message"] == "code function with a spec for a rlvr function"
@@ -218,5 +223,35 @@ def test_an_object_that_equals_everything_passes_no_assertion(scorer) -> None:
                     "    __hash__ = int.__hash__\ndef add(a, b):\n    return Int(0)", tests),
     ]
     result = scorer().score_event(events)
-    # The hacks pass only the != test (anything is unequal to 5): 1 of 5.
-    assert result.values[AGGREGATE] == [1.0, 1.0, 0.2, 0.2, 0.2]
+    # Their values are not plain data: they never reach a comparison, even the != one.
+    assert result.values[AGGREGATE] == [1.0, 1.0, 0.0, 0.0, 0.0]
+    assert set(list(reasons(result.outputs).values())[2:]) == {"code_not_plain"}
+
+
+def test_without_a_deadline_every_test_gets_its_whole_limit(scorer) -> None:
+    # Dry runs have no deadline: the request's budget covers every run at its limit, so slow
+    # but correct programs are not cut short however many tests they have.
+    slow = "import time\nx = input()\ntime.sleep(0.9)\nprint(x)"
+    reference = {"tests": [{"input": str(i), "output": str(i)} for i in range(14)]}
+    result = scorer(timeout_seconds=1).score_event([code_sample("slow", slow, reference)])
+    assert result.values[AGGREGATE] == [1.0]
+
+
+def test_a_mixed_batch_scores_each_sample_as_if_it_ran_alone(scorer) -> None:
+    honest = [
+        code_sample("io", ADD, ADD_IO),
+        code_sample("asserts", "def add(a, b):\n    return a + b", ADD_ASSERTS),
+        code_sample("calls", "class Solution:\n    def add(self, a: int, b: int) -> int:\n        return a + b",
+                    {"fn_name": "add", "inputs": [[1, 2], [3, 4]], "outputs": [[3], [7]]}),
+        code_sample("check", "def add(a, b):\n    return a + b",
+                    {"test": "def check(candidate):\n    assert candidate(2, 3) == 5\n", "entry_point": "add"}),
+        code_sample("pytest", "def add(a, b):\n    return a + b",
+                    {"test_code": "from solution import add\ndef test_add():\n    assert add(2, 2) == 4\n"}),
+        code_sample("partial", "def add(a, b):\n    return abs(a) + b", ADD_ASSERTS),
+    ]
+    looping = [code_sample(f"loop-{i}", "while True:\n    pass", ADD_IO) for i in range(4)]
+    alone = {o["id"]: o for o in scorer(timeout_seconds=1).score_event(honest, deadline=time.monotonic() + 60).outputs}
+    mixed = scorer(timeout_seconds=1).score_event(looping + honest, deadline=time.monotonic() + 60).outputs
+    assert {o["id"]: o for o in mixed if not o["id"].startswith("loop")} == alone
+    assert [alone[s["id"]]["aggregate_reward_score"] for s in honest] == [1.0, 1.0, 1.0, 1.0, 1.0, 0.75]
+    assert {reasons([o])[o["id"]] for o in mixed if o["id"].startswith("loop")} == {"code_timeout"}

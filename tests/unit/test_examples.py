@@ -116,7 +116,7 @@ EXPECTED: dict[str, Expected] = {
         "code-008": (0.0, "no_code"),  # code only inside <thinking>
         "code-009": (1.0, None),  # assertion tests
         "code-010": (0.75, None),  # case-insensitive: fails 'Aa'
-        "code-011": (0.0, None),  # an object equal to everything passes no == test
+        "code-011": (0.0, "code_not_plain"),  # an object equal to everything never reaches a comparison
         "code-012": (0.0, "code_crash"),  # exits before the asserts: no verdict
     },
     "multi": {  # range [-1, 1]: 0.8 correctness + 0.2 format - 0.5 x length penalty

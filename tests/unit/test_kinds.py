@@ -116,7 +116,7 @@ def test_the_config_derives_the_kind_of_a_new_grader(echo_kind: str, monkeypatch
     fn = parse_environments(env({"grader": "echo", "word": "x"}))["dev"].function("f")
     assert (fn.kind, fn.handler, fn.judge) == ("rlvr", "rlvr.handler.handler", None)
     fn = parse_environments(env({"grader": "sandboxed", "word": "x"}))["dev"].function("f")
-    assert (fn.kind, fn.handler) == ("code", "code.handler.handler")
+    assert (fn.kind, fn.handler) == ("code", "code_grader.handler.handler")
     monkeypatch.setitem(
         kinds.GRADER_KINDS, "gpu", kinds.GraderKind("echo_grader", "echo_grader:validate", ("word",), True, needs="gpu")
     )

@@ -14,6 +14,12 @@ from reward_kit.extraction import clamp01
 from reward_kit.invocation_record import MetricSource
 
 
+class InfrastructureError(RuntimeError):
+    """The grader cannot grade at all (e.g. the code executor is throttled, missing or
+    misconfigured): the Scorer lets it through and the invocation fails, so the job retries and
+    the errors alarm fires, instead of training on zeros."""
+
+
 # Not frozen: these are built once per sample on the hot path, and frozen dataclasses pay
 # for object.__setattr__ on every field. Treat them as immutable all the same.
 @dataclass(slots=True)

@@ -23,7 +23,15 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from reward_kit.extraction import clamp01
-from reward_kit.graders.base import GradeInput, GradeResult, Grader, GraderTraits, traits_of, with_traits
+from reward_kit.graders.base import (
+    GradeInput,
+    GradeResult,
+    Grader,
+    GraderTraits,
+    InfrastructureError,
+    traits_of,
+    with_traits,
+)
 from reward_kit.kinds import GRADER_KINDS
 
 
@@ -66,6 +74,8 @@ def build(spec: Mapping[str, Any]) -> Grader:
         for name, component in components.items():
             try:
                 results[name] = component(sample)
+            except InfrastructureError:
+                raise
             except Exception:  # noqa: BLE001 - one broken component must not sink the others
                 results[name] = GradeResult(score=0.0, reason="grader_error")
         raw = {name: clamp01(result.score) for name, result in results.items()}
