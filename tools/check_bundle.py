@@ -23,9 +23,9 @@ Checks that the third-party packages installed in each asset are exactly its loc
 (``lambdas/locks/<asset>.txt``, ``make lock``): same names, same versions, nothing more.
 
 Binary wheels in the bundle are built for Lambda (CPython 3.13, aarch64) and cannot load on
-most development machines, so graders that need them (jsonschema -> rpds, regex -> google-re2)
-are not run here; instead every compiled extension must be built for that interpreter and
-architecture, and RE2's must be there.
+most development machines, so graders that need them (jsonschema -> rpds, regex -> google-re2
+and regex) are not run here; instead every compiled extension must be built for that
+interpreter and architecture, and RE2's and regex's must be there.
 """
 
 from __future__ import annotations
@@ -145,7 +145,8 @@ def check_evaluator(asset: Path) -> list[str]:
 
 # Every compiled extension in a bundle must load on Lambda's python3.13 on arm64.
 LAMBDA_EXTENSION_SUFFIX = ".cpython-313-aarch64-linux-gnu.so"
-REWARD_EXTENSIONS = ("re2/_re2",)  # in every reward asset: the regex grader's engine
+# In every reward asset: the regex grader's engines (RE2, and regex for what RE2 cannot run).
+REWARD_EXTENSIONS = ("re2/_re2", "regex/_regex")
 
 
 def check_extensions(asset: Path) -> list[str]:

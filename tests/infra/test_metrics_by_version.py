@@ -103,7 +103,7 @@ def test_the_rlaif_handler_emits_each_criterion_by_version(monkeypatch: pytest.M
         assert (names.METRIC_NAMESPACE, "Criterion_tone", dims) in emitted
     (record,) = [json.loads(line) for line in out.splitlines() if '"_aws"' in line]
     assert record["Criterion_accuracy"] == [1, 1, 1] and record["Criterion_tone"] == [0.5, 0.5, 0.5]
-    monkeypatch.delenv(names.ENV_LAMBDA_FUNCTION_VERSION)
+    monkeypatch.undo()  # the function's environment goes before the reload: later tests get a clean module
     importlib.reload(module)
     module.runtime.metrics.clear_metrics()
 

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import importlib
 import json
+import threading
 import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
 import pytest
 
 from reward_kit import names
+from reward_kit.kinds import NEEDS_SANDBOX, spec_needs
 from stacks.monitoring import FunctionMetrics
 from tests.unit.fake_bedrock import Error, _bedrock_server, bedrock  # noqa: F401 - fixtures
 
@@ -103,6 +107,37 @@ def emitted_metrics(stdout: str) -> set[Key]:
 
 
 DEPLOYED_VERSION = "7"
+EXECUTOR_ARN = "arn:aws:lambda:us-east-1:123456789012:function:rft-code-executor-test:1"
+
+
+class _DyingExecutor(BaseHTTPRequestHandler):
+    """Lambda's Invoke API answering as an executor whose runtime died (a per-sample failure)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        data = json.dumps({"errorMessage": "Runtime exited", "errorType": "Runtime.ExitError"}).encode()
+        self.send_response(200)
+        self.send_header("X-Amz-Function-Error", "Unhandled")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def _dying_executor(patch: pytest.MonkeyPatch) -> Iterator[None]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _DyingExecutor)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    patch.setenv("AWS_ENDPOINT_URL_LAMBDA", f"http://localhost:{server.server_address[1]}")
+    for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                       ("AWS_DEFAULT_REGION", "us-east-1"), (names.CODE_EXECUTOR_FUNCTION_ENV, EXECUTOR_ARN)):
+        patch.setenv(key, value)
+    try:
+        yield
+    finally:
+        server.shutdown()
 
 
 def _run_function(fm: FunctionMetrics, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
@@ -127,6 +162,16 @@ def _run_function(fm: FunctionMetrics, monkeypatch: pytest.MonkeyPatch, capsys: 
         if fn.judge is not None:
             # An invocation whose deadline has passed: the judge's samples time out.
             module.handler([_sample("late", "\\boxed{42}")], Context(remaining_ms=0))
+        if NEEDS_SANDBOX in spec_needs(fn.reward_spec):
+            # A program whose executor dies under it: that sample's code_executor_error (a cold
+            # start of its own: the grader finds its executor when it is built).
+            with _dying_executor(patch):
+                module = importlib.reload(module)
+                module.runtime.metrics.clear_metrics()
+                outputs = module.handler([_sample("executor-dies", "```python\nprint(42)\n```",
+                                                  {"tests": [{"input": "", "output": "42\n"}]})],
+                                         Context(remaining_ms=600_000))
+                assert "failure_code_executor_error" in json.dumps(outputs), outputs
         out = capsys.readouterr().out
     # Back to a cold start with the test session's own environment (other tests import it).
     importlib.reload(module)
