@@ -36,6 +36,10 @@ def cross_region_context() -> dict[str, Any]:
     envs["prod"].update(region=STAGE_REGION)
     # What `cdk synth` with credentials caches (the code sandbox VPC's zones in dev's region).
     context[f"availability-zones:account={DEV_ACCOUNT}:region={STAGE_REGION}"] = ["us-west-2a", "us-west-2b"]
+    # Registration runs a custom resource, which the emulator cannot (see test_deploy_emulator.py);
+    # its templates and findings are covered by the single-region pipeline and the session synth.
+    for env in envs.values():
+        env["evaluator_registration"] = {"enabled": False}
     return context
 
 
@@ -151,3 +155,90 @@ def test_an_unknown_wildcard_in_a_pipeline_policy_still_fails_the_synth() -> Non
     role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:Get*"], resources=["arn:aws:s3:::other-bucket/*"]))
     with pytest.raises(ValueError, match=r"unexpected wildcard action 's3:Get\*'"):
         acknowledge_pipeline_findings(stack)
+
+
+# -- deploy into the emulator, each stack into its own account and region -------------------------
+
+
+@pytest.fixture(scope="module")
+def emulator_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from .test_deploy_emulator import emulator
+
+    yield from emulator.__wrapped__(tmp_path_factory)  # type: ignore[attr-defined]
+
+
+def account_clients(endpoint: str, account: str, region: str) -> Any:
+    """Clients acting in ``account`` (credentials from sts:AssumeRole of its CDK deploy role, as
+    the pipeline's deploy actions get them) in ``region``, reaching only the emulator."""
+    import boto3
+    from botocore.config import Config
+
+    bounded = Config(connect_timeout=10, read_timeout=60, retries={"max_attempts": 2})
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
+    sts = session.client("sts", region_name=region, endpoint_url=endpoint, config=bounded)
+    role = f"arn:aws:iam::{account}:role/cdk-hnb659fds-deploy-role-{account}-{region}"
+    creds = sts.assume_role(RoleArn=role, RoleSessionName="pipeline")["Credentials"]
+    assumed = boto3.session.Session(aws_access_key_id=creds["AccessKeyId"],
+                                    aws_secret_access_key=creds["SecretAccessKey"],
+                                    aws_session_token=creds["SessionToken"])
+    return lambda service: assumed.client(service, region_name=region, endpoint_url=endpoint, config=bounded)
+
+
+def stage_template(synth: CrossRegionSynth, env: str) -> dict[str, Any]:
+    (artifact,) = [s for s in synth.assembly.stacks_recursively if s.stack_name == stack_name(env)
+                   and s.hierarchical_id.startswith(f"{PIPELINE_STACK}/")]
+    template: dict[str, Any] = artifact.template
+    return template
+
+
+def bootstrap_region(aws: Any, account: str, region: str, template: dict[str, Any]) -> None:
+    """What `cdk bootstrap` + the pipeline's asset step leave in an environment: the assets, the version."""
+    import io
+    import zipfile
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("rlvr/handler.py", "def handler(event, context):\n    return []\n")
+    s3 = aws("s3")
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        code = resource["Properties"]["Code"]
+        bucket = code["S3Bucket"]  # the stage's environment is known: the bootstrap bucket by name
+        assert bucket == f"cdk-hnb659fds-assets-{account}-{region}", bucket
+        if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+        s3.put_object(Bucket=bucket, Key=code["S3Key"], Body=archive.getvalue())
+    parameter = template["Parameters"]["BootstrapVersion"]["Default"]
+    aws("ssm").put_parameter(Name=parameter, Value="30", Type="String", Overwrite=True)
+
+
+def test_the_stages_and_the_replication_store_deploy_into_their_accounts_and_region(
+        cross_region: CrossRegionSynth, emulator_endpoint: str) -> None:
+    from .test_deploy_emulator import deploy, destroy
+
+    pipeline_account = account_clients(emulator_endpoint, PIPELINE_ACCOUNT, STAGE_REGION)
+    assert pipeline_account("sts").get_caller_identity()["Account"] == PIPELINE_ACCOUNT
+    support = cross_region.assembly.get_stack_by_name(SUPPORT_STACK)
+    deploy(pipeline_account, SUPPORT_STACK, support.template)
+    (bucket,) = [r["Properties"]["BucketName"] for r in support.template["Resources"].values()
+                 if r["Type"] == "AWS::S3::Bucket"]
+    # The pipeline's artifact store for the region is there, under the name the pipeline uses.
+    assert bucket in {b["Name"] for b in pipeline_account("s3").list_buckets()["Buckets"]}
+    aliases = {a["AliasName"] for a in pipeline_account("kms").list_aliases()["Aliases"]}
+    (store,) = [s["ArtifactStore"] for r in pipeline_template(cross_region)["Resources"].values()
+                if r["Type"] == "AWS::CodePipeline::Pipeline" for s in r["Properties"]["ArtifactStores"]
+                if s["Region"] == STAGE_REGION]
+    assert store["Location"] == bucket and store["EncryptionKey"]["Id"].split(":", 5)[5] in aliases
+
+    for env, account in (("dev", DEV_ACCOUNT), ("prod", PROD_ACCOUNT)):
+        aws = account_clients(emulator_endpoint, account, STAGE_REGION)
+        template = json.loads(json.dumps(stage_template(cross_region, env)))
+        bootstrap_region(aws, account, STAGE_REGION, template)
+        stack = deploy(aws, stack_name(env), template)
+        assert stack["StackId"].startswith(f"arn:aws:cloudformation:{STAGE_REGION}:{account}:stack/")
+        functions = {f["FunctionName"]: f["FunctionArn"] for f in aws("lambda").list_functions()["Functions"]}
+        expected = {fn for fn in functions if fn.endswith(f"-{env}")}
+        assert expected and set(functions) == expected  # the account holds this stage's functions only
+        assert all(f":{STAGE_REGION}:{account}:function:" in functions[fn] for fn in expected)
+        destroy(aws, stack_name(env))
