@@ -16,7 +16,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20,18
 export CDK_DISABLE_VERSION_CHECK := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup synth test bench dryrun deploy deploy-pipeline diff lock repro clean
+.PHONY: setup synth test bench dryrun deploy deploy-pipeline diff lock repro clean snapshots
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -45,6 +45,11 @@ test: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
+
+## After a reviewed change to cdk.json (or the code): accept the new templates of the team's own
+## environments (tests/infra/__snapshots__/test_snapshots/; the only tests that read cdk.json).
+snapshots: setup
+	$(PY) -m pytest tests/infra/test_snapshots.py --snapshot-update -q -p no:cacheprovider
 
 ## Throughput, log volume and import time against a naive baseline measured in the same run.
 bench: setup
