@@ -1,4 +1,4 @@
-# Two commands on a fresh machine (Python 3.11+, Node 20+):  make synth  and  make test.
+# Two commands on a fresh machine (Python 3.11+, Node 22+ LTS as package.json's engines pins):  make synth  and  make test.
 # Every target installs what it needs into .venv/ and node_modules/ first.
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -29,16 +29,21 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# `make synth ENV=name` (given on the command line) synthesizes and checks that environment only;
+# plain `make synth` every environment and the pipeline. (Not from the shell's environment: sh uses $ENV.)
+SYNTH_SELECT := $(if $(filter command line,$(origin ENV)),-c env=$(ENV))
+SYNTH_WHAT := $(if $(SYNTH_SELECT),environment $(ENV),every environment (pipeline stages included))
+
 ## Synthesize every environment in cdk.json into cdk.out/ (no AWS account needed),
 ## failing on any cdk-nag finding, lint every template with cfn-lint, and check that the
-## Lambda bundle of every function kind imports and scores on its own.
+## Lambda bundle of every function kind imports and scores on its own. ENV=name: that one only.
 synth: setup
 	$(PY) tools/lock.py --check
 	rm -rf cdk.out
-	$(CDK) synth --quiet --no-notices
+	$(CDK) synth --quiet --no-notices $(SYNTH_SELECT)
 	$(VENV)/bin/cfn-lint $$(find cdk.out -name '*.template.json') $(CFN_LINT_ARGS)
 	$(PY) tools/check_bundle.py cdk.out
-	@echo "synth OK: $$(find cdk.out -name '*.template.json' | wc -l) template(s) in cdk.out/ (pipeline stages included), cdk-nag clean, cfn-lint clean, every bundle matches its lock and imports"
+	@echo "synth OK: $$(find cdk.out -name '*.template.json' | wc -l) template(s) in cdk.out/ for $(SYNTH_WHAT), cdk-nag clean, cfn-lint clean, every bundle matches its lock and imports"
 
 ## Everything CI runs: lint (ruff), types (mypy), then the tests; any finding fails.
 test: setup

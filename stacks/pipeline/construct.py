@@ -36,12 +36,14 @@ from constructs import Construct
 from stacks.config import EnvironmentConfig, PipelineConfig
 from stacks.guardrails import apply_permissions_boundary, apply_tags
 from stacks.nag import render_finding_resource
+from stacks.node_runtime import required_major
 
 ROOT = Path(__file__).resolve().parents[2]
 # The README's two commands: everything a fresh machine needs, then the same checks as a developer's.
 SYNTH_COMMANDS = ("make synth", "make test")
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
-RUNTIME_VERSIONS = {"python": "3.11", "nodejs": "20"}
+# The Node LTS package.json pins (engines), as the README asks of every machine.
+RUNTIME_VERSIONS = {"python": "3.11", "nodejs": str(required_major())}
 
 
 def cli_version() -> str:
