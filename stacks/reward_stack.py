@@ -12,6 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from .code_sandbox import CodeSandboxNetwork
+from .code_sandbox.construct import pin_stack_zones
 from .config import EnvironmentConfig
 from .evaluator_registration import EvaluatorRegistration
 from .guardrails import EnvironmentKeys, apply_guardrails
@@ -36,6 +37,8 @@ class RewardStack(Stack):
         ``evaluator_code_options``: the evaluator-registration handler's asset options."""
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
+        if config.runs_code:
+            pin_stack_zones(self, config.code_sandbox)  # offline synth with code_sandbox.availability_zones
         # One asset per function kind, shared by every function of that kind (staged once per app).
         codes: dict[str, lambda_.Code] = {}
 
