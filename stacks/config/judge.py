@@ -9,6 +9,7 @@ from typing import Any, Mapping
 from reward_kit.settings import JUDGE_CACHE_ENTRIES, JUDGE_MAX_CONCURRENCY
 
 from .errors import CHECKS, REGION_RE, REGION_RULE
+from .model_ids import ACCEPTED_FORMS, GEOS, model_id_problem
 
 KEYS = (
     "judge_cache_entries",
@@ -16,12 +17,13 @@ KEYS = (
     "judge_input_tokens_per_call",
     "judge_max_concurrency",
     "judge_model_id",
+    "judge_model_id_unchecked",
     "judge_output_tokens_per_call",
 )
 TOKEN_KEYS = ("judge_input_tokens_per_call", "judge_output_tokens_per_call")
 MAX_TOKENS_PER_CALL = 1_000_000  # a sanity bound: far above any Bedrock model's context window
 # Geography prefixes of Bedrock cross-region inference profile ids ("us.amazon.nova-pro-v1:0").
-INFERENCE_PROFILE_GEOS = ("apac", "au", "ca", "eu", "global", "jp", "us", "us-gov")
+INFERENCE_PROFILE_GEOS = GEOS
 MODEL_ID_RE = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:-[a-z0-9.]+)*(?::[a-z0-9.-]+)*")
 MODEL_ID_RULE = (
     "a Bedrock model id such as 'amazon.nova-pro-v1:0' or an inference profile id such as 'us.amazon.nova-pro-v1:0'"
@@ -50,6 +52,17 @@ class JudgeConfig:
         return is_inference_profile_id(self.model_id)
 
 
+def check_model_id(path: str, model_id: str, unchecked: Any) -> None:
+    """The id's provider, prefix and version suffix are ones Bedrock uses, unless the team says the
+    model is newer than this project's list (``judge_model_id_unchecked: true``)."""
+    if CHECKS.boolean(f"{path}.judge_model_id_unchecked", unchecked):
+        return
+    problem = model_id_problem(model_id)
+    if problem is not None:
+        raise CHECKS.fail(f"{path}.judge_model_id", f"{model_id!r} {problem}; use {ACCEPTED_FORMS}; for a model "
+                          "newer than this list, set judge_model_id_unchecked: true")
+
+
 def reject_judge_keys(path: str, raw: Mapping[str, Any], kind: str) -> None:
     """A function whose spec needs no judge must not carry judge settings."""
     for key in KEYS:
@@ -66,6 +79,7 @@ def parse_judge(path: str, raw: Mapping[str, Any]) -> JudgeConfig:
         MODEL_ID_RE,
         MODEL_ID_RULE,
     )
+    check_model_id(path, model_id, raw.get("judge_model_id_unchecked", False))
     raw_regions = raw.get("judge_inference_profile_regions")
     regions: tuple[str, ...] = ()
     regions_path = f"{path}.judge_inference_profile_regions"
