@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from reward_kit.settings import JUDGE_CACHE_ENTRIES, JUDGE_MAX_CONCURRENCY
 
 from .errors import CHECKS, REGION_RE, REGION_RULE
-from .model_ids import ACCEPTED_FORMS, GEOS, model_id_problem
+from .model_ids import ACCEPTED_FORMS, GEOS, GLOBAL_GEO, model_id_problem
 
 KEYS = (
     "judge_cache_entries",
@@ -33,6 +33,11 @@ MODEL_ID_RULE = (
 def is_inference_profile_id(model_id: str) -> bool:
     """True for cross-region inference profile ids like ``us.amazon.nova-pro-v1:0``."""
     return model_id.split(".", 1)[0] in INFERENCE_PROFILE_GEOS
+
+
+def is_global_profile_id(model_id: str) -> bool:
+    """True for global cross-region inference profile ids like ``global.amazon.nova-2-lite-v1:0``."""
+    return model_id.startswith(f"{GLOBAL_GEO}.")
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,9 @@ def parse_judge(path: str, raw: Mapping[str, Any]) -> JudgeConfig:
     raw_regions = raw.get("judge_inference_profile_regions")
     regions: tuple[str, ...] = ()
     regions_path = f"{path}.judge_inference_profile_regions"
-    if is_inference_profile_id(model_id):
+    # A global profile routes to any commercial region: its regions are optional (IAM allows the
+    # region-less model ARN, see RewardFunction); a geographic profile lists them.
+    if is_inference_profile_id(model_id) and not (is_global_profile_id(model_id) and raw_regions is None):
         if raw_regions is None:
             raise CHECKS.fail(
                 regions_path,

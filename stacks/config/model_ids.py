@@ -20,7 +20,8 @@ PROVIDERS = (
     "nvidia", "openai", "qwen", "writer",
 )
 # Geography prefixes of cross-region inference profile ids; "global" routes to any commercial region.
-GEOS = ("apac", "au", "ca", "eu", "global", "jp", "us", "us-gov")
+GLOBAL_GEO = "global"
+GEOS = ("apac", "au", "ca", "eu", GLOBAL_GEO, "jp", "us", "us-gov")
 _MODEL_RE = re.compile(
     r"(?:(?P<geo>[a-z-]+)\.)?(?P<provider>[a-z0-9]+)\.(?P<model>[a-z0-9][a-z0-9.-]*[a-z0-9])"
     r":(?P<version>\d+)(?::\d+k)?"
