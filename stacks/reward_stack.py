@@ -80,7 +80,8 @@ class RewardStack(Stack):
             for evaluator in config.evaluator_registration.evaluators:
                 rf = self.reward_functions[evaluator.function]
                 self.evaluator_registration.register(rf.config.construct_name, lambda_arn=rf.invoke_arn,
-                                                     name=evaluator.name, description=evaluator.description)
+                                                     name=evaluator.name, description=evaluator.description,
+                                                     studio_domain_id=config.evaluator_registration.studio_domain_id)
         self.monitoring = RewardMonitoring(
             self,
             "Monitoring",
