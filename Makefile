@@ -16,9 +16,13 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20,18
 export CDK_DISABLE_VERSION_CHECK := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup synth test bench dryrun deploy deploy-pipeline diff lock repro clean snapshots
+.PHONY: setup check-cdk-json synth test bench dryrun deploy deploy-pipeline diff lock repro clean snapshots
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: check-cdk-json $(VENV)/.installed node_modules/.installed
+
+# cdk.json's syntax, with the line and column of a mistake (the CDK CLI gives neither).
+check-cdk-json:
+	@$(PYTHON) tools/check_cdk_json.py cdk.json
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/requirements.txt lambdas/evaluator_registration/requirements.txt
 	$(PYTHON) -m venv $(VENV)
