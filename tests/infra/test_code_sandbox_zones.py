@@ -96,3 +96,12 @@ def test_a_cached_lookup_still_works_and_adds_no_error() -> None:
 ])
 def test_zone_mistakes_are_one_line_errors_naming_the_key(zones: Any, message: str) -> None:
     assert config_error(created_vpc_env(availability_zones=zones)).startswith(message)
+
+
+def test_the_environment_schema_accepts_zones_for_the_created_vpc_and_the_new_judge_keys() -> None:
+    from .test_schemas import ENV_VALIDATOR
+
+    env = created_vpc_env(availability_zones=["eu-west-1a", "eu-west-1b"])
+    assert list(ENV_VALIDATOR.iter_errors({"zoned": env})) == []
+    env["code_sandbox"]["subnet_ids"] = ["subnet-0aaa1111bbbb22223"]  # subnets still need a vpc_id
+    assert list(ENV_VALIDATOR.iter_errors({"zoned": env})) != []
