@@ -28,6 +28,7 @@ def test_the_shipped_cdk_json_passes_and_a_non_object_does_not(tmp_path: Path) -
 
 
 def test_every_make_target_checks_it_first() -> None:
-    run = subprocess.run(["make", "-n", "setup"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    run = subprocess.run(["make", "--no-print-directory", "-n", "setup"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[0].endswith("tools/check_cdk_json.py cdk.json")
