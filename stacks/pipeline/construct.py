@@ -174,8 +174,8 @@ def _resource_reason(rendered: str, statement: dict[str, Any], stores: ArtifactS
     if rendered == "*" and stores.replication_key_arns and all(a.startswith("kms:") for a in actions):
         return ("The replication buckets' keys in the stages' other regions (CodePipeline's cross-region support "
                 "stacks): their key ids are generated there and unknown to this stack, so CDK grants these "
-                "encrypt/decrypt actions on '*' (in the pipeline account, keys whose policy delegates to IAM); "
-                "the pipeline account holds only the pipeline")
+                "encrypt/decrypt actions on '*' (effective on the pipeline account's keys whose policy delegates "
+                "to IAM: the README says so)")
     if ":log-group:/aws/codebuild/" in rendered:
         return ("Log streams of the CDK Pipelines CodeBuild projects (one stream per build, named by CodeBuild); "
                 "the asset-publishing role is shared by the generated asset projects, whose names it cannot list")
