@@ -158,6 +158,9 @@ def test_an_unknown_wildcard_in_a_pipeline_policy_still_fails_the_synth() -> Non
 
 
 # -- deploy into the emulator, each stack into its own account and region -------------------------
+# What moto's CloudFormation can create: the support stack (bucket, key, alias) and the stages'
+# stacks. The pipeline stack itself is not deployed: moto has no CloudFormation support for
+# AWS::CodePipeline::Pipeline or AWS::CodeBuild::Project (its template is checked above).
 
 
 @pytest.fixture(scope="module")
