@@ -26,18 +26,22 @@ FUNCTION_RENAMES = {"sentiment": "tone", "gsm8k": "arithmetic", "code-tests": "u
 SUITE_TIMEOUT_SECONDS = 1800
 
 
+def new_function_name(name: str) -> str:
+    return FUNCTION_RENAMES.get(name, f"{name}-x")
+
+
 def renamed(context: dict[str, Any]) -> dict[str, Any]:
     """The shipped environments as a team would make them its own: new names, sizes and tags."""
     context = json.loads(json.dumps(context))
     environments = {}
     for env_name, env in context["environments"].items():
-        env["reward_functions"] = {FUNCTION_RENAMES.get(k, f"{k}-x"): v for k, v in env["reward_functions"].items()}
+        env["reward_functions"] = {new_function_name(k): v for k, v in env["reward_functions"].items()}
         for function in env["reward_functions"].values():
             function["memory_mb"] = function.get("memory_mb", 1024) + 256
             function["target_evaluations_per_second"] = function.get("target_evaluations_per_second", 10) * 2
         evaluators = env.get("evaluator_registration", {}).get("evaluators")
         if evaluators:
-            env["evaluator_registration"]["evaluators"] = {FUNCTION_RENAMES.get(k, k): v for k, v in evaluators.items()}
+            env["evaluator_registration"]["evaluators"] = {new_function_name(k): v for k, v in evaluators.items()}
         env.setdefault("tags", {})["team"] = "ml-platform"
         env["log_retention_days"] = 30
         environments[ENV_RENAMES.get(env_name, f"{env_name}-x")] = env
@@ -77,10 +81,14 @@ def failed_tests(output: str) -> set[str]:
 
 
 def test_the_renaming_touches_every_environment_and_function() -> None:
+    from stacks.config import parse_environments
+
     team = renamed(TEAM_CONTEXT)
     assert not set(team["environments"]) & set(TEAM_CONTEXT["environments"])
     for env in team["environments"].values():
         assert not set(env["reward_functions"]) & set(FUNCTION_RENAMES)
+    twice = renamed(team)  # a team that renames again (or a renamed clone running this test)
+    assert parse_environments(twice["environments"], twice["tags"])
 
 
 def test_no_unit_test_reads_the_teams_cdk_json() -> None:
