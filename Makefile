@@ -1,4 +1,4 @@
-# Two commands on a fresh machine (Python 3.11+, Node 20+):  make synth  and  make test.
+# Two commands on a fresh machine (Python 3.11+, Node 22+ LTS as package.json's engines pins):  make synth  and  make test.
 # Every target installs what it needs into .venv/ and node_modules/ first.
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -16,9 +16,13 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20,18
 export CDK_DISABLE_VERSION_CHECK := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup synth test bench dryrun deploy deploy-pipeline diff lock repro clean versions invoke job post-deploy-check
+.PHONY: setup check-cdk-json synth test bench dryrun deploy deploy-pipeline diff lock repro clean snapshots versions invoke job post-deploy-check
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: check-cdk-json $(VENV)/.installed node_modules/.installed
+
+# cdk.json's syntax, with the line and column of a mistake (the CDK CLI gives neither).
+check-cdk-json:
+	@$(PYTHON) tools/check_cdk_json.py cdk.json
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/requirements.txt lambdas/evaluator_registration/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,22 +33,32 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# `make synth ENV=name` (given on the command line) synthesizes and checks that environment only;
+# plain `make synth` every environment and the pipeline. (Not from the shell's environment: sh uses $ENV.)
+SYNTH_SELECT := $(if $(filter command line,$(origin ENV)),-c env=$(ENV))
+SYNTH_WHAT := $(if $(SYNTH_SELECT),environment $(ENV),every environment (pipeline stages included))
+
 ## Synthesize every environment in cdk.json into cdk.out/ (no AWS account needed),
 ## failing on any cdk-nag finding, lint every template with cfn-lint, and check that the
-## Lambda bundle of every function kind imports and scores on its own.
+## Lambda bundle of every function kind imports and scores on its own. ENV=name: that one only.
 synth: setup
 	$(PY) tools/lock.py --check
 	rm -rf cdk.out
-	$(CDK) synth --quiet --no-notices
+	$(CDK) synth --quiet --no-notices $(SYNTH_SELECT)
 	$(VENV)/bin/cfn-lint $$(find cdk.out -name '*.template.json') $(CFN_LINT_ARGS)
 	$(PY) tools/check_bundle.py cdk.out
-	@echo "synth OK: $$(find cdk.out -name '*.template.json' | wc -l) template(s) in cdk.out/ (pipeline stages included), cdk-nag clean, cfn-lint clean, every bundle matches its lock and imports"
+	@echo "synth OK: $$(find cdk.out -name '*.template.json' | wc -l) template(s) in cdk.out/ for $(SYNTH_WHAT), cdk-nag clean, cfn-lint clean, every bundle matches its lock and imports"
 
 ## Everything CI runs: lint (ruff), types (mypy), then the tests; any finding fails.
 test: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
+
+## After a reviewed change to cdk.json (or the code): accept the new templates of the team's own
+## environments (tests/infra/__snapshots__/test_snapshots/; the only tests that read cdk.json).
+snapshots: setup
+	$(PY) -m pytest tests/infra/test_snapshots.py --snapshot-update -q -p no:cacheprovider
 
 ## Throughput, log volume and import time against a naive baseline measured in the same run.
 bench: setup

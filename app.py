@@ -9,6 +9,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lambdas"))  # reward_kit.names / .spec
 
+from stacks.node_runtime import quiet_jsii  # noqa: E402  (before aws_cdk starts jsii's Node)
+
+_node_note = quiet_jsii()
+if _node_note:
+    print(_node_note, file=sys.stderr)
+
 from aws_cdk import App  # noqa: E402
 
 from stacks.app_builder import build_app  # noqa: E402

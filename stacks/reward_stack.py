@@ -12,6 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from .code_sandbox import CodeExecutor, CodeSandboxNetwork
+from .code_sandbox.construct import pin_stack_zones
 from .config import EnvironmentConfig
 from .evaluator_registration import EvaluatorRegistration
 from .guardrails import EnvironmentKeys, apply_guardrails
@@ -38,6 +39,8 @@ class RewardStack(Stack):
         ``executor_code_options``: the code executor's (used when a function runs code)."""
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
+        if config.runs_code:
+            pin_stack_zones(self, config.code_sandbox)  # offline synth with code_sandbox.availability_zones
         # One asset per function kind, shared by every function of that kind (staged once per app).
         codes: dict[str, lambda_.Code] = {}
 
@@ -84,7 +87,8 @@ class RewardStack(Stack):
             for evaluator in config.evaluator_registration.evaluators:
                 rf = self.reward_functions[evaluator.function]
                 self.evaluator_registration.register(rf.config.construct_name, lambda_arn=rf.invoke_arn,
-                                                     name=evaluator.name, description=evaluator.description)
+                                                     name=evaluator.name, description=evaluator.description,
+                                                     studio_domain_id=config.evaluator_registration.studio_domain_id)
         self.monitoring = RewardMonitoring(
             self,
             "Monitoring",

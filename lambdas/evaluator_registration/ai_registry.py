@@ -39,6 +39,11 @@ SEARCH_KEYWORDS = (
     "@evaluatortype:rewardfunction",
     "@contenttype:byolambda",
 )
+# Since mid-2026 the SDK also adds the Studio domain's keyword (detected inside Studio, else
+# Evaluator.create(domain_id=...)); its change note: assets without one are hidden in Studio.
+DOMAIN_KEYWORD_PREFIX = "@domain:"
+# SageMaker's DomainId pattern (CreateDomain / DescribeDomain), for the CDK config's check.
+DOMAIN_ID_PATTERN = r"d-(-*[a-z0-9]){1,61}"
 
 # HubContentName / HubContentDescription limits from the service model (a test keeps them equal),
 # used by the CDK config to reject a bad evaluator name or description at synth time.
@@ -64,6 +69,13 @@ class Evaluator:
     name: str
     description: str
     lambda_arn: str
+    domain_id: str | None = None  # the SageMaker AI Studio domain whose users see it
+
+
+def search_keywords(evaluator: Evaluator) -> list[str]:
+    """The SDK's keywords, with ``@domain:<id>`` when a Studio domain is configured."""
+    domain = [f"{DOMAIN_KEYWORD_PREFIX}{evaluator.domain_id}"] if evaluator.domain_id else []
+    return [*SEARCH_KEYWORDS, *domain]
 
 
 def hub_display_name(region: str, account: str) -> str:
@@ -134,7 +146,7 @@ def import_evaluator(hub: str, evaluator: Evaluator, version: str) -> Request:
             "HubContentDisplayName": evaluator.name,
             "HubContentDescription": evaluator.description,
             "HubContentDocument": evaluator_document(evaluator.lambda_arn),
-            "HubContentSearchKeywords": list(SEARCH_KEYWORDS),
+            "HubContentSearchKeywords": search_keywords(evaluator),
         },
     )
 

@@ -27,6 +27,7 @@ from the Lambda runtime, whose SDK version changes under us and may predate thes
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -92,10 +93,16 @@ def _evaluator(properties: Any, key_path: str) -> wire.Evaluator:
         if not isinstance(value, str) or not value.strip():
             raise RegistrationError(f"{key_path}.{key}: expected a non-empty string, got {value!r}")
         values[key] = value
+    domain_id = properties.get(props.PROP_DOMAIN_ID)
+    if domain_id is not None and (not isinstance(domain_id, str) or not re.fullmatch(wire.DOMAIN_ID_PATTERN,
+                                                                                      domain_id)):
+        raise RegistrationError(f"{key_path}.{props.PROP_DOMAIN_ID}: expected a SageMaker domain id like "
+                                f"'d-abc123def456', got {domain_id!r}")
     return wire.Evaluator(
         name=values[props.PROP_EVALUATOR_NAME],
         description=values[props.PROP_DESCRIPTION],
         lambda_arn=values[props.PROP_LAMBDA_ARN],
+        domain_id=domain_id,
     )
 
 
@@ -193,8 +200,16 @@ def _registered_as(latest: Mapping[str, Any], evaluator: wire.Evaluator) -> bool
     return (
         wire.document_reference(str(latest.get("HubContentDocument", ""))) == evaluator.lambda_arn
         and latest.get("HubContentDescription", "") == evaluator.description
+        # Keywords as SageMaker describes them (a Studio domain set or changed registers a new version).
+        and _keywords_match(latest.get("HubContentSearchKeywords"), evaluator)
         and latest.get("HubContentStatus") != "ImportFailed"
     )
+
+
+def _keywords_match(registered: Any, evaluator: wire.Evaluator) -> bool:
+    if registered is None:  # not described: nothing to compare (never re-import on a missing field)
+        return True
+    return sorted(str(k) for k in registered) == sorted(wire.search_keywords(evaluator))
 
 
 def create(client: Any, target: Target, evaluator: wire.Evaluator) -> dict[str, Any]:

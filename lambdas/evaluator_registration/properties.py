@@ -8,6 +8,7 @@ RESOURCE_TYPE = "Custom::SageMakerEvaluator"
 
 PROP_EVALUATOR_NAME = "EvaluatorName"  # hub content name (also its display name)
 PROP_DESCRIPTION = "EvaluatorDescription"  # hub content description
+PROP_DOMAIN_ID = "StudioDomainId"  # optional: the Studio domain (an @domain:<id> search keyword)
 PROP_LAMBDA_ARN = "LambdaArn"  # the reward function's version-qualified ARN (a new evaluator version per function version)
 
 ATTR_EVALUATOR_ARN = "EvaluatorArn"  # hub content ARN of the current version: ServerlessJobConfig.EvaluatorArn

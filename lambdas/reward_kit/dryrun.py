@@ -1,7 +1,7 @@
 """Dry-run a reward spec on your own rollouts before you spend a training run on it.
 
     python -m reward_kit.dryrun --data samples.jsonl --spec spec.json \
-        [--png hist.png] [--bins 10] [--out scores.jsonl] [--batch-size 500]
+        [--png hist.png] [--bins 10] [--out scores.jsonl] [--batch-size 500] [--fake-judge]
 
 ``samples.jsonl`` holds one sample per line in the Nova reward-Lambda contract format
 (``{"id", "messages": [...], "metadata": {"reference_answer": ...}}``); ``spec.json`` is
@@ -17,8 +17,14 @@ id ``line-<n>``) so the output keeps one entry per input line, and the report li
 parser's message for it. Blank lines are skipped. The report is deterministic (no timings,
 stable ordering) so it can be diffed between spec versions.
 
+A judge spec calls Bedrock (``JUDGE_MODEL_ID`` and AWS credentials in the shell) and the report
+adds the judge's calls and tokens per call, the numbers for ``judge_input_tokens_per_call`` and
+``judge_output_tokens_per_call``. ``--fake-judge`` answers those calls with the test suite's fake
+Bedrock on 127.0.0.1 instead (``tools/fake_judge.py``): tokens per call estimated from the
+requests your samples build, and the grader's own timing, offline; its scores mean nothing.
+
 Exit codes: 0 scored, 2 unusable input (bad spec, unreadable file, missing matplotlib
-for ``--png``).
+for ``--png``, a judge spec without ``JUDGE_MODEL_ID``), always as one line on stderr.
 """
 
 from __future__ import annotations
@@ -29,8 +35,10 @@ import json
 import math
 import statistics
 import sys
+import time
 from collections import Counter
-from typing import Any, Iterable, Sequence, TextIO
+from contextlib import ExitStack
+from typing import Any, Iterable, Mapping, Sequence, TextIO
 
 from reward_kit.contract import failure_metric
 from reward_kit.graders.base import InfrastructureError
@@ -114,6 +122,7 @@ class DryRunResult:
         self.failure_lines: dict[str, list[int]] = {}
         self.invalid_lines: list[tuple[int, str]] = []  # (line number, JSON error)
         self.failed = 0
+        self.samples: dict[int, Any] = {}  # line number -> parsed sample (for the report's hints)
         self.judge = JudgeStats()  # summed over batches: what a judge spec costs per call
 
     def add(self, lineno: int, output: dict[str, Any]) -> None:
@@ -136,10 +145,21 @@ class DryRunResult:
         return self.values[dim] == self.values[AGGREGATE]
 
 
+def build_scorer(spec: dict[str, Any]) -> Scorer:
+    """The Lambda's scorer; a judge it cannot build (no JUDGE_MODEL_ID) is a usage error."""
+    from reward_kit.graders.judge import JudgeConfigError
+
+    try:
+        return Scorer(spec)
+    except JudgeConfigError as exc:
+        raise UsageError(f"{exc}; or add --fake-judge to measure tokens per call offline") from None
+
+
 def score_rows(
-    rows: list[tuple[int, Any, str | None]], spec: dict[str, Any], batch_size: int = 500
+    rows: list[tuple[int, Any, str | None]], spec: dict[str, Any], batch_size: int = 500,
+    scorer: Scorer | None = None,
 ) -> DryRunResult:
-    scorer = Scorer(spec)
+    scorer = scorer or build_scorer(spec)
     result = DryRunResult(scorer.dimensions, *scorer.range)
 
     valid = [(lineno, sample) for lineno, sample, err in rows if err is None]
@@ -154,7 +174,8 @@ def score_rows(
             raise RuntimeError(f"scorer returned {len(outputs)} outputs for {len(batch)} samples")
         scored.update(zip((lineno for lineno, _ in batch), outputs))
 
-    for lineno, _sample, err in rows:
+    for lineno, sample, err in rows:
+        result.samples[lineno] = sample
         if err is None:
             output = scored[lineno]
         else:
@@ -249,18 +270,14 @@ def render_report(
         shown = ",".join(str(x) for x in lines[:MAX_LISTED_LINES])
         more = ",..." if len(lines) > MAX_LISTED_LINES else ""
         w(f"  {reason:<24} {count:>6}  lines {shown}{more}\n")
-    judge = result.judge
-    if judge.calls:
-        # Rounded up: these are the numbers to configure, and the quota check wants no shortfall.
-        # Every input token: Bedrock's inputTokens leaves out what was read from or written to the cache.
-        input_per_call = math.ceil(judge.total_input_tokens / judge.calls)
-        output_per_call = math.ceil(judge.output_tokens / judge.calls)
-        w(f"\njudge: {judge.calls} calls ({judge.deduplicated} samples de-duplicated), "
-          f"{judge.total_input_tokens} input + {judge.output_tokens} output tokens, per call "
-          f"{input_per_call} input + {output_per_call} output "
-          f"(set judge_input_tokens_per_call: {input_per_call} and judge_output_tokens_per_call: "
-          f"{output_per_call} in cdk.json to size against Bedrock quotas and price the judge)\n")
-        w(judge_caching_line(judge))
+    render_judge(result, w)
+    w(judge_caching_line(result.judge))
+    hints = reference_key_hints(result, spec)
+    if hints:
+        w("\nreferences without the spec's reference_key:\n")
+        for key, lines in sorted(hints.items()):
+            shown = ",".join(str(x) for x in lines[:MAX_LISTED_LINES]) + (",..." if len(lines) > MAX_LISTED_LINES else "")
+            w(f"  {INVALID_REFERENCE}: the reference object has no key {key!r} (reference_key): lines {shown}\n")
     if result.invalid_lines:
         w("\nlines that are not JSON:\n")
         for lineno, error in result.invalid_lines[:MAX_LISTED_LINES]:
@@ -283,6 +300,78 @@ def judge_caching_line(judge: JudgeStats) -> str:
             f"judge_prefix_share: {share:.2f} in cdk.json to price caching)\n")
 
 
+INVALID_REFERENCE = "invalid_reference"
+
+
+def render_judge(result: DryRunResult, w: Any) -> None:
+    """The judge's calls and, from the calls that were answered, tokens per call: advice that is
+    valid config (both keys at least 1), or why there is none."""
+    judge = result.judge
+    if not judge.calls:
+        return
+    failed = sum(judge.errors.values()) + judge.abandoned
+    answered = judge.calls - failed
+    errors = ", ".join(f"{code} {n}" for code, n in sorted(judge.errors.items()))
+    if judge.abandoned:
+        errors = ", ".join(filter(None, [errors, f"abandoned at the deadline {judge.abandoned}"]))
+    failures = f", {failed} failed: {errors}" if failed else ""
+    w(f"\njudge: {judge.calls} calls ({judge.deduplicated} samples de-duplicated{failures}), "
+      f"{judge.total_input_tokens} input + {judge.output_tokens} output tokens")
+    if answered <= 0 or judge.total_input_tokens < 1 or judge.output_tokens < 1:
+        w("; no tokens per call to configure: no call was answered with token usage (check AWS credentials, "
+          "the region and JUDGE_MODEL_ID, or add --fake-judge for an offline estimate)\n")
+        return
+    # Rounded up: these are the numbers to configure, and the quota check wants no shortfall.
+    # Every input token: Bedrock's inputTokens leaves out what was read from or written to the cache.
+    input_per_call = math.ceil(judge.total_input_tokens / answered)
+    output_per_call = math.ceil(judge.output_tokens / answered)
+    w(f", per {'answered ' if failed else ''}call {input_per_call} input + {output_per_call} output "
+      f"(set judge_input_tokens_per_call: {input_per_call} and judge_output_tokens_per_call: "
+      f"{output_per_call} in cdk.json to size against Bedrock quotas and price the judge)\n")
+
+
+def _reference_keys(spec: Mapping[str, Any]) -> list[str]:
+    keys = [spec["reference_key"]] if isinstance(spec.get("reference_key"), str) else []
+    for component in (spec.get("graders") or {}).values():
+        if isinstance(component, Mapping):
+            keys += _reference_keys(component)
+    return keys
+
+
+def reference_key_hints(result: DryRunResult, spec: Mapping[str, Any]) -> dict[str, list[int]]:
+    """For ``invalid_reference`` lines: which reference_key their reference object lacks."""
+    keys = _reference_keys(spec)
+    hints: dict[str, list[int]] = {}
+    if not keys:
+        return hints
+    for lineno in result.failure_lines.get(INVALID_REFERENCE, []):
+        sample = result.samples.get(lineno)
+        if not isinstance(sample, Mapping):
+            continue
+        metadata = sample.get("metadata")
+        reference = metadata.get("reference_answer") if isinstance(metadata, Mapping) else None
+        if reference is None:
+            reference = sample.get("reference_answer")
+        if isinstance(reference, Mapping):
+            for key in keys:
+                if key not in reference:
+                    hints.setdefault(key, []).append(lineno)
+    return hints
+
+
+def render_timing(result: DryRunResult, seconds: float, w: Any) -> None:
+    """--fake-judge: the grader's own time, without Bedrock's latency (varies with the machine)."""
+    n = len(result.outputs)
+    calls = sorted(result.judge.call_seconds)
+    w("\nfake judge (tools/fake_judge.py): token usage estimated from each request at 4 characters per "
+      "input token, output = max_tokens; the scores above are the fake's constant verdict\n")
+    if n:
+        w(f"  timing: {n} samples in {seconds:.2f} s ({1000 * seconds / n:.1f} ms per sample")
+        if calls:
+            w(f"; judge calls p50 {1000 * statistics.median(calls):.1f} ms against the local fake")
+        w(")\n")
+
+
 def write_png(result: DryRunResult, path: str, bins: int) -> None:
     import matplotlib  # checked by _require_matplotlib before scoring
 
@@ -300,6 +389,8 @@ def write_png(result: DryRunResult, path: str, bins: int) -> None:
                color="#4c72b0", edgecolor="white")
         ax.set_title(f"{key} (n={len(result.values[key])})")
         ax.set_xlim(lo, hi)
+        ax.set_xlabel("reward" if key == AGGREGATE else f"{key} score")
+        ax.set_ylabel("samples")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -310,6 +401,20 @@ def _require_matplotlib() -> None:
         import matplotlib  # noqa: F401  (optional: only --png needs it)
     except ImportError:
         raise UsageError("--png needs matplotlib, which is not installed: pip install matplotlib") from None
+
+
+def _fake_judge(spec: dict[str, Any]) -> Any:
+    """tools/fake_judge.py's context (the repository's, not part of the Lambda bundle)."""
+    from reward_kit.scoring import uses_judge
+
+    if not uses_judge(spec):
+        raise UsageError("--fake-judge: this spec calls no judge")
+    try:
+        from tools.fake_judge import fake_judge
+    except ImportError as exc:
+        raise UsageError(f"--fake-judge needs the repository's tools/ on the path (run it as make dryrun ... "
+                         f"ARGS=--fake-judge from the repository root): {exc}") from None
+    return fake_judge()
 
 
 def _open_out(path: str) -> TextIO:
@@ -333,6 +438,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--png", help="also write histograms to this PNG (needs matplotlib)")
     p.add_argument("--out", help="write one contract output per input line to this JSONL file")
     p.add_argument("--batch-size", type=int, default=500, help="samples per scoring call (default 500)")
+    p.add_argument("--fake-judge", action="store_true",
+                   help="answer judge calls with the fake Bedrock on 127.0.0.1 (no credentials, no cost): "
+                   "estimates tokens per call from your samples' requests and times the grader; scores mean nothing")
     return p
 
 
@@ -340,26 +448,33 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     args = _parser().parse_args(argv)
-    try:
-        if args.bins < 1:
-            raise UsageError(f"--bins must be >= 1, got {args.bins}")
-        if args.batch_size < 1:
-            raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
-        spec = load_spec(args.spec)
-        if args.png:
-            _require_matplotlib()  # fail before scoring, not after
-        rows = read_samples(args.data)
-        out_file = _open_out(args.out) if args.out else None  # fail before scoring, not after
-    except UsageError as exc:
-        err.write(f"error: {exc}\n")
-        return 2
-
-    try:
-        result = score_rows(rows, spec, batch_size=args.batch_size)
-    except InfrastructureError as exc:  # e.g. the code grader's local executor cannot start here
-        err.write(f"error: {exc}\n")
-        return 1
+    with ExitStack() as resources:
+        try:
+            if args.bins < 1:
+                raise UsageError(f"--bins must be >= 1, got {args.bins}")
+            if args.batch_size < 1:
+                raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
+            spec = load_spec(args.spec)
+            if args.png:
+                _require_matplotlib()  # fail before scoring, not after
+            rows = read_samples(args.data)
+            if args.fake_judge:
+                resources.enter_context(_fake_judge(spec))
+            scorer = build_scorer(spec)
+            out_file = _open_out(args.out) if args.out else None  # fail before scoring, not after
+        except UsageError as exc:
+            err.write(f"error: {exc}\n")
+            return 2
+        started = time.perf_counter()
+        try:
+            result = score_rows(rows, spec, batch_size=args.batch_size, scorer=scorer)
+        except InfrastructureError as exc:  # e.g. the code grader's local executor cannot start here
+            err.write(f"error: {exc}\n")
+            return 1
+        seconds = time.perf_counter() - started
     render_report(result, data_path=args.data, spec=spec, bins=args.bins, out=out)
+    if args.fake_judge:
+        render_timing(result, seconds, out.write)
 
     if out_file is not None:
         with out_file:

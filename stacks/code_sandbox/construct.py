@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, ArnFormat, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, Annotations, ArnFormat, RemovalPolicy, Stack, Token, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.config import CodeSandboxConfig
+from stacks.config.code_sandbox import SUBNET_PREFIX
 from stacks.nag import acknowledge_iam5_resource
 
 # What Lambda does with the execution role to attach a function to a VPC (AWS Lambda guide,
@@ -37,7 +38,7 @@ ENI_ACTIONS = (
 ENI_DESCRIBE_ACTIONS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
 CREATE_ENI_ACTION = "ec2:CreateNetworkInterface"  # the one that names subnets and security groups too
 SUBNET_GROUP = "sandbox"
-SUBNET_MASK = 26
+SUBNET_MASK = SUBNET_PREFIX
 MAX_AZS = 2
 
 
@@ -56,7 +57,9 @@ class CodeSandboxNetwork(Construct):
                 self,
                 "Vpc",
                 ip_addresses=ec2.IpAddresses.cidr(config.cidr),
-                max_azs=MAX_AZS,
+                # Zones given in config need no lookup (an environment with an account synthesizes offline).
+                **({"availability_zones": list(config.availability_zones)} if config.availability_zones
+                   else {"max_azs": MAX_AZS}),
                 nat_gateways=0,
                 subnet_configuration=[
                     ec2.SubnetConfiguration(
@@ -82,6 +85,8 @@ class CodeSandboxNetwork(Construct):
                 traffic_type=ec2.FlowLogTrafficType.REJECT,
             )
             self.subnets = self.vpc.select_subnets(subnet_group_name=SUBNET_GROUP).subnets
+            if not config.availability_zones:
+                _name_the_key_when_the_zone_lookup_fails(self, config)
         else:
             assert config.vpc_id is not None
             self.vpc = ec2.Vpc.from_vpc_attributes(
@@ -159,4 +164,30 @@ class CodeSandboxNetwork(Construct):
             "*",
             "ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets support no resource-level permissions; "
             "Lambda needs them to attach the function to its isolated subnets",
+        )
+
+
+def pin_stack_zones(stack: Stack, config: CodeSandboxConfig) -> None:
+    """Zones given in config are the stack's zones: set as the stack's own lookup context, so CDK
+    (which checks a VPC's zones against the stack's) never looks them up in the account. Call before
+    the stack has children (``node.set_context``)."""
+    if config.availability_zones and not (Token.is_unresolved(stack.account) or Token.is_unresolved(stack.region)):
+        stack.node.set_context(f"availability-zones:account={stack.account}:region={stack.region}",
+                               list(config.availability_zones))
+
+
+def _name_the_key_when_the_zone_lookup_fails(scope: Construct, config: CodeSandboxConfig) -> None:
+    """CDK looks up the zones of an environment with an account (``cdk synth`` with credentials,
+    cached in cdk.context.json). Without credentials the CLI's lookup fails with an error that
+    names no setting: add one that names the key that avoids the lookup."""
+    stack = Stack.of(scope)
+    if Token.is_unresolved(stack.account) or Token.is_unresolved(stack.region):
+        return  # an environment-agnostic stack: CloudFormation picks the zones (Fn::GetAZs)
+    value = scope.node.try_get_context(f"availability-zones:account={stack.account}:region={stack.region}")
+    if isinstance(value, dict) and "$providerError" in value:
+        Annotations.of(scope).add_error(
+            f"{config.path}.availability_zones: CDK could not look up the availability zones of account "
+            f"{stack.account} in {stack.region} (no AWS credentials?); set it to the zones for the code sandbox's "
+            f"subnets, e.g. ['{stack.region}a', '{stack.region}b'], or synthesize once with credentials and "
+            "commit cdk.context.json"
         )

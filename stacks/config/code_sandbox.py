@@ -1,10 +1,12 @@
 """The code executor and its network: ``code_sandbox`` (optional).
 
 Network. Omitted: the stack creates a VPC with isolated subnets only (no internet or NAT
-gateway, no VPC endpoints, DNS resolution off) in ``cidr`` (default below). Given ``vpc_id``,
-``subnet_ids`` and ``availability_zones`` (one per subnet, in order): the executor attaches
-to those subnets, which must have no route out, no endpoints and no working DNS; the stack
-cannot check a network it does not own.
+gateway, no VPC endpoints, DNS resolution off) in ``cidr`` (default below), one subnet in each
+of ``availability_zones`` (optional; without it CDK looks the zones up in the environment's
+account, which needs AWS credentials at synth once an environment has an ``account``). Given
+``vpc_id``, ``subnet_ids`` and ``availability_zones`` (one per subnet, in order): the executor
+attaches to those subnets, which must have no route out, no endpoints and no working DNS; the
+stack cannot check a network it does not own.
 
 Executor (``code_sandbox.executor``): the Lambda function that runs the programs of the
 environment's code functions. ``memory_mb`` (default 1,769: one full vCPU, so a test's CPU
@@ -38,6 +40,7 @@ EXECUTOR_NAME_PREFIX = "rft-code-executor"  # its Lambda is <prefix>-<env>, affi
 EXECUTOR_LABEL = "code executor"  # its name in reserved-concurrency messages and tables
 DEFAULT_CIDR = "10.213.0.0/24"
 PREFIX_RANGE = (16, 24)  # two /26..  isolated subnets must fit
+SUBNET_PREFIX = 26  # each isolated subnet of the VPC the stack creates
 _VPC_RE = re.compile(r"vpc-[0-9a-f]{8,17}")
 _SUBNET_RE = re.compile(r"subnet-[0-9a-f]{8,17}")
 _AZ_RE = re.compile(r"[a-z]{2}(?:-gov)?-[a-z]+-\d[a-z]")
@@ -56,6 +59,7 @@ class CodeSandboxConfig:
     subnet_ids: tuple[str, ...] = ()
     availability_zones: tuple[str, ...] = ()
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    path: str = "code_sandbox"  # the config key path, for errors found while building the stack
 
     @property
     def creates_vpc(self) -> bool:
@@ -117,10 +121,9 @@ def parse_code_sandbox(path: str, raw: Mapping[str, Any]) -> CodeSandboxConfig:
     executor = parse_executor(f"{path}.executor", section.get("executor", {}))
     vpc_id = section.get("vpc_id")
     if vpc_id is None:
-        for key in ("subnet_ids", "availability_zones"):
-            if key in section:
-                raise CHECKS.fail(f"{path}.{key}", "only with vpc_id (an existing VPC); omit it to have the stack "
-                                  "create the VPC")
+        if "subnet_ids" in section:
+            raise CHECKS.fail(f"{path}.subnet_ids", "only with vpc_id (an existing VPC); omit it to have the stack "
+                              "create the VPC")
         cidr = section.get("cidr", DEFAULT_CIDR)
         try:
             network = ipaddress.IPv4Network(cidr)
@@ -129,7 +132,11 @@ def parse_code_sandbox(path: str, raw: Mapping[str, Any]) -> CodeSandboxConfig:
         if network is None or not network.is_private or not PREFIX_RANGE[0] <= network.prefixlen <= PREFIX_RANGE[1]:
             raise CHECKS.fail(f"{path}.cidr", f"must be a private IPv4 CIDR with a prefix of /{PREFIX_RANGE[0]} to "
                               f"/{PREFIX_RANGE[1]}, e.g. {DEFAULT_CIDR!r}", cidr)
-        return CodeSandboxConfig(cidr=str(network), executor=executor)
+        zones = _zones(path, section["availability_zones"], raw.get("region")) if "availability_zones" in section else ()
+        if len(zones) > 2 ** (SUBNET_PREFIX - network.prefixlen):
+            raise CHECKS.fail(f"{path}.availability_zones", f"at most {2 ** (SUBNET_PREFIX - network.prefixlen)} zones "
+                              f"(one /{SUBNET_PREFIX} subnet each) fit in {network}", list(zones))
+        return CodeSandboxConfig(cidr=str(network), availability_zones=zones, executor=executor, path=path)
     if "cidr" in section:
         raise CHECKS.fail(f"{path}.cidr", "only for the VPC the stack creates; omit it with vpc_id")
     vpc_id = CHECKS.pattern(f"{path}.vpc_id", vpc_id, _VPC_RE, "a VPC id like 'vpc-0abc12345def67890'")
@@ -148,4 +155,21 @@ def parse_code_sandbox(path: str, raw: Mapping[str, Any]) -> CodeSandboxConfig:
         raise CHECKS.fail(f"{path}.availability_zones", f"must list one zone per subnet ({len(subnet_ids)})",
                           list(zones))
     return CodeSandboxConfig(vpc_id=vpc_id, subnet_ids=subnet_ids, availability_zones=availability_zones,
-                             executor=executor)
+                             executor=executor, path=path)
+
+
+def _zones(path: str, zones: Any, region: Any) -> tuple[str, ...]:
+    """The zones of the VPC the stack creates: a non-empty list of distinct zones of the region."""
+    if not isinstance(zones, list) or not zones:
+        raise CHECKS.fail(f"{path}.availability_zones", "must be a non-empty list of zones, e.g. "
+                          "['us-east-1a', 'us-east-1b']", zones)
+    parsed = tuple(CHECKS.pattern(f"{path}.availability_zones[{i}]", z, _AZ_RE, "a zone like 'us-east-1a'")
+                   for i, z in enumerate(zones))
+    if len(set(parsed)) != len(parsed):
+        raise CHECKS.fail(f"{path}.availability_zones", "must not repeat a zone", zones)
+    if isinstance(region, str):
+        for i, zone in enumerate(parsed):
+            if zone[:-1] != region:
+                raise CHECKS.fail(f"{path}.availability_zones[{i}]", f"must be a zone of the environment's region "
+                                  f"{region!r}, e.g. '{region}a'", zone)
+    return parsed

@@ -4,8 +4,13 @@
 
     "evaluator_registration": {
       "enabled": true,
+      "studio_domain_id": "d-abc123def456",
       "evaluators": {"<function>": {"name": "gsm8k-accuracy", "description": "..."}}
     }
+
+``studio_domain_id`` (optional): the SageMaker AI Studio domain whose users should see the
+evaluators; it becomes the ``@domain:<id>`` search keyword the SDK sets (without it, the SDK's
+change note says, Studio hides them; they stay usable by ARN).
 
 Every reward function is registered; ``evaluators.<function>`` only overrides the name
 (default: the function name) or the description (default: derived from the function). The
@@ -26,7 +31,8 @@ from .errors import CHECKS
 from .reward_functions import RewardFunctionConfig
 
 KEYS = ("evaluator_registration",)
-_SECTION_KEYS = ("enabled", "evaluators")
+_SECTION_KEYS = ("enabled", "evaluators", "studio_domain_id")
+_DOMAIN_RE = re.compile(ai_registry.DOMAIN_ID_PATTERN)
 _EVALUATOR_KEYS = ("description", "name")
 _NAME_RE = re.compile(ai_registry.EVALUATOR_NAME_PATTERN)
 _NAME_RULE = (f"a SageMaker hub content name: letters, digits and inner hyphens, at most "
@@ -44,6 +50,7 @@ class EvaluatorConfig:
 class EvaluatorRegistrationConfig:
     enabled: bool = True
     evaluators: tuple[EvaluatorConfig, ...] = ()  # one per reward function, in config order
+    studio_domain_id: str | None = None  # the @domain:<id> search keyword (Studio shows the evaluators)
 
     def evaluator(self, function: str) -> EvaluatorConfig:
         for evaluator in self.evaluators:
@@ -63,6 +70,10 @@ def parse_evaluator_registration(
     section = CHECKS.object(path, raw.get("evaluator_registration", {}))
     CHECKS.no_unknown_keys(path, section, _SECTION_KEYS)
     enabled = CHECKS.boolean(f"{path}.enabled", section.get("enabled", True))
+    domain_id = section.get("studio_domain_id")
+    if domain_id is not None:
+        domain_id = CHECKS.pattern(f"{path}.studio_domain_id", domain_id, _DOMAIN_RE,
+                                   "a SageMaker AI Studio domain id like 'd-abc123def456' (Studio: Domains)")
     overrides = CHECKS.object(f"{path}.evaluators", section.get("evaluators", {}))
     function_names = [fn.name for fn in functions]
     for function in overrides:
@@ -89,7 +100,7 @@ def parse_evaluator_registration(
                               f"must be unique in the environment ({registered_by[name]!r} is registered as it too)", name)
         registered_by[name] = fn.name
         evaluators.append(EvaluatorConfig(function=fn.name, name=name, description=description))
-    return EvaluatorRegistrationConfig(enabled=enabled, evaluators=tuple(evaluators))
+    return EvaluatorRegistrationConfig(enabled=enabled, evaluators=tuple(evaluators), studio_domain_id=domain_id)
 
 
 def check_shared_registry(account: str, region: str, members: Sequence[tuple[str, EvaluatorRegistrationConfig]]) -> None:

@@ -9,6 +9,7 @@ from typing import Any, Mapping
 from reward_kit.settings import JUDGE_CACHE_ENTRIES, JUDGE_MAX_CONCURRENCY, JUDGE_PROMPT_CACHE_MIN_TOKENS
 
 from .errors import CHECKS, REGION_RE, REGION_RULE
+from .model_ids import ACCEPTED_FORMS, GEOS, GLOBAL_GEO, model_id_problem
 
 KEYS = (
     "judge_cache_entries",
@@ -17,6 +18,7 @@ KEYS = (
     "judge_input_tokens_per_call",
     "judge_max_concurrency",
     "judge_model_id",
+    "judge_model_id_unchecked",
     "judge_output_tokens_per_call",
     "judge_prefix_share",
     "judge_prompt_cache_min_tokens",
@@ -26,7 +28,7 @@ TOKEN_KEYS = ("judge_input_tokens_per_call", "judge_output_tokens_per_call")
 MAX_TOKENS_PER_CALL = 1_000_000  # a sanity bound: far above any Bedrock model's context window
 MAX_GROUP_SIZE = 4096  # samples per prompt in one RL step: far above any recipe's
 # Geography prefixes of Bedrock cross-region inference profile ids ("us.amazon.nova-pro-v1:0").
-INFERENCE_PROFILE_GEOS = ("apac", "au", "ca", "eu", "global", "jp", "us", "us-gov")
+INFERENCE_PROFILE_GEOS = GEOS
 MODEL_ID_RE = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:-[a-z0-9.]+)*(?::[a-z0-9.-]+)*")
 MODEL_ID_RULE = (
     "a Bedrock model id such as 'amazon.nova-pro-v1:0' or an inference profile id such as 'us.amazon.nova-pro-v1:0'"
@@ -36,6 +38,11 @@ MODEL_ID_RULE = (
 def is_inference_profile_id(model_id: str) -> bool:
     """True for cross-region inference profile ids like ``us.amazon.nova-pro-v1:0``."""
     return model_id.split(".", 1)[0] in INFERENCE_PROFILE_GEOS
+
+
+def is_global_profile_id(model_id: str) -> bool:
+    """True for global cross-region inference profile ids like ``global.amazon.nova-2-lite-v1:0``."""
+    return model_id.startswith(f"{GLOBAL_GEO}.")
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,17 @@ class JudgeConfig:
         return is_inference_profile_id(self.model_id)
 
 
+def check_model_id(path: str, model_id: str, unchecked: Any) -> None:
+    """The id's provider, prefix and version suffix are ones Bedrock uses, unless the team says the
+    model is newer than this project's list (``judge_model_id_unchecked: true``)."""
+    if CHECKS.boolean(f"{path}.judge_model_id_unchecked", unchecked):
+        return
+    problem = model_id_problem(model_id)
+    if problem is not None:
+        raise CHECKS.fail(f"{path}.judge_model_id", f"{model_id!r} {problem}; use {ACCEPTED_FORMS}; for a model "
+                          "newer than this list, set judge_model_id_unchecked: true")
+
+
 def reject_judge_keys(path: str, raw: Mapping[str, Any], kind: str) -> None:
     """A function whose spec needs no judge must not carry judge settings."""
     for key in KEYS:
@@ -81,10 +99,13 @@ def parse_judge(path: str, raw: Mapping[str, Any]) -> JudgeConfig:
         MODEL_ID_RE,
         MODEL_ID_RULE,
     )
+    check_model_id(path, model_id, raw.get("judge_model_id_unchecked", False))
     raw_regions = raw.get("judge_inference_profile_regions")
     regions: tuple[str, ...] = ()
     regions_path = f"{path}.judge_inference_profile_regions"
-    if is_inference_profile_id(model_id):
+    # A global profile routes to any commercial region: its regions are optional (IAM allows the
+    # region-less model ARN, see RewardFunction); a geographic profile lists them.
+    if is_inference_profile_id(model_id) and not (is_global_profile_id(model_id) and raw_regions is None):
         if raw_regions is None:
             raise CHECKS.fail(
                 regions_path,

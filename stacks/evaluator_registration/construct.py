@@ -135,9 +135,11 @@ class EvaluatorRegistration(Construct):
         ))
         self.evaluators: dict[str, CustomResource] = {}
 
-    def register(self, key: str, *, lambda_arn: str, name: str, description: str) -> CustomResource:
+    def register(self, key: str, *, lambda_arn: str, name: str, description: str,
+                 studio_domain_id: str | None = None) -> CustomResource:
         """One Evaluator for the function whose invoke ARN is ``lambda_arn``; ``key`` (PascalCase)
-        names the resource and the ``<key>EvaluatorArn`` stack output."""
+        names the resource and the ``<key>EvaluatorArn`` stack output; ``studio_domain_id``: the
+        Studio domain whose users see it (its ``@domain:<id>`` search keyword)."""
         resource = CustomResource(
             self,
             f"{key}Evaluator",
@@ -147,6 +149,7 @@ class EvaluatorRegistration(Construct):
                 properties.PROP_EVALUATOR_NAME: name,
                 properties.PROP_DESCRIPTION: description,
                 properties.PROP_LAMBDA_ARN: lambda_arn,
+                **({properties.PROP_DOMAIN_ID: studio_domain_id} if studio_domain_id else {}),
             },
         )
         # At the stack's top level, next to <key>FunctionArn.

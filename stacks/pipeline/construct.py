@@ -12,6 +12,7 @@ with; a manual approval before every environment marked ``production``.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,6 +36,7 @@ from constructs import Construct
 from stacks.config import EnvironmentConfig, PipelineConfig
 from stacks.guardrails import apply_permissions_boundary, apply_tags
 from stacks.nag import render_finding_resource
+from stacks.node_runtime import required_major
 
 from .post_deploy import PostDeployCheckAccess, post_deploy_step
 
@@ -42,7 +44,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # The README's two commands: everything a fresh machine needs, then the same checks as a developer's.
 SYNTH_COMMANDS = ("make synth", "make test")
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
-RUNTIME_VERSIONS = {"python": "3.11", "nodejs": "20"}
+# The Node LTS package.json pins (engines), as the README asks of every machine.
+RUNTIME_VERSIONS = {"python": "3.11", "nodejs": str(required_major())}
 
 
 def cli_version() -> str:
@@ -147,6 +150,10 @@ class DeliveryPipelineStack(Stack):
         if config.permissions_boundary is not None:
             apply_permissions_boundary(self, config.permissions_boundary)
         apply_tags(self, config.tags)
+        # CodePipeline's support stacks (a replication bucket and key per other region a stage
+        # deploys to) belong to the pipeline: the same tags (they create no role).
+        for support in self.pipeline.pipeline.cross_region_support.values():
+            apply_tags(support.stack, config.tags)
 
 
 # Wildcards CDK Pipelines' generated roles carry, each with why it is there. A wildcard that
@@ -159,15 +166,27 @@ _ARTIFACT_ACTION_REASON = (
     "CDK Pipelines' read/write grant (Bucket.grantReadWrite, Key.grantEncryptDecrypt action groups) on the "
     "pipeline's own artifact bucket and its cross-account artifact key; the statement's resources are only those"
 )
+_REPLICATION_REASON = (
+    ", and CodePipeline's replication bucket and key in each other region a stage deploys to (cross-region "
+    "support stacks)"
+)
 _READ_ONLY_STAR = {"cloudformation:DescribeStacks", "s3:ListBucket"}
 _ASSET_BUILDS_STAR = {"codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild"}
 _BOOTSTRAP_ROLES = ["image-publishing", "file-publishing", "deploy"]
 
 
-def _resource_reason(rendered: str, statement: dict[str, Any], artifacts: list[str]) -> str:
+def _resource_reason(rendered: str, statement: dict[str, Any], stores: ArtifactStores) -> str:
     actions = set(statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
-    if any(rendered == f"<{a}.Arn>/*" for a in artifacts):
+    if any(rendered == f"<{a}.Arn>/*" for a in stores.logical_ids):
         return "Objects of the pipeline's own artifact bucket (CDK Pipelines' artifact grant); keys are per execution"
+    if any(rendered == f"{arn}/*" for arn in stores.replication_bucket_arns):
+        return ("Objects of the pipeline's replication bucket in a stage's region (CodePipeline's cross-region "
+                "support stack): artifacts copied there for that region's actions; keys are per execution")
+    if rendered == "*" and stores.replication_key_arns and all(a.startswith("kms:") for a in actions):
+        return ("The replication buckets' keys in the stages' other regions (CodePipeline's cross-region support "
+                "stacks): their key ids are generated there and unknown to this stack, so CDK grants these "
+                "encrypt/decrypt actions on '*' (effective on the pipeline account's keys whose policy delegates "
+                "to IAM: the README says so)")
     if ":log-group:/aws/codebuild/" in rendered:
         return ("Log streams of the CDK Pipelines CodeBuild projects (one stream per build, named by CodeBuild); "
                 "the asset-publishing role is shared by the generated asset projects, whose names it cannot list")
@@ -188,21 +207,60 @@ def _resource_reason(rendered: str, statement: dict[str, Any], artifacts: list[s
     raise ValueError(f"unexpected wildcard resource {rendered!r} for {sorted(actions)} in the pipeline: review it")
 
 
-def acknowledge_pipeline_findings(stack: DeliveryPipelineStack) -> None:
-    """Acknowledge, finding by finding and policy by policy, the wildcards of the roles CDK
-    Pipelines generates (their statements are the module's, not ours), and the artifact bucket's
-    access logs; anything else cdk-nag reports still fails the synth."""
-    bucket = stack.pipeline.pipeline.artifact_bucket
+@dataclass(frozen=True)
+class ArtifactStores:
+    """Where the pipeline keeps artifacts: its own bucket and key (by logical id) and, for stages in
+    other regions than the pipeline, CodePipeline's replication bucket and key in each of those regions
+    (cross-region support stacks; referenced from the pipeline stack by literal name and alias ARN)."""
+
+    logical_ids: tuple[str, ...]
+    replication_bucket_arns: tuple[str, ...]
+    replication_key_arns: tuple[str, ...]
+
+    def holds(self, resource: Any, actions: list[str]) -> bool:
+        text = json.dumps(resource)
+        if any(f'"{a}"' in text for a in self.logical_ids):
+            return True
+        if any(text.strip('"') in (arn, f"{arn}/*") for arn in self.replication_bucket_arns):
+            return True
+        # CDK's grant on a key in another region is on '*' (see _resource_reason).
+        return resource == "*" and bool(self.replication_key_arns) and all(a.startswith("kms:") for a in actions)
+
+
+def artifact_stores(stack: DeliveryPipelineStack) -> ArtifactStores:
+    pipeline = stack.pipeline.pipeline
+    bucket = pipeline.artifact_bucket
     bucket_resource = bucket.node.default_child
     assert isinstance(bucket_resource, s3.CfnBucket)
-    artifacts = [stack.get_logical_id(bucket_resource)]
+    logical_ids = [stack.get_logical_id(bucket_resource)]
     if bucket.encryption_key is not None and bucket.encryption_key.node.default_child is not None:
-        artifacts.append(stack.get_logical_id(bucket.encryption_key.node.default_child))  # type: ignore[arg-type]
-    Validations.of(bucket_resource).acknowledge(Acknowledgment(
+        logical_ids.append(stack.get_logical_id(bucket.encryption_key.node.default_child))  # type: ignore[arg-type]
+    buckets, keys = [], []
+    for support in pipeline.cross_region_support.values():
+        buckets.append(str(stack.resolve(support.replication_bucket.bucket_arn)))
+        if support.replication_bucket.encryption_key is not None:
+            keys.append(str(stack.resolve(support.replication_bucket.encryption_key.key_arn)))
+    return ArtifactStores(tuple(logical_ids), tuple(buckets), tuple(keys))
+
+
+def acknowledge_pipeline_findings(stack: DeliveryPipelineStack) -> None:
+    """Acknowledge, finding by finding and policy by policy, the wildcards of the roles CDK
+    Pipelines generates (their statements are the module's, not ours), and the artifact buckets'
+    access logs; anything else cdk-nag reports still fails the synth."""
+    stores = artifact_stores(stack)
+    pipeline = stack.pipeline.pipeline
+    Validations.of(pipeline.artifact_bucket).acknowledge(Acknowledgment(
         id="AwsSolutions-S1",
         reason="CDK Pipelines' artifact bucket holds only build outputs, written and read by the pipeline's own "
         "roles; access is audited through CloudTrail (enable S3 data events in the organization trail)",
     ))
+    for support in pipeline.cross_region_support.values():
+        Validations.of(support.replication_bucket).acknowledge(Acknowledgment(
+            id="AwsSolutions-S1",
+            reason="CodePipeline's replication bucket for stages in this region holds only copies of the pipeline's "
+            "build outputs, written and read by the pipeline's own roles; access is audited through CloudTrail",
+        ))
+    action_reason = _ARTIFACT_ACTION_REASON + (_REPLICATION_REASON if stores.replication_bucket_arns else "")
     # Only the pipeline stack's own policies (its stages' stacks are children of it, with their own).
     for policy in [c for c in stack.node.find_all() if isinstance(c, iam.CfnPolicy) and Stack.of(c) is stack]:
         document = stack.resolve(policy.policy_document)
@@ -213,11 +271,10 @@ def acknowledge_pipeline_findings(stack: DeliveryPipelineStack) -> None:
             # Only resources with a wildcard are findings (others may use intrinsics cdk-nag never renders).
             rendered = [render_finding_resource(r) for r in resources if "*" in json.dumps(r)]
             for action in (a for a in actions if "*" in a):
-                if action not in _ARTIFACT_ACTIONS or not all(
-                        any(f'"{a}"' in json.dumps(r) for a in artifacts) for r in resources):
+                if action not in _ARTIFACT_ACTIONS or not all(stores.holds(r, actions) for r in resources):
                     raise ValueError(f"unexpected wildcard action {action!r} on {rendered} in {policy.node.path}")
-                found[f"AwsSolutions-IAM5[Action::{action}]"] = _ARTIFACT_ACTION_REASON
+                found[f"AwsSolutions-IAM5[Action::{action}]"] = action_reason
             for resource in (r for r in rendered if "*" in r):
-                found[f"AwsSolutions-IAM5[Resource::{resource}]"] = _resource_reason(resource, statement, artifacts)
+                found[f"AwsSolutions-IAM5[Resource::{resource}]"] = _resource_reason(resource, statement, stores)
         for rule_id, reason in found.items():
             Validations.of(policy).acknowledge(Acknowledgment(id=rule_id, reason=reason))

@@ -28,6 +28,7 @@ from constructs import Construct
 
 from reward_kit import names
 from stacks.config import EnvironmentConfig, RewardFunctionConfig
+from stacks.config.judge import is_global_profile_id
 from stacks.config.observability import LOG_FORMAT
 
 from .bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
@@ -81,16 +82,42 @@ def judge_model_arns(scope: Construct, fn: RewardFunctionConfig) -> list[str]:
                              resource_name=fn.judge_model_id, arn_format=ArnFormat.SLASH_RESOURCE_NAME)
         ]
     model = fn.judge_model_id.split(".", 1)[1]
-    arns = [
-        stack.format_arn(service="bedrock", resource="inference-profile", resource_name=fn.judge_model_id,
-                         arn_format=ArnFormat.SLASH_RESOURCE_NAME)
-    ]
+    arns = [_profile_arn(stack, fn.judge_model_id)]
+    regions: list[str | None] = list(fn.judge_inference_profile_regions)
+    if is_global_profile_id(fn.judge_model_id) and stack.region not in regions:
+        regions.insert(0, None)  # a global profile: the model in the stack's own (source) region too
     arns += [
         stack.format_arn(service="bedrock", region=region, account="", resource="foundation-model",
                          resource_name=model, arn_format=ArnFormat.SLASH_RESOURCE_NAME)
-        for region in fn.judge_inference_profile_regions
+        for region in regions
     ]
     return arns
+
+
+def global_profile_statements(scope: Construct, fn: RewardFunctionConfig) -> list[iam.PolicyStatement]:
+    """A global inference profile (``global.<model>``) also needs the region-less foundation-model
+    ARN, only through this profile and with no region requested, as the Bedrock user guide's
+    example policy has it ("Global cross-Region inference", IAM policy requirements)."""
+    assert fn.judge_model_id is not None
+    if not is_global_profile_id(fn.judge_model_id):
+        return []
+    stack = Stack.of(scope)
+    model = fn.judge_model_id.split(".", 1)[1]
+    return [iam.PolicyStatement(
+        sid="InvokeJudgeModelGlobalProfile",
+        actions=["bedrock:InvokeModel"],
+        resources=[stack.format_arn(service="bedrock", region="", account="", resource="foundation-model",
+                                    resource_name=model, arn_format=ArnFormat.SLASH_RESOURCE_NAME)],
+        conditions={"StringEquals": {
+            "aws:RequestedRegion": "unspecified",
+            "bedrock:InferenceProfileArn": _profile_arn(stack, fn.judge_model_id),
+        }},
+    )]
+
+
+def _profile_arn(stack: Stack, profile_id: str) -> str:
+    return stack.format_arn(service="bedrock", resource="inference-profile", resource_name=profile_id,
+                            arn_format=ArnFormat.SLASH_RESOURCE_NAME)
 
 
 class RewardFunction(Construct):
@@ -141,6 +168,7 @@ class RewardFunction(Construct):
                     resources=judge_model_arns(self, function),
                 )
             )
+            statements += global_profile_statements(self, function)
         if executor is not None:  # its programs run in the executor: invoke it, nothing more
             statements += executor.grader_statements(self.function_arn)
         self.role = iam.Role(

@@ -1,7 +1,7 @@
 """One synth per test session, shared by every infra test.
 
 The app is built the way ``app.py`` builds it (``parse_environments`` + ``build_app``),
-from cdk.json's context plus one test-only environment (``judge``) that exercises the RLAIF
+from the test fixture's context (``tests/fixtures/cdk.json``, not the team's cdk.json) plus one test-only environment (``judge``) that exercises the RLAIF
 paths the shipped configs do not use, and one (``sandbox``) with code functions in an existing VPC. Bundling is skipped (``aws:cdk:bundling-stacks = []``)
 so no test runs pip; cdk-nag is attached exactly as in ``app.py``, so the synth itself fails
 on any unacknowledged finding.
@@ -21,7 +21,23 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 ROOT = Path(__file__).resolve().parents[2]
-CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
+# The team's own cdk.json (environments it edits, as the README tells it to) and the test fixture
+# (tests/fixtures/cdk.json: the environments the project shipped with, which the tests are written
+# against). Tests build their stacks from the fixture, so a team's edits fail only the snapshots of
+# its own environments (test_snapshots.py, `make snapshots`). The CDK feature flags ("@..." keys)
+# are the app's, not an environment's: they come from the team's cdk.json.
+TEAM_CDK_JSON = ROOT / "cdk.json"
+FIXTURE_CDK_JSON = ROOT / "tests" / "fixtures" / "cdk.json"
+TEAM_CONTEXT: dict[str, Any] = json.loads(TEAM_CDK_JSON.read_text(encoding="utf-8"))["context"]
+TEAM_ENVIRONMENTS = tuple(TEAM_CONTEXT["environments"])
+FIXTURE_CONTEXT: dict[str, Any] = json.loads(FIXTURE_CDK_JSON.read_text(encoding="utf-8"))["context"]
+# What the infra tests synthesize: the fixture's tags, pipeline and environments, cdk.json's flags.
+CDK_CONTEXT: dict[str, Any] = {
+    **{key: value for key, value in TEAM_CONTEXT.items() if key.startswith("@")},
+    **copy.deepcopy(FIXTURE_CONTEXT),
+}
+# The fixture's environments ("dev", "prod"; the name predates the fixture: these are the copies of
+# the environments cdk.json shipped with, not whatever the team's cdk.json holds now).
 SHIPPED_ENVIRONMENTS = tuple(CDK_CONTEXT["environments"])
 
 # Test-only environment: RLAIF with a foundation-model judge and with a cross-region
@@ -148,6 +164,40 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     context = test_context()
     app = App(context=context, outdir=str(outdir))
     stacks = build_app(app, list(parse_environments(context["environments"], context.get("tags")).values()))
+    assembly = app.synth()
+    templates, files = {}, {}
+    for env, stack in stacks.items():
+        artifact = assembly.get_stack_by_name(stack.stack_name)
+        templates[env] = artifact.template
+        files[env] = Path(artifact.template_full_path)
+    return Synth(app=app, stacks=stacks, templates=templates, template_files=files)
+
+
+def team_context() -> dict[str, Any]:
+    """What ``make synth`` synthesizes: the team's cdk.json over its cdk.context.json (the lookups
+    it committed), bundling skipped."""
+    lookups = ROOT / "cdk.context.json"
+    context = json.loads(lookups.read_text(encoding="utf-8")) if lookups.exists() else {}
+    return {**context, **copy.deepcopy(TEAM_CONTEXT), "aws:cdk:bundling-stacks": []}
+
+
+@pytest.fixture(scope="session")
+def team_synth(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The team's own environments (cdk.json) synthesized as ``app.py`` does; the session's synth
+    when cdk.json still holds exactly the fixture's environments (the same input: no second synth)."""
+    from aws_cdk import App
+
+    from stacks.app_builder import build_app
+    from stacks.config import parse_environments, parse_pipeline
+
+    context = team_context()
+    settings = {k: v for k, v in TEAM_CONTEXT.items() if not k.startswith("@") and k != "cli-telemetry"}
+    if settings == FIXTURE_CONTEXT and not (ROOT / "cdk.context.json").exists():
+        return synth
+    app = App(context=context, outdir=str(tmp_path_factory.mktemp("team.cdk.out")))
+    environments = parse_environments(context["environments"], context.get("tags"))
+    pipeline = parse_pipeline(context.get("pipeline"), environments, context.get("tags"))
+    stacks = build_app(app, list(environments.values()), pipeline, environments)
     assembly = app.synth()
     templates, files = {}, {}
     for env, stack in stacks.items():

@@ -9,6 +9,8 @@ import pytest
 
 from stacks import capacity, judge_capacity
 
+from .conftest import FIXTURE_CDK_JSON
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -85,13 +87,14 @@ def test_sizing_table_marks_the_quota_raise() -> None:
 
 
 def test_cli_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
-    assert capacity.main([]) == 0
+    fixture = ["--cdk-json", str(FIXTURE_CDK_JSON)]  # the cost table's environments: the test fixture's
+    assert capacity.main(fixture) == 0
     out = capsys.readouterr().out
     # The sizing table, the judge table, then the cost table.
     assert out.startswith(capacity.sizing_table() + "\n\n" + judge_capacity.judge_sizing_table() + "\n\n")
-    capacity.main(["--rates", "400", "--judge-tokens-per-call", "2000"])
+    capacity.main([*fixture, "--rates", "400", "--judge-tokens-per-call", "2000"])
     assert "| 400 | 24,000 | 48,000,000 |" in capsys.readouterr().out
-    capacity.main(["--rates", "20", "--seconds-per-sample", "0.5", "--samples-per-invocation", "2"])
+    capacity.main([*fixture, "--rates", "20", "--seconds-per-sample", "0.5", "--samples-per-invocation", "2"])
     assert "| 20 | 1.1 | 17 | 117 | yes |" in capsys.readouterr().out  # 10 calls/s x 1.1 s x 1.5 = 16.5
 
 

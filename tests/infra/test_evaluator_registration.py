@@ -198,7 +198,8 @@ def test_config_overrides_and_switch() -> None:
     ("section", "message"),
     [
         ({"enabled": "yes"}, f"{SECTION}.enabled: must be true or false, got 'yes'"),
-        ({"enable": True}, f"{SECTION}.enable: unknown key; allowed keys are ['enabled', 'evaluators']"),
+        ({"enable": True},
+         f"{SECTION}.enable: unknown key; allowed keys are ['enabled', 'evaluators', 'studio_domain_id']"),
         ({"evaluators": {"gsm8": {}}},
          f"{SECTION}.evaluators.gsm8: must be one of this environment's reward functions ['code-tests', 'gsm8k', 'sentiment']"),
         ({"evaluators": {"gsm8k": {"name": "-gsm8k"}}},

@@ -114,7 +114,7 @@ def test_the_source_is_the_configured_connection_and_synth_runs_the_readme_comma
                 if r["Type"] == "AWS::CodeBuild::Project"]
     specs = [json.loads(p["Source"]["BuildSpec"]) for p in projects if "BuildSpec" in p["Source"]]
     (synth_spec,) = [s for s in specs if s["phases"].get("build", {}).get("commands") == list(SYNTH_COMMANDS)]
-    assert synth_spec["phases"]["install"]["runtime-versions"] == {"python": "3.11", "nodejs": "20"}
+    assert synth_spec["phases"]["install"]["runtime-versions"] == {"python": "3.11", "nodejs": "22"}
     assert any(f"aws-cdk@{cli_version()}" in json.dumps(s) for s in specs)  # the pinned CLI self-updates
 
 

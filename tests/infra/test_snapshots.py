@@ -1,6 +1,8 @@
-"""Snapshot of each shipped environment's template, with machine-specific values masked.
+"""Snapshot of each of the team's environments' templates (its cdk.json), machine-specific values masked.
 
-Update after an intended change with: .venv/bin/python -m pytest tests/infra --snapshot-update
+These snapshots are the one target the team owns: after a reviewed change to cdk.json (or to the
+code), `make snapshots` updates them. Every other infra test builds its stacks from the test
+fixture (tests/fixtures/cdk.json), so editing cdk.json fails only these.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from .conftest import SHIPPED_ENVIRONMENTS
+from .conftest import TEAM_ENVIRONMENTS
 
 _MASKS = (
     # Bootstrap qualifier (asset bucket cdk-hnb659fds-assets-..., /cdk-bootstrap/hnb659fds/version).
@@ -35,12 +37,12 @@ def snapshot_json(snapshot: Any) -> Any:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("env", SHIPPED_ENVIRONMENTS)
-def test_template_snapshot(synth: Any, snapshot_json: Any, env: str) -> None:
-    assert masked(synth.templates[env]) == snapshot_json
+@pytest.mark.parametrize("env", TEAM_ENVIRONMENTS)
+def test_template_snapshot(team_synth: Any, snapshot_json: Any, env: str) -> None:
+    assert masked(team_synth.templates[env]) == snapshot_json
 
 
-def test_masks_leave_no_machine_specific_values(synth: Any) -> None:
-    text = json.dumps([masked(synth.templates[env]) for env in SHIPPED_ENVIRONMENTS])
+def test_masks_leave_no_machine_specific_values(team_synth: Any) -> None:
+    text = json.dumps([masked(team_synth.templates[env]) for env in TEAM_ENVIRONMENTS])
     assert not re.search(r"[0-9a-f]{64}", text)
     assert "hnb659fds" not in text and "/tmp/" not in text and "/work/" not in text

@@ -280,7 +280,8 @@ def test_shutdown_kills_and_reaps_every_pool_process():
 # --- responses that fit Lambda's 6 MB ---------------------------------------------------------
 
 LAMBDA_MAX_BYTES = 6 * 1024 * 1024
-PROD_SENTIMENT_SPEC = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text(encoding="utf-8"))[
+# The prod sentiment spec as the project shipped it (the test fixture, not the team's cdk.json).
+PROD_SENTIMENT_SPEC = json.loads((Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "cdk.json").read_text(encoding="utf-8"))[
     "context"]["environments"]["prod"]["reward_functions"]["sentiment"]["reward_spec"]
 
 

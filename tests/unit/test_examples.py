@@ -18,6 +18,9 @@ from reward_kit.spec import output_range, reward_dimensions, validate_spec
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 GRADER_KINDS = ("code", "json_schema", "label", "math", "multi", "numeric", "regex")
+# Judged by a Bedrock model: what its samples claim is checked against the fake judge in
+# test_judge_example.py (a real model's scores cannot be asserted).
+JUDGE_EXAMPLES = ("judge",)
 
 # id -> (aggregate score, reason or None). A (lo, hi) pair instead of a score means "in range".
 Expected = dict[str, tuple[Any, "str | None"]]
@@ -150,7 +153,7 @@ def reason_of(output: dict[str, Any]) -> str | None:
 
 def test_one_example_per_grader_kind() -> None:
     shipped = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir())
-    assert shipped == sorted(GRADER_KINDS)
+    assert shipped == sorted(GRADER_KINDS + JUDGE_EXAMPLES)
     assert sorted(EXPECTED) == sorted(GRADER_KINDS)
 
 
