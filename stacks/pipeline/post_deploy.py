@@ -62,9 +62,10 @@ class PostDeployCheckAccess(Construct):
             inline_policies={"PostDeployCheck": iam.PolicyDocument(statements=[
                 iam.PolicyStatement(sid="ReadOutputs", actions=["cloudformation:DescribeStacks"],
                                     resources=[stack_arn]),
-                iam.PolicyStatement(sid="InvokeRewardVersions",
-                                    actions=["lambda:GetFunctionConfiguration", "lambda:InvokeFunction"],
-                                    resources=qualified),
+                # A stage without reward functions (a stack built by hand) has nothing to invoke.
+                *([iam.PolicyStatement(sid="InvokeRewardVersions",
+                                       actions=["lambda:GetFunctionConfiguration", "lambda:InvokeFunction"],
+                                       resources=qualified)] if qualified else []),
             ])},
         )
         acknowledge_iam5_resource(self.role, stack_arn,
