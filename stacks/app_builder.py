@@ -15,10 +15,10 @@ from constructs import Construct
 
 from .config import EnvironmentConfig, PipelineConfig, deployment
 from .evaluator_registration import handler_code_options
+from .guardrails import apply_permissions_boundary, apply_tags
 from .lambda_assets import ASSETS
+from .lambda_plumbing import asset_code_options, function_kind_code_options
 from .pipeline import DeliveryPipelineStack
-from .reward_functions import function_kind_code_options
-from .reward_functions.bundling import asset_code_options
 from .reward_stack import RewardStack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,8 +65,12 @@ def build_app(
 
     stacks = {env.name: build_stack(app, env) for env in environments}
     if pipeline is not None:
-        DeliveryPipelineStack(app, PIPELINE_STACK, config=pipeline,
-                              environments=all_environments or {env.name: env for env in environments},
-                              build_stack=build_stack)
+        pipeline_stack = DeliveryPipelineStack(
+            app, PIPELINE_STACK, config=pipeline,
+            environments=all_environments or {env.name: env for env in environments}, build_stack=build_stack)
+        # The stages' stacks apply their own environment's guardrails; these are the pipeline's.
+        if pipeline.permissions_boundary is not None:
+            apply_permissions_boundary(pipeline_stack, pipeline.permissions_boundary)
+        apply_tags(pipeline_stack, pipeline.tags)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stacks

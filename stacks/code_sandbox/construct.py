@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, ArnFormat, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, ArnFormat, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.config import CodeSandboxConfig
+from stacks.lambda_plumbing import log_group
 from stacks.nag import acknowledge_iam5_resource
 
 # What Lambda does with the execution role to attach a function to a VPC (AWS Lambda guide,
@@ -70,12 +70,7 @@ class CodeSandboxNetwork(Construct):
                 enable_dns_hostnames=False,  # requires DNS support
             )
             # Unnamed (CloudFormation names it): a retained group never collides with a redeploy.
-            flow_log_group = logs.LogGroup(
-                self, "FlowLogGroup", removal_policy=RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY
-            )
-            flow_log_resource = flow_log_group.node.default_child
-            assert isinstance(flow_log_resource, logs.CfnLogGroup)
-            flow_log_resource.retention_in_days = log_retention_days
+            flow_log_group = log_group(self, "FlowLogGroup", retention_days=log_retention_days, retain=retain_logs)
             self.flow_log = self.vpc.add_flow_log(
                 "RejectedTraffic",
                 destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group),

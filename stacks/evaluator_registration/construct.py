@@ -16,18 +16,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, CustomResource, Duration, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from evaluator_registration import ai_registry, properties
 from stacks.lambda_assets import ASSETS
+from stacks.lambda_plumbing import (
+    LAMBDA_ARCHITECTURE,
+    LAMBDA_RUNTIME,
+    asset_code_options,
+    execution_role,
+    log_group,
+    write_own_log_group,
+)
 from stacks.nag import acknowledge_iam5_resource
-from stacks.reward_functions.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, asset_code_options
-from stacks.reward_functions.function import write_own_log_group
 
 PACKAGE = "evaluator_registration"
 HANDLER = "evaluator_registration.handler.on_event"
@@ -45,16 +50,6 @@ def handler_code_options(lambdas_dir: Path) -> dict[str, Any]:
     return asset_code_options(lambdas_dir, ASSETS[PACKAGE])
 
 
-def _log_group(scope: Construct, construct_id: str, retention_days: int, retain: bool) -> logs.LogGroup:
-    # Unnamed (CloudFormation names it): a retained group never collides with a redeploy.
-    group = logs.LogGroup(scope, construct_id, retention=logs.RetentionDays.INFINITE,  # replaced just below
-                          removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY)
-    resource = group.node.default_child
-    assert isinstance(resource, logs.CfnLogGroup)
-    resource.retention_in_days = retention_days  # validated in stacks.config (one list of allowed values)
-    return group
-
-
 class EvaluatorRegistration(Construct):
     """The provider; ``register`` adds one Evaluator (and its stack output) per reward function."""
 
@@ -64,22 +59,20 @@ class EvaluatorRegistration(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
 
-        handler_logs = _log_group(self, "HandlerLogGroup", log_retention_days, retain_logs)
+        # Unnamed (CloudFormation names it): a retained group never collides with a redeploy.
+        handler_logs = log_group(self, "HandlerLogGroup", retention_days=log_retention_days, retain=retain_logs)
         registry_arns = [
             stack.format_arn(service="sagemaker", resource="hub", resource_name="*",
                              arn_format=ArnFormat.SLASH_RESOURCE_NAME),
             stack.format_arn(service="sagemaker", resource="hub-content", resource_name="*",
                              arn_format=ArnFormat.SLASH_RESOURCE_NAME),
         ]
-        self.handler_role = iam.Role(
-            self,
-            "HandlerRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Registers this stack's reward functions as SageMaker AI Evaluators",
-            inline_policies={"EvaluatorRegistration": iam.PolicyDocument(statements=[
+        self.handler_role = execution_role(
+            self, "HandlerRole", description="Registers this stack's reward functions as SageMaker AI Evaluators",
+            policy_name="EvaluatorRegistration", statements=[
                 write_own_log_group(handler_logs),
                 iam.PolicyStatement(sid="ManageEvaluators", actions=SAGEMAKER_ACTIONS, resources=registry_arns),
-            ])},
+            ],
         )
         for arn in registry_arns:
             acknowledge_iam5_resource(
@@ -109,15 +102,10 @@ class EvaluatorRegistration(Construct):
             "(pip --python-version 3.13); moving to a newer runtime is a deliberate bump of both",
         ))
 
-        framework_logs = _log_group(self, "ProviderLogGroup", log_retention_days, retain_logs)
-        framework_role = iam.Role(
-            self,
-            "ProviderRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="CDK custom-resource Provider framework for the Evaluator registrations",
-            inline_policies={"ProviderLogs": iam.PolicyDocument(statements=[
-                write_own_log_group(framework_logs),
-            ])},
+        framework_logs = log_group(self, "ProviderLogGroup", retention_days=log_retention_days, retain=retain_logs)
+        framework_role = execution_role(
+            self, "ProviderRole", description="CDK custom-resource Provider framework for the Evaluator registrations",
+            policy_name="ProviderLogs", statements=[write_own_log_group(framework_logs)],
         )
         self.provider = cr.Provider(self, "Provider", on_event_handler=self.handler,
                                     framework_on_event_role=framework_role, log_group=framework_logs)

@@ -33,7 +33,6 @@ from aws_cdk.region_info import RegionInfo
 from constructs import Construct
 
 from stacks.config import EnvironmentConfig, PipelineConfig
-from stacks.guardrails import apply_permissions_boundary, apply_tags
 from stacks.nag import render_finding_resource
 
 from .post_deploy import PostDeployCheckAccess, post_deploy_step
@@ -143,10 +142,7 @@ class DeliveryPipelineStack(Stack):
         # Build now so the generated roles and policies exist for their acknowledgements.
         self.pipeline.build_pipeline()
         acknowledge_pipeline_findings(self)
-        # The stages' stacks apply their own environment's guardrails; these are the pipeline's.
-        if config.permissions_boundary is not None:
-            apply_permissions_boundary(self, config.permissions_boundary)
-        apply_tags(self, config.tags)
+        # Its own tags and permissions boundary: applied by the app builder (stacks.guardrails).
 
 
 # Wildcards CDK Pipelines' generated roles carry, each with why it is there. A wildcard that

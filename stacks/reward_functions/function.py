@@ -18,23 +18,26 @@ provisioned concurrency when configured. The construct owns its stack outputs, n
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from reward_kit import names
 from stacks.config import EnvironmentConfig, RewardFunctionConfig
-from stacks.config.observability import LOG_FORMAT
+from stacks.lambda_plumbing import (
+    LAMBDA_ARCHITECTURE,
+    LAMBDA_RUNTIME,
+    execution_role,
+    function_arn,
+    log_group,
+    log_settings,
+    write_own_log_group,
+)
 
-from .bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 from .live_version import live_spec_hash
-
-if TYPE_CHECKING:  # stacks.code_sandbox imports this module (its executor's log statement)
-    from stacks.code_sandbox import CodeExecutor
 
 LIVE_ALIAS = names.LIVE_ALIAS
 
@@ -54,15 +57,6 @@ def recipe_fields_yaml(lambda_arn: str, concurrency_limit: int) -> str:
         "      api_endpoint:\n"
         f'        lambda_arn: "{lambda_arn}"\n'
         f"        lambda_concurrency_limit: {concurrency_limit}\n"
-    )
-
-
-def write_own_log_group(log_group: logs.ILogGroup) -> iam.PolicyStatement:
-    """Instead of AWSLambdaBasicExecutionRole: a function writes to its own log group only."""
-    return iam.PolicyStatement(
-        sid="WriteOwnLogGroup",
-        actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-        resources=[log_group.log_group_arn],
     )
 
 
@@ -93,6 +87,17 @@ def judge_model_arns(scope: Construct, fn: RewardFunctionConfig) -> list[str]:
     return arns
 
 
+class CodeExecutorAccess(Protocol):
+    """What a code function needs of the environment's code executor (``stacks.code_sandbox.CodeExecutor``
+    provides it; the stack passes it in, so neither component imports the other)."""
+
+    def grader_statements(self, grader_function_arn: str) -> list[iam.PolicyStatement]: ...
+
+    def grader_environment(self) -> dict[str, str]: ...
+
+    def acknowledge_grader_statements(self, role: iam.IRole) -> None: ...
+
+
 class RewardFunction(Construct):
     """One reward Lambda; ``invoke_arns`` are what training jobs may call."""
 
@@ -104,7 +109,7 @@ class RewardFunction(Construct):
         environment: EnvironmentConfig,
         function: RewardFunctionConfig,
         code: lambda_.Code,
-        executor: CodeExecutor | None = None,
+        executor: CodeExecutorAccess | None = None,
     ) -> None:
         """``executor``: the environment's code executor, for code functions (required for them)."""
         super().__init__(scope, construct_id)
@@ -112,25 +117,11 @@ class RewardFunction(Construct):
             raise ValueError(f"{function.name}: a code function needs the code executor, and only it may call one")
         self.config = function
         # Built from the name: the role's policy names its own function without depending on it.
-        self.function_arn = Stack.of(self).format_arn(
-            service="lambda", resource="function", resource_name=function.function_name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME)
+        self.function_arn = function_arn(self, function.function_name)
 
         deployment = environment.deployment
-        # A retained log group outlives `cdk destroy`: let CloudFormation name it, so the next
-        # deploy creates a new group instead of failing on the retained name. A destroyed one
-        # keeps the conventional /aws/lambda/<function> name.
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            log_group_name=None if deployment.retain_log_groups else f"/aws/lambda/{function.function_name}",
-            retention=logs.RetentionDays.INFINITE,  # replaced below by the validated number of days
-            removal_policy=RemovalPolicy.RETAIN if deployment.retain_log_groups else RemovalPolicy.DESTROY,
-        )
-        # The allowed values are listed once, in stacks.config (validated there): set the number itself.
-        log_group_resource = self.log_group.node.default_child
-        assert isinstance(log_group_resource, logs.CfnLogGroup)
-        log_group_resource.retention_in_days = environment.log_retention_days
+        self.log_group = log_group(self, "LogGroup", retention_days=environment.log_retention_days,
+                                   retain=deployment.retain_log_groups, function_name=function.function_name)
 
         statements = [write_own_log_group(self.log_group)]
         if function.judge is not None:  # the spec needs a Bedrock judge
@@ -143,13 +134,8 @@ class RewardFunction(Construct):
             )
         if executor is not None:  # its programs run in the executor: invoke it, nothing more
             statements += executor.grader_statements(self.function_arn)
-        self.role = iam.Role(
-            self,
-            "ExecutionRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Execution role of {function.function_name}",
-            inline_policies={"RewardFunction": iam.PolicyDocument(statements=statements)},
-        )
+        self.role = execution_role(self, "ExecutionRole", description=f"Execution role of {function.function_name}",
+                                   policy_name="RewardFunction", statements=statements)
         if executor is not None:
             executor.acknowledge_grader_statements(self.role)
 
@@ -171,11 +157,7 @@ class RewardFunction(Construct):
             log_group=self.log_group,
             role=self.role,
             tracing=lambda_.Tracing.ACTIVE if environment.tracing else lambda_.Tracing.DISABLED,
-            # Lambda's advanced logging controls (stacks.config.observability): JSON, so that
-            # both levels filter; the defaults favour cost (see the README's "Log settings").
-            logging_format=lambda_.LoggingFormat(LOG_FORMAT),
-            application_log_level_v2=lambda_.ApplicationLogLevel(environment.application_log_level),
-            system_log_level_v2=lambda_.SystemLogLevel(environment.system_log_level),
+            **log_settings(environment),
             # A new version per code or configuration change; old ones stay for pinned jobs.
             current_version_options=lambda_.VersionOptions(
                 description=names.version_description(function.spec_hash, function.name, environment.name),

@@ -1,7 +1,9 @@
-"""README's Layout section and docs/DESIGN.md's component map list every component folder."""
+"""README's Layout section and docs/DESIGN.md's component map list every component folder; no
+component under ``stacks/`` imports another."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -23,3 +25,33 @@ def test_readme_layout_and_design_map_name_every_component_folder() -> None:
     for name in sorted(folders("lambdas")):
         assert re.search(rf"\b{name}/", layout), f"lambdas/{name}/ missing from README Layout"
         assert f"lambdas/{name}/" in component_map, f"lambdas/{name}/ missing from DESIGN component map"
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports (type-checking imports included), relative ones resolved."""
+    package = path.relative_to(ROOT).with_suffix("").parts[:-1]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = list(package[: len(package) - node.level + 1]) if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)  # `from stacks import x`
+    return found
+
+
+def test_no_stacks_component_imports_another_component() -> None:
+    """Components share ``stacks.lambda_plumbing``, ``stacks.config`` and ``stacks.nag``; the
+    stack composes them. A component that imports a sibling is wired where it should be handed in."""
+    components = folders("stacks") - {"config"}
+    assert {"reward_functions", "code_sandbox", "evaluator_registration"} <= components
+    crossings = []
+    for component in sorted(components):
+        for path in sorted((ROOT / "stacks" / component).rglob("*.py")):
+            for module in sorted(_imported_modules(path)):
+                parts = module.split(".")
+                if parts[0] == "stacks" and len(parts) > 1 and parts[1] in components - {component}:
+                    crossings.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert not crossings, crossings
