@@ -83,15 +83,10 @@ class CodeExecutor(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.environment = environment
-        executor = environment.code_sandbox.executor
-        assert executor.timeout_seconds is not None, "resolved by stacks.config (resolve_executor)"
         self.function_name = environment.executor_function_name
         self.function_arn = function_arn(self, self.function_name)
-        retain = environment.deployment.retain_log_groups
-
         self.log_group = log_group(self, "LogGroup", retention_days=environment.log_retention_days,
-                                   retain=retain, function_name=self.function_name)
-
+                                   retain=environment.deployment.retain_log_groups, function_name=self.function_name)
         self.role = execution_role(
             self, "ExecutionRole", description=f"Execution role of {self.function_name}: nothing its code can use",
             policy_name="CodeExecutor", statements=[
@@ -101,8 +96,17 @@ class CodeExecutor(Construct):
             ],
         )
         network.acknowledge_network_interface_statements(self.role)
+        self.function = self._build_function(code, network)
+        self.version = self.function.current_version
+        CfnOutput(Stack.of(self), "CodeExecutorVersionArn", value=self.invoke_arn,
+                  description=f"{self.function_name}: the version the code functions of this deploy invoke "
+                  f"({names.CODE_EXECUTOR_FUNCTION_ENV})")
 
-        self.function = lambda_.Function(
+    def _build_function(self, code: lambda_.Code, network: CodeSandboxNetwork) -> lambda_.Function:
+        environment = self.environment
+        executor = environment.code_sandbox.executor
+        assert executor.timeout_seconds is not None, "resolved by stacks.config (resolve_executor)"
+        function = lambda_.Function(
             self,
             "Function",
             function_name=self.function_name,
@@ -124,17 +128,12 @@ class CodeExecutor(Construct):
             ),
             **network.function_options(),
         )
-        self.version = self.function.current_version
-        Validations.of(self.function).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-L1",
-                reason="Pinned to python3.13 on purpose, like the reward functions it serves: one runtime for "
-                "every asset; moving to a newer runtime is a deliberate bump of all of them together",
-            )
-        )
-        CfnOutput(Stack.of(self), "CodeExecutorVersionArn", value=self.invoke_arn,
-                  description=f"{self.function_name}: the version the code functions of this deploy invoke "
-                  f"({names.CODE_EXECUTOR_FUNCTION_ENV})")
+        Validations.of(function).acknowledge(Acknowledgment(
+            id="AwsSolutions-L1",
+            reason="Pinned to python3.13 on purpose, like the reward functions it serves: one runtime for "
+            "every asset; moving to a newer runtime is a deliberate bump of all of them together",
+        ))
+        return function
 
     @property
     def invoke_arn(self) -> str:

@@ -91,24 +91,33 @@ class DeliveryPipelineStack(Stack):
             description=f"Nova RFT reward functions: delivery pipeline ({' -> '.join(config.stages)})",
         )
         self.config = config
-        source = pipelines.CodePipelineSource.connection(
+        self.source = pipelines.CodePipelineSource.connection(
             config.repository, config.branch, connection_arn=config.connection_arn,
             trigger_on_push=True,
         )
+        self.pipeline = self._build_pipeline(construct_id)
+        self.stages: dict[str, EnvironmentStage] = {}
+        for name in config.stages:
+            self.stages[name] = self._add_stage(name, environments[name], build_stack)
+        # Build now so the generated roles and policies exist for their acknowledgements.
+        self.pipeline.build_pipeline()
+        acknowledge_pipeline_findings(self)
+        # Its own tags and permissions boundary: applied by the app builder (stacks.guardrails).
+
+    def _build_pipeline(self, pipeline_name: str) -> pipelines.CodePipeline:
+        """The synth step runs the README's two commands; ``cdk.out`` is what every stage deploys."""
         synth = pipelines.CodeBuildStep(
             "Synth",
-            input=source,
+            input=self.source,
             commands=list(SYNTH_COMMANDS),
             primary_output_directory="cdk.out",
             build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE),
-            partial_build_spec=codebuild.BuildSpec.from_object(
-                {"phases": {"install": {"runtime-versions": RUNTIME_VERSIONS}}}
-            ),
+            partial_build_spec=_install_phase(),
         )
-        self.pipeline = pipelines.CodePipeline(
+        return pipelines.CodePipeline(
             self,
             "Pipeline",
-            pipeline_name=construct_id,
+            pipeline_name=pipeline_name,
             synth=synth,
             pipeline_type=codepipeline.PipelineType.V2,
             cross_account_keys=True,  # stages in other accounts read the artifacts with this key
@@ -118,31 +127,29 @@ class DeliveryPipelineStack(Stack):
                 build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE),
             ),
         )
-        self.stages: dict[str, EnvironmentStage] = {}
-        for name in config.stages:
-            env = environments[name]
-            stage = EnvironmentStage(self, f"Deploy-{name}", config=env, build_stack=build_stack)
-            pre: list[pipelines.Step] = []
-            if env.production:
-                pre.append(pipelines.ManualApprovalStep(
-                    f"Approve-{name}",
-                    comment=f"Promote to production environment '{name}' (account {env.account}, {env.region})?",
-                ))
-            # After the deploy: the new live versions on their example data (stacks/pipeline/post_deploy.py).
-            PostDeployCheckAccess(stage.stack, "PostDeployCheckAccess", pipeline_account=config.account,
-                                  pipeline_stack_name=construct_id,
-                                  function_arns=[rf.function.function_arn
-                                                 for rf in getattr(stage.stack, "reward_functions", {}).values()])
-            check = post_deploy_step(env, stage.stack.stack_name, source,
-                                     codebuild.BuildEnvironment(build_image=BUILD_IMAGE),
-                                     codebuild.BuildSpec.from_object(
-                                         {"phases": {"install": {"runtime-versions": RUNTIME_VERSIONS}}}))
-            self.pipeline.add_stage(stage, pre=pre, post=[check])
-            self.stages[name] = stage
-        # Build now so the generated roles and policies exist for their acknowledgements.
-        self.pipeline.build_pipeline()
-        acknowledge_pipeline_findings(self)
-        # Its own tags and permissions boundary: applied by the app builder (stacks.guardrails).
+
+    def _add_stage(self, name: str, env: EnvironmentConfig, build_stack: BuildStack) -> EnvironmentStage:
+        """One environment: an approval first when it is production, the post-deploy check after."""
+        stage = EnvironmentStage(self, f"Deploy-{name}", config=env, build_stack=build_stack)
+        pre: list[pipelines.Step] = []
+        if env.production:
+            pre.append(pipelines.ManualApprovalStep(
+                f"Approve-{name}",
+                comment=f"Promote to production environment '{name}' (account {env.account}, {env.region})?",
+            ))
+        # After the deploy: the new live versions on their example data (stacks/pipeline/post_deploy.py).
+        PostDeployCheckAccess(stage.stack, "PostDeployCheckAccess", pipeline_account=self.config.account,
+                              pipeline_stack_name=self.stack_name,
+                              function_arns=[rf.function.function_arn
+                                             for rf in getattr(stage.stack, "reward_functions", {}).values()])
+        check = post_deploy_step(env, stage.stack.stack_name, self.source,
+                                 codebuild.BuildEnvironment(build_image=BUILD_IMAGE), _install_phase())
+        self.pipeline.add_stage(stage, pre=pre, post=[check])
+        return stage
+
+
+def _install_phase() -> codebuild.BuildSpec:
+    return codebuild.BuildSpec.from_object({"phases": {"install": {"runtime-versions": RUNTIME_VERSIONS}}})
 
 
 # Wildcards CDK Pipelines' generated roles carry, each with why it is there. A wildcard that
