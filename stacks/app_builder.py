@@ -13,7 +13,7 @@ from aws_cdk import App, Environment, IStackSynthesizer, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
-from .config import EnvironmentConfig, PipelineConfig, deployment
+from .config import DeploymentConfig, EnvironmentConfig, PipelineConfig, deployment
 from .evaluator_registration import handler_code_options
 from .guardrails import apply_permissions_boundary, apply_tags
 from .lambda_assets import ASSETS
@@ -28,9 +28,10 @@ PIPELINE_STACK = f"{STACK_PREFIX}-Pipeline"
 
 
 def stack_name(env: EnvironmentConfig | str) -> str:
-    """``NovaRftRewards-<env>``, with the environment's optional name prefix and suffix."""
+    """``NovaRftRewards-<env>``, with the environment's optional name prefix and suffix
+    (``DeploymentConfig.stack_name``: the one place the name is built)."""
     if isinstance(env, str):
-        return f"{STACK_PREFIX}-{env}"
+        return DeploymentConfig().stack_name(env)
     return env.deployment.stack_name(env.name)
 
 

@@ -29,7 +29,6 @@ from .by_version import criteria_panels, version_panels
 from .dashboard import DASHBOARD_PERIOD, PANEL_HEIGHT, PANEL_WIDTH, panel, reward_panels, section_header
 from .reward_metrics import FunctionMetrics
 
-DASHBOARD_PREFIX = "NovaRftRewards"
 PANELS_PER_ROW = 24 // PANEL_WIDTH
 CLOUDWATCH = iam.ServicePrincipal("cloudwatch.amazonaws.com")
 KEY_ADMIN_ACTIONS = (
@@ -45,14 +44,15 @@ ALARM_SEVERITY = "Critical"  # cdk-monitoring-constructs' alarm name suffix
 
 
 def alarm_name_prefix(environment: str, deployment: DeploymentConfig | None = None) -> str:
-    """``NovaRftRewards-<env>``, with the environment's name prefix/suffix (a second copy's
-    alarms must not collide: alarm names are unique per account and region)."""
-    return (deployment or DeploymentConfig()).affixed(f"{DASHBOARD_PREFIX}-{environment}")
+    """The environment's stack name, so with its name prefix/suffix (a second copy's alarms must
+    not collide: alarm names are unique per account and region)."""
+    return (deployment or DeploymentConfig()).stack_name(environment)
 
 
 def dashboard_name(environment: str, deployment: DeploymentConfig | None = None) -> str:
-    """Dashboard names are unique per account: the environment's name prefix/suffix apply."""
-    return (deployment or DeploymentConfig()).affixed(f"{DASHBOARD_PREFIX}-{environment}")
+    """The environment's stack name: dashboard names are unique per account, and the
+    environment's name prefix/suffix apply."""
+    return (deployment or DeploymentConfig()).stack_name(environment)
 
 
 def dashboard_url(dashboard: str) -> str:

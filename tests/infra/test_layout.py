@@ -55,3 +55,17 @@ def test_no_stacks_component_imports_another_component() -> None:
                 if parts[0] == "stacks" and len(parts) > 1 and parts[1] in components - {component}:
                     crossings.append(f"{path.relative_to(ROOT)} imports {module}")
     assert not crossings, crossings
+
+
+def test_capacity_model_and_config_import_without_a_cycle() -> None:
+    """The config layer imports the pure capacity model; only the CLI imports the config, so
+    neither side needs an import deferred into a function."""
+    model = _imported_modules(ROOT / "stacks" / "capacity" / "__init__.py")
+    assert not {m for m in model if m.startswith("stacks.")}, model
+    for path in sorted((ROOT / "stacks" / "config").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        top_level = {id(node) for node in tree.body}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("stacks"):
+                assert id(node) in top_level, f"{path.name}:{node.lineno} imports {node.module} lazily"
+                assert not (node.module or "").startswith("stacks.capacity.cli"), path.name
