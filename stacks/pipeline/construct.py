@@ -211,16 +211,27 @@ def acknowledge_pipeline_findings(stack: DeliveryPipelineStack) -> None:
         document = stack.resolve(policy.policy_document)
         found: dict[str, str] = {}
         for statement in document["Statement"]:
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-            # Only resources with a wildcard are findings (others may use intrinsics cdk-nag never renders).
-            rendered = [render_finding_resource(r) for r in resources if "*" in json.dumps(r)]
-            for action in (a for a in actions if "*" in a):
-                if action not in _ARTIFACT_ACTIONS or not all(
-                        any(f'"{a}"' in json.dumps(r) for a in artifacts) for r in resources):
-                    raise ValueError(f"unexpected wildcard action {action!r} on {rendered} in {policy.node.path}")
-                found[f"AwsSolutions-IAM5[Action::{action}]"] = _ARTIFACT_ACTION_REASON
-            for resource in (r for r in rendered if "*" in r):
-                found[f"AwsSolutions-IAM5[Resource::{resource}]"] = _resource_reason(resource, statement, artifacts)
+            found.update(_statement_findings(statement, artifacts, policy.node.path))
         for rule_id, reason in found.items():
             Validations.of(policy).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _statement_findings(statement: dict[str, Any], artifacts: list[str], where: str) -> dict[str, str]:
+    """cdk-nag rule id -> reason, for every wildcard action and resource of one statement; a
+    wildcard none of the known reasons covers raises (review it before acknowledging it)."""
+    resources = _as_list(statement["Resource"])
+    # Only resources with a wildcard are findings (others may use intrinsics cdk-nag never renders).
+    rendered = [render_finding_resource(r) for r in resources if "*" in json.dumps(r)]
+    found: dict[str, str] = {}
+    for action in (a for a in _as_list(statement["Action"]) if "*" in a):
+        if action not in _ARTIFACT_ACTIONS or not all(
+                any(f'"{a}"' in json.dumps(r) for a in artifacts) for r in resources):
+            raise ValueError(f"unexpected wildcard action {action!r} on {rendered} in {where}")
+        found[f"AwsSolutions-IAM5[Action::{action}]"] = _ARTIFACT_ACTION_REASON
+    for resource in (r for r in rendered if "*" in r):
+        found[f"AwsSolutions-IAM5[Resource::{resource}]"] = _resource_reason(resource, statement, artifacts)
+    return found

@@ -69,3 +69,27 @@ def test_capacity_model_and_config_import_without_a_cycle() -> None:
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("stacks"):
                 assert id(node) in top_level, f"{path.name}:{node.lineno} imports {node.module} lazily"
                 assert not (node.module or "").startswith("stacks.capacity.cli"), path.name
+
+
+def _makefile_complexity_paths() -> list[str]:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    match = re.search(r"^COMPLEXITY_PATHS := (.+)$", makefile, re.MULTILINE)
+    assert match, "Makefile: COMPLEXITY_PATHS (make lint's radon gate) is missing"
+    return match.group(1).split()
+
+
+def test_no_block_of_complexity_d_or_worse_where_make_lint_gates() -> None:
+    """``make lint``'s gate, in the suite CI runs: radon's cyclomatic complexity stays below D
+    (21) in every block of app.py, stacks/, tools/ and ops/."""
+    from radon.complexity import cc_rank, cc_visit
+
+    paths = _makefile_complexity_paths()
+    assert {"app.py", "stacks", "tools", "ops"} <= set(paths)
+    files = [p for path in paths for p in ([ROOT / path] if path.endswith(".py") else (ROOT / path).rglob("*.py"))]
+    too_complex = [
+        f"{file.relative_to(ROOT)}:{block.lineno} {block.fullname} {cc_rank(block.complexity)} ({block.complexity})"
+        for file in files
+        for block in cc_visit(file.read_text(encoding="utf-8"))
+        if cc_rank(block.complexity) not in "ABC"
+    ]
+    assert len(files) > 50 and not too_complex, too_complex
