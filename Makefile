@@ -16,7 +16,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20,18
 export CDK_DISABLE_VERSION_CHECK := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup check-cdk-json synth test bench dryrun deploy deploy-pipeline diff lock repro clean snapshots versions invoke job post-deploy-check
+.PHONY: setup check-cdk-json synth test lint bench dryrun deploy deploy-pipeline diff lock repro clean snapshots versions invoke job post-deploy-check
 
 setup: check-cdk-json $(VENV)/.installed node_modules/.installed
 
@@ -59,6 +59,17 @@ test: setup
 ## environments (tests/infra/__snapshots__/test_snapshots/; the only tests that read cdk.json).
 snapshots: setup
 	$(PY) -m pytest tests/infra/test_snapshots.py --snapshot-update -q -p no:cacheprovider
+
+## Lint (ruff), types (mypy) and complexity (radon): every block of complexity C or worse is
+## listed, and any D or worse fails (in COMPLEXITY_PATHS; lambdas/ joins when its D blocks are split).
+COMPLEXITY_PATHS := app.py stacks tools ops
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	@echo "radon: blocks of complexity C or worse (D or worse fails)"
+	$(VENV)/bin/radon cc --min C --show-complexity $(COMPLEXITY_PATHS)
+	@worse="$$($(VENV)/bin/radon cc --min D --show-complexity $(COMPLEXITY_PATHS))"; \
+	if [ -n "$$worse" ]; then echo "radon: complexity D or worse:"; echo "$$worse"; exit 1; fi
 
 ## Throughput, log volume and import time against a naive baseline measured in the same run.
 bench: setup

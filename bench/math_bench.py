@@ -17,7 +17,7 @@ handler's log lines go to a file, as in bench/worker.py. Each interpreter grades
 ``--reps`` samples with ours: about one worker recycling (every 500 samples) per interpreter,
 as in steady state. Seconds per
 sample of the 64-sample row is the figure the capacity model quotes for isolated graders
-(``stacks/capacity.py``, ``ISOLATED_SECONDS_PER_SAMPLE``).
+(``stacks/capacity/``, ``ISOLATED_SECONDS_PER_SAMPLE``).
 """
 
 from __future__ import annotations
@@ -261,7 +261,7 @@ def report(m: dict[str, Any]) -> tuple[list[str], bool, float]:
     per_sample = batch_ours / 1000 / BATCH
     lines.append(f"same score on {m['agree']} of {m['samples']} samples (ours also applies the anti-hacking rules)")
     lines.append(f"capacity model: isolated math grader {per_sample * 1000:,.2f} ms per sample at {BATCH} per "
-                 f"invocation (row 2 / {BATCH}), {one_ours:,.1f} ms per 1-sample invocation; stacks/capacity.py "
+                 f"invocation (row 2 / {BATCH}), {one_ours:,.1f} ms per 1-sample invocation; stacks/capacity/ "
                  f"ISOLATED_SECONDS_PER_SAMPLE = {ISOLATED_SECONDS_PER_SAMPLE * 1000:g} ms quotes row 2 of a full run")
     return lines, all(row[5] for row in rows), per_sample
 

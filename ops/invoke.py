@@ -27,6 +27,7 @@ from reward_kit.dryrun import INVALID_JSON_LINE, DryRunResult, UsageError, read_
 from reward_kit.names import LIVE_ALIAS, spec_hash_of_version
 from reward_kit.scoring import Scorer
 from reward_kit.spec import SpecError, parse_spec_json, spec_hash
+from stacks.config import RewardFunctionConfig
 
 TOLERANCE = 1e-9  # both sides round the same way; anything above is a real difference
 MAX_LISTED = 20
@@ -94,63 +95,85 @@ def invoke_version(lambda_client: Any, function_name: str, qualifier: str, sampl
     return outputs, problems, executed
 
 
+def _local_spec(fn: RewardFunctionConfig, spec_path: str | None) -> Any:
+    """The spec to compare with: ``spec_path``'s, else the function's in cdk.json."""
+    if not spec_path:
+        return fn.reward_spec
+    try:
+        with open(spec_path, encoding="utf-8") as fh:
+            return parse_spec_json(fh.read())
+    except (OSError, SpecError) as exc:
+        raise OperatorError(f"{spec_path}: {exc}") from None
+
+
+def _invoke_deployed(api: Any, function_name: str, qualifier: str, samples: list[Any],
+                     batch_size: int) -> tuple[dict[str, Any], list[dict[str, Any]], list[str], str]:
+    """The version ``qualifier`` names (its configuration), then ``invoke_version`` on it."""
+    from botocore.exceptions import ClientError
+
+    try:
+        config = api.get_function_configuration(FunctionName=function_name, Qualifier=qualifier)
+        outputs, problems, executed = invoke_version(api, function_name, config["Version"], samples, batch_size)
+    except ClientError as exc:
+        raise OperatorError(f"{function_name}:{qualifier}: {exc.response['Error'].get('Message', exc)}") from None
+    return config, outputs, problems, executed
+
+
+def _write_hashes(out: TextIO, deployed: str, deployed_hash: str | None, local: str, local_hash: str) -> None:
+    different = "" if deployed_hash == local_hash else "  <- different specs"
+    out.write(f"{deployed}: spec hash {deployed_hash}; {local}: {local_hash}{different}\n")
+
+
+def _add_outputs(result: DryRunResult, scorer: Scorer, rows: list[Any], by_line: dict[int, Any]) -> None:
+    """The deployed outputs by input line; lines that are not JSON fail here as the dry run fails them."""
+    for lineno, _sample, error in rows:
+        result.add(lineno, by_line[lineno] if error is None else scorer.builder.failed(f"line-{lineno}", INVALID_JSON_LINE))
+
+
+def _write_differences(differences: list[str], total: int, out: TextIO) -> None:
+    if not differences:
+        out.write(f"\nsame scores as the local dry run on all {total} samples\n")
+        return
+    out.write(f"\nDIFFERENT from the local dry run on {len(differences)} of {total} samples "
+              "(the deployed code or spec is not the local one):\n")
+    out.write("".join(f"  {d}\n" for d in differences[:MAX_LISTED]))
+    if len(differences) > MAX_LISTED:
+        out.write(f"  ... and {len(differences) - MAX_LISTED} more\n")
+
+
 def run(env_name: str, fn_name: str, data: str, out: TextIO, *, version: str | None = None,
         spec_path: str | None = None, batch_size: int = 64, diff: bool = True, bins: int = 10,
         lambda_client: Any = None, name_suffix: str | None = None, cdk_json: Path = CDK_JSON) -> InvokeReport:
     env = load_environment(env_name, cdk_json, name_suffix=name_suffix)
     fn = reward_function(env, fn_name)
-    if spec_path:
-        try:
-            with open(spec_path, encoding="utf-8") as fh:
-                local_spec = parse_spec_json(fh.read())
-        except (OSError, SpecError) as exc:
-            raise OperatorError(f"{spec_path}: {exc}") from None
-    else:
-        local_spec = fn.reward_spec
+    local_spec = _local_spec(fn, spec_path)
     try:
         rows = read_samples(data)
     except UsageError as exc:
         raise OperatorError(str(exc)) from None
-    from botocore.exceptions import ClientError
-
-    api = lambda_client or client("lambda", env)
     qualifier = version or LIVE_ALIAS
-    try:
-        config = api.get_function_configuration(FunctionName=fn.function_name, Qualifier=qualifier)
-        valid = [(lineno, sample) for lineno, sample, error in rows if error is None]
-        outputs, problems, executed = invoke_version(api, fn.function_name, config["Version"],
-                                                     [s for _, s in valid], batch_size)
-    except ClientError as exc:
-        raise OperatorError(f"{fn.function_name}:{qualifier}: {exc.response['Error'].get('Message', exc)}") from None
+    valid = [(lineno, sample) for lineno, sample, error in rows if error is None]
+    config, outputs, problems, executed = _invoke_deployed(
+        lambda_client or client("lambda", env), fn.function_name, qualifier, [s for _, s in valid], batch_size)
     deployed_hash = spec_hash_of_version(config.get("Description", ""))
     local_hash = spec_hash(local_spec)
     via = "" if qualifier == str(executed) else f" ({qualifier})"
-    out.write(f"{fn.function_name} version {executed}{via}: spec hash {deployed_hash}; "
-              f"local spec ({spec_path or 'cdk.json'}): {local_hash}"
-              f"{'' if deployed_hash == local_hash else '  <- different specs'}\n")
+    _write_hashes(out, f"{fn.function_name} version {executed}{via}", deployed_hash,
+                  f"local spec ({spec_path or 'cdk.json'})", local_hash)
     scorer = Scorer(local_spec)
     result = DryRunResult(scorer.dimensions, *scorer.range)
     report = InvokeReport(executed, deployed_hash, local_hash, result, problems)
     if problems:
         out.write("CONTRACT VIOLATION:\n" + "".join(f"  {p}\n" for p in problems))
         return report
-    by_line = dict(zip((lineno for lineno, _ in valid), outputs))
-    for lineno, _sample, error in rows:  # lines that are not JSON: failed here as the dry run fails them
-        result.add(lineno, by_line[lineno] if error is None else scorer.builder.failed(f"line-{lineno}", INVALID_JSON_LINE))
+    _add_outputs(result, scorer, rows, dict(zip((lineno for lineno, _ in valid), outputs)))
     out.write(f"\n== deployed version {executed}: {len(valid)} samples in "
               f"{math.ceil(len(valid) / batch_size) if valid else 0} invocation(s) of up to {batch_size}\n")
     render_report(result, data_path=data, spec=scorer.spec, bins=bins, out=out)
     if diff:
         local = score_rows(rows, local_spec)
         report.differences = compare(result.outputs, local.outputs, [lineno for lineno, _, _ in rows])
-        if report.differences:
-            out.write(f"\nDIFFERENT from the local dry run on {len(report.differences)} of {len(rows)} samples "
-                      "(the deployed code or spec is not the local one):\n")
-            out.write("".join(f"  {d}\n" for d in report.differences[:MAX_LISTED]))
-            if len(report.differences) > MAX_LISTED:
-                out.write(f"  ... and {len(report.differences) - MAX_LISTED} more\n")
-        else:
-            out.write(f"\nsame scores as the local dry run on all {len(rows)} samples\n")
+        _write_differences(report.differences, len(rows), out)
     return report
 
 

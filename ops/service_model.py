@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any
+from typing import Any, Callable
 
 # The models are written for Java regexes; the few constructs Python's re lacks, spelled out.
 _JAVA_CLASSES = {r"\p{Alnum}": "A-Za-z0-9", r"\p{Alpha}": "A-Za-z", r"\p{Digit}": "0-9"}
@@ -49,34 +49,63 @@ def validate(service: str, operation: str, params: dict[str, Any]) -> list[str]:
 
 
 def _walk(value: Any, shape: Any, path: str, problems: list[str]) -> None:
-    meta = shape.metadata
-    kind = shape.type_name
-    if kind == "structure" and isinstance(value, dict):
+    """Every maximum, minimum, enum and pattern of ``shape`` that ``value`` breaks, into ``problems``."""
+    check = _CHECKS.get(shape.type_name)
+    if check is not None:
+        check(value, shape, path, problems)
+
+
+def _sizes(path: str, size: int, meta: dict[str, Any], unit: str, problems: list[str]) -> None:
+    if "min" in meta and size < meta["min"]:
+        problems.append(f"{path}: at least {meta['min']} {unit}, got {size}")
+    if "max" in meta and size > meta["max"]:
+        problems.append(f"{path}: at most {meta['max']} {unit}, got {size}")
+
+
+def _structure(value: Any, shape: Any, path: str, problems: list[str]) -> None:
+    if isinstance(value, dict):
         for key, item in value.items():
             if key in shape.members:
                 _walk(item, shape.members[key], f"{path}.{key}", problems)
-    elif kind == "list" and isinstance(value, list):
-        if "min" in meta and len(value) < meta["min"]:
-            problems.append(f"{path}: at least {meta['min']} items, got {len(value)}")
-        if "max" in meta and len(value) > meta["max"]:
-            problems.append(f"{path}: at most {meta['max']} items, got {len(value)}")
+
+
+def _list(value: Any, shape: Any, path: str, problems: list[str]) -> None:
+    if isinstance(value, list):
+        _sizes(path, len(value), shape.metadata, "items", problems)
         for i, item in enumerate(value):
             _walk(item, shape.member, f"{path}[{i}]", problems)
-    elif kind == "map" and isinstance(value, dict):
+
+
+def _map(value: Any, shape: Any, path: str, problems: list[str]) -> None:
+    if isinstance(value, dict):
         for key, item in value.items():
             _walk(item, shape.value, f"{path}.{key}", problems)
-    elif kind == "string" and isinstance(value, str):
-        if shape.enum and value not in shape.enum:
-            problems.append(f"{path}: must be one of {list(shape.enum)}, got {value!r}")
-        if "min" in meta and len(value) < meta["min"]:
-            problems.append(f"{path}: at least {meta['min']} characters, got {len(value)}")
-        if "max" in meta and len(value) > meta["max"]:
-            problems.append(f"{path}: at most {meta['max']} characters, got {len(value)}")
-        compiled = _pattern(meta["pattern"]) if "pattern" in meta else None
-        if compiled is not None and not compiled.fullmatch(value):
-            problems.append(f"{path}: must match {meta['pattern']!r}, got {value!r}")
-    elif kind in ("integer", "long", "float", "double") and isinstance(value, (int, float)):
-        if "min" in meta and value < meta["min"]:
-            problems.append(f"{path}: must be >= {meta['min']}, got {value}")
-        if "max" in meta and value > meta["max"]:
-            problems.append(f"{path}: must be <= {meta['max']}, got {value}")
+
+
+def _string(value: Any, shape: Any, path: str, problems: list[str]) -> None:
+    if not isinstance(value, str):
+        return
+    meta = shape.metadata
+    if shape.enum and value not in shape.enum:
+        problems.append(f"{path}: must be one of {list(shape.enum)}, got {value!r}")
+    _sizes(path, len(value), meta, "characters", problems)
+    compiled = _pattern(meta["pattern"]) if "pattern" in meta else None
+    if compiled is not None and not compiled.fullmatch(value):
+        problems.append(f"{path}: must match {meta['pattern']!r}, got {value!r}")
+
+
+def _number(value: Any, shape: Any, path: str, problems: list[str]) -> None:
+    if not isinstance(value, (int, float)):
+        return
+    meta = shape.metadata
+    if "min" in meta and value < meta["min"]:
+        problems.append(f"{path}: must be >= {meta['min']}, got {value}")
+    if "max" in meta and value > meta["max"]:
+        problems.append(f"{path}: must be <= {meta['max']}, got {value}")
+
+
+# botocore shape type -> the checks of a value of that shape (other types: botocore's own).
+_CHECKS: dict[str, Callable[[Any, Any, str, list[str]], None]] = {
+    "structure": _structure, "list": _list, "map": _map, "string": _string,
+    "integer": _number, "long": _number, "float": _number, "double": _number,
+}

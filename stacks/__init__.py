@@ -1,9 +1,13 @@
-"""CDK side of the project: typed config, capacity model, one folder per capability, the stack.
+"""CDK side of the project: typed config, sizing models, one folder per capability, the stack.
 
-Only ``app.py`` reads CDK context; everything else receives typed config. Components:
-``reward_functions/`` (the reward Lambdas, one asset per function kind) and
-``training_access/`` (training roles); ``reward_stack.py`` only composes them. Monitoring,
-evaluator registration and the code sandbox are not built yet: each will be a folder here
-(with its runtime under ``lambdas/`` and its settings in a ``config/`` module); see the
-component map in docs/DESIGN.md.
+Only ``app.py`` reads CDK context; everything else receives typed config (``config/``).
+Components, each a folder with its construct(s) and, when it has a runtime, an asset from
+``lambdas/<component>/``: ``reward_functions/`` (the reward Lambdas, one asset per function
+kind), ``code_sandbox/`` (the code executor and its network), ``evaluator_registration/``
+(SageMaker AI Evaluators), ``monitoring/`` (dashboard and alarms), ``training_access/``
+(training roles), ``guardrails/`` (tags, permissions boundary, keys) and ``pipeline/`` (the
+optional delivery pipeline). They share ``lambda_plumbing.py`` and never import each other;
+``reward_stack.py`` and ``app_builder.py`` compose them. Pure models without CDK:
+``capacity/`` (reserved concurrency; ``python -m stacks.capacity``), ``judge_capacity.py`` and
+``cost.py``. See the component map in docs/DESIGN.md.
 """

@@ -13,12 +13,12 @@ from aws_cdk import App, Environment, IStackSynthesizer, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
-from .config import EnvironmentConfig, PipelineConfig, deployment
+from .config import DeploymentConfig, EnvironmentConfig, PipelineConfig, deployment
 from .evaluator_registration import handler_code_options
+from .guardrails import apply_permissions_boundary, apply_tags
 from .lambda_assets import ASSETS
+from .lambda_plumbing import asset_code_options, function_kind_code_options
 from .pipeline import DeliveryPipelineStack
-from .reward_functions import function_kind_code_options
-from .reward_functions.bundling import asset_code_options
 from .reward_stack import RewardStack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,9 +28,10 @@ PIPELINE_STACK = f"{STACK_PREFIX}-Pipeline"
 
 
 def stack_name(env: EnvironmentConfig | str) -> str:
-    """``NovaRftRewards-<env>``, with the environment's optional name prefix and suffix."""
+    """``NovaRftRewards-<env>``, with the environment's optional name prefix and suffix
+    (``DeploymentConfig.stack_name``: the one place the name is built)."""
     if isinstance(env, str):
-        return f"{STACK_PREFIX}-{env}"
+        return DeploymentConfig().stack_name(env)
     return env.deployment.stack_name(env.name)
 
 
@@ -65,8 +66,16 @@ def build_app(
 
     stacks = {env.name: build_stack(app, env) for env in environments}
     if pipeline is not None:
-        DeliveryPipelineStack(app, PIPELINE_STACK, config=pipeline,
-                              environments=all_environments or {env.name: env for env in environments},
-                              build_stack=build_stack)
+        pipeline_stack = DeliveryPipelineStack(
+            app, PIPELINE_STACK, config=pipeline,
+            environments=all_environments or {env.name: env for env in environments}, build_stack=build_stack)
+        # The stages' stacks apply their own environment's guardrails; these are the pipeline's.
+        if pipeline.permissions_boundary is not None:
+            apply_permissions_boundary(pipeline_stack, pipeline.permissions_boundary)
+        apply_tags(pipeline_stack, pipeline.tags)
+        # CodePipeline's support stacks (a replication bucket and key per other region a stage
+        # deploys to) belong to the pipeline: the same tags (they create no role).
+        for support in pipeline_stack.pipeline.pipeline.cross_region_support.values():
+            apply_tags(support.stack, pipeline.tags)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stacks

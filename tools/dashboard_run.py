@@ -158,7 +158,21 @@ def draw(fn: Any, periods: list[Period], out: Path) -> None:
 
     minutes = [i * PERIOD_MINUTES for i in range(len(periods))]
     fig, axes = plt.subplots(2, 2, figsize=(13, 7.2))
-    ax = axes[0][0]
+    _draw_aggregate(axes[0][0], fn, periods, minutes)
+    _draw_histogram(axes[0][1], periods)
+    _draw_failures(axes[1][0], periods, minutes)
+    _draw_versions(axes[1][1], periods, minutes)
+    total = sum(x.samples for x in periods)
+    fig.suptitle(f"Synthetic run through the real handler ({fn.handler}, {fn.function_name}'s spec), {total:,} samples:\n"
+                 f"healthy learning; version 7 deployed at {DEPLOY_PERIOD * PERIOD_MINUTES} min; "
+                 f"collapse to a format-only answer from {COLLAPSE_PERIOD * PERIOD_MINUTES} min", fontsize=9)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+
+
+def _draw_aggregate(ax: Any, fn: Any, periods: list[Period], minutes: list[int]) -> None:
     for p, style in ((10, ":"), (50, "-"), (90, "--")):
         ax.plot(minutes, [percentile(x.rewards, p) for x in periods], style, label=f"p{p}")
     ax.plot(minutes, [sum(x.rewards) / len(x.rewards) for x in periods], label="average", alpha=0.7)
@@ -167,7 +181,8 @@ def draw(fn: Any, periods: list[Period], out: Path) -> None:
     ax.axvspan(COLLAPSE_PERIOD * PERIOD_MINUTES, minutes[-1], color="#f8d0d0", alpha=0.4, label="collapse")
     ax.legend(fontsize=7, loc="lower left")
 
-    ax = axes[0][1]
+
+def _draw_histogram(ax: Any, periods: list[Period]) -> None:
     healthy = [v for x in periods[:COLLAPSE_PERIOD] for v in x.rewards]
     collapsed = [v for x in periods[-6:] for v in x.rewards]
     edges = [i / 10 for i in range(10)]
@@ -178,7 +193,8 @@ def draw(fn: Any, periods: list[Period], out: Path) -> None:
     ax.set_ylabel("% of samples", fontsize=8)
     ax.legend(fontsize=7)
 
-    ax = axes[1][0]
+
+def _draw_failures(ax: Any, periods: list[Period], minutes: list[int]) -> None:
     reasons = sorted({r for x in periods for r in x.failures})
     ax.plot(minutes, [100 * x.failed / x.samples for x in periods], label="all failures")
     for reason in reasons:
@@ -187,7 +203,8 @@ def draw(fn: Any, periods: list[Period], out: Path) -> None:
     ax.set_xlabel("minutes into the run", fontsize=8)
     ax.legend(fontsize=7)
 
-    ax = axes[1][1]
+
+def _draw_versions(ax: Any, periods: list[Period], minutes: list[int]) -> None:
     for version in VERSIONS:
         points = [(m, percentile(x.rewards, 50)) for m, x in zip(minutes, periods) if x.version == version]
         ax.plot([m for m, _ in points], [v for _, v in points], marker=".", label=f"version {version}")
@@ -196,14 +213,6 @@ def draw(fn: Any, periods: list[Period], out: Path) -> None:
     ax.set_title("aggregate p50 by version (the version dimension)", fontsize=9)
     ax.set_xlabel("minutes into the run", fontsize=8)
     ax.legend(fontsize=7)
-    total = sum(x.samples for x in periods)
-    fig.suptitle(f"Synthetic run through the real handler ({fn.handler}, {fn.function_name}'s spec), {total:,} samples:\n"
-                 f"healthy learning; version 7 deployed at {DEPLOY_PERIOD * PERIOD_MINUTES} min; "
-                 f"collapse to a format-only answer from {COLLAPSE_PERIOD * PERIOD_MINUTES} min", fontsize=9)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -125,10 +125,25 @@ class FakeAws:
         physical: dict[str, str] = {"AWS::Region": self.region, "AWS::AccountId": self.account,
                                     "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
                                     "AWS::StackName": stack_name}
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+        # In CloudFormation's order: what later resources reference is resolved first.
+        for apply in (self._apply_roles, self._apply_functions, self._apply_versions, self._apply_aliases,
+                      self._apply_live_version_lookups, self._apply_evaluators):
+            apply(stack_name, resources, physical)
+        outputs = {}
+        for key, output in template.get("Outputs", {}).items():
+            try:
+                outputs[key] = str(self._resolve(output["Value"], physical))
+            except KeyError:
+                continue  # an output of a resource this fake does not model
+        self.stacks[stack_name] = outputs
+        return outputs
+
+    def _apply_roles(self, stack_name: str, resources: dict[str, Any], physical: dict[str, str]) -> None:
         for logical, resource in resources.items():
             if resource["Type"] == "AWS::IAM::Role":
                 physical[f"{logical}.Arn"] = f"arn:aws:iam::{self.account}:role/{stack_name}-{logical[:40]}"
+
+    def _apply_functions(self, _stack_name: str, resources: dict[str, Any], physical: dict[str, str]) -> None:
         for logical, resource in resources.items():
             props = resource.get("Properties", {})
             if resource["Type"] == "AWS::Lambda::Function" and "FunctionName" in props:
@@ -136,29 +151,36 @@ class FakeAws:
                 fn = self.functions.setdefault(name, Function(name, self.function_arn(name)))
                 physical[logical] = name
                 physical[f"{logical}.Arn"] = fn.arn
+
+    def _apply_versions(self, _stack_name: str, resources: dict[str, Any], physical: dict[str, str]) -> None:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
         for logical, resource in resources.items():
-            props = resource.get("Properties", {})
-            if resource["Type"] == "AWS::Lambda::Version":
-                fn_logical = props["FunctionName"]["Ref"]
-                if fn_logical not in physical:
-                    continue  # a function we do not fake (no fixed name: the evaluator handler)
-                fn = self.functions[physical[fn_logical]]
-                fn_props = resources[fn_logical]["Properties"]
-                if logical in fn.published:  # an unchanged version resource: CloudFormation publishes nothing
-                    number = fn.published[logical]
-                    physical[logical] = f"{fn.arn}:{number}"
-                    physical[f"{logical}.Version"] = number
-                    continue
-                number = fn.published[logical] = fn.next_version()
-                fn.versions[number] = Version(
-                    number=number, description=props.get("Description", ""),
-                    environment=dict(fn_props.get("Environment", {}).get("Variables", {})),
-                    handler=fn_props["Handler"], timeout=int(fn_props.get("Timeout", 3)),
-                    memory=int(fn_props.get("MemorySize", 128)), last_modified=now,
-                    code_sha256=uuid.uuid5(uuid.NAMESPACE_URL, f"{fn.name}:{number}").hex,
-                )
-                physical[logical] = f"{fn.arn}:{number}"
-                physical[f"{logical}.Version"] = number
+            if resource["Type"] != "AWS::Lambda::Version":
+                continue
+            fn_logical = resource.get("Properties", {})["FunctionName"]["Ref"]
+            if fn_logical not in physical:
+                continue  # a function we do not fake (no fixed name: the evaluator handler)
+            fn = self.functions[physical[fn_logical]]
+            if logical not in fn.published:  # an unchanged version resource: CloudFormation publishes nothing
+                fn.published[logical] = self._publish(fn, resource["Properties"], resources[fn_logical]["Properties"],
+                                                      now)
+            number = fn.published[logical]
+            physical[logical] = f"{fn.arn}:{number}"
+            physical[f"{logical}.Version"] = number
+
+    @staticmethod
+    def _publish(fn: Function, props: dict[str, Any], fn_props: dict[str, Any], now: str) -> str:
+        number = fn.next_version()
+        fn.versions[number] = Version(
+            number=number, description=props.get("Description", ""),
+            environment=dict(fn_props.get("Environment", {}).get("Variables", {})),
+            handler=fn_props["Handler"], timeout=int(fn_props.get("Timeout", 3)),
+            memory=int(fn_props.get("MemorySize", 128)), last_modified=now,
+            code_sha256=uuid.uuid5(uuid.NAMESPACE_URL, f"{fn.name}:{number}").hex,
+        )
+        return number
+
+    def _apply_aliases(self, _stack_name: str, resources: dict[str, Any], physical: dict[str, str]) -> None:
         for logical, resource in resources.items():
             props = resource.get("Properties", {})
             if resource["Type"] == "AWS::Lambda::Alias" and props["FunctionName"].get("Ref") in physical:
@@ -166,6 +188,9 @@ class FakeAws:
                 version = str(self._resolve(props["FunctionVersion"], physical))
                 fn.aliases[props["Name"]] = version
                 physical[logical] = f"{fn.arn}:{props['Name']}"
+
+    def _apply_live_version_lookups(self, _stack_name: str, resources: dict[str, Any],
+                                    physical: dict[str, str]) -> None:
         for logical, resource in resources.items():
             if resource["Type"] == "Custom::AWS":  # AwsCustomResource: the pinned version's description
                 call = json.loads(self._resolve(resource["Properties"]["Create"], physical))
@@ -173,6 +198,8 @@ class FakeAws:
                     fn, _ = self._function(call["parameters"]["FunctionName"])
                     pinned = self._version(fn, call["parameters"]["Qualifier"])  # missing: the deploy fails
                     physical[f"{logical}.Description"] = pinned.description
+
+    def _apply_evaluators(self, _stack_name: str, resources: dict[str, Any], physical: dict[str, str]) -> None:
         for logical, resource in resources.items():
             if resource["Type"] == "Custom::SageMakerEvaluator":  # a new evaluator version per Lambda ARN
                 name = resource["Properties"]["EvaluatorName"]
@@ -183,14 +210,6 @@ class FakeAws:
                 physical[f"{logical}.EvaluatorArn"] = (
                     f"arn:aws:sagemaker:{self.region}:{self.account}:hub-content/FAKEHUB/JsonDoc/{name}/"
                     f"{len(registered)}.0.0")
-        outputs = {}
-        for key, output in template.get("Outputs", {}).items():
-            try:
-                outputs[key] = str(self._resolve(output["Value"], physical))
-            except KeyError:
-                continue  # an output of a resource this fake does not model
-        self.stacks[stack_name] = outputs
-        return outputs
 
     def _resolve(self, value: Any, physical: dict[str, str]) -> Any:
         if isinstance(value, (str, int, float)):

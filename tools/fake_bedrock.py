@@ -126,22 +126,10 @@ class PromptCache:
 
     def usage(self, model_id: str | None, body: dict[str, Any]) -> CacheUsage | None:
         """The input usage of a request with checkpoints (None: it has none)."""
-        texts: list[str] = []  # text blocks in prompt order
-        ends: list[int] = []  # for each checkpoint, the number of text blocks before it
-        blocks = list(body.get("system") or [])
-        for message in body.get("messages") or []:
-            blocks += message.get("content") or []
-        for block in blocks:
-            if isinstance(block, dict) and "cachePoint" in block:
-                ends.append(len(texts))
-            elif isinstance(block, dict) and isinstance(block.get("text"), str):
-                texts.append(block["text"])
+        texts, ends = _texts_and_checkpoints(body)
         if not ends:
             return None
-        geo, _, rest = (model_id or "").partition(".")
-        minimum = self.min_tokens.get(rest if geo in _GEOS else model_id or "")
-        if minimum is None:
-            raise UnsupportedCheckpoint(f"model {model_id} does not support prompt caching")
+        minimum = self._minimum(model_id)
         total = _tokens(sum(len(t) for t in texts))
         counted: list[tuple[int, bytes]] = []  # (prefix tokens, digest) of the checkpoints that count
         for end in ends:
@@ -150,6 +138,21 @@ class PromptCache:
             if tokens >= (len(counted) + 1) * minimum:
                 digest = hashlib.sha256(json.dumps([model_id, prefix]).encode()).digest()
                 counted.append((tokens, digest))
+        read = self._read_and_refresh(counted)
+        write = max(0, max((tokens for tokens, _ in counted), default=0) - read)
+        return CacheUsage(input=total - read - write, read=read, write=write)
+
+    def _minimum(self, model_id: str | None) -> int:
+        """The model's minimum tokens per checkpoint (a cross-region profile: its model's)."""
+        geo, _, rest = (model_id or "").partition(".")
+        minimum = self.min_tokens.get(rest if geo in _GEOS else model_id or "")
+        if minimum is None:
+            raise UnsupportedCheckpoint(f"model {model_id} does not support prompt caching")
+        return minimum
+
+    def _read_and_refresh(self, counted: list[tuple[int, bytes]]) -> int:
+        """Tokens read from the cache (the longest live prefix); every counted prefix is fresh
+        after the request (hit or written)."""
         now = self.clock()
         read = 0
         with self._lock:
@@ -157,10 +160,24 @@ class PromptCache:
                 expiry = self._seen.get(digest)
                 if expiry is not None and expiry > now:
                     read = tokens
-            for _, digest in counted:  # every counted prefix is fresh now (hit or written)
+            for _, digest in counted:
                 self._seen[digest] = now + self.ttl_seconds
-        write = max(0, max((tokens for tokens, _ in counted), default=0) - read)
-        return CacheUsage(input=total - read - write, read=read, write=write)
+        return read
+
+
+def _texts_and_checkpoints(body: dict[str, Any]) -> tuple[list[str], list[int]]:
+    """The text blocks in prompt order, and for each checkpoint the number of text blocks before it."""
+    texts: list[str] = []
+    ends: list[int] = []
+    blocks = list(body.get("system") or [])
+    for message in body.get("messages") or []:
+        blocks += message.get("content") or []
+    for block in blocks:
+        if isinstance(block, dict) and "cachePoint" in block:
+            ends.append(len(texts))
+        elif isinstance(block, dict) and isinstance(block.get("text"), str):
+            texts.append(block["text"])
+    return texts, ends
 
 
 class FakeBedrock:

@@ -5,7 +5,7 @@ call it are the ``code`` function kind (``stacks/reward_functions``).
 """
 
 from .construct import CREATE_ENI_ACTION, ENI_ACTIONS, ENI_DESCRIBE_ACTIONS, CodeSandboxNetwork
-from .executor import HANDLER, CodeExecutor, deny_to_function_code, function_arn, network_interface_denial
+from .executor import HANDLER, CodeExecutor, deny_to_function_code, network_interface_denial
 
 __all__ = [
     "CREATE_ENI_ACTION",
@@ -15,6 +15,5 @@ __all__ = [
     "CodeExecutor",
     "CodeSandboxNetwork",
     "deny_to_function_code",
-    "function_arn",
     "network_interface_denial",
 ]

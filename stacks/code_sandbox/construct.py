@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Annotations, ArnFormat, RemovalPolicy, Stack, Token, Validations
+from aws_cdk import Acknowledgment, Annotations, ArnFormat, Stack, Token, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.config import CodeSandboxConfig
 from stacks.config.code_sandbox import SUBNET_PREFIX
+from stacks.lambda_plumbing import log_group
 from stacks.nag import acknowledge_iam5_resource
 
 # What Lambda does with the execution role to attach a function to a VPC (AWS Lambda guide,
@@ -53,57 +53,13 @@ class CodeSandboxNetwork(Construct):
         super().__init__(scope, construct_id)
         self.config = config
         if config.creates_vpc:
-            self.vpc: ec2.IVpc = ec2.Vpc(
-                self,
-                "Vpc",
-                ip_addresses=ec2.IpAddresses.cidr(config.cidr),
-                # Zones given in config need no lookup (an environment with an account synthesizes offline).
-                **({"availability_zones": list(config.availability_zones)} if config.availability_zones
-                   else {"max_azs": MAX_AZS}),
-                nat_gateways=0,
-                subnet_configuration=[
-                    ec2.SubnetConfiguration(
-                        name=SUBNET_GROUP, subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=SUBNET_MASK
-                    )
-                ],
-                restrict_default_security_group=False,  # unused by the functions; avoids a custom resource
-                # No resolver at all: nothing inside needs a name (no endpoint, no route), and a
-                # resolver answers every name, for free and unfiltered by the security group.
-                enable_dns_support=False,
-                enable_dns_hostnames=False,  # requires DNS support
-            )
-            # Unnamed (CloudFormation names it): a retained group never collides with a redeploy.
-            flow_log_group = logs.LogGroup(
-                self, "FlowLogGroup", removal_policy=RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY
-            )
-            flow_log_resource = flow_log_group.node.default_child
-            assert isinstance(flow_log_resource, logs.CfnLogGroup)
-            flow_log_resource.retention_in_days = log_retention_days
-            self.flow_log = self.vpc.add_flow_log(
-                "RejectedTraffic",
-                destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group),
-                traffic_type=ec2.FlowLogTrafficType.REJECT,
-            )
+            self.vpc: ec2.IVpc = self._build_vpc(log_retention_days, retain_logs)
             self.subnets = self.vpc.select_subnets(subnet_group_name=SUBNET_GROUP).subnets
             if not config.availability_zones:
                 _name_the_key_when_the_zone_lookup_fails(self, config)
         else:
-            assert config.vpc_id is not None
-            self.vpc = ec2.Vpc.from_vpc_attributes(
-                self,
-                "Vpc",
-                vpc_id=config.vpc_id,
-                availability_zones=list(config.availability_zones),
-                isolated_subnet_ids=list(config.subnet_ids),
-            )
+            self.vpc = self._import_vpc()
             self.subnets = self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnets
-            Validations.of(self.vpc).acknowledge(
-                Acknowledgment(
-                    id="Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId",
-                    reason="The functions only attach to the given subnets; nothing here reads or changes their "
-                    "route tables (that they have no route out is the VPC owner's to ensure)",
-                )
-            )
         self.security_group = ec2.SecurityGroup(
             self,
             "NoTraffic",
@@ -112,6 +68,55 @@ class CodeSandboxNetwork(Construct):
             allow_all_outbound=False,  # CDK adds a rule that matches no traffic
             allow_all_ipv6_outbound=False,
         )
+
+    def _build_vpc(self, log_retention_days: int, retain_logs: bool) -> ec2.Vpc:
+        """Isolated subnets only, no resolver, rejected traffic in flow logs."""
+        vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(self.config.cidr),
+            # Zones given in config need no lookup (an environment with an account synthesizes offline).
+            **({"availability_zones": list(self.config.availability_zones)} if self.config.availability_zones
+               else {"max_azs": MAX_AZS}),
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name=SUBNET_GROUP, subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=SUBNET_MASK
+                )
+            ],
+            restrict_default_security_group=False,  # unused by the functions; avoids a custom resource
+            # No resolver at all: nothing inside needs a name (no endpoint, no route), and a
+            # resolver answers every name, for free and unfiltered by the security group.
+            enable_dns_support=False,
+            enable_dns_hostnames=False,  # requires DNS support
+        )
+        # Unnamed (CloudFormation names it): a retained group never collides with a redeploy.
+        flow_log_group = log_group(self, "FlowLogGroup", retention_days=log_retention_days, retain=retain_logs)
+        self.flow_log = vpc.add_flow_log(
+            "RejectedTraffic",
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group),
+            traffic_type=ec2.FlowLogTrafficType.REJECT,
+        )
+        return vpc
+
+    def _import_vpc(self) -> ec2.IVpc:
+        """The VPC given in config: its subnets must be isolated as ours are (the owner's to ensure)."""
+        assert self.config.vpc_id is not None
+        vpc = ec2.Vpc.from_vpc_attributes(
+            self,
+            "Vpc",
+            vpc_id=self.config.vpc_id,
+            availability_zones=list(self.config.availability_zones),
+            isolated_subnet_ids=list(self.config.subnet_ids),
+        )
+        Validations.of(vpc).acknowledge(
+            Acknowledgment(
+                id="Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId",
+                reason="The functions only attach to the given subnets; nothing here reads or changes their "
+                "route tables (that they have no route out is the VPC owner's to ensure)",
+            )
+        )
+        return vpc
 
     def function_options(self) -> dict[str, Any]:
         """``lambda_.Function`` keyword arguments that attach a function to the sandbox network."""

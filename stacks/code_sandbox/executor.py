@@ -22,30 +22,28 @@ version it was deployed with (it receives that version's ARN in ``CODE_EXECUTOR_
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, CfnOutput, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from reward_kit import names
 from stacks.config import EnvironmentConfig
-from stacks.config.observability import LOG_FORMAT
+from stacks.lambda_plumbing import (
+    LAMBDA_ARCHITECTURE,
+    LAMBDA_RUNTIME,
+    execution_role,
+    function_arn,
+    log_group,
+    log_settings,
+    write_own_log_group,
+)
 from stacks.nag import acknowledge_iam5_resource
-from stacks.reward_functions.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
-from stacks.reward_functions.function import write_own_log_group
 
 from .construct import ENI_ACTIONS, ENI_DESCRIBE_ACTIONS, CodeSandboxNetwork
 
 HANDLER = "code_sandbox.handler.handler"  # lambdas/code_sandbox, asset "code_sandbox"
 SOURCE_FUNCTION_ARN = "lambda:SourceFunctionArn"
-
-
-def function_arn(scope: Construct, function_name: str) -> str:
-    """The unqualified ARN of a function of this stack, from its name: a role's policy can name
-    its own function without depending on it (the function depends on the role)."""
-    return Stack.of(scope).format_arn(service="lambda", resource="function", resource_name=function_name,
-                                      arn_format=ArnFormat.COLON_RESOURCE_NAME)
 
 
 def deny_to_function_code(sid: str, actions: list[str], function_arn: str) -> iam.PolicyStatement:
@@ -85,39 +83,30 @@ class CodeExecutor(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.environment = environment
-        executor = environment.code_sandbox.executor
-        assert executor.timeout_seconds is not None, "resolved by stacks.config (resolve_executor)"
         self.function_name = environment.executor_function_name
         self.function_arn = function_arn(self, self.function_name)
-        retain = environment.deployment.retain_log_groups
-
-        # As RewardFunction's: a retained group gets a CloudFormation name, so a redeploy after
-        # `cdk destroy` never collides with it.
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            log_group_name=None if retain else f"/aws/lambda/{self.function_name}",
-            retention=logs.RetentionDays.INFINITE,  # replaced below by the validated number of days
-            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
-        )
-        log_group_resource = self.log_group.node.default_child
-        assert isinstance(log_group_resource, logs.CfnLogGroup)
-        log_group_resource.retention_in_days = environment.log_retention_days
-
-        self.role = iam.Role(
-            self,
-            "ExecutionRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Execution role of {self.function_name}: nothing its code can use",
-            inline_policies={"CodeExecutor": iam.PolicyDocument(statements=[
+        self.log_group = log_group(self, "LogGroup", retention_days=environment.log_retention_days,
+                                   retain=environment.deployment.retain_log_groups, function_name=self.function_name)
+        self.role = execution_role(
+            self, "ExecutionRole", description=f"Execution role of {self.function_name}: nothing its code can use",
+            policy_name="CodeExecutor", statements=[
                 write_own_log_group(self.log_group),
                 *network.network_interface_statements(),
                 network_interface_denial(self.function_arn),
-            ])},
+            ],
         )
         network.acknowledge_network_interface_statements(self.role)
+        self.function = self._build_function(code, network)
+        self.version = self.function.current_version
+        CfnOutput(Stack.of(self), "CodeExecutorVersionArn", value=self.invoke_arn,
+                  description=f"{self.function_name}: the version the code functions of this deploy invoke "
+                  f"({names.CODE_EXECUTOR_FUNCTION_ENV})")
 
-        self.function = lambda_.Function(
+    def _build_function(self, code: lambda_.Code, network: CodeSandboxNetwork) -> lambda_.Function:
+        environment = self.environment
+        executor = environment.code_sandbox.executor
+        assert executor.timeout_seconds is not None, "resolved by stacks.config (resolve_executor)"
+        function = lambda_.Function(
             self,
             "Function",
             function_name=self.function_name,
@@ -133,25 +122,18 @@ class CodeExecutor(Construct):
             log_group=self.log_group,
             role=self.role,
             tracing=lambda_.Tracing.DISABLED,  # X-Ray would add permissions its code could use
-            logging_format=lambda_.LoggingFormat(LOG_FORMAT),
-            application_log_level_v2=lambda_.ApplicationLogLevel(environment.application_log_level),
-            system_log_level_v2=lambda_.SystemLogLevel(environment.system_log_level),
+            **log_settings(environment),
             current_version_options=lambda_.VersionOptions(
                 description=f"code executor ({environment.name})", removal_policy=RemovalPolicy.RETAIN,
             ),
             **network.function_options(),
         )
-        self.version = self.function.current_version
-        Validations.of(self.function).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-L1",
-                reason="Pinned to python3.13 on purpose, like the reward functions it serves: one runtime for "
-                "every asset; moving to a newer runtime is a deliberate bump of all of them together",
-            )
-        )
-        CfnOutput(Stack.of(self), "CodeExecutorVersionArn", value=self.invoke_arn,
-                  description=f"{self.function_name}: the version the code functions of this deploy invoke "
-                  f"({names.CODE_EXECUTOR_FUNCTION_ENV})")
+        Validations.of(function).acknowledge(Acknowledgment(
+            id="AwsSolutions-L1",
+            reason="Pinned to python3.13 on purpose, like the reward functions it serves: one runtime for "
+            "every asset; moving to a newer runtime is a deliberate bump of all of them together",
+        ))
+        return function
 
     @property
     def invoke_arn(self) -> str:

@@ -191,25 +191,9 @@ class EnvironmentConfig:
         raise KeyError(name)
 
 
-def _parse_environment(env: str, raw: Any, app_tags: Mapping[str, str]) -> EnvironmentConfig:
-    path = f"environments.{env}"
-    if not isinstance(env, str) or not NAME_RE.fullmatch(env):
-        raise CHECKS.fail(path, "environment names must match [a-z0-9-] (start and end with a letter or digit)")
-    raw = CHECKS.object(path, raw)
-    CHECKS.no_unknown_keys(path, raw, ENVIRONMENT_KEYS)
-
-    deployment_config = parse_deployment(path, raw)
-    observability_config = parse_observability(path, raw)
-    sizing_config = parse_sizing(path, raw)
-    quotas = parse_bedrock_quotas(path, raw)
-    code_sandbox_config = parse_code_sandbox(path, raw)
-    alarms_config = parse_alarms(f"{path}.alarms", raw.get("alarms"))
-    guardrails_config = parse_guardrails(path, raw, app_tags)
-    training = parse_training(
-        f"{path}.training",
-        CHECKS.required(path, raw, "training", "an object {bucket, data_prefix, output_prefix}"),
-    )
-
+def _parse_functions(path: str, env: str, raw: Mapping[str, Any], sizing_config: SizingConfig,
+                     observability_config: ObservabilityConfig,
+                     deployment_config: DeploymentConfig) -> tuple[RewardFunctionConfig, ...]:
     functions_raw = CHECKS.object(f"{path}.reward_functions", CHECKS.required(
         path, raw, "reward_functions", "an object {name: function config}"))
     if not functions_raw:
@@ -231,7 +215,11 @@ def _parse_environment(env: str, raw: Any, app_tags: Mapping[str, str]) -> Envir
                               f"collides with {seen[fn.construct_name]!r}: both become {fn.construct_name!r} "
                               f"in construct ids and stack outputs; rename one")
         seen[fn.construct_name] = fn.name
-    code_sandbox_config = resolve_executor(path, code_sandbox_config, functions)
+    return functions
+
+
+def _check_concurrency(path: str, sizing_config: SizingConfig, functions: tuple[RewardFunctionConfig, ...]) -> None:
+    """The functions' and the code executor's reserved concurrency fit the account's limit."""
     reserved = {fn.name: fn.reserved_concurrency for fn in functions}
     executor = capacity.executor_concurrency(
         (fn.reserved_concurrency, fn.samples_per_invocation) for fn in functions if fn.kind == "code")
@@ -243,6 +231,30 @@ def _parse_environment(env: str, raw: Any, app_tags: Mapping[str, str]) -> Envir
                    "(a larger batch does not lower it)")
     check_reservable(f"{path}.account_concurrency_limit", sizing_config.account_concurrency_limit, reserved,
                      advice=advice)
+
+
+def _parse_environment(env: str, raw: Any, app_tags: Mapping[str, str]) -> EnvironmentConfig:
+    path = f"environments.{env}"
+    if not isinstance(env, str) or not NAME_RE.fullmatch(env):
+        raise CHECKS.fail(path, "environment names must match [a-z0-9-] (start and end with a letter or digit)")
+    raw = CHECKS.object(path, raw)
+    CHECKS.no_unknown_keys(path, raw, ENVIRONMENT_KEYS)
+
+    deployment_config = parse_deployment(path, raw)
+    observability_config = parse_observability(path, raw)
+    sizing_config = parse_sizing(path, raw)
+    quotas = parse_bedrock_quotas(path, raw)
+    code_sandbox_config = parse_code_sandbox(path, raw)
+    alarms_config = parse_alarms(f"{path}.alarms", raw.get("alarms"))
+    guardrails_config = parse_guardrails(path, raw, app_tags)
+    training = parse_training(
+        f"{path}.training",
+        CHECKS.required(path, raw, "training", "an object {bucket, data_prefix, output_prefix}"),
+    )
+
+    functions = _parse_functions(path, env, raw, sizing_config, observability_config, deployment_config)
+    code_sandbox_config = resolve_executor(path, code_sandbox_config, functions)
+    _check_concurrency(path, sizing_config, functions)
     # Bedrock quotas are per account, region and model: the environment's functions share them.
     check_judge_quotas(path, (fn.judge_need for fn in functions if fn.judge_need is not None), quotas)
     return EnvironmentConfig(

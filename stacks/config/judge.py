@@ -90,18 +90,9 @@ def reject_judge_keys(path: str, raw: Mapping[str, Any], kind: str) -> None:
             raise CHECKS.fail(f"{path}.{key}", f"only valid for kind 'rlaif', this function is kind {kind!r}")
 
 
-def parse_judge(path: str, raw: Mapping[str, Any]) -> JudgeConfig:
-    model_id = CHECKS.pattern(
-        f"{path}.judge_model_id",
-        CHECKS.required(path, raw, "judge_model_id",
-                        "a Bedrock model or inference profile id for the judge, e.g. 'amazon.nova-pro-v1:0' "
-                        "or 'us.amazon.nova-pro-v1:0'"),
-        MODEL_ID_RE,
-        MODEL_ID_RULE,
-    )
-    check_model_id(path, model_id, raw.get("judge_model_id_unchecked", False))
+def _inference_profile_regions(path: str, raw: Mapping[str, Any], model_id: str) -> tuple[str, ...]:
+    """Every region a cross-region inference profile routes to (required for one, refused otherwise)."""
     raw_regions = raw.get("judge_inference_profile_regions")
-    regions: tuple[str, ...] = ()
     regions_path = f"{path}.judge_inference_profile_regions"
     # A global profile routes to any commercial region: its regions are optional (IAM allows the
     # region-less model ARN, see RewardFunction); a geographic profile lists them.
@@ -120,12 +111,27 @@ def parse_judge(path: str, raw: Mapping[str, Any]) -> JudgeConfig:
         )
         if len(set(regions)) != len(regions):
             raise CHECKS.fail(regions_path, f"duplicate regions in {list(regions)}")
-    elif raw_regions is not None:
+        return regions
+    if raw_regions is not None:
         raise CHECKS.fail(
             regions_path,
             f"only valid when judge_model_id is a cross-region inference profile id (prefix one of "
             f"{list(INFERENCE_PROFILE_GEOS)}), got judge_model_id {model_id!r}",
         )
+    return ()
+
+
+def parse_judge(path: str, raw: Mapping[str, Any]) -> JudgeConfig:
+    model_id = CHECKS.pattern(
+        f"{path}.judge_model_id",
+        CHECKS.required(path, raw, "judge_model_id",
+                        "a Bedrock model or inference profile id for the judge, e.g. 'amazon.nova-pro-v1:0' "
+                        "or 'us.amazon.nova-pro-v1:0'"),
+        MODEL_ID_RE,
+        MODEL_ID_RULE,
+    )
+    check_model_id(path, model_id, raw.get("judge_model_id_unchecked", False))
+    regions = _inference_profile_regions(path, raw, model_id)
     concurrency = CHECKS.integer(
         f"{path}.judge_max_concurrency",
         raw.get("judge_max_concurrency", JUDGE_MAX_CONCURRENCY.default),

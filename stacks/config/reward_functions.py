@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from reward_kit import kinds
 from reward_kit.deadline import grading_seconds
@@ -184,22 +184,9 @@ def parse_function(
         raise CHECKS.fail(path, "function names must match [a-z0-9-] (start and end with a letter or digit)")
     raw = CHECKS.object(path, raw)
     CHECKS.no_unknown_keys(path, raw, KEYS)
-
-    function_name = function_name_for(name, env, deployment)
-    if len(function_name) > LAMBDA_FUNCTION_NAME_MAX:
-        raise CHECKS.fail(
-            path,
-            f"function name {function_name!r} is {len(function_name)} characters; Lambda allows "
-            f"{LAMBDA_FUNCTION_NAME_MAX}: shorten the function or environment name (or name_prefix/name_suffix)",
-        )
-
+    function_name = _function_name(path, name, env, deployment)
     spec_path = f"{path}.reward_spec"
-    raw_spec = CHECKS.required(path, raw, "reward_spec", "a REWARD_SPEC object, e.g. {\"grader\": \"numeric\"}")
-    try:
-        spec = validate_spec(raw_spec, key=spec_path)
-    except SpecError as exc:
-        raise ConfigError(str(exc)) from None
-    spec_json = canonical_spec_json(spec)
+    spec = _spec(path, raw)
     kind = _kind(path, raw, spec)
 
     memory_mb = CHECKS.integer(f"{path}.memory_mb", raw.get("memory_mb", DEFAULT_MEMORY_MB),
@@ -210,7 +197,58 @@ def parse_function(
     per_sample = CHECKS.number(f"{path}.expected_seconds_per_sample",
                                CHECKS.required(path, raw, "expected_seconds_per_sample", "a number > 0"), gt=0)
     batch = CHECKS.integer(f"{path}.samples_per_invocation", raw.get("samples_per_invocation", 1), ge=1)
+    _check_timeout(path, timeout_seconds, per_sample, batch, overhead)
+    _check_grader_time_limits(path, spec, timeout_seconds)
+    reserved = capacity.reserved_concurrency(rate, per_sample, batch, headroom=headroom,
+                                             invocation_overhead_seconds=overhead)
+    provisioned = _provisioned(path, raw, reserved)
+    live_version = raw.get("live_version")
+    if live_version is not None:
+        live_version = CHECKS.integer(f"{path}.live_version", live_version, ge=1)
 
+    function = RewardFunctionConfig(
+        name=name,
+        kind=kind,
+        handler=KIND_HANDLERS[kind],
+        function_name=function_name,
+        reward_spec_json=canonical_spec_json(spec),
+        memory_mb=memory_mb,
+        timeout_seconds=timeout_seconds,
+        target_evaluations_per_second=rate,
+        expected_seconds_per_sample=per_sample,
+        samples_per_invocation=batch,
+        reserved_concurrency=reserved,
+        provisioned_concurrency=provisioned,
+        judge=_judge(path, raw, spec, kind),
+        log_level=log_level,
+        live_version=live_version,
+        training_shape=shape,
+    )
+    _check_environment_size(spec_path, function)
+    return function
+
+
+def _function_name(path: str, name: str, env: str, deployment: DeploymentConfig | None) -> str:
+    function_name = function_name_for(name, env, deployment)
+    if len(function_name) > LAMBDA_FUNCTION_NAME_MAX:
+        raise CHECKS.fail(
+            path,
+            f"function name {function_name!r} is {len(function_name)} characters; Lambda allows "
+            f"{LAMBDA_FUNCTION_NAME_MAX}: shorten the function or environment name (or name_prefix/name_suffix)",
+        )
+    return function_name
+
+
+def _spec(path: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The validated reward spec (``reward_kit.spec``'s errors, at the spec's key path)."""
+    raw_spec = CHECKS.required(path, raw, "reward_spec", "a REWARD_SPEC object, e.g. {\"grader\": \"numeric\"}")
+    try:
+        return validate_spec(raw_spec, key=f"{path}.reward_spec")
+    except SpecError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _check_timeout(path: str, timeout_seconds: int, per_sample: float, batch: int, overhead: float) -> None:
     if not capacity.timeout_fits(timeout_seconds, per_sample, batch, overhead):
         expected = capacity.seconds_per_invocation(per_sample, batch, overhead)
         raise CHECKS.fail(
@@ -221,8 +259,10 @@ def parse_function(
             f"timeout_seconds (max {TIMEOUT_SECONDS_RANGE[1]}) or lower samples_per_invocation",
         )
 
+
+def _check_grader_time_limits(path: str, spec: dict[str, Any], timeout_seconds: int) -> None:
     window = grading_seconds(timeout_seconds)
-    for limit_path, limit in grader_time_limits(spec, spec_path):
+    for limit_path, limit in grader_time_limits(spec, f"{path}.reward_spec"):
         if limit > window:
             raise CHECKS.fail(
                 limit_path,
@@ -230,48 +270,30 @@ def parse_function(
                 "is left for grading); lower the grader's time limit or raise timeout_seconds",
             )
 
-    reserved = capacity.reserved_concurrency(rate, per_sample, batch, headroom=headroom,
-                                             invocation_overhead_seconds=overhead)
 
+def _provisioned(path: str, raw: Mapping[str, Any], reserved: int) -> int | None:
     provisioned = raw.get("provisioned_concurrency")
-    if provisioned is not None:
-        provisioned = CHECKS.integer(f"{path}.provisioned_concurrency", provisioned, ge=1)
-        if provisioned > reserved:
-            raise CHECKS.fail(
-                f"{path}.provisioned_concurrency",
-                f"must be an integer in 1..{reserved} (the reserved concurrency the capacity model "
-                f"gives this function)",
-                provisioned,
-            )
+    if provisioned is None:
+        return None
+    provisioned = CHECKS.integer(f"{path}.provisioned_concurrency", provisioned, ge=1)
+    if provisioned > reserved:
+        raise CHECKS.fail(
+            f"{path}.provisioned_concurrency",
+            f"must be an integer in 1..{reserved} (the reserved concurrency the capacity model "
+            f"gives this function)",
+            provisioned,
+        )
+    return provisioned
 
-    live_version = raw.get("live_version")
-    if live_version is not None:
-        live_version = CHECKS.integer(f"{path}.live_version", live_version, ge=1)
 
-    judge = None
+def _judge(path: str, raw: Mapping[str, Any], spec: dict[str, Any], kind: str) -> JudgeConfig | None:
     if kinds.NEEDS_JUDGE in kinds.spec_needs(spec):
-        judge = judge_config.parse_judge(path, raw)
-    else:
-        judge_config.reject_judge_keys(path, raw, kind)
+        return judge_config.parse_judge(path, raw)
+    judge_config.reject_judge_keys(path, raw, kind)
+    return None
 
-    function = RewardFunctionConfig(
-        name=name,
-        kind=kind,
-        handler=KIND_HANDLERS[kind],
-        function_name=function_name,
-        reward_spec_json=spec_json,
-        memory_mb=memory_mb,
-        timeout_seconds=timeout_seconds,
-        target_evaluations_per_second=rate,
-        expected_seconds_per_sample=per_sample,
-        samples_per_invocation=batch,
-        reserved_concurrency=reserved,
-        provisioned_concurrency=provisioned,
-        judge=judge,
-        log_level=log_level,
-        live_version=live_version,
-        training_shape=shape,
-    )
+
+def _check_environment_size(spec_path: str, function: RewardFunctionConfig) -> None:
     size = sum(len(k.encode()) + len(v.encode()) for k, v in function.environment_variables().items())
     if size > LAMBDA_ENVIRONMENT_MAX_BYTES:
         raise CHECKS.fail(
@@ -279,4 +301,3 @@ def parse_function(
             f"the normalized spec makes the Lambda environment {size} bytes; Lambda allows "
             f"{LAMBDA_ENVIRONMENT_MAX_BYTES}: shorten the spec (e.g. fewer labels/aliases, a smaller schema)",
         )
-    return function

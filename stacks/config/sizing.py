@@ -1,7 +1,7 @@
 """Capacity settings of an environment and the account-wide concurrency pools.
 
 ``account_concurrency_limit``, ``headroom`` and ``invocation_overhead_seconds`` feed the
-capacity model (``stacks/capacity.py``); the pools check that every environment deployed to
+capacity model (``stacks/capacity/``); the pools check that every environment deployed to
 one account and region fits that account's Lambda concurrency quota.
 """
 

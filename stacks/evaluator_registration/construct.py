@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, CustomResource, Duration, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -25,9 +25,15 @@ from constructs import Construct
 
 from evaluator_registration import ai_registry, properties
 from stacks.lambda_assets import ASSETS
+from stacks.lambda_plumbing import (
+    LAMBDA_ARCHITECTURE,
+    LAMBDA_RUNTIME,
+    asset_code_options,
+    execution_role,
+    log_group,
+    write_own_log_group,
+)
 from stacks.nag import acknowledge_iam5_resource
-from stacks.reward_functions.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, asset_code_options
-from stacks.reward_functions.function import write_own_log_group
 
 PACKAGE = "evaluator_registration"
 HANDLER = "evaluator_registration.handler.on_event"
@@ -45,16 +51,6 @@ def handler_code_options(lambdas_dir: Path) -> dict[str, Any]:
     return asset_code_options(lambdas_dir, ASSETS[PACKAGE])
 
 
-def _log_group(scope: Construct, construct_id: str, retention_days: int, retain: bool) -> logs.LogGroup:
-    # Unnamed (CloudFormation names it): a retained group never collides with a redeploy.
-    group = logs.LogGroup(scope, construct_id, retention=logs.RetentionDays.INFINITE,  # replaced just below
-                          removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY)
-    resource = group.node.default_child
-    assert isinstance(resource, logs.CfnLogGroup)
-    resource.retention_in_days = retention_days  # validated in stacks.config (one list of allowed values)
-    return group
-
-
 class EvaluatorRegistration(Construct):
     """The provider; ``register`` adds one Evaluator (and its stack output) per reward function."""
 
@@ -62,35 +58,44 @@ class EvaluatorRegistration(Construct):
                  retain_logs: bool = True) -> None:
         """``retain_logs``: the environment's log-group removal policy (``log_group_removal_policy``)."""
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
+        self.log_retention_days = log_retention_days
+        self.retain_logs = retain_logs
+        self.handler_role, handler_logs = self._build_handler_role()
+        self.handler = self._build_handler(code, handler_logs)
+        self.provider = self._build_provider()
+        self.evaluators: dict[str, CustomResource] = {}
 
-        handler_logs = _log_group(self, "HandlerLogGroup", log_retention_days, retain_logs)
+    def _build_handler_role(self) -> tuple[iam.Role, logs.LogGroup]:
+        """The handler's own log group, and exactly the AI-registry operations the handler calls."""
+        stack = Stack.of(self)
+        # Unnamed (CloudFormation names it): a retained group never collides with a redeploy.
+        handler_logs = log_group(self, "HandlerLogGroup", retention_days=self.log_retention_days,
+                                 retain=self.retain_logs)
         registry_arns = [
             stack.format_arn(service="sagemaker", resource="hub", resource_name="*",
                              arn_format=ArnFormat.SLASH_RESOURCE_NAME),
             stack.format_arn(service="sagemaker", resource="hub-content", resource_name="*",
                              arn_format=ArnFormat.SLASH_RESOURCE_NAME),
         ]
-        self.handler_role = iam.Role(
-            self,
-            "HandlerRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Registers this stack's reward functions as SageMaker AI Evaluators",
-            inline_policies={"EvaluatorRegistration": iam.PolicyDocument(statements=[
+        role = execution_role(
+            self, "HandlerRole", description="Registers this stack's reward functions as SageMaker AI Evaluators",
+            policy_name="EvaluatorRegistration", statements=[
                 write_own_log_group(handler_logs),
                 iam.PolicyStatement(sid="ManageEvaluators", actions=SAGEMAKER_ACTIONS, resources=registry_arns),
-            ])},
+            ],
         )
         for arn in registry_arns:
             acknowledge_iam5_resource(
-                self.handler_role, arn,
+                role, arn,
                 "The AI-registry hub's name is a sha256 of the account and region computed by the handler "
                 "(not known at synth for environment-agnostic stacks) and evaluator names carry versions: "
                 "scoped to SageMaker hubs and hub content of this account and region, for exactly the "
                 "hub operations the handler calls",
             )
+        return role, handler_logs
 
-        self.handler = lambda_.Function(
+    def _build_handler(self, code: lambda_.Code, handler_logs: logs.LogGroup) -> lambda_.Function:
+        handler = lambda_.Function(
             self,
             "Handler",
             description="Registers reward functions as SageMaker AI Evaluators (custom resource)",
@@ -103,37 +108,35 @@ class EvaluatorRegistration(Construct):
             role=self.handler_role,
             log_group=handler_logs,
         )
-        Validations.of(self.handler).acknowledge(Acknowledgment(
+        Validations.of(handler).acknowledge(Acknowledgment(
             id="AwsSolutions-L1",
             reason="Pinned to python3.13 like the reward functions: the bundle is built for CPython 3.13 "
             "(pip --python-version 3.13); moving to a newer runtime is a deliberate bump of both",
         ))
+        return handler
 
-        framework_logs = _log_group(self, "ProviderLogGroup", log_retention_days, retain_logs)
-        framework_role = iam.Role(
-            self,
-            "ProviderRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="CDK custom-resource Provider framework for the Evaluator registrations",
-            inline_policies={"ProviderLogs": iam.PolicyDocument(statements=[
-                write_own_log_group(framework_logs),
-            ])},
+    def _build_provider(self) -> cr.Provider:
+        """CDK's Provider framework, with a role and log group of ours."""
+        framework_logs = log_group(self, "ProviderLogGroup", retention_days=self.log_retention_days,
+                                   retain=self.retain_logs)
+        framework_role = execution_role(
+            self, "ProviderRole", description="CDK custom-resource Provider framework for the Evaluator registrations",
+            policy_name="ProviderLogs", statements=[write_own_log_group(framework_logs)],
         )
-        self.provider = cr.Provider(self, "Provider", on_event_handler=self.handler,
-                                    framework_on_event_role=framework_role, log_group=framework_logs)
+        provider = cr.Provider(self, "Provider", on_event_handler=self.handler,
+                               framework_on_event_role=framework_role, log_group=framework_logs)
         # grant_invoke adds the handler and "<handler>:*" (its versions) to the framework's role.
         acknowledge_iam5_resource(
             framework_role.node.find_child("DefaultPolicy"), f"{self.handler.function_arn}:*",
             "Added by the CDK Provider framework (Function.grantInvoke): invoking the evaluator-registration "
             "handler's own versions and aliases only",
         )
-        framework_function = self.provider.node.find_child("framework-onEvent")
-        Validations.of(framework_function).acknowledge(Acknowledgment(
+        Validations.of(provider.node.find_child("framework-onEvent")).acknowledge(Acknowledgment(
             id="AwsSolutions-L1",
             reason="The CDK Provider framework's own Node.js function: aws-cdk-lib chooses and updates its "
             "runtime (bumped with aws-cdk-lib), this project does not set it",
         ))
-        self.evaluators: dict[str, CustomResource] = {}
+        return provider
 
     def register(self, key: str, *, lambda_arn: str, name: str, description: str,
                  studio_domain_id: str | None = None) -> CustomResource:

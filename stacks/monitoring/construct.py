@@ -29,7 +29,6 @@ from .by_version import criteria_panels, version_panels
 from .dashboard import DASHBOARD_PERIOD, PANEL_HEIGHT, PANEL_WIDTH, panel, reward_panels, section_header
 from .reward_metrics import FunctionMetrics
 
-DASHBOARD_PREFIX = "NovaRftRewards"
 PANELS_PER_ROW = 24 // PANEL_WIDTH
 CLOUDWATCH = iam.ServicePrincipal("cloudwatch.amazonaws.com")
 KEY_ADMIN_ACTIONS = (
@@ -45,14 +44,15 @@ ALARM_SEVERITY = "Critical"  # cdk-monitoring-constructs' alarm name suffix
 
 
 def alarm_name_prefix(environment: str, deployment: DeploymentConfig | None = None) -> str:
-    """``NovaRftRewards-<env>``, with the environment's name prefix/suffix (a second copy's
-    alarms must not collide: alarm names are unique per account and region)."""
-    return (deployment or DeploymentConfig()).affixed(f"{DASHBOARD_PREFIX}-{environment}")
+    """The environment's stack name, so with its name prefix/suffix (a second copy's alarms must
+    not collide: alarm names are unique per account and region)."""
+    return (deployment or DeploymentConfig()).stack_name(environment)
 
 
 def dashboard_name(environment: str, deployment: DeploymentConfig | None = None) -> str:
-    """Dashboard names are unique per account: the environment's name prefix/suffix apply."""
-    return (deployment or DeploymentConfig()).affixed(f"{DASHBOARD_PREFIX}-{environment}")
+    """The environment's stack name: dashboard names are unique per account, and the
+    environment's name prefix/suffix apply."""
+    return (deployment or DeploymentConfig()).stack_name(environment)
 
 
 def dashboard_url(dashboard: str) -> str:
@@ -84,14 +84,31 @@ class RewardMonitoring(Construct):
         self.config = environment
         self.health_alarms: list[cw.Alarm] = []  # cdk-monitoring-constructs' (errors, throttles, p99)
         self.reward_alarms: list[cw.Alarm] = []  # ours (failure shares, collapse)
-        self.topic: sns.Topic | None = None
-        alarms_config = environment.alarms
-        if alarms_config.enabled:
-            self.topic = self._alarm_topic()
+        self.topic: sns.Topic | None = self._alarm_topic() if environment.alarms.enabled else None
+        self.facade = self._build_facade()
+        self.dashboard = cw.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=dashboard_name(environment.name, environment.deployment),
+            default_interval=Duration.hours(3),
+            period_override=cw.PeriodOverride.INHERIT,
+        )
+        for fn in environment.reward_functions:
+            self._function_section(FunctionMetrics(fn), functions[fn.name],
+                                   None if live_versions is None else live_versions[fn.name])
+        if code_executor is not None:
+            self._code_executor_section(code_executor)
+        if self.topic is not None:
+            action = cw_actions.SnsAction(self.topic)
+            for alarm in self.reward_alarms:
+                alarm.add_alarm_action(action)
+        self._add_outputs()
 
-        # cdk-monitoring-constructs for the generic Lambda health widgets and alarms; it creates
-        # no dashboard of its own: its widgets go into ours.
-        self.facade = cmc.MonitoringFacade(
+    def _build_facade(self) -> cmc.MonitoringFacade:
+        """cdk-monitoring-constructs for the generic Lambda health widgets and alarms; it creates
+        no dashboard of its own: its widgets go into ours."""
+        environment = self.config
+        return cmc.MonitoringFacade(
             self,
             "LambdaHealth",
             alarm_factory_defaults=cmc.AlarmFactoryDefaults(
@@ -101,41 +118,28 @@ class RewardMonitoring(Construct):
                 evaluation_periods=1,
                 datapoints_to_alarm=1,
             ),
-            metric_factory_defaults=cmc.MetricFactoryDefaults(period=Duration.minutes(alarms_config.period_minutes)),
+            metric_factory_defaults=cmc.MetricFactoryDefaults(
+                period=Duration.minutes(environment.alarms.period_minutes)),
             dashboard_factory=cmc.DefaultDashboardFactory(
                 self, "NoDashboards", dashboard_name_prefix=dashboard_name(environment.name, environment.deployment),
                 create_dashboard=False, create_summary_dashboard=False, create_alarm_dashboard=False,
             ),
         )
-        self.dashboard = cw.Dashboard(
-            self,
-            "Dashboard",
-            dashboard_name=dashboard_name(environment.name, environment.deployment),
-            default_interval=Duration.hours(3),
-            period_override=cw.PeriodOverride.INHERIT,
-        )
-        for fn in environment.reward_functions:
-            fm = FunctionMetrics(fn)
-            function_scope = Construct(self, fn.construct_name)
-            lambda_fn = functions[fn.name]
-            self.dashboard.add_widgets(section_header(fm))
-            panels = reward_panels(fm)
-            if live_versions is not None:
-                panels += version_panels(fm, live_versions[fn.name])
-            panels += criteria_panels(fm)
-            for row in _rows(panels):
-                self.dashboard.add_widgets(row)
-            self.dashboard.add_widgets(*self._lambda_health(fm, lambda_fn))
-            if alarms_config.enabled:
-                self._add_reward_alarms(function_scope, fm)
-        if code_executor is not None:
-            self._code_executor_section(code_executor)
 
-        if self.topic is not None:
-            action = cw_actions.SnsAction(self.topic)
-            for alarm in self.reward_alarms:
-                alarm.add_alarm_action(action)
-        self._add_outputs()
+    def _function_section(self, fm: FunctionMetrics, lambda_fn: lambda_.IFunction, live_version: str | None) -> None:
+        """One reward function: header, reward panels, by-version panels (when the live version
+        is known), criteria panels, Lambda health; its reward alarms when alarms are on."""
+        function_scope = Construct(self, fm.function.construct_name)
+        self.dashboard.add_widgets(section_header(fm))
+        panels = reward_panels(fm)
+        if live_version is not None:
+            panels += version_panels(fm, live_version)
+        panels += criteria_panels(fm)
+        for row in _rows(panels):
+            self.dashboard.add_widgets(row)
+        self.dashboard.add_widgets(*self._lambda_health(fm, lambda_fn))
+        if self.config.alarms.enabled:
+            self._add_reward_alarms(function_scope, fm)
 
     # --- topic ------------------------------------------------------------------------------
 

@@ -34,7 +34,6 @@ from aws_cdk.region_info import RegionInfo
 from constructs import Construct
 
 from stacks.config import EnvironmentConfig, PipelineConfig
-from stacks.guardrails import apply_permissions_boundary, apply_tags
 from stacks.nag import render_finding_resource
 from stacks.node_runtime import required_major
 
@@ -95,24 +94,33 @@ class DeliveryPipelineStack(Stack):
             description=f"Nova RFT reward functions: delivery pipeline ({' -> '.join(config.stages)})",
         )
         self.config = config
-        source = pipelines.CodePipelineSource.connection(
+        self.source = pipelines.CodePipelineSource.connection(
             config.repository, config.branch, connection_arn=config.connection_arn,
             trigger_on_push=True,
         )
+        self.pipeline = self._build_pipeline(construct_id)
+        self.stages: dict[str, EnvironmentStage] = {}
+        for name in config.stages:
+            self.stages[name] = self._add_stage(name, environments[name], build_stack)
+        # Build now so the generated roles and policies exist for their acknowledgements.
+        self.pipeline.build_pipeline()
+        acknowledge_pipeline_findings(self)
+        # Its own tags and permissions boundary: applied by the app builder (stacks.guardrails).
+
+    def _build_pipeline(self, pipeline_name: str) -> pipelines.CodePipeline:
+        """The synth step runs the README's two commands; ``cdk.out`` is what every stage deploys."""
         synth = pipelines.CodeBuildStep(
             "Synth",
-            input=source,
+            input=self.source,
             commands=list(SYNTH_COMMANDS),
             primary_output_directory="cdk.out",
             build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE),
-            partial_build_spec=codebuild.BuildSpec.from_object(
-                {"phases": {"install": {"runtime-versions": RUNTIME_VERSIONS}}}
-            ),
+            partial_build_spec=_install_phase(),
         )
-        self.pipeline = pipelines.CodePipeline(
+        return pipelines.CodePipeline(
             self,
             "Pipeline",
-            pipeline_name=construct_id,
+            pipeline_name=pipeline_name,
             synth=synth,
             pipeline_type=codepipeline.PipelineType.V2,
             cross_account_keys=True,  # stages in other accounts read the artifacts with this key
@@ -122,38 +130,29 @@ class DeliveryPipelineStack(Stack):
                 build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE),
             ),
         )
-        self.stages: dict[str, EnvironmentStage] = {}
-        for name in config.stages:
-            env = environments[name]
-            stage = EnvironmentStage(self, f"Deploy-{name}", config=env, build_stack=build_stack)
-            pre: list[pipelines.Step] = []
-            if env.production:
-                pre.append(pipelines.ManualApprovalStep(
-                    f"Approve-{name}",
-                    comment=f"Promote to production environment '{name}' (account {env.account}, {env.region})?",
-                ))
-            # After the deploy: the new live versions on their example data (stacks/pipeline/post_deploy.py).
-            PostDeployCheckAccess(stage.stack, "PostDeployCheckAccess", pipeline_account=config.account,
-                                  pipeline_stack_name=construct_id,
-                                  function_arns=[rf.function.function_arn
-                                                 for rf in getattr(stage.stack, "reward_functions", {}).values()])
-            check = post_deploy_step(env, stage.stack.stack_name, source,
-                                     codebuild.BuildEnvironment(build_image=BUILD_IMAGE),
-                                     codebuild.BuildSpec.from_object(
-                                         {"phases": {"install": {"runtime-versions": RUNTIME_VERSIONS}}}))
-            self.pipeline.add_stage(stage, pre=pre, post=[check])
-            self.stages[name] = stage
-        # Build now so the generated roles and policies exist for their acknowledgements.
-        self.pipeline.build_pipeline()
-        acknowledge_pipeline_findings(self)
-        # The stages' stacks apply their own environment's guardrails; these are the pipeline's.
-        if config.permissions_boundary is not None:
-            apply_permissions_boundary(self, config.permissions_boundary)
-        apply_tags(self, config.tags)
-        # CodePipeline's support stacks (a replication bucket and key per other region a stage
-        # deploys to) belong to the pipeline: the same tags (they create no role).
-        for support in self.pipeline.pipeline.cross_region_support.values():
-            apply_tags(support.stack, config.tags)
+
+    def _add_stage(self, name: str, env: EnvironmentConfig, build_stack: BuildStack) -> EnvironmentStage:
+        """One environment: an approval first when it is production, the post-deploy check after."""
+        stage = EnvironmentStage(self, f"Deploy-{name}", config=env, build_stack=build_stack)
+        pre: list[pipelines.Step] = []
+        if env.production:
+            pre.append(pipelines.ManualApprovalStep(
+                f"Approve-{name}",
+                comment=f"Promote to production environment '{name}' (account {env.account}, {env.region})?",
+            ))
+        # After the deploy: the new live versions on their example data (stacks/pipeline/post_deploy.py).
+        PostDeployCheckAccess(stage.stack, "PostDeployCheckAccess", pipeline_account=self.config.account,
+                              pipeline_stack_name=self.stack_name,
+                              function_arns=[rf.function.function_arn
+                                             for rf in getattr(stage.stack, "reward_functions", {}).values()])
+        check = post_deploy_step(env, stage.stack.stack_name, self.source,
+                                 codebuild.BuildEnvironment(build_image=BUILD_IMAGE), _install_phase())
+        self.pipeline.add_stage(stage, pre=pre, post=[check])
+        return stage
+
+
+def _install_phase() -> codebuild.BuildSpec:
+    return codebuild.BuildSpec.from_object({"phases": {"install": {"runtime-versions": RUNTIME_VERSIONS}}})
 
 
 # Wildcards CDK Pipelines' generated roles carry, each with why it is there. A wildcard that
@@ -266,15 +265,28 @@ def acknowledge_pipeline_findings(stack: DeliveryPipelineStack) -> None:
         document = stack.resolve(policy.policy_document)
         found: dict[str, str] = {}
         for statement in document["Statement"]:
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-            # Only resources with a wildcard are findings (others may use intrinsics cdk-nag never renders).
-            rendered = [render_finding_resource(r) for r in resources if "*" in json.dumps(r)]
-            for action in (a for a in actions if "*" in a):
-                if action not in _ARTIFACT_ACTIONS or not all(stores.holds(r, actions) for r in resources):
-                    raise ValueError(f"unexpected wildcard action {action!r} on {rendered} in {policy.node.path}")
-                found[f"AwsSolutions-IAM5[Action::{action}]"] = action_reason
-            for resource in (r for r in rendered if "*" in r):
-                found[f"AwsSolutions-IAM5[Resource::{resource}]"] = _resource_reason(resource, statement, stores)
+            found.update(_statement_findings(statement, stores, policy.node.path, action_reason))
         for rule_id, reason in found.items():
             Validations.of(policy).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _statement_findings(statement: dict[str, Any], stores: ArtifactStores, where: str,
+                        action_reason: str) -> dict[str, str]:
+    """cdk-nag rule id -> reason, for every wildcard action and resource of one statement; a
+    wildcard none of the known reasons covers raises (review it before acknowledging it)."""
+    actions = _as_list(statement["Action"])
+    resources = _as_list(statement["Resource"])
+    # Only resources with a wildcard are findings (others may use intrinsics cdk-nag never renders).
+    rendered = [render_finding_resource(r) for r in resources if "*" in json.dumps(r)]
+    found: dict[str, str] = {}
+    for action in (a for a in actions if "*" in a):
+        if action not in _ARTIFACT_ACTIONS or not all(stores.holds(r, actions) for r in resources):
+            raise ValueError(f"unexpected wildcard action {action!r} on {rendered} in {where}")
+        found[f"AwsSolutions-IAM5[Action::{action}]"] = action_reason
+    for resource in (r for r in rendered if "*" in r):
+        found[f"AwsSolutions-IAM5[Resource::{resource}]"] = _resource_reason(resource, statement, stores)
+    return found

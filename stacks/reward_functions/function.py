@@ -18,24 +18,27 @@ provisioned concurrency when configured. The construct owns its stack outputs, n
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from reward_kit import names
 from stacks.config import EnvironmentConfig, RewardFunctionConfig
 from stacks.config.judge import is_global_profile_id
-from stacks.config.observability import LOG_FORMAT
+from stacks.lambda_plumbing import (
+    LAMBDA_ARCHITECTURE,
+    LAMBDA_RUNTIME,
+    execution_role,
+    function_arn,
+    log_group,
+    log_settings,
+    write_own_log_group,
+)
 
-from .bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 from .live_version import live_spec_hash
-
-if TYPE_CHECKING:  # stacks.code_sandbox imports this module (its executor's log statement)
-    from stacks.code_sandbox import CodeExecutor
 
 LIVE_ALIAS = names.LIVE_ALIAS
 
@@ -55,15 +58,6 @@ def recipe_fields_yaml(lambda_arn: str, concurrency_limit: int) -> str:
         "      api_endpoint:\n"
         f'        lambda_arn: "{lambda_arn}"\n'
         f"        lambda_concurrency_limit: {concurrency_limit}\n"
-    )
-
-
-def write_own_log_group(log_group: logs.ILogGroup) -> iam.PolicyStatement:
-    """Instead of AWSLambdaBasicExecutionRole: a function writes to its own log group only."""
-    return iam.PolicyStatement(
-        sid="WriteOwnLogGroup",
-        actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-        resources=[log_group.log_group_arn],
     )
 
 
@@ -118,6 +112,15 @@ def global_profile_statements(scope: Construct, fn: RewardFunctionConfig) -> lis
 def _profile_arn(stack: Stack, profile_id: str) -> str:
     return stack.format_arn(service="bedrock", resource="inference-profile", resource_name=profile_id,
                             arn_format=ArnFormat.SLASH_RESOURCE_NAME)
+class CodeExecutorAccess(Protocol):
+    """What a code function needs of the environment's code executor (``stacks.code_sandbox.CodeExecutor``
+    provides it; the stack passes it in, so neither component imports the other)."""
+
+    def grader_statements(self, grader_function_arn: str) -> list[iam.PolicyStatement]: ...
+
+    def grader_environment(self) -> dict[str, str]: ...
+
+    def acknowledge_grader_statements(self, role: iam.IRole) -> None: ...
 
 
 class RewardFunction(Construct):
@@ -131,132 +134,115 @@ class RewardFunction(Construct):
         environment: EnvironmentConfig,
         function: RewardFunctionConfig,
         code: lambda_.Code,
-        executor: CodeExecutor | None = None,
+        executor: CodeExecutorAccess | None = None,
     ) -> None:
         """``executor``: the environment's code executor, for code functions (required for them)."""
         super().__init__(scope, construct_id)
         if (function.kind == "code") != (executor is not None):
             raise ValueError(f"{function.name}: a code function needs the code executor, and only it may call one")
         self.config = function
+        self.environment = environment
         # Built from the name: the role's policy names its own function without depending on it.
-        self.function_arn = Stack.of(self).format_arn(
-            service="lambda", resource="function", resource_name=function.function_name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME)
+        self.function_arn = function_arn(self, function.function_name)
+        self.log_group = log_group(self, "LogGroup", retention_days=environment.log_retention_days,
+                                   retain=environment.deployment.retain_log_groups,
+                                   function_name=function.function_name)
+        self.role = self._build_role(executor)
+        self.function = self._build_function(code, executor)
+        self.version = self.function.current_version
+        self.alias = self._build_live_alias()
+        self.live_spec_hash = self._build_live_spec_hash()
+        if environment.tracing:
+            self._acknowledge_tracing()
+        self._add_outputs()
 
-        deployment = environment.deployment
-        # A retained log group outlives `cdk destroy`: let CloudFormation name it, so the next
-        # deploy creates a new group instead of failing on the retained name. A destroyed one
-        # keeps the conventional /aws/lambda/<function> name.
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            log_group_name=None if deployment.retain_log_groups else f"/aws/lambda/{function.function_name}",
-            retention=logs.RetentionDays.INFINITE,  # replaced below by the validated number of days
-            removal_policy=RemovalPolicy.RETAIN if deployment.retain_log_groups else RemovalPolicy.DESTROY,
-        )
-        # The allowed values are listed once, in stacks.config (validated there): set the number itself.
-        log_group_resource = self.log_group.node.default_child
-        assert isinstance(log_group_resource, logs.CfnLogGroup)
-        log_group_resource.retention_in_days = environment.log_retention_days
-
+    def _build_role(self, executor: CodeExecutorAccess | None) -> iam.Role:
+        """Its own log group; the judge models when the spec needs a Bedrock judge; the executor
+        when its programs run there (invoke it, nothing more)."""
         statements = [write_own_log_group(self.log_group)]
-        if function.judge is not None:  # the spec needs a Bedrock judge
-            statements.append(
-                iam.PolicyStatement(
-                    sid="InvokeJudgeModel",
-                    actions=["bedrock:InvokeModel"],
-                    resources=judge_model_arns(self, function),
-                )
-            )
-            statements += global_profile_statements(self, function)
-        if executor is not None:  # its programs run in the executor: invoke it, nothing more
-            statements += executor.grader_statements(self.function_arn)
-        self.role = iam.Role(
-            self,
-            "ExecutionRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Execution role of {function.function_name}",
-            inline_policies={"RewardFunction": iam.PolicyDocument(statements=statements)},
-        )
+        if self.config.judge is not None:
+            statements.append(iam.PolicyStatement(sid="InvokeJudgeModel", actions=["bedrock:InvokeModel"],
+                                                  resources=judge_model_arns(self, self.config)))
+            statements += global_profile_statements(self, self.config)
         if executor is not None:
-            executor.acknowledge_grader_statements(self.role)
+            statements += executor.grader_statements(self.function_arn)
+        role = execution_role(self, "ExecutionRole", description=f"Execution role of {self.config.function_name}",
+                              policy_name="RewardFunction", statements=statements)
+        if executor is not None:
+            executor.acknowledge_grader_statements(role)
+        return role
 
-        self.function = lambda_.Function(
+    def _build_function(self, code: lambda_.Code, executor: CodeExecutorAccess | None) -> lambda_.Function:
+        fn, environment = self.config, self.environment
+        function = lambda_.Function(
             self,
             "Function",
-            function_name=function.function_name,
-            description=f"Nova RFT reward function '{function.name}' ({function.kind}, {environment.name}), "
-            f"reward spec {function.spec_hash}",
+            function_name=fn.function_name,
+            description=f"Nova RFT reward function '{fn.name}' ({fn.kind}, {environment.name}), "
+            f"reward spec {fn.spec_hash}",
             runtime=LAMBDA_RUNTIME,
             architecture=LAMBDA_ARCHITECTURE,
-            handler=function.handler,
+            handler=fn.handler,
             code=code,
-            memory_size=function.memory_mb,
-            timeout=Duration.seconds(function.timeout_seconds),
-            reserved_concurrent_executions=function.reserved_concurrency,
-            environment={**function.environment_variables(),
+            memory_size=fn.memory_mb,
+            timeout=Duration.seconds(fn.timeout_seconds),
+            reserved_concurrent_executions=fn.reserved_concurrency,
+            environment={**fn.environment_variables(),
                          **(executor.grader_environment() if executor is not None else {})},
             log_group=self.log_group,
             role=self.role,
             tracing=lambda_.Tracing.ACTIVE if environment.tracing else lambda_.Tracing.DISABLED,
-            # Lambda's advanced logging controls (stacks.config.observability): JSON, so that
-            # both levels filter; the defaults favour cost (see the README's "Log settings").
-            logging_format=lambda_.LoggingFormat(LOG_FORMAT),
-            application_log_level_v2=lambda_.ApplicationLogLevel(environment.application_log_level),
-            system_log_level_v2=lambda_.SystemLogLevel(environment.system_log_level),
+            **log_settings(environment),
             # A new version per code or configuration change; old ones stay for pinned jobs.
             current_version_options=lambda_.VersionOptions(
-                description=names.version_description(function.spec_hash, function.name, environment.name),
+                description=names.version_description(fn.spec_hash, fn.name, environment.name),
                 removal_policy=RemovalPolicy.RETAIN,
             ),
         )
-        self.version = self.function.current_version
-        Validations.of(self.function).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-L1",
-                reason="Pinned to python3.13 on purpose: the bundled wheels (pip --python-version 3.13) are "
-                "built for CPython 3.13; moving to a newer runtime is a deliberate bump of both together",
-            )
-        )
+        Validations.of(function).acknowledge(Acknowledgment(
+            id="AwsSolutions-L1",
+            reason="Pinned to python3.13 on purpose: the bundled wheels (pip --python-version 3.13) are "
+            "built for CPython 3.13; moving to a newer runtime is a deliberate bump of both together",
+        ))
+        return function
 
+    def _build_live_alias(self) -> lambda_.Alias:
+        """``live``: this deploy's version, or the retained one ``live_version`` pins (a rollback)."""
+        pinned = self.config.live_version
         live_version: lambda_.IVersion = self.version
-        if function.live_version is not None:  # rollback: the alias points at a retained version
+        if pinned is not None:
             live_version = lambda_.Version.from_version_attributes(
-                self, "PinnedLiveVersion", lambda_=self.function, version=str(function.live_version)
-            )
-        self.alias = lambda_.Alias(
+                self, "PinnedLiveVersion", lambda_=self.function, version=str(pinned))
+        return lambda_.Alias(
             self,
             "LiveAlias",
             alias_name=LIVE_ALIAS,
             version=live_version,
-            description="follows the latest version" if function.live_version is None
-            else f"pinned to version {function.live_version} (live_version in cdk.json)",
-            provisioned_concurrent_executions=function.provisioned_concurrency,
+            description="follows the latest version" if pinned is None
+            else f"pinned to version {pinned} (live_version in cdk.json)",
+            provisioned_concurrent_executions=self.config.provisioned_concurrency,
         )
 
-        # What training jobs and the evaluator call: the live version. After a rollback
-        # (live_version) that is the retained version, not the one this deploy published, and
-        # its spec hash is read back from that version's description at deploy time.
-        self.live_spec_hash = function.spec_hash
-        if function.live_version is not None:
-            self.live_spec_hash = live_spec_hash(
-                self, "PinnedLiveSpecHash", function_arn=self.function.function_arn,
-                version=function.live_version, log_retention_days=environment.log_retention_days,
-                retain_logs=deployment.retain_log_groups,
-            )
+    def _build_live_spec_hash(self) -> str:
+        """What training jobs and the evaluator call is the live version. After a rollback
+        (``live_version``) that is the retained version, not the one this deploy published, and
+        its spec hash is read back from that version's description at deploy time."""
+        if self.config.live_version is None:
+            return self.config.spec_hash
+        return live_spec_hash(
+            self, "PinnedLiveSpecHash", function_arn=self.function.function_arn,
+            version=self.config.live_version, log_retention_days=self.environment.log_retention_days,
+            retain_logs=self.environment.deployment.retain_log_groups,
+        )
 
-        if environment.tracing:
-            # Active tracing adds the X-Ray statement to the role's DefaultPolicy; acknowledge it
-            # there, so a "*" resource in the role's own inline policy is still reported.
-            Validations.of(self.role.node.find_child("DefaultPolicy")).acknowledge(
-                Acknowledgment(
-                    id="AwsSolutions-IAM5[Resource::*]",
-                    reason="X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level "
-                    "permissions (added by the Lambda's active tracing)",
-                )
-            )
-
-        self._add_outputs()
+    def _acknowledge_tracing(self) -> None:
+        """Active tracing adds the X-Ray statement to the role's DefaultPolicy; acknowledge it
+        there, so a "*" resource in the role's own inline policy is still reported."""
+        Validations.of(self.role.node.find_child("DefaultPolicy")).acknowledge(Acknowledgment(
+            id="AwsSolutions-IAM5[Resource::*]",
+            reason="X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level "
+            "permissions (added by the Lambda's active tracing)",
+        ))
 
     def _add_outputs(self) -> None:
         """Paste-ready outputs, created at the stack's top level so their names do not change.

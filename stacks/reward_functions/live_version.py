@@ -9,11 +9,12 @@ call, ``lambda:GetFunctionConfiguration`` on exactly that version, reads it back
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Fn, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, Fn, Stack, Validations
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
+
+from stacks.lambda_plumbing import execution_role, log_group, write_own_log_group
 
 # The AwsCustomResource's singleton function (one per stack): its role and log group are ours.
 _SHARED_ID = "LiveVersionLookupShared"
@@ -26,20 +27,10 @@ class _Shared(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, log_retention_days: int, retain_logs: bool) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(
-            self, "LogGroup", retention=logs.RetentionDays.INFINITE,  # replaced just below
-            removal_policy=RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY,
-        )
-        resource = self.log_group.node.default_child
-        assert isinstance(resource, logs.CfnLogGroup)
-        resource.retention_in_days = log_retention_days
-        self.role = iam.Role(
-            self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Reads the description (spec hash) of the versions live aliases are pinned to",
-            inline_policies={"OwnLogGroup": iam.PolicyDocument(statements=[iam.PolicyStatement(
-                sid="WriteOwnLogGroup", actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],
-            )])},
+        self.log_group = log_group(self, "LogGroup", retention_days=log_retention_days, retain=retain_logs)
+        self.role = execution_role(
+            self, "Role", description="Reads the description (spec hash) of the versions live aliases are pinned to",
+            policy_name="OwnLogGroup", statements=[write_own_log_group(self.log_group)],
         )
 
 

@@ -151,17 +151,32 @@ class TrainingAccess(Construct):
         """``qualified_function_arns``: ``<function ARN>:*`` patterns among ``reward_function_arns``
         (acknowledged to cdk-nag one by one, with the reason)."""
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
+        self.environment_name = environment_name
+        self.training = training
         invoke = iam.PolicyStatement(
             sid="InvokeRewardFunctions",
             actions=["lambda:InvokeFunction"],
             resources=list(reward_function_arns),
         )
+        self.bedrock_role = self._build_bedrock_role(invoke)
+        self.sagemaker_role = self._build_sagemaker_role(invoke)
+        for role in (self.bedrock_role, self.sagemaker_role):
+            for arn in qualified_function_arns:
+                acknowledge_iam5_resource(
+                    role,
+                    arn,
+                    "Versions and the live alias of one reward function of this environment: a training job "
+                    "pinned to a version-qualified ARN must keep invoking that version after later deploys publish "
+                    "new ones, so version numbers cannot be listed at deploy time (InvokeFunction only)",
+                )
+        self._add_outputs()
 
-        self.bedrock_role = _training_role(
+    def _build_bedrock_role(self, invoke: iam.PolicyStatement) -> iam.Role:
+        stack = Stack.of(self)
+        return _training_role(
             self,
             "BedrockCustomizationRole",
-            jobs=f"Bedrock RFT model-customization jobs ({environment_name})",
+            jobs=f"Bedrock RFT model-customization jobs ({self.environment_name})",
             principal=iam.ServicePrincipal(
                 "bedrock.amazonaws.com",
                 conditions={
@@ -174,28 +189,30 @@ class TrainingAccess(Construct):
                 },
             ),
             invoke=invoke,
-            training=training,
+            training=self.training,
         )
 
+    def _build_sagemaker_role(self, invoke: iam.PolicyStatement) -> iam.Role:
+        stack = Stack.of(self)
         log_group_arn = stack.format_arn(
             service="logs",
             resource="log-group",
             resource_name=f"{SAGEMAKER_TRAINING_LOG_GROUP}:*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        self.sagemaker_role = _training_role(
+        role = _training_role(
             self,
             "SageMakerTrainingRole",
-            jobs=f"SageMaker AI Nova RFT training jobs ({environment_name})",
+            jobs=f"SageMaker AI Nova RFT training jobs ({self.environment_name})",
             principal=iam.ServicePrincipal(
                 "sagemaker.amazonaws.com",
                 conditions={
                     "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                    "ArnLike": {"aws:SourceArn": sagemaker_source_arns(stack, training)},
+                    "ArnLike": {"aws:SourceArn": sagemaker_source_arns(stack, self.training)},
                 },
             ),
             invoke=invoke,
-            training=training,
+            training=self.training,
             extra=[
                 iam.PolicyStatement(
                     sid="WriteTrainingJobLogs",
@@ -206,23 +223,16 @@ class TrainingAccess(Construct):
             ],
         )
         acknowledge_iam5_resource(
-            self.sagemaker_role,
+            role,
             log_group_arn,
             "SageMaker writes training-job logs to streams named per job inside the fixed "
             f"{SAGEMAKER_TRAINING_LOG_GROUP} log group; stream names are not known at deploy time",
         )
+        return role
 
-        for role in (self.bedrock_role, self.sagemaker_role):
-            for arn in qualified_function_arns:
-                acknowledge_iam5_resource(
-                    role,
-                    arn,
-                    "Versions and the live alias of one reward function of this environment: a training job "
-                    "pinned to a version-qualified ARN must keep invoking that version after later deploys publish "
-                    "new ones, so version numbers cannot be listed at deploy time (InvokeFunction only)",
-                )
-
-        # Outputs sit at the stack's top level so their names stay what users paste from.
+    def _add_outputs(self) -> None:
+        """At the stack's top level, so their names stay what users paste from."""
+        stack = Stack.of(self)
         CfnOutput(stack, "BedrockCustomizationRoleArn",
                   value=self.bedrock_role.role_arn,
                   description="CreateModelCustomizationJob roleArn (Bedrock RFT service role)")

@@ -1,4 +1,4 @@
-"""stacks.reward_functions.bundling without running pip: the command line, what gets copied,
+"""stacks.bundling (and the asset options of stacks.lambda_plumbing) without running pip: the command line, what gets copied,
 and the normalization that makes two bundles of the same sources byte-identical."""
 
 from __future__ import annotations
@@ -9,14 +9,9 @@ from pathlib import Path
 import pytest
 
 from reward_kit.kinds import FUNCTION_KINDS
+from stacks.bundling import FIXED_MTIME, BundlingError, LocalPipBundling, drop_console_scripts
 from stacks.lambda_assets import ASSETS
-from stacks.reward_functions.bundling import (
-    FIXED_MTIME,
-    BundlingError,
-    LocalPipBundling,
-    drop_console_scripts,
-    function_kind_code_options,
-)
+from stacks.lambda_plumbing import function_kind_code_options
 from tools.tree_digest import tree_digest
 
 

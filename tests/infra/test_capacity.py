@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from stacks import capacity, judge_capacity
+from stacks.capacity import cli as capacity_cli
 
 from .conftest import FIXTURE_CDK_JSON
 
@@ -88,13 +89,13 @@ def test_sizing_table_marks_the_quota_raise() -> None:
 
 def test_cli_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     fixture = ["--cdk-json", str(FIXTURE_CDK_JSON)]  # the cost table's environments: the test fixture's
-    assert capacity.main(fixture) == 0
+    assert capacity_cli.main(fixture) == 0
     out = capsys.readouterr().out
     # The sizing table, the judge table, then the cost table.
     assert out.startswith(capacity.sizing_table() + "\n\n" + judge_capacity.judge_sizing_table() + "\n\n")
-    capacity.main([*fixture, "--rates", "400", "--judge-tokens-per-call", "2000"])
+    capacity_cli.main([*fixture, "--rates", "400", "--judge-tokens-per-call", "2000"])
     assert "| 400 | 24,000 | 48,000,000 |" in capsys.readouterr().out
-    capacity.main([*fixture, "--rates", "20", "--seconds-per-sample", "0.5", "--samples-per-invocation", "2"])
+    capacity_cli.main([*fixture, "--rates", "20", "--seconds-per-sample", "0.5", "--samples-per-invocation", "2"])
     assert "| 20 | 1.1 | 17 | 117 | yes |" in capsys.readouterr().out  # 10 calls/s x 1.1 s x 1.5 = 16.5
 
 

@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 from stacks import capacity, cost
+from stacks.capacity import cli as capacity_cli
 
 from .conftest import FIXTURE_CDK_JSON
 
@@ -97,7 +98,7 @@ def test_the_seed_handler_constant_is_what_it_logs() -> None:
 def test_function_profile_uses_the_handlers_record() -> None:
     from reward_kit.lambda_runtime import estimate_record_bytes
 
-    environments = capacity.shipped_environments(FIXTURE_CDK_JSON)
+    environments = capacity_cli.shipped_environments(FIXTURE_CDK_JSON)
     fn = environments["prod"].reward_functions[0]
     quiet = cost.function_profile(fn, system_log_level="WARN")
     loud = cost.function_profile(fn, system_log_level="INFO")
@@ -110,7 +111,7 @@ def test_function_profile_uses_the_handlers_record() -> None:
 def test_environment_profiles_follow_each_environments_log_levels() -> None:
     from reward_kit.lambda_runtime import estimate_debug_line_bytes, estimate_record_bytes
 
-    environments = capacity.shipped_environments(FIXTURE_CDK_JSON)
+    environments = capacity_cli.shipped_environments(FIXTURE_CDK_JSON)
     assert (environments["dev"].system_log_level, environments["prod"].system_log_level) == ("INFO", "WARN")
     rows = {p.name: p for p in cost.environment_profiles(environments)}
     dev_fn = environments["dev"].function("sentiment")
@@ -174,22 +175,22 @@ def test_every_judge_call_of_a_sample_is_priced() -> None:
 def test_cli_prints_sizing_then_judge_then_cost(capsys: pytest.CaptureFixture[str]) -> None:
     from stacks import judge_capacity
 
-    assert capacity.main(["--cdk-json", str(FIXTURE_CDK_JSON)]) == 0
+    assert capacity_cli.main(["--cdk-json", str(FIXTURE_CDK_JSON)]) == 0
     out = capsys.readouterr().out
     tables, costs = out.split("\n\nPrices: ", 1)
     sizing, judge = tables.split("\n\nJudge profile: ", 1)
     assert sizing == capacity.sizing_table()
     assert "Judge profile: " + judge == judge_capacity.judge_sizing_table()
-    profiles = cost.environment_profiles(capacity.shipped_environments(FIXTURE_CDK_JSON))
+    profiles = cost.environment_profiles(capacity_cli.shipped_environments(FIXTURE_CDK_JSON))
     costs, example = costs.split("\n\nJudge example ", 1)  # no configured judge: no caching table between
     assert "Prices: " + costs == cost.cost_table(profiles)
     assert "Judge example " + example == cost.example_caching_table() + "\n"
     assert [p.name for p in profiles] == ["dev.sentiment", "dev.gsm8k", "dev.code-tests", "dev.code-tests executor",
                                           "prod.sentiment", "prod.gsm8k", "seed handler, as prod.sentiment"]
-    capacity.main(["--cdk-json", str(FIXTURE_CDK_JSON), "--price", "logs_ingestion_per_gb=0"])
+    capacity_cli.main(["--cdk-json", str(FIXTURE_CDK_JSON), "--price", "logs_ingestion_per_gb=0"])
     assert "| 0 | " in capsys.readouterr().out
     with pytest.raises(SystemExit):
-        capacity.main(["--price", "nope=1"])
+        capacity_cli.main(["--price", "nope=1"])
 
 
 def test_estimate_matches_a_real_handler_run(monkeypatch, capsys) -> None:
@@ -218,6 +219,6 @@ def test_estimate_matches_a_real_handler_run(monkeypatch, capsys) -> None:
 
 
 def test_readme_cost_table_comes_from_the_model() -> None:
-    text = (capacity.ROOT / "README.md").read_text(encoding="utf-8")
-    table = cost.cost_table(cost.environment_profiles(capacity.shipped_environments(FIXTURE_CDK_JSON)))
+    text = (capacity_cli.ROOT / "README.md").read_text(encoding="utf-8")
+    table = cost.cost_table(cost.environment_profiles(capacity_cli.shipped_environments(FIXTURE_CDK_JSON)))
     assert table in text, "README cost table differs from `python -m stacks.capacity`"

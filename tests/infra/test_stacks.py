@@ -366,7 +366,8 @@ def test_one_asset_per_function_kind(synth: Any) -> None:
 
 def test_each_kind_bundles_only_its_own_packages(tmp_path: Any) -> None:
     from stacks.app_builder import LAMBDAS_DIR
-    from stacks.reward_functions.bundling import LocalPipBundling, function_kind_code_options
+    from stacks.bundling import LocalPipBundling
+    from stacks.lambda_plumbing import function_kind_code_options
 
     options = function_kind_code_options(LAMBDAS_DIR)
     assert "rlaif" in options["rlvr"]["exclude"] and "rlvr" in options["rlaif"]["exclude"]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from stacks import capacity
+from stacks.capacity import cli as capacity_cli
 from stacks.config import parse_environments
 from stacks.environment_sizing import environment_table
 
@@ -94,5 +95,5 @@ def test_the_environment_table_shows_rate_concurrency_and_judge_quota_use(tmp_pa
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert capacity.main(["-c", "env=judge", "--cdk-json", str(cdk_json)]) == 0
+        assert capacity_cli.main(["-c", "env=judge", "--cdk-json", str(cdk_json)]) == 0
     assert out.getvalue().strip() == table

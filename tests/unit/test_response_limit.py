@@ -51,7 +51,7 @@ def handler_313(monkeypatch):
 
 def test_the_stacks_runtime_writes_non_ascii_as_utf8():
     """The claim below holds on the runtime the stack deploys (python3.13)."""
-    from stacks.reward_functions.bundling import LAMBDA_RUNTIME
+    from stacks.lambda_plumbing import LAMBDA_RUNTIME
 
     assert not contract.runtime_escapes_non_ascii({names.ENV_LAMBDA_EXECUTION_ENV: f"AWS_Lambda_{LAMBDA_RUNTIME.name}"})
     assert contract.runtime_escapes_non_ascii({names.ENV_LAMBDA_EXECUTION_ENV: "AWS_Lambda_python3.11"})

@@ -1,7 +1,8 @@
-"""Docker-free, reproducible bundling of the Lambda assets: one asset per function kind.
+"""Docker-free, reproducible bundling of the Lambda assets (the mechanism behind
+``stacks.lambda_plumbing.asset_code_options``).
 
 Each asset (``stacks.lambda_assets.ASSETS``: one per function kind in
-``reward_kit.kinds.FUNCTION_KINDS``) ships only the top-level packages of ``lambdas/`` it
+``reward_kit.kinds.FUNCTION_KINDS``, one per other component with a runtime) ships only the top-level packages of ``lambdas/`` it
 imports (``reward_kit`` plus its own entry point: the rlvr asset holds no ``rlaif/``). They
 are copied as they are, and the asset's lock file (``lambdas/locks/<asset>.txt``, written by
 ``make lock``: every transitive package pinned, with hashes) is installed next to them with
@@ -31,13 +32,9 @@ from typing import Any, Sequence
 
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
-from aws_cdk import aws_lambda as lambda_
 
-from reward_kit.kinds import FUNCTION_KINDS
-from stacks.lambda_assets import ASSETS, LAMBDA_PYTHON_VERSION, PIP_PLATFORMS, LambdaAsset
+from stacks.lambda_assets import LAMBDA_PYTHON_VERSION, PIP_PLATFORMS
 
-LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_13
-LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
 # Every bundled file's mtime (the zip format's earliest date, as the CDK CLI's zips use).
 FIXED_MTIME = 315532800  # 1980-01-01T00:00:00Z
 
@@ -194,13 +191,3 @@ def bundled_code_options(source_dir: Path, packages: Sequence[str] | None = None
         "asset_hash_type": AssetHashType.OUTPUT,
         "exclude": exclude,
     }
-
-
-def asset_code_options(source_dir: Path, asset: LambdaAsset) -> dict[str, Any]:
-    """``Code.from_asset`` options of one asset: its packages and its lock."""
-    return bundled_code_options(source_dir, asset.packages, None if asset.requirements is None else asset.lock_path)
-
-
-def function_kind_code_options(source_dir: Path) -> dict[str, dict[str, Any]]:
-    """Function kind -> its ``Code.from_asset`` options: one asset per kind, holding only its packages."""
-    return {name: asset_code_options(source_dir, ASSETS[name]) for name in ASSETS if name in FUNCTION_KINDS}
