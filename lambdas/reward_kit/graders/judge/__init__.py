@@ -1,6 +1,6 @@
 """``judge`` grader (RLAIF): a Bedrock model scores the response against a rubric.
 
-Spec keys (validated in ``reward_kit.spec``): ``rubric`` (required), ``criteria``
+Spec keys (validated by ``spec.validate``): ``rubric`` (required), ``criteria``
 ({name: description} or {name: {"description", "weight"}}), ``max_score`` (default 10),
 ``include_reference`` (default true), ``include_prompt`` (default true), ``max_tokens``
 (512), ``temperature`` (0), ``max_response_chars`` (20000: the response, the reference and
@@ -41,10 +41,10 @@ retries, or a configuration error such as AccessDenied, which is logged once per
 at ERROR), ``judge_unparseable``, ``judge_timeout`` (the deadline came first; see
 ``reward_kit.deadline``).
 
-Modules: ``prompt`` (the request, tag neutralization; pure), ``reply`` (parsing, failure
-reasons; pure), ``config`` (the model, concurrency and caching from the environment),
-``client`` (the Bedrock client, retries, the deadline), ``grader`` (de-duplication, the result
-cache, prompt-caching groups, the ``Judge``). The CDK app imports only the pure modules; this
+Modules: ``spec`` (the spec's keys; pure), ``prompt`` (the request, tag neutralization;
+pure), ``reply`` (parsing, failure reasons; pure), ``config`` (the model, concurrency and
+caching from the environment), ``client`` (the Bedrock client, retries, the deadline),
+``grader`` (de-duplication, the result cache, prompt-caching groups, the ``Judge``). The CDK app imports only the pure modules; this
 package loads the others when a name from them is first used.
 
 Statistics for the runtime's EMF metrics go to the batch's ``JudgeStats``.
@@ -98,6 +98,7 @@ if TYPE_CHECKING:
         parse_reply,
         reply_text,
     )
+    from reward_kit.graders.judge.spec import validate
 
 __all__ = [
     "CONNECT_TIMEOUT_SECONDS",
@@ -132,6 +133,7 @@ __all__ = [
     "silence_sdk_debug_logs",
     "system_prompt",
     "user_text",
+    "validate",
 ]
 
 # Where each public name lives: importing one submodule (the CDK app imports ``prompt``) does
@@ -153,6 +155,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "lookalike_family", "max_request_chars", "neutralize", "response_text", "shared_text",
         "system_prompt", "user_text",
     ),
+    "spec": ("validate",),
     "reply": (
         "JUDGE_ERROR", "JUDGE_TIMEOUT", "JUDGE_UNPARSEABLE", "parse_reply", "reply_text",
     ),
