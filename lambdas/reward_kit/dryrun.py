@@ -30,7 +30,7 @@ import math
 import statistics
 import sys
 from collections import Counter
-from typing import Any, Iterable, Sequence, TextIO
+from typing import Any, Callable, Iterable, Sequence, TextIO
 
 from reward_kit.contract import failure_metric
 from reward_kit.graders.base import InfrastructureError
@@ -219,27 +219,43 @@ def render_report(
     w(f"samples: {n}\n")
     pct = f" ({100.0 * result.failed / n:.1f}%)" if n else ""
     w(f"failed:  {result.failed}{pct} (samples with a failure reason, see below)\n")
+    for key in [AGGREGATE, *result.dims]:
+        _render_dimension(result, key, bins, w)
+    _render_failures(result, w)
+    if result.judge.calls:
+        _render_judge(result.judge, w)
+    if result.invalid_lines:
+        w("\nlines that are not JSON:\n")
+        for lineno, error in result.invalid_lines[:MAX_LISTED_LINES]:
+            w(f"  line {lineno}: {error}\n")
+        if len(result.invalid_lines) > MAX_LISTED_LINES:
+            w(f"  ... and {len(result.invalid_lines) - MAX_LISTED_LINES} more\n")
 
+
+def _render_dimension(result: DryRunResult, key: str, bins: int, w: Callable[[str], Any]) -> None:
+    """One dimension's (or the aggregate's) statistics and histogram."""
+    lo, hi = result.lo, result.hi
+    values = result.values[key]
+    s = summarize(values)
+    if key != AGGREGATE and result.repeats_aggregate(key):
+        w(f"\n== {key} (n={s['count']}): same values as aggregate\n")
+        return
+    w(f"\n== {key} (n={s['count']})\n")
+    if not s["count"]:
+        return
+    w("  " + "  ".join(f"{k} {_fmt(s[k])}" for k in ("mean", "std", "min", "max")) + "\n")
+    w("  " + "  ".join(f"p{p} {_fmt(s[f'p{p}'])}" for p in PERCENTILES) + "\n")
     edges = [lo + (hi - lo) * i / bins for i in range(bins + 1)]
     edge = "{:+.2f}" if lo < 0 else "{:.2f}"
-    for key in [AGGREGATE, *result.dims]:
-        values = result.values[key]
-        s = summarize(values)
-        if key != AGGREGATE and result.repeats_aggregate(key):
-            w(f"\n== {key} (n={s['count']}): same values as aggregate\n")
-            continue
-        w(f"\n== {key} (n={s['count']})\n")
-        if not s["count"]:
-            continue
-        w("  " + "  ".join(f"{k} {_fmt(s[k])}" for k in ("mean", "std", "min", "max")) + "\n")
-        w("  " + "  ".join(f"p{p} {_fmt(s[f'p{p}'])}" for p in PERCENTILES) + "\n")
-        counts = histogram(values, lo, hi, bins)
-        peak = max(counts) or 1
-        for i, c in enumerate(counts):
-            close = "]" if i == bins - 1 else ")"
-            bar = "#" * (math.ceil(BAR_WIDTH * c / peak) if c else 0)
-            w(f"  [{edge.format(edges[i])}, {edge.format(edges[i + 1])}{close} {c:>6} {bar}\n".replace(" \n", "\n"))
+    counts = histogram(values, lo, hi, bins)
+    peak = max(counts) or 1
+    for i, c in enumerate(counts):
+        close = "]" if i == bins - 1 else ")"
+        bar = "#" * (math.ceil(BAR_WIDTH * c / peak) if c else 0)
+        w(f"  [{edge.format(edges[i])}, {edge.format(edges[i + 1])}{close} {c:>6} {bar}\n".replace(" \n", "\n"))
 
+
+def _render_failures(result: DryRunResult, w: Callable[[str], Any]) -> None:
     w("\nfailure reasons:\n")
     failures = result.failures
     if not failures:
@@ -249,24 +265,19 @@ def render_report(
         shown = ",".join(str(x) for x in lines[:MAX_LISTED_LINES])
         more = ",..." if len(lines) > MAX_LISTED_LINES else ""
         w(f"  {reason:<24} {count:>6}  lines {shown}{more}\n")
-    judge = result.judge
-    if judge.calls:
-        # Rounded up: these are the numbers to configure, and the quota check wants no shortfall.
-        # Every input token: Bedrock's inputTokens leaves out what was read from or written to the cache.
-        input_per_call = math.ceil(judge.total_input_tokens / judge.calls)
-        output_per_call = math.ceil(judge.output_tokens / judge.calls)
-        w(f"\njudge: {judge.calls} calls ({judge.deduplicated} samples de-duplicated), "
-          f"{judge.total_input_tokens} input + {judge.output_tokens} output tokens, per call "
-          f"{input_per_call} input + {output_per_call} output "
-          f"(set judge_input_tokens_per_call: {input_per_call} and judge_output_tokens_per_call: "
-          f"{output_per_call} in cdk.json to size against Bedrock quotas and price the judge)\n")
-        w(judge_caching_line(judge))
-    if result.invalid_lines:
-        w("\nlines that are not JSON:\n")
-        for lineno, error in result.invalid_lines[:MAX_LISTED_LINES]:
-            w(f"  line {lineno}: {error}\n")
-        if len(result.invalid_lines) > MAX_LISTED_LINES:
-            w(f"  ... and {len(result.invalid_lines) - MAX_LISTED_LINES} more\n")
+
+
+def _render_judge(judge: JudgeStats, w: Callable[[str], Any]) -> None:
+    # Rounded up: these are the numbers to configure, and the quota check wants no shortfall.
+    # Every input token: Bedrock's inputTokens leaves out what was read from or written to the cache.
+    input_per_call = math.ceil(judge.total_input_tokens / judge.calls)
+    output_per_call = math.ceil(judge.output_tokens / judge.calls)
+    w(f"\njudge: {judge.calls} calls ({judge.deduplicated} samples de-duplicated), "
+      f"{judge.total_input_tokens} input + {judge.output_tokens} output tokens, per call "
+      f"{input_per_call} input + {output_per_call} output "
+      f"(set judge_input_tokens_per_call: {input_per_call} and judge_output_tokens_per_call: "
+      f"{output_per_call} in cdk.json to size against Bedrock quotas and price the judge)\n")
+    w(judge_caching_line(judge))
 
 
 def judge_caching_line(judge: JudgeStats) -> str:

@@ -529,30 +529,34 @@ class _Session:
             results = self.execute(runs)
             if results is None:
                 return [EXECUTOR_ERROR] * suite.size
-            for run_keys, run in zip(keys, results):
-                calls = run.get("calls")
-                calls = calls if isinstance(calls, list) and len(calls) == len(run_keys) else (
-                    [{"status": _failure(run.get("status"))}] * len(run_keys))
-                for key, answer in zip(run_keys, calls):
-                    if isinstance(answer, dict) and answer.get("status") != "not_run":
-                        memo[key] = answer
+            _remember(memo, keys, results)
         unresolved_status = DEADLINE if out_of_time or current.aborted == "deadline" else CRASH
-        statuses = []
-        for unit in suite.replay.units:
-            state = current.units.get(unit)
-            if state is not None and state.unresolved:
-                statuses.append(unresolved_status)
-            elif state is not None and state.failure is not None:
-                statuses.append(_failure(state.failure))
-            elif state is None or not state.executed:
-                aborted = current.aborted
-                statuses.append(unresolved_status if aborted in ("unresolved", "deadline")
-                                else _failure(aborted) if aborted not in (None, WRONG_ANSWER) else WRONG_ANSWER)
-            elif state.passed == state.executed:
-                statuses.append(PASSED)
-            else:
-                statuses.append(WRONG_ANSWER)
-        return statuses
+        return [_unit_status(current.units.get(unit), current.aborted, unresolved_status)
+                for unit in suite.replay.units]
+
+
+def _remember(memo: dict[str, dict[str, Any]], keys: list[list[str]], results: list[dict[str, Any]]) -> None:
+    """Keep each call's answer for the next round (calls the executor did not run stay unknown)."""
+    for run_keys, run in zip(keys, results):
+        calls = run.get("calls")
+        calls = calls if isinstance(calls, list) and len(calls) == len(run_keys) else (
+            [{"status": _failure(run.get("status"))}] * len(run_keys))
+        for key, answer in zip(run_keys, calls):
+            if isinstance(answer, dict) and answer.get("status") != "not_run":
+                memo[key] = answer
+
+
+def _unit_status(state: Any, aborted: str | None, unresolved_status: str) -> str:
+    """One test unit's status after the last round (``state``: its code_replay.UnitResult)."""
+    if state is not None and state.unresolved:
+        return unresolved_status
+    if state is not None and state.failure is not None:
+        return _failure(state.failure)
+    if state is None or not state.executed:
+        if aborted in ("unresolved", "deadline"):
+            return unresolved_status
+        return _failure(aborted) if aborted not in (None, WRONG_ANSWER) else WRONG_ANSWER
+    return PASSED if state.passed == state.executed else WRONG_ANSWER
 
 
 def _phases(runs: list[dict[str, Any]]) -> int:
