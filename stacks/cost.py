@@ -365,7 +365,7 @@ def example_profiles(models: Sequence[str] = EXAMPLE_MODELS,
     """The README's judge example at a few prompt + reference sizes, per model: 1 sample per
     invocation, its system prompt as the spec makes it, ``EXAMPLE_RESPONSE_TOKENS`` of
     response and ``EXAMPLE_OUTPUT_TOKENS`` of reply."""
-    from reward_kit.graders.judge import system_prompt
+    from reward_kit.graders.judge.prompt import system_prompt
     from reward_kit.spec import validate_spec
     from stacks import judge_capacity
 
@@ -388,7 +388,7 @@ def example_profiles(models: Sequence[str] = EXAMPLE_MODELS,
 
 def example_caching_table(prices: Prices = PRICES) -> str:
     """The README's judge example without and with prompt caching (markdown)."""
-    from reward_kit.graders.judge import system_prompt
+    from reward_kit.graders.judge.prompt import system_prompt
     from reward_kit.spec import validate_spec
 
     system_chars = len(system_prompt(validate_spec(EXAMPLE_JUDGE_SPEC)))

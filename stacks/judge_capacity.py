@@ -98,7 +98,7 @@ class JudgeTokens:
 
 def estimate_input_tokens_per_call(spec: Mapping[str, Any]) -> int:
     """Upper-bound input tokens of one call of a validated judge spec: its largest request."""
-    from reward_kit.graders.judge import max_request_chars  # pure; imports no AWS SDK
+    from reward_kit.graders.judge.prompt import max_request_chars  # pure; imports no AWS SDK
 
     return math.ceil(max_request_chars(spec) / CHARS_PER_TOKEN)
 
@@ -140,7 +140,7 @@ def cached_tokens_per_call(judge: Mapping[str, Any], model_id: str, input_tokens
     checkpoint counts. The placement uses the judge's own rule on characters, taking
     ``CHARS_PER_TOKEN`` characters a token."""
     from reward_kit import judge_prompt_cache as prompt_cache
-    from reward_kit.graders.judge import system_prompt
+    from reward_kit.graders.judge.prompt import system_prompt
 
     support = prompt_cache.support_for(model_id, min_tokens_override)
     if support is None:

@@ -261,6 +261,8 @@ class FakeAws:
 
     def invoke(self, fn: Function, version: Version, payload: bytes, invoked_arn: str) -> tuple[bytes, str | None]:
         handler = fn.override or _load_handler(version.handler)
+        if fn.override is None:
+            _enter_sandbox(version.handler, (fn.name, version.number))
         try:
             event = json.loads(payload or b"{}")
         except ValueError as exc:
@@ -395,6 +397,8 @@ class _ApiError(Exception):
 
 
 _HANDLERS: dict[str, Handler] = {}
+# Handler path -> the (function, version) whose sandbox its module last played.
+_SANDBOXES: dict[str, tuple[str, str]] = {}
 
 
 def _load_handler(dotted: str) -> Handler:
@@ -405,6 +409,17 @@ def _load_handler(dotted: str) -> Handler:
         module, _, name = dotted.rpartition(".")
         _HANDLERS[dotted] = getattr(importlib.import_module(module), name)
     return _HANDLERS[dotted]
+
+
+def _enter_sandbox(dotted: str, sandbox: tuple[str, str]) -> None:
+    """Every function version has its own Lambda sandbox, and a reward runtime reads its
+    environment once per cold start: the handler module shared here by several functions
+    starts cold when it serves another function or version than last time."""
+    if _SANDBOXES.get(dotted) != sandbox:
+        runtime = getattr(sys.modules.get(dotted.rpartition(".")[0]), "runtime", None)
+        if runtime is not None:
+            runtime.scorers.clear()
+        _SANDBOXES[dotted] = sandbox
 
 
 def synthesize(env_name: str, context: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:

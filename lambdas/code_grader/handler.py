@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from reward_kit.lambda_runtime import RewardRuntime
 
-runtime = RewardRuntime(kind="code")
+runtime = RewardRuntime(function_kind="code")
 get_scorer = runtime.get_scorer
 handler = runtime.handler
 

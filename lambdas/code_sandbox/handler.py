@@ -161,39 +161,46 @@ def _parse(request: Any) -> dict[str, Any]:
     program, prelude = request.get("program"), request.get("prelude", "")
     if not isinstance(program, str) or not isinstance(prelude, str):
         raise InvalidRequest("program and prelude must be strings")
-    raw = request.get("limits", {})
-    if not isinstance(raw, dict):
-        raise InvalidRequest("limits must be an object")
-    seconds = _number(raw.get("seconds", 2.0), "limits.seconds", 0.001, 900.0)
-    memory_mb = int(_number(raw.get("memory_mb", 256), "limits.memory_mb", 16, 10_240))
-    output_bytes = int(_number(raw.get("output_bytes", 65_536), "limits.output_bytes", 1, 5_000_000))
-    file_bytes = max(int(_number(raw.get("file_bytes", 1 << 20), "limits.file_bytes", 1, 1 << 30)), output_bytes + 1)
-    budget = _number(request.get("budget_seconds", seconds), "budget_seconds", 0.0, 900.0)
+    limits = _limits(request.get("limits", {}))
+    budget = _number(request.get("budget_seconds", limits.seconds), "budget_seconds", 0.0, 900.0)
     max_processes = request.get("max_processes")
     if max_processes is not None and not (type(max_processes) is int and 1 <= max_processes <= 64):
         raise InvalidRequest("max_processes must be an integer in 1..64")
     runs = request.get("runs")
     if not isinstance(runs, list) or not 0 < len(runs) <= MAX_RUNS:
         raise InvalidRequest(f"runs must be a list of 1..{MAX_RUNS} runs")
-    calls = 0
-    for run in runs:
-        if not isinstance(run, dict) or ("stdin" in run) == ("calls" in run):
-            raise InvalidRequest("each run has either stdin or calls")
-        if "stdin" in run and not isinstance(run["stdin"], str):
-            raise InvalidRequest("stdin must be a string")
-        if "calls" in run:
-            if not isinstance(run["calls"], list) or not run["calls"]:
-                raise InvalidRequest("calls must be a non-empty list")
-            for call in run["calls"]:
-                if not (isinstance(call, dict) and isinstance(call.get("function"), str)
-                        and isinstance(call.get("args", []), list) and isinstance(call.get("kwargs", {}), dict)):
-                    raise InvalidRequest("each call has a function name, args (list) and kwargs (object)")
-            calls += len(run["calls"])
-    if calls > MAX_CALLS:
+    if sum(_calls_in(run) for run in runs) > MAX_CALLS:
         raise InvalidRequest(f"at most {MAX_CALLS} calls per request")
-    limits = runner.Limits(seconds=seconds, memory_mb=memory_mb, output_bytes=output_bytes, file_bytes=file_bytes)
     return {"program": program, "prelude": prelude, "limits": limits, "budget_seconds": budget, "runs": runs,
             "max_processes": max_processes}
+
+
+def _limits(raw: Any) -> runner.Limits:
+    if not isinstance(raw, dict):
+        raise InvalidRequest("limits must be an object")
+    seconds = _number(raw.get("seconds", 2.0), "limits.seconds", 0.001, 900.0)
+    memory_mb = int(_number(raw.get("memory_mb", 256), "limits.memory_mb", 16, 10_240))
+    output_bytes = int(_number(raw.get("output_bytes", 65_536), "limits.output_bytes", 1, 5_000_000))
+    file_bytes = max(int(_number(raw.get("file_bytes", 1 << 20), "limits.file_bytes", 1, 1 << 30)), output_bytes + 1)
+    return runner.Limits(seconds=seconds, memory_mb=memory_mb, output_bytes=output_bytes, file_bytes=file_bytes)
+
+
+def _calls_in(run: Any) -> int:
+    """The calls of one valid run (0 for a stdin run); raises InvalidRequest for an invalid one."""
+    if not isinstance(run, dict) or ("stdin" in run) == ("calls" in run):
+        raise InvalidRequest("each run has either stdin or calls")
+    if "stdin" in run:
+        if not isinstance(run["stdin"], str):
+            raise InvalidRequest("stdin must be a string")
+        return 0
+    calls = run["calls"]
+    if not isinstance(calls, list) or not calls:
+        raise InvalidRequest("calls must be a non-empty list")
+    for call in calls:
+        if not (isinstance(call, dict) and isinstance(call.get("function"), str)
+                and isinstance(call.get("args", []), list) and isinstance(call.get("kwargs", {}), dict)):
+            raise InvalidRequest("each call has a function name, args (list) and kwargs (object)")
+    return len(calls)
 
 
 def _number(value: Any, name: str, low: float, high: float) -> float:

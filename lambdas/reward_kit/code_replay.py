@@ -247,22 +247,13 @@ def compile_suite(source: str, entry_point: str | None) -> ReplaySuite | None:
                       if isinstance(node, ast.FunctionDef) and node.name.startswith("test") and not node.args.args)
     has_check = any(isinstance(node, ast.FunctionDef) and node.name == "check" and node.args.args
                     for node in module.body)
-    calls_check = any(isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
-                      and isinstance(node.value.func, ast.Name) and node.value.func.id == "check"
-                      for node in module.body)
+    calls_check = any(_calls_named(node, "check") for node in module.body)
     check_entry = entry_point if has_check and not calls_check else None
     if has_check and not calls_check and not entry_point:
         return None  # check(candidate) with nothing to call it with
     rewriter = _RewriteAsserts()
     module = ast.fix_missing_locations(rewriter.visit(module))
-    in_functions: set[Any] = set()
-    for node in module.body:
-        if isinstance(node, ast.FunctionDef) and node.name in functions:
-            in_functions |= {n.args[0].value for n in ast.walk(node) if isinstance(n, ast.Call)
-                             and isinstance(n.func, ast.Name) and n.func.id == CHECK
-                             and isinstance(n.args[0], ast.Constant)}
-    units = tuple([f"a{i}" for i in range(1, rewriter.asserts + 1) if f"a{i}" not in in_functions]
-                  + [f"f:{name}" for name in functions])
+    units = _units(module, functions, rewriter.asserts)
     if not units:
         return None
     try:
@@ -270,6 +261,24 @@ def compile_suite(source: str, entry_point: str | None) -> ReplaySuite | None:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     return ReplaySuite(code, units, functions, check_entry)
+
+
+def _calls_named(node: ast.stmt, name: str) -> bool:
+    """A module-level statement that is a call of ``name`` (``check(candidate)``)."""
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name) and node.value.func.id == name)
+
+
+def _units(module: ast.Module, functions: tuple[str, ...], asserts: int) -> tuple[str, ...]:
+    """The top-level asserts (those not inside a test function), then the test functions."""
+    in_functions: set[Any] = set()
+    for node in module.body:
+        if isinstance(node, ast.FunctionDef) and node.name in functions:
+            in_functions |= {n.args[0].value for n in ast.walk(node) if isinstance(n, ast.Call)
+                             and isinstance(n.func, ast.Name) and n.func.id == CHECK
+                             and isinstance(n.args[0], ast.Constant)}
+    return tuple([f"a{i}" for i in range(1, asserts + 1) if f"a{i}" not in in_functions]
+                 + [f"f:{name}" for name in functions])
 
 
 # --- one replay ---------------------------------------------------------------------------------
@@ -362,8 +371,24 @@ class Round:
         if self._unit is None:
             result.executed += 1
         calls_before = self._calls_since_check
+        verdict = self._verdict(thunk, result)
+        if self._failed_status is not None:
+            result.failure = result.failure or self._failed_status
+            verdict = False if verdict is not None else None
+        self._pending_mark = False
+        self._program_raised = False
+        self._failed_status = None
+        if self._unit is None:
+            result.calls += self._calls_since_check
+        involved = self._calls_since_check > 0 or calls_before > 0
+        self._calls_since_check = 0
+        self.group += 1
+        self._count(result, verdict, involved)
+
+    def _verdict(self, thunk: Callable[[], Any], result: UnitResult) -> bool | None:
+        """The assert's outcome: True, False, or None when an unknown answer took part."""
         try:
-            verdict = bool(thunk())
+            verdict: bool | None = bool(thunk())
         except _Unresolved:
             verdict = None
         except _ProgramFailed as exc:
@@ -377,17 +402,9 @@ class Round:
                 result.failure = result.failure or "crash"
         if self._pending_mark and verdict is not None:
             verdict = None  # an unknown took part (in the assert, or since the previous one)
-        if self._failed_status is not None:
-            result.failure = result.failure or self._failed_status
-            verdict = False if verdict is not None else None
-        self._pending_mark = False
-        self._program_raised = False
-        self._failed_status = None
-        if self._unit is None:
-            result.calls += self._calls_since_check
-        involved = self._calls_since_check > 0 or calls_before > 0
-        self._calls_since_check = 0
-        self.group += 1
+        return verdict
+
+    def _count(self, result: UnitResult, verdict: bool | None, involved: bool) -> None:
         if verdict is None:
             result.unresolved = True
         elif self._unit is not None:  # an assert inside a test function: it stops the function

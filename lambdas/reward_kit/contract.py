@@ -234,22 +234,9 @@ def parse_sample(
     """
     if not isinstance(sample, dict):
         return ParsedSample(position, f"missing-id-{position}", failure=NOT_AN_OBJECT)
-
-    sample_id = sample.get("id")
-    if sample_id is None:
-        # AWS's notebooks send task_id and no id; their sample Lambda echoes it as the id.
-        sample_id = sample.get("task_id")
-        if sample_id is None:
-            if "id" in sample:  # "id": null
-                return ParsedSample(position, f"invalid-id-{position}", failure=INVALID_ID)
-            return ParsedSample(position, f"missing-id-{position}", failure=MISSING_ID)
-    # bool is an int subclass; floats do not round-trip as ids; "" cannot be matched.
-    if not ((isinstance(sample_id, str) and sample_id) or (isinstance(sample_id, int) and not isinstance(sample_id, bool))):
-        return ParsedSample(position, f"invalid-id-{position}", failure=INVALID_ID)
-    if type(sample_id) is str and not sample_id.isascii() and not _utf8_encodable(sample_id):
-        # A lone surrogate ("\ud800" in the request): the runtime's UTF-8 response could not
-        # carry it and the whole invocation would fail after the handler returned.
-        return ParsedSample(position, f"invalid-id-{position}", failure=INVALID_ID)
+    sample_id = _sample_id(sample, position)
+    if isinstance(sample_id, ParsedSample):
+        return sample_id
 
     metadata = sample.get("metadata")
     if not isinstance(metadata, dict):
@@ -260,31 +247,10 @@ def parse_sample(
     if messages is None:
         parsed.failure = MISSING_MESSAGES
         return parsed
-    if not isinstance(messages, list):
+    final_message, prompt_message = _final_and_prompt(messages)
+    if final_message is _INVALID:
         parsed.failure = INVALID_MESSAGES
         return parsed
-
-    final_message = None
-    # The last user message so far, and the one before the final assistant message. Only
-    # references are kept here: the prompt's text is built below, and only with_prompt.
-    last_user = prompt_message = None
-    for message in messages:
-        if not isinstance(message, dict):
-            parsed.failure = INVALID_MESSAGES
-            return parsed
-        role = message.get("role")
-        if role in ASSISTANT_ROLES:
-            final_message = message
-            prompt_message = last_user
-        elif role == USER_ROLE:
-            last_user = message
-        elif type(role) is str and role not in _OTHER_ROLES:
-            folded = role.strip().lower()  # " Assistant ", "USER" and the like
-            if folded in ASSISTANT_ROLES:
-                final_message = message
-                prompt_message = last_user
-            elif folded == USER_ROLE:
-                last_user = message
     if final_message is None:
         parsed.failure = NO_ASSISTANT_MESSAGE
         return parsed
@@ -307,6 +273,63 @@ def parse_sample(
             return parsed
     parsed.reference = reference
     return parsed
+
+
+def _sample_id(sample: dict[str, Any], position: int) -> Any:
+    """The sample's id, or the ParsedSample of a missing or invalid one."""
+    sample_id = sample.get("id")
+    if sample_id is None:
+        # AWS's notebooks send task_id and no id; their sample Lambda echoes it as the id.
+        sample_id = sample.get("task_id")
+        if sample_id is None:
+            if "id" in sample:  # "id": null
+                return ParsedSample(position, f"invalid-id-{position}", failure=INVALID_ID)
+            return ParsedSample(position, f"missing-id-{position}", failure=MISSING_ID)
+    # bool is an int subclass; floats do not round-trip as ids; "" cannot be matched.
+    if not ((isinstance(sample_id, str) and sample_id) or (isinstance(sample_id, int) and not isinstance(sample_id, bool))):
+        return ParsedSample(position, f"invalid-id-{position}", failure=INVALID_ID)
+    if type(sample_id) is str and not sample_id.isascii() and not _utf8_encodable(sample_id):
+        # A lone surrogate ("\ud800" in the request): the runtime's UTF-8 response could not
+        # carry it and the whole invocation would fail after the handler returned.
+        return ParsedSample(position, f"invalid-id-{position}", failure=INVALID_ID)
+    return sample_id
+
+
+_INVALID: Any = object()  # _final_and_prompt: a message list that is not a list of objects
+
+
+def _final_and_prompt(messages: Any) -> tuple[Any, Any]:
+    """(the final assistant message, the last user message before it), None where there is
+    none; (_INVALID, None) when ``messages`` is not a list of objects. Only references are
+    kept: the prompt's text is built by the caller, and only with_prompt."""
+    if not isinstance(messages, list):
+        return _INVALID, None
+    final_message = last_user = prompt_message = None
+    for message in messages:
+        if not isinstance(message, dict):
+            return _INVALID, None
+        role = _role(message.get("role"))
+        if role == _ASSISTANT:
+            final_message = message
+            prompt_message = last_user
+        elif role == USER_ROLE:
+            last_user = message
+    return final_message, prompt_message
+
+
+_ASSISTANT = "assistant"  # _role's one word for every ASSISTANT_ROLES spelling
+
+
+def _role(role: Any) -> Any:
+    """USER_ROLE, _ASSISTANT, or the role as given (" Assistant ", "USER" and the like folded)."""
+    if role in ASSISTANT_ROLES:
+        return _ASSISTANT
+    if role == USER_ROLE or type(role) is not str or role in _OTHER_ROLES:
+        return role
+    folded = role.strip().lower()
+    if folded in ASSISTANT_ROLES:
+        return _ASSISTANT
+    return USER_ROLE if folded == USER_ROLE else role
 
 
 def content_text(content: Any) -> str | None:

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Mapping
 
 from . import names
 
-ENTRY_PREFIX = "criterion_"  # graders/judge.py: f"criterion_{name}"
+ENTRY_PREFIX = "criterion_"  # graders/judge/grader.py: f"criterion_{name}"
 
 
 def criterion_series(spec: Mapping[str, Any]) -> list[tuple[str, str]]:

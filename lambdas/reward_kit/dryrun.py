@@ -38,7 +38,7 @@ import sys
 import time
 from collections import Counter
 from contextlib import ExitStack
-from typing import Any, Iterable, Mapping, Sequence, TextIO
+from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 
 from reward_kit.contract import failure_metric
 from reward_kit.graders.base import InfrastructureError
@@ -240,27 +240,44 @@ def render_report(
     w(f"samples: {n}\n")
     pct = f" ({100.0 * result.failed / n:.1f}%)" if n else ""
     w(f"failed:  {result.failed}{pct} (samples with a failure reason, see below)\n")
+    for key in [AGGREGATE, *result.dims]:
+        _render_dimension(result, key, bins, w)
+    _render_failures(result, w)
+    render_judge(result, w)
+    w(judge_caching_line(result.judge))
+    _render_reference_key_hints(result, spec, w)
+    if result.invalid_lines:
+        w("\nlines that are not JSON:\n")
+        for lineno, error in result.invalid_lines[:MAX_LISTED_LINES]:
+            w(f"  line {lineno}: {error}\n")
+        if len(result.invalid_lines) > MAX_LISTED_LINES:
+            w(f"  ... and {len(result.invalid_lines) - MAX_LISTED_LINES} more\n")
 
+
+def _render_dimension(result: DryRunResult, key: str, bins: int, w: Callable[[str], Any]) -> None:
+    """One dimension's (or the aggregate's) statistics and histogram."""
+    lo, hi = result.lo, result.hi
+    values = result.values[key]
+    s = summarize(values)
+    if key != AGGREGATE and result.repeats_aggregate(key):
+        w(f"\n== {key} (n={s['count']}): same values as aggregate\n")
+        return
+    w(f"\n== {key} (n={s['count']})\n")
+    if not s["count"]:
+        return
+    w("  " + "  ".join(f"{k} {_fmt(s[k])}" for k in ("mean", "std", "min", "max")) + "\n")
+    w("  " + "  ".join(f"p{p} {_fmt(s[f'p{p}'])}" for p in PERCENTILES) + "\n")
     edges = [lo + (hi - lo) * i / bins for i in range(bins + 1)]
     edge = "{:+.2f}" if lo < 0 else "{:.2f}"
-    for key in [AGGREGATE, *result.dims]:
-        values = result.values[key]
-        s = summarize(values)
-        if key != AGGREGATE and result.repeats_aggregate(key):
-            w(f"\n== {key} (n={s['count']}): same values as aggregate\n")
-            continue
-        w(f"\n== {key} (n={s['count']})\n")
-        if not s["count"]:
-            continue
-        w("  " + "  ".join(f"{k} {_fmt(s[k])}" for k in ("mean", "std", "min", "max")) + "\n")
-        w("  " + "  ".join(f"p{p} {_fmt(s[f'p{p}'])}" for p in PERCENTILES) + "\n")
-        counts = histogram(values, lo, hi, bins)
-        peak = max(counts) or 1
-        for i, c in enumerate(counts):
-            close = "]" if i == bins - 1 else ")"
-            bar = "#" * (math.ceil(BAR_WIDTH * c / peak) if c else 0)
-            w(f"  [{edge.format(edges[i])}, {edge.format(edges[i + 1])}{close} {c:>6} {bar}\n".replace(" \n", "\n"))
+    counts = histogram(values, lo, hi, bins)
+    peak = max(counts) or 1
+    for i, c in enumerate(counts):
+        close = "]" if i == bins - 1 else ")"
+        bar = "#" * (math.ceil(BAR_WIDTH * c / peak) if c else 0)
+        w(f"  [{edge.format(edges[i])}, {edge.format(edges[i + 1])}{close} {c:>6} {bar}\n".replace(" \n", "\n"))
 
+
+def _render_failures(result: DryRunResult, w: Callable[[str], Any]) -> None:
     w("\nfailure reasons:\n")
     failures = result.failures
     if not failures:
@@ -270,20 +287,6 @@ def render_report(
         shown = ",".join(str(x) for x in lines[:MAX_LISTED_LINES])
         more = ",..." if len(lines) > MAX_LISTED_LINES else ""
         w(f"  {reason:<24} {count:>6}  lines {shown}{more}\n")
-    render_judge(result, w)
-    w(judge_caching_line(result.judge))
-    hints = reference_key_hints(result, spec)
-    if hints:
-        w("\nreferences without the spec's reference_key:\n")
-        for key, lines in sorted(hints.items()):
-            shown = ",".join(str(x) for x in lines[:MAX_LISTED_LINES]) + (",..." if len(lines) > MAX_LISTED_LINES else "")
-            w(f"  {INVALID_REFERENCE}: the reference object has no key {key!r} (reference_key): lines {shown}\n")
-    if result.invalid_lines:
-        w("\nlines that are not JSON:\n")
-        for lineno, error in result.invalid_lines[:MAX_LISTED_LINES]:
-            w(f"  line {lineno}: {error}\n")
-        if len(result.invalid_lines) > MAX_LISTED_LINES:
-            w(f"  ... and {len(result.invalid_lines) - MAX_LISTED_LINES} more\n")
 
 
 def judge_caching_line(judge: JudgeStats) -> str:
@@ -336,6 +339,15 @@ def _reference_keys(spec: Mapping[str, Any]) -> list[str]:
         if isinstance(component, Mapping):
             keys += _reference_keys(component)
     return keys
+
+
+def _render_reference_key_hints(result: DryRunResult, spec: Mapping[str, Any], w: Callable[[str], Any]) -> None:
+    hints = reference_key_hints(result, spec)
+    if hints:
+        w("\nreferences without the spec's reference_key:\n")
+        for key, lines in sorted(hints.items()):
+            shown = ",".join(str(x) for x in lines[:MAX_LISTED_LINES]) + (",..." if len(lines) > MAX_LISTED_LINES else "")
+            w(f"  {INVALID_REFERENCE}: the reference object has no key {key!r} (reference_key): lines {shown}\n")
 
 
 def reference_key_hints(result: DryRunResult, spec: Mapping[str, Any]) -> dict[str, list[int]]:

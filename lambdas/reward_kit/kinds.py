@@ -1,22 +1,25 @@
 """The one table of grader kinds, and the function kinds derived from what they need.
 
 Everything that depends on a grader kind reads ``GRADER_KINDS``: the spec validator (keys and
-validator), the grader registry (module), ``multi`` (which component's reason wins: the
-correctness graders'), and the CDK app (which function kind, handler, asset and permissions
-a spec needs). Adding a grader kind is one row here plus its own module.
+the module's ``validate``), the grader registry (the module's ``build``), ``multi`` (which
+component's reason wins: the correctness graders'), and the CDK app (which function kind,
+handler, asset and permissions a spec needs). Adding a grader kind is one row here plus its
+own module (``validate`` next to ``build``).
 
-Standard library only (imported at synth time and at cold start); validators and grader
-modules are named by string and imported when first used.
+Imported at synth time and at cold start, so the grader modules it names import only the
+standard library and reward_kit's own light modules at import time; each loads what is heavy
+(math-verify, jsonschema, boto3) when it first validates or builds. The judge package loads
+its Bedrock client only when its ``build`` is first used.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
-from functools import cache
+from types import ModuleType
 from typing import Any, Callable, Iterable, Mapping
 
 from reward_kit.contract import CODE_EXECUTOR_ERROR, MULTIPLE_ANSWERS, NO_ANSWER, NO_CODE
+from reward_kit.graders import code, json_schema, judge, label, math_equiv, multi, numeric, regex
 
 __all__ = [
     "FUNCTION_KINDS",
@@ -51,8 +54,7 @@ KindValidator = Callable[[str, Mapping[str, Any], dict[str, Any]], None]
 
 @dataclass(frozen=True)
 class GraderKind:
-    module: str  # importable module with build(validated_spec) -> Grader
-    validator: str  # "module:function", a KindValidator
+    module: ModuleType  # its build(validated_spec) -> Grader and validate, a KindValidator
     keys: tuple[str, ...]  # the kind's own spec keys (besides grader/name/description/format_score)
     grades_correctness: bool  # judges whether the answer is right, not how it is formatted
     needs: str = NEEDS_NOTHING
@@ -67,45 +69,51 @@ class GraderKind:
     # executor that cannot run at all fails the invocation instead).
     executor_failures: tuple[str, ...] = ()
 
+    @property
+    def validate(self) -> KindValidator:
+        validate: KindValidator = self.module.validate
+        return validate
+
+    @property
+    def build(self) -> Callable[[Mapping[str, Any]], Any]:
+        build: Callable[[Mapping[str, Any]], Any] = self.module.build
+        return build
+
 
 GRADER_KINDS: dict[str, GraderKind] = {
     # reference_key: the graders that read a reference answer (reward_kit.references).
     "label": GraderKind(
-        "reward_kit.graders.label", "reward_kit.spec:_label", ("labels", "aliases", "reference_key"), True,
+        label, ("labels", "aliases", "reference_key"), True,
         answer_failures=(NO_ANSWER, MULTIPLE_ANSWERS),
     ),
     "numeric": GraderKind(
-        "reward_kit.graders.numeric",
-        "reward_kit.spec:_numeric",
+        numeric,
         ("tolerance", "relative_tolerance", "reference_key"),
         True,
         answer_failures=(NO_ANSWER, MULTIPLE_ANSWERS),
     ),
     "math": GraderKind(
-        "reward_kit.graders.math_equiv", "reward_kit.spec:_math", ("timeout_seconds", "reference_key"), True,
+        math_equiv, ("timeout_seconds", "reference_key"), True,
         answer_failures=(NO_ANSWER, MULTIPLE_ANSWERS),
     ),
     "json_schema": GraderKind(
-        "reward_kit.graders.json_schema",
-        "reward_kit.spec:_json_schema",
+        json_schema,
         ("schema", "parse_score", "compare_reference", "reference_key"),
         True,
         answer_failures=(NO_ANSWER, MULTIPLE_ANSWERS),
     ),
     "regex": GraderKind(
-        "reward_kit.graders.regex", "reward_kit.spec:_regex", ("pattern", "flags", "target", "full_match"), False,
+        regex, ("pattern", "flags", "target", "full_match"), False,
         answer_failures=(NO_ANSWER,), reference_free=True,
     ),
     "multi": GraderKind(
-        "reward_kit.graders.multi",
-        "reward_kit.spec:_multi",
+        multi,
         ("graders", "weights", "gates", "length_penalty"),
         False,
         composite=True,
     ),
     "code": GraderKind(
-        "reward_kit.graders.code",
-        "reward_kit.spec:_code",
+        code,
         ("language", "timeout_seconds", "memory_mb", "max_output_bytes", "all_or_nothing", "reference_key",
          "prelude"),
         True,
@@ -114,8 +122,7 @@ GRADER_KINDS: dict[str, GraderKind] = {
         executor_failures=(CODE_EXECUTOR_ERROR,),
     ),
     "judge": GraderKind(
-        "reward_kit.graders.judge",
-        "reward_kit.spec:_judge",
+        judge,
         (
             "rubric",
             "criteria",
@@ -133,22 +140,15 @@ GRADER_KINDS: dict[str, GraderKind] = {
 }
 
 
-@cache
-def _resolve(reference: str) -> KindValidator:
-    module, _, name = reference.partition(":")
-    validator: KindValidator = getattr(importlib.import_module(module), name)
-    return validator
-
-
 def validator_for(kind: str) -> KindValidator:
-    return _resolve(GRADER_KINDS[kind].validator)
+    return GRADER_KINDS[kind].validate
 
 
 def spec_needs(spec: Mapping[str, Any]) -> frozenset[str]:
     """What a validated spec needs from the platform, components of a composite included."""
-    kind = GRADER_KINDS[spec["grader"]]
-    needs = {kind.needs}
-    if kind.composite:
+    grader_kind = GRADER_KINDS[spec["grader"]]
+    needs = {grader_kind.needs}
+    if grader_kind.composite:
         for component in spec["graders"].values():
             needs |= spec_needs(component)
     return frozenset(needs)
@@ -180,4 +180,4 @@ PLANNED_FUNCTION_KINDS: dict[str, str] = {}
 def function_kind_for(needs: Iterable[str]) -> str | None:
     """The function kind a spec with these needs runs in; None when no shipped kind serves them."""
     wanted = frozenset(needs)
-    return next((name for name, kind in FUNCTION_KINDS.items() if wanted <= kind.serves), None)
+    return next((name for name, function_kind in FUNCTION_KINDS.items() if wanted <= function_kind.serves), None)

@@ -59,15 +59,10 @@ from reward_kit.invocation_record import Metric, MetricSource, build_records, du
 from reward_kit.judge_stats import JudgeStats
 from reward_kit.kinds import function_kind_for, spec_needs
 from reward_kit.scoring import AGGREGATE, BatchResult, Scorer
-from reward_kit.settings import (
-    APPLICATION_LOG_LEVELS_KEEPING_THE_RECORD,
-    JUDGE_CACHE_ENTRIES,
-    JUDGE_MAX_CONCURRENCY,
-    JUDGE_PROMPT_CACHE_MIN_TOKENS,
-    JUDGE_PROMPT_CACHING,
-    RuntimeSettings,
-)
+from reward_kit.settings import APPLICATION_LOG_LEVELS_KEEPING_THE_RECORD, RuntimeSettings
 from reward_kit.spec import SPEC_HASH_CHARS, parse_spec_json, spec_hash
+
+_SCORER = "scorer"  # RewardRuntime.scorers' one key
 
 __all__ = [
     "Metric",
@@ -114,21 +109,22 @@ def deadline_from_context(context: Any, started: float | None = None) -> float |
 class RewardRuntime:
     """Logger, metrics and the cached Scorer of one reward Lambda entry point.
 
-    ``kind`` ("rlvr", "rlaif" or "code") only changes a cold-start warning: a function whose
-    spec implies another kind (an rlaif spec without a judge, an rlvr one with one, ...) is
+    ``function_kind`` ("rlvr", "rlaif" or "code": cdk.json's ``kind`` of a reward function, not a
+    spec's grader kind) only changes a cold-start warning: a function whose spec implies another
+    function kind (an rlaif spec without a judge, an rlvr one with one, ...) is
     probably misconfigured.
     """
 
-    def __init__(self, kind: str = "rlvr") -> None:
-        self.kind = kind
+    def __init__(self, function_kind: str = "rlvr") -> None:
+        self.function_kind = function_kind
         settings = RuntimeSettings.from_env()
         self.settings = settings
         self.service_name = settings.service_name
         self.logger = Logger(service=self.service_name, stream=_CurrentStdout())  # type: ignore[arg-type]  # write/flush suffice
         self.metrics = Metrics(namespace=settings.metrics_namespace, service=self.service_name)
-        # (settings that shape the Scorer) -> Scorer. Normally one entry for the container's
-        # life; keyed so that a changed environment (tests, local runs) is picked up.
-        self.scorers: dict[tuple[Any, ...], Scorer] = {}
+        # The Scorer, built from the environment on the first invocation (the environment of a
+        # Lambda sandbox never changes); empty it to build again (tests: helpers.fresh_handler).
+        self.scorers: dict[str, Scorer] = {}
         self.metric_sources: list[MetricSource] = []
         self.spec_hash: str | None = None  # of the cached Scorer's spec: the version description's hash
         self.criteria: list[tuple[str, str]] = []  # the cached Scorer's judge criteria series
@@ -151,31 +147,22 @@ class RewardRuntime:
     # --- scorer ---------------------------------------------------------------------------
 
     def get_scorer(self) -> Scorer:
-        """The Scorer for the current environment; raises SpecError for a bad REWARD_SPEC
-        (and JudgeConfigError for a judge spec without JUDGE_MODEL_ID)."""
-        settings = RuntimeSettings.from_env()
-        self.settings = settings
-        cache_key = (
-            settings.reward_spec,
-            settings.max_response_chars,
-            settings.judge_model_id,
-            os.environ.get(JUDGE_MAX_CONCURRENCY.env),  # range-checked by the judge when built
-            os.environ.get(JUDGE_CACHE_ENTRIES.env),
-            os.environ.get(JUDGE_PROMPT_CACHING.env),
-            os.environ.get(JUDGE_PROMPT_CACHE_MIN_TOKENS.env),
-        )
-        scorer = self.scorers.get(cache_key)
+        """The Scorer, built from the environment once per cold start; raises SpecError for a
+        bad REWARD_SPEC (and JudgeConfigError for a judge spec without JUDGE_MODEL_ID), again on
+        every invocation until the environment is fixed."""
+        scorer = self.scorers.get(_SCORER)
         if scorer is None:
+            settings = RuntimeSettings.from_env()
+            self.settings = settings
             spec = parse_spec_json(settings.reward_spec, key=names.ENV_REWARD_SPEC)
             scorer = Scorer(spec, max_response_chars=settings.max_response_chars)
             implied = function_kind_for(spec_needs(scorer.spec))
-            if implied != self.kind:
+            if implied != self.function_kind:
                 self.logger.warning(
-                    f"{self.kind} function with a spec for a {implied} function",
+                    f"{self.function_kind} function with a spec for a {implied} function",
                     extra={"grader": scorer.spec["grader"], "judge": scorer.calls_judge},
                 )
-            self.scorers.clear()
-            self.scorers[cache_key] = scorer
+            self.scorers[_SCORER] = scorer
             self.spec_hash = spec_hash(scorer.spec)
             self.criteria = criterion_series(scorer.spec)
             if scorer.isolated:

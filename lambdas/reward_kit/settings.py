@@ -55,6 +55,14 @@ class IntSetting:
             raise error(f"{self.env}: {text!r} is not {rule}")
         return value
 
+    def read_if_valid(self, environ: Mapping[str, str] | None = None) -> int | None:
+        """The value when it is set and valid, else None (whoever uses it reports the error)."""
+        text = (os.environ if environ is None else environ).get(self.env, "").strip()
+        try:
+            return self.read(environ) if text else None
+        except ValueError:
+            return None
+
 
 @dataclass(frozen=True)
 class BoolSetting:
@@ -138,7 +146,6 @@ class RuntimeSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RuntimeSettings:
         env = os.environ if environ is None else environ
-        concurrency = env.get(JUDGE_MAX_CONCURRENCY.env, "").strip()
         cache_entries = env.get(JUDGE_CACHE_ENTRIES.env, "").strip()
         min_tokens = env.get(JUDGE_PROMPT_CACHE_MIN_TOKENS.env, "").strip()
         return cls(
@@ -150,8 +157,8 @@ class RuntimeSettings:
             log_sample_text=env.get(LOG_SAMPLE_TEXT, "").strip().lower() == "true",
             max_response_chars=MAX_RESPONSE_CHARS.read(env),
             judge_model_id=JUDGE_MODEL_ID.read(env),
-            # Read (and range-checked) by the judge when it is built: its error type.
-            judge_max_concurrency=int(concurrency) if concurrency.isdigit() else None,
+            # Range-checked by the judge when it is built (its error type): one parser, IntSetting.read.
+            judge_max_concurrency=JUDGE_MAX_CONCURRENCY.read_if_valid(env),
             judge_cache_entries=int(cache_entries) if cache_entries.isdigit() else None,
             # Read (and checked) by the judge when it is built, like the two above.
             judge_prompt_caching=env.get(JUDGE_PROMPT_CACHING.env, "").strip().lower() != "false",

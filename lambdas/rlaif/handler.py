@@ -15,7 +15,7 @@ from __future__ import annotations
 from reward_kit.graders import judge
 from reward_kit.lambda_runtime import RewardRuntime
 
-runtime = RewardRuntime(kind="rlaif")
+runtime = RewardRuntime(function_kind="rlaif")
 get_scorer = runtime.get_scorer
 handler = runtime.handler
 judge.prepare_client()

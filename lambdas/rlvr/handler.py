@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from reward_kit.lambda_runtime import RewardRuntime
 
-runtime = RewardRuntime(kind="rlvr")
+runtime = RewardRuntime(function_kind="rlvr")
 get_scorer = runtime.get_scorer
 handler = runtime.handler
 

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Mapping
 
 from reward_kit import contract, kinds, names
 from reward_kit.contract import MULTIPLE_ANSWERS, NO_ANSWER, NO_CODE
-from reward_kit.graders.judge import JUDGE_ERROR, JUDGE_TIMEOUT, JUDGE_UNPARSEABLE  # stdlib-only at import
+from reward_kit.graders.judge.reply import JUDGE_ERROR, JUDGE_TIMEOUT, JUDGE_UNPARSEABLE  # pure, stdlib only
 from reward_kit.spec import output_range, reward_dimensions
 from stacks.config import RewardFunctionConfig
 

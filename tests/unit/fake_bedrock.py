@@ -34,6 +34,7 @@ def _bedrock_server():
 def bedrock(_bedrock_server, monkeypatch):
     """The fake Bedrock, reset, with boto3 pointed at it (dummy credentials, no retry sleeps)."""
     from reward_kit.graders import judge
+    from reward_kit.graders.judge import client as judge_client
 
     fake = _bedrock_server
     fake.reset()
@@ -49,7 +50,7 @@ def bedrock(_bedrock_server, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", fake.url)
     monkeypatch.setenv(names.ENV_JUDGE_MODEL_ID, MODEL_ID)
     # The judge's real backoff (up to seconds for throttling) is not what these tests check.
-    monkeypatch.setattr(judge, "RETRY_BASE_SECONDS", 0.0)
+    monkeypatch.setattr(judge_client, "RETRY_BASE_SECONDS", 0.0)
     judge.reset_logged_errors()
     try:
         yield fake

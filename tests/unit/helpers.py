@@ -72,9 +72,14 @@ def fresh_handler(module_name: str, spec: Mapping[str, Any], monkeypatch: pytest
     for var in (names.ENV_LOG_SAMPLE_TEXT, names.ENV_MAX_RESPONSE_CHARS, "POWERTOOLS_METRICS_DISABLED"):
         monkeypatch.delenv(var, raising=False)
     module = importlib.import_module(module_name)
-    module.runtime.scorers.clear()
-    module.runtime.metrics.clear_metrics()
+    cold_start(module)
     yield module
+    cold_start(module)
+
+
+def cold_start(module: ModuleType) -> None:
+    """Make the handler module's next invocation a cold start: the runtime reads its
+    environment once per cold start (a test that changes it calls this)."""
     module.runtime.scorers.clear()
     module.runtime.metrics.clear_metrics()
 

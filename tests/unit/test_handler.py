@@ -16,7 +16,7 @@ from reward_kit import names
 from reward_kit.contract import EventError
 from reward_kit.spec import SpecError, parse_spec_json, spec_hash
 
-from .helpers import LABEL_SPEC, fresh_handler, make_sample, metric_values, parse_lines, summary
+from .helpers import LABEL_SPEC, cold_start, fresh_handler, make_sample, metric_values, parse_lines, summary
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 SECRET_RESPONSE = "TOP-SECRET-RESPONSE-7f3a \\boxed{positive}"
@@ -110,6 +110,7 @@ def test_sample_text_is_logged_only_with_the_debug_flag(handler_module, capsys, 
     sample_lines = [r for r in logs if r["message"] == "sample text"]
     assert len(sample_lines) == 1 and sample_lines[0]["sample_id"] == "s-1"
     monkeypatch.setenv(names.ENV_LOG_SAMPLE_TEXT, "false")
+    cold_start(handler_module)
     _, out = run(handler_module, [secret_sample()], capsys)
     assert "TOP-SECRET-RESPONSE" not in out
 
@@ -226,11 +227,23 @@ def test_spec_is_built_once_per_environment(handler_module, capsys):
     assert handler_module.get_scorer() is first
 
 
+def test_the_environment_is_read_once_per_cold_start(handler_module, capsys, monkeypatch):
+    run(handler_module, [make_sample("a")], capsys)
+    first = handler_module.get_scorer()
+    monkeypatch.setenv(names.ENV_REWARD_SPEC, "{not json")  # a Lambda's environment never changes
+    outputs, _ = run(handler_module, [make_sample("b")], capsys)
+    assert handler_module.get_scorer() is first and len(outputs) == 1
+    cold_start(handler_module)
+    with pytest.raises(SpecError, match=r"^REWARD_SPEC: not valid JSON"):
+        handler_module.handler([], None)
+
+
 def test_max_response_chars_from_environment(handler_module, capsys, monkeypatch):
     monkeypatch.setenv(names.ENV_MAX_RESPONSE_CHARS, "20")
     outputs, _ = run(handler_module, [make_sample("long", "\\boxed{positive}" + " " * 10)], capsys)
     assert outputs[0]["metrics_list"][-1]["name"] == "failure_response_too_long"
     monkeypatch.setenv(names.ENV_MAX_RESPONSE_CHARS, "lots")
+    cold_start(handler_module)
     with pytest.raises(ValueError, match="REWARD_MAX_RESPONSE_CHARS: 'lots' is not a positive integer"):
         handler_module.handler([], None)
 

@@ -16,6 +16,7 @@ import pytest
 from reward_kit import names
 from reward_kit.graders import build_grader, judge
 from reward_kit.graders.base import GradeInput
+from reward_kit.graders.judge import client as judge_client
 from reward_kit.scoring import AGGREGATE, Scorer
 from reward_kit.spec import validate_spec
 
@@ -259,8 +260,8 @@ def test_client_is_cached_with_standard_retries_timeouts_and_a_big_enough_pool(b
     monkeypatch.setenv(names.ENV_JUDGE_MAX_CONCURRENCY, "32")
     grader = build_grader(validate_spec(SPEC))
     assert grader.concurrency == 32
-    client = judge._client(grader.concurrency)
-    assert judge._client(grader.concurrency) is client
+    client = judge_client._client(grader.concurrency)
+    assert judge_client._client(grader.concurrency) is client
     config = client.meta.config
     # botocore makes one attempt per call: the judge retries, bounded by the deadline.
     assert config.retries == {"mode": "standard", "total_max_attempts": 1}

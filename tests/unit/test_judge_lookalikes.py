@@ -11,6 +11,7 @@ import unicodedata
 import pytest
 
 from reward_kit.graders import judge
+from reward_kit.graders.judge import prompt as judge_prompt
 
 
 def rule_family(char: str) -> str | None:
@@ -92,7 +93,7 @@ def test_the_grader_and_the_rule_agree_on_every_character():
     assert disagree == []
     # The '<' scan is built below this code point: no less-than sign lies above it but the
     # tag character, which is scanned for on its own.
-    assert [c for c in FAMILIES["<"] if ord(c) >= judge._FAMILY_SCAN_END] == ["\U000e003c"]
+    assert [c for c in FAMILIES["<"] if ord(c) >= judge_prompt._FAMILY_SCAN_END] == ["\U000e003c"]
 
 
 def test_tag_characters_read_as_the_ascii_they_smuggle():
@@ -112,7 +113,7 @@ def test_any_non_alphanumeric_character_separates_the_words(category):
         c for c in ALL_CHARS
         if unicodedata.category(c) == category and c not in "<&"
         and rule_family(c) != "<"
-        and ord(c) not in judge._FOLD  # confusables of the tag names' letters (and of '<') are letters
+        and ord(c) not in judge_prompt._FOLD  # confusables of the tag names' letters (and of '<') are letters
         and not 0xE0020 <= ord(c) <= 0xE007E  # tag characters read as ASCII: their own test
         and not any(part.isalnum() for part in unicodedata.normalize("NFKD", c))
     ]

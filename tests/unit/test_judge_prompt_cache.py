@@ -18,6 +18,7 @@ from reward_kit import judge_prompt_cache as prompt_cache
 from reward_kit import names
 from reward_kit.graders import judge
 from reward_kit.graders.base import GradeInput
+from reward_kit.graders.judge import client as judge_client
 from reward_kit.judge_stats import JudgeStats
 from reward_kit.scoring import Scorer
 from reward_kit.settings import JUDGE_PROMPT_CACHING
@@ -222,8 +223,8 @@ def test_scores_are_the_same_with_caching_on_and_off(bedrock, monkeypatch):
 
 def test_an_old_botocore_gets_no_checkpoints(bedrock, monkeypatch):
     bedrock.responder = _score_reply
-    client = judge._client(16)
-    monkeypatch.setitem(judge._cache_point_support, id(client), False)
+    client = judge_client._client(16)
+    monkeypatch.setitem(judge_client._cache_point_support, id(client), False)
     result = Scorer(SPEC, concurrency=4).score_event(_groups(1, 3))
     assert not result.failures
     assert not any("cachePoint" in json.dumps(r["body"]) for r in bedrock.requests)

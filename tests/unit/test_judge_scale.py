@@ -24,6 +24,9 @@ import pytest
 from reward_kit import names
 from reward_kit.graders import judge
 from reward_kit.graders.base import GradeInput
+from reward_kit.graders.judge import client as judge_client
+from reward_kit.graders.judge import grader as judge_grader
+from reward_kit.graders.judge import prompt as judge_prompt
 from reward_kit.scoring import AGGREGATE, Scorer
 from reward_kit.spec import validate_spec
 
@@ -109,7 +112,7 @@ def test_no_attempt_starts_after_the_deadline(bedrock):
         return Error(429, "ThrottlingException")
 
     bedrock.responder = responder
-    judge._client(judge.DEFAULT_MAX_CONCURRENCY)  # built outside the measured call
+    judge_client._client(judge.DEFAULT_MAX_CONCURRENCY)  # built outside the measured call
     deadline = time.monotonic() + 3.0
     result = Scorer(SPEC).score_event([make_sample("a")], deadline=deadline)
     assert time.monotonic() < deadline + 0.5
@@ -120,7 +123,7 @@ def test_no_attempt_starts_after_the_deadline(bedrock):
 
 
 def test_a_retry_that_cannot_start_before_the_deadline_is_not_made(bedrock, monkeypatch):
-    monkeypatch.setattr(judge, "_backoff_seconds", lambda attempt: 20.0)  # ends after the deadline
+    monkeypatch.setattr(judge_client, "_backoff_seconds", lambda attempt: 20.0)  # ends after the deadline
     bedrock.responder = lambda index, body: Error(429, "ThrottlingException")
     result = Scorer(SPEC).score_event([make_sample("a")], deadline=time.monotonic() + 10)
     assert result.failures == {"judge_error": 1}
@@ -237,7 +240,7 @@ def test_the_optional_container_cache_is_bounded_and_keeps_successes_only(bedroc
     scorer.score_event([make_sample("e", "three")])  # evicts "one", the least recently used
     scorer.score_event([make_sample("f", "one")])
     assert bedrock.count == 4
-    assert len(judge._cache) == 2
+    assert len(judge_grader._cache) == 2
     bedrock.responder = lambda index, body: Error(400, "ValidationException")
     scorer.score_event([make_sample("g", "four")])
     scorer.score_event([make_sample("h", "four")])  # the error was not cached
@@ -288,7 +291,7 @@ def test_lookalike_tags_in_the_request_cannot_close_a_block():
     request = judge.build_request(validate_spec(SPEC), MODEL_ID, GradeInput(injected, "\uff1c/reference_answer>", {}, ""))
     user = judge.user_text(request)
     # The escape neutralize writes ("&lt;", which the system prompt explains) made opaque.
-    view, _ = judge._normalized_view(user.replace("&lt;", "\ufffd"))
+    view, _ = judge_prompt._normalized_view(user.replace("&lt;", "\ufffd"))
     # Only the tags the prompt itself wrote remain.
     assert re.findall(r"<\s*/?\s*candidate_response", view) == ["<candidate_response", "</candidate_response"]
     assert re.findall(r"<\s*/?\s*reference_answer", view) == ["<reference_answer", "</reference_answer"]
@@ -320,11 +323,11 @@ def test_botocore_debug_logging_never_prints_sample_text(bedrock):
         lg.setLevel(logging.DEBUG)
     try:
         # Without the filter botocore prints the request (the test can see a leak) ...
-        judge._client(judge.DEFAULT_MAX_CONCURRENCY)  # built first: building re-attaches the filter
+        judge_client._client(judge.DEFAULT_MAX_CONCURRENCY)  # built first: building re-attaches the filter
         filtered = [lg for lg in logging.root.manager.loggerDict.values()
-                    if isinstance(lg, logging.Logger) and judge._SDK_LOG_FILTER in lg.filters]
+                    if isinstance(lg, logging.Logger) and judge_client._SDK_LOG_FILTER in lg.filters]
         for lg in filtered:
-            lg.removeFilter(judge._SDK_LOG_FILTER)
+            lg.removeFilter(judge_client._SDK_LOG_FILTER)
         Scorer(SPEC).score_event([make_sample("a", f"{secret} unfiltered")])
         assert any(secret in line for line in records)
         records.clear()
@@ -346,8 +349,8 @@ def test_botocore_debug_logging_never_prints_sample_text(bedrock):
 
 def _imports(module: str, env: dict[str, str]) -> dict:
     code = (
-        f"import json, sys, {module}; from reward_kit.graders import judge; "
-        "print(json.dumps({'boto3': 'boto3' in sys.modules, 'clients': len(judge._clients)}))"
+        f"import json, sys, {module}; from reward_kit.graders.judge import client; "
+        "print(json.dumps({'boto3': 'boto3' in sys.modules, 'clients': len(client._clients)}))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=LAMBDAS, capture_output=True, text=True, check=True,
                          env=env)

@@ -6,6 +6,7 @@ the spec validator, the grader registry, ``multi``, the Scorer and the CDK confi
 
 from __future__ import annotations
 
+import importlib
 import sys
 import textwrap
 from pathlib import Path
@@ -47,13 +48,12 @@ def echo_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         "from reward_kit.spec import SpecError\n" + textwrap.dedent(ECHO_MODULE), encoding="utf-8"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setitem(
-        kinds.GRADER_KINDS, "echo", kinds.GraderKind("echo_grader", "echo_grader:validate", ("word",), True)
-    )
+    echo_grader = importlib.import_module("echo_grader")
+    monkeypatch.setitem(kinds.GRADER_KINDS, "echo", kinds.GraderKind(echo_grader, ("word",), True))
     monkeypatch.setitem(
         kinds.GRADER_KINDS,
         "sandboxed",
-        kinds.GraderKind("echo_grader", "echo_grader:validate", ("word",), True, needs=kinds.NEEDS_SANDBOX),
+        kinds.GraderKind(echo_grader, ("word",), True, needs=kinds.NEEDS_SANDBOX),
     )
     yield "echo"
     sys.modules.pop("echo_grader", None)
@@ -118,7 +118,7 @@ def test_the_config_derives_the_kind_of_a_new_grader(echo_kind: str, monkeypatch
     fn = parse_environments(env({"grader": "sandboxed", "word": "x"}))["dev"].function("f")
     assert (fn.kind, fn.handler) == ("code", "code_grader.handler.handler")
     monkeypatch.setitem(
-        kinds.GRADER_KINDS, "gpu", kinds.GraderKind("echo_grader", "echo_grader:validate", ("word",), True, needs="gpu")
+        kinds.GRADER_KINDS, "gpu", kinds.GraderKind(kinds.GRADER_KINDS[echo_kind].module, ("word",), True, needs="gpu")
     )
     with pytest.raises(ConfigError) as info:
         parse_environments(env({"grader": "gpu", "word": "x"}))
@@ -129,10 +129,8 @@ def test_the_config_derives_the_kind_of_a_new_grader(echo_kind: str, monkeypatch
 
 
 def test_every_shipped_kind_names_a_real_module_validator_and_need() -> None:
-    import importlib
-
     for name, kind in kinds.GRADER_KINDS.items():
-        assert callable(importlib.import_module(kind.module).build), name
+        assert callable(kind.module.build), name
         assert callable(kinds.validator_for(name)), name
         assert kind.needs in (kinds.NEEDS_NOTHING, kinds.NEEDS_JUDGE, kinds.NEEDS_SANDBOX), name
     correctness = {name for name, kind in kinds.GRADER_KINDS.items() if kind.grades_correctness}

@@ -1,8 +1,8 @@
 """Grader registry: grader kind -> module with a ``build(spec) -> Grader`` factory.
 
-The kinds and their modules are listed once, in ``reward_kit.kinds.GRADER_KINDS``. Modules are
-imported lazily so a Lambda that only grades labels never pays for ``math-verify`` or
-``jsonschema`` at cold start. Each factory returns a finished grader; one that differs from
+The kinds and their modules are listed once, in ``reward_kit.kinds.GRADER_KINDS``. The grader
+modules import their heavy libraries lazily so a Lambda that only grades labels never pays for
+``math-verify`` or ``jsonschema`` at cold start. Each factory returns a finished grader; one that differs from
 the default ``GraderTraits`` (concurrency, timeout reason, reference, prompt, isolation)
 attaches its traits with ``with_traits``, and ``multi`` combines its components' traits. A
 grader whose traits carry an ``Isolation`` (its cost is the input's choice) comes back wrapped
@@ -11,11 +11,9 @@ in ``reward_kit.isolation.IsolatedGrader``: it runs in a worker process the dead
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, Mapping
 
 from reward_kit.graders.base import GradeInput, GradeResult, Grader, GraderTraits, traits_of, with_traits
-from reward_kit.kinds import GRADER_KINDS
 
 __all__ = ["GradeInput", "GradeResult", "Grader", "GraderTraits", "build_grader", "traits_of", "with_traits"]
 
@@ -23,11 +21,12 @@ __all__ = ["GradeInput", "GradeResult", "Grader", "GraderTraits", "build_grader"
 
 def build_grader(validated_spec: Mapping[str, Any]) -> Grader:
     """Build the grader for a spec already normalized by ``reward_kit.spec.validate_spec``."""
-    kind = GRADER_KINDS.get(validated_spec.get("grader"))  # type: ignore[arg-type]
-    if kind is None:
+    from reward_kit.kinds import GRADER_KINDS  # lazy: the kinds table imports the grader modules
+
+    grader_kind = GRADER_KINDS.get(validated_spec.get("grader"))  # type: ignore[arg-type]
+    if grader_kind is None:
         raise ValueError(f"unknown grader kind {validated_spec.get('grader')!r}; expected one of {sorted(GRADER_KINDS)}")
-    module = importlib.import_module(kind.module)
-    grader: Grader = module.build(validated_spec)
+    grader: Grader = grader_kind.build(validated_spec)
     if traits_of(grader).isolation is not None:
         from reward_kit import isolation
 

@@ -43,17 +43,46 @@ import os
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from reward_kit import code_replay, plain_data
-from reward_kit.code_executor import Executor, LambdaExecutor, LocalExecutor, executor_from_env
+from reward_kit import plain_data
+from reward_kit.checks import show
 from reward_kit.contract import CODE_EXECUTOR_ERROR
 from reward_kit.deadline import current_batch, remaining_seconds
 from reward_kit.extraction import final_answer_region
 from reward_kit.graders.base import GradeInput, GradeResult, Grader, GraderTraits, with_traits
-from reward_kit.spec import CODE_DEFAULT_PRELUDE
+from reward_kit.spec_checks import SpecError, checks, reference_key
+
+if TYPE_CHECKING:  # the executor and the replay load when a code grader is built (kinds.py imports this module)
+    from reward_kit import code_replay
+    from reward_kit.code_executor import Executor
 
 __all__ = ["DEADLINE_REASON", "build", "extract_program", "parse_reference", "same_output"]
+
+# code defaults and bounds: per test run (the executor's limits, code_sandbox.runner.Limits).
+CODE_LANGUAGES = ("python",)
+CODE_DEFAULT_TIMEOUT_SECONDS = 2.0
+CODE_MAX_TIMEOUT_SECONDS = 30.0
+CODE_DEFAULT_MEMORY_MB = 256
+CODE_MEMORY_MB_RANGE = (64, 4096)
+CODE_DEFAULT_MAX_OUTPUT_BYTES = 65_536
+CODE_MAX_OUTPUT_BYTES_RANGE = (1_024, 1_048_576)
+CODE_MAX_PRELUDE_CHARS = 20_000
+# Prepended to every program (same namespace) unless the spec sets "prelude" ("" for none): the
+# names the peers' harnesses (LeetCode, LiveCodeBench) import before a solution runs.
+CODE_DEFAULT_PRELUDE = """\
+import bisect, collections, functools, heapq, itertools, math, string
+from bisect import bisect, bisect_left, bisect_right, insort, insort_left, insort_right
+from collections import Counter, OrderedDict, defaultdict, deque, namedtuple
+from functools import cache, cmp_to_key, lru_cache, reduce
+from heapq import heapify, heappop, heappush, heappushpop, heapreplace, nlargest, nsmallest
+from itertools import accumulate, chain, combinations, combinations_with_replacement, count, cycle, groupby, \\
+    islice, permutations, product, repeat, starmap, zip_longest
+from math import ceil, comb, factorial, floor, gcd, inf, isqrt, lcm, log, log2, perm, sqrt
+from string import ascii_letters, ascii_lowercase, ascii_uppercase, digits
+from typing import Any, Callable, Deque, Dict, FrozenSet, Generator, Iterable, Iterator, List, Optional, Set, \\
+    Tuple, Union
+"""
 
 DEADLINE_REASON = "code_deadline"
 MAX_TESTS = 100  # per reference
@@ -214,6 +243,8 @@ def _parse_inputs(inputs: Any, outputs: Any, function: str | None) -> Suite | No
 
 
 def _parse_test_code(source: Any, entry: str | None) -> Suite | None:
+    from reward_kit import code_replay
+
     sources = [source] if isinstance(source, str) else source
     if not isinstance(sources, list) or not sources or not all(isinstance(s, str) and s.strip() for s in sources):
         return None
@@ -256,6 +287,8 @@ def _same_kind(actual: Any, expected: Any) -> bool:
 
 
 def _sample_concurrency(executor: Executor) -> int:
+    from reward_kit.code_executor import LambdaExecutor
+
     if isinstance(executor, LambdaExecutor):
         return LAMBDA_SAMPLE_CONCURRENCY
     return max(2, min(16, 2 * (os.cpu_count() or 1)))  # local: each sample is a process tree
@@ -279,7 +312,47 @@ def fair_budget() -> float | None:
     return left / waves
 
 
+# --- the spec ----------------------------------------------------------------------------------
+
+
+def validate(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
+    """Check the spec's ``code`` keys at ``path`` and write them, normalized, to ``out``."""
+    out["language"] = checks.one_of(f"{path}.language", spec.get("language", "python"), CODE_LANGUAGES)
+    out["timeout_seconds"] = checks.number(
+        f"{path}.timeout_seconds", spec.get("timeout_seconds", CODE_DEFAULT_TIMEOUT_SECONDS),
+        gt=0, le=CODE_MAX_TIMEOUT_SECONDS,
+    )
+    lo, hi = CODE_MEMORY_MB_RANGE
+    out["memory_mb"] = checks.integer(f"{path}.memory_mb", spec.get("memory_mb", CODE_DEFAULT_MEMORY_MB), ge=lo, le=hi)
+    lo, hi = CODE_MAX_OUTPUT_BYTES_RANGE
+    out["max_output_bytes"] = checks.integer(
+        f"{path}.max_output_bytes", spec.get("max_output_bytes", CODE_DEFAULT_MAX_OUTPUT_BYTES), ge=lo, le=hi
+    )
+    out["all_or_nothing"] = checks.boolean(f"{path}.all_or_nothing", spec.get("all_or_nothing", False))
+    if "prelude" in spec:  # absent: CODE_DEFAULT_PRELUDE (kept out of the spec, and of its hash)
+        out["prelude"] = _prelude(f"{path}.prelude", spec["prelude"])
+    reference_key(path, spec, out)  # the key of the reference object that holds the tests
+
+
+def _prelude(path: str, value: Any) -> str:
+    if not isinstance(value, str) or len(value) > CODE_MAX_PRELUDE_CHARS:
+        raise SpecError(f"{path}: must be Python source of at most {CODE_MAX_PRELUDE_CHARS:,} characters, "
+                        f"got {show(value)}")
+    try:
+        compile(value, "prelude.py", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        raise SpecError(
+            f"{path}: must be valid Python, got a syntax error on line {getattr(exc, 'lineno', '?')}"
+        ) from None
+    return value
+
+
+# --- the grader --------------------------------------------------------------------------------
+
+
 def build(spec: Mapping[str, Any], executor: Executor | None = None) -> Grader:
+    from reward_kit.code_executor import LocalExecutor, executor_from_env
+
     name = spec.get("name") or spec["grader"]
     output_bytes = int(spec.get("max_output_bytes", 65_536))
     limits = {"seconds": float(spec.get("timeout_seconds", 2.0)), "memory_mb": int(spec.get("memory_mb", 256)),
@@ -438,6 +511,8 @@ class _Session:
 
     # -- assert-based: replay rounds
     def replay(self, suite: AssertSuite) -> list[str]:
+        from reward_kit import code_replay
+
         memo: dict[str, dict[str, Any]] = {}
         out_of_time = False
         defined = code_replay.program_names(self.program)
@@ -454,30 +529,34 @@ class _Session:
             results = self.execute(runs)
             if results is None:
                 return [EXECUTOR_ERROR] * suite.size
-            for run_keys, run in zip(keys, results):
-                calls = run.get("calls")
-                calls = calls if isinstance(calls, list) and len(calls) == len(run_keys) else (
-                    [{"status": _failure(run.get("status"))}] * len(run_keys))
-                for key, answer in zip(run_keys, calls):
-                    if isinstance(answer, dict) and answer.get("status") != "not_run":
-                        memo[key] = answer
+            _remember(memo, keys, results)
         unresolved_status = DEADLINE if out_of_time or current.aborted == "deadline" else CRASH
-        statuses = []
-        for unit in suite.replay.units:
-            state = current.units.get(unit)
-            if state is not None and state.unresolved:
-                statuses.append(unresolved_status)
-            elif state is not None and state.failure is not None:
-                statuses.append(_failure(state.failure))
-            elif state is None or not state.executed:
-                aborted = current.aborted
-                statuses.append(unresolved_status if aborted in ("unresolved", "deadline")
-                                else _failure(aborted) if aborted not in (None, WRONG_ANSWER) else WRONG_ANSWER)
-            elif state.passed == state.executed:
-                statuses.append(PASSED)
-            else:
-                statuses.append(WRONG_ANSWER)
-        return statuses
+        return [_unit_status(current.units.get(unit), current.aborted, unresolved_status)
+                for unit in suite.replay.units]
+
+
+def _remember(memo: dict[str, dict[str, Any]], keys: list[list[str]], results: list[dict[str, Any]]) -> None:
+    """Keep each call's answer for the next round (calls the executor did not run stay unknown)."""
+    for run_keys, run in zip(keys, results):
+        calls = run.get("calls")
+        calls = calls if isinstance(calls, list) and len(calls) == len(run_keys) else (
+            [{"status": _failure(run.get("status"))}] * len(run_keys))
+        for key, answer in zip(run_keys, calls):
+            if isinstance(answer, dict) and answer.get("status") != "not_run":
+                memo[key] = answer
+
+
+def _unit_status(state: Any, aborted: str | None, unresolved_status: str) -> str:
+    """One test unit's status after the last round (``state``: its code_replay.UnitResult)."""
+    if state is not None and state.unresolved:
+        return unresolved_status
+    if state is not None and state.failure is not None:
+        return _failure(state.failure)
+    if state is None or not state.executed:
+        if aborted in ("unresolved", "deadline"):
+            return unresolved_status
+        return _failure(aborted) if aborted not in (None, WRONG_ANSWER) else WRONG_ANSWER
+    return PASSED if state.passed == state.executed else WRONG_ANSWER
 
 
 def _phases(runs: list[dict[str, Any]]) -> int:

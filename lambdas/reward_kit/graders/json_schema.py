@@ -35,6 +35,7 @@ from typing import Any, Mapping
 
 from reward_kit.extraction import clamp01, final_answer_region, loads_strict
 from reward_kit.graders.base import GradeInput, GradeResult, Grader, GraderTraits, Isolation, single_result, with_traits
+from reward_kit.spec_checks import checks, reference_key
 
 _JSON_TOKENS = re.compile(r'\\.|[{}\[\]"]', re.DOTALL)
 MAX_SPANS_TRIED = 8  # parse at most this many trailing candidate spans
@@ -168,6 +169,38 @@ def _reference_object(reference: Any, key: str | None = None) -> tuple[bool, Any
     if value is None:
         return False, None
     return True, value
+
+
+# --- the spec ----------------------------------------------------------------------------------
+
+
+def validate(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
+    """Check the spec's ``json_schema`` keys at ``path`` and write them, normalized, to ``out``."""
+    if "schema" not in spec:
+        raise checks.fail(f"{path}.schema", "required (a JSON Schema object, e.g. {\"type\": \"object\"})")
+    schema = spec["schema"]
+    if not isinstance(schema, (Mapping, bool)):
+        raise checks.fail(f"{path}.schema", "must be a JSON Schema object", schema)
+    # Lazy: heavy, and only json_schema specs need it (a dependency of the Lambda and the CDK app).
+    from jsonschema import validators
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        validators.validator_for(schema).check_schema(schema)
+    except SchemaError as exc:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in exc.path)
+        raise checks.fail(f"{path}.schema{where}", f"invalid JSON Schema: {exc.message}") from None
+    out["schema"] = schema
+    out["parse_score"] = checks.number(
+        f"{path}.parse_score", spec.get("parse_score", 0.2), ge=0, lt=1
+    )
+    out["compare_reference"] = checks.boolean(
+        f"{path}.compare_reference", spec.get("compare_reference", False)
+    )
+    reference_key(path, spec, out)
+
+
+# --- the grader --------------------------------------------------------------------------------
 
 
 def build(spec: Mapping[str, Any]) -> Grader:

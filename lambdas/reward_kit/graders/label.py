@@ -30,6 +30,7 @@ from reward_kit.extraction import (
 )
 from reward_kit.graders.base import GradeInput, GradeResult, Grader, answer_result
 from reward_kit.references import convert_reference, unwrap_reference
+from reward_kit.spec_checks import checks, reference_key
 
 # Scripts written without spaces (kana, CJK ideographs, Hangul, half-width katakana): no word
 # boundary can be required next to these characters.
@@ -130,6 +131,39 @@ def _found_by_find(text: str, plan: list[tuple[str, bool, bool]]) -> set[str]:
                 break
             position = text.find(form, position + 1)
     return found
+
+
+# --- the spec ----------------------------------------------------------------------------------
+
+
+def validate(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
+    """Check the spec's ``label`` keys at ``path`` and write them, normalized, to ``out``."""
+    if "labels" not in spec:
+        raise checks.fail(f"{path}.labels", "required (a non-empty list of strings)")
+    labels = spec["labels"]
+    if not isinstance(labels, list) or not labels:
+        raise checks.fail(f"{path}.labels", "must be a non-empty list of strings", labels)
+    seen: set[str] = set()
+    for i, label in enumerate(labels):
+        if not isinstance(label, str) or not label.strip():
+            raise checks.fail(f"{path}.labels[{i}]", "must be a non-empty string", label)
+        if label in seen:
+            raise checks.fail(f"{path}.labels[{i}]", "duplicate label", label)
+        seen.add(label)
+    aliases = checks.object(f"{path}.aliases", spec.get("aliases", {}))
+    normalized_aliases: dict[str, str] = {}
+    for alias, target in aliases.items():
+        if not isinstance(alias, str) or not alias.strip():
+            raise checks.fail(f"{path}.aliases", "alias names must be non-empty strings", alias)
+        if target not in seen:
+            checks.one_of(f"{path}.aliases.{alias}", target, seen)
+        normalized_aliases[alias] = target
+    out["labels"] = list(labels)
+    out["aliases"] = normalized_aliases
+    reference_key(path, spec, out)
+
+
+# --- the grader --------------------------------------------------------------------------------
 
 
 def build(spec: Mapping[str, Any]) -> Grader:

@@ -37,8 +37,9 @@ import re
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, Callable, Mapping, NamedTuple, TypeVar
 
 from reward_kit.deadline import remaining_seconds
 from reward_kit.extraction import (
@@ -49,6 +50,7 @@ from reward_kit.extraction import (
 )
 from reward_kit.graders.base import GradeInput, GradeResult, Grader, GraderTraits, Isolation, answer_result, with_traits
 from reward_kit.references import MAX_SET_ELEMENTS, convert_reference
+from reward_kit.spec_checks import checks, reference_key
 
 T = TypeVar("T")
 
@@ -170,152 +172,227 @@ def _latex_groups(text: str) -> str:
     return _LATEX_GROUP_SEPARATOR.sub("", text) if "\\" in text or "{," in text else text
 
 
-def build(spec: Mapping[str, Any]) -> Grader:
-    # Lazy: sympy-backed imports cost ~1 s; only specs that use this grader pay it.
+# --- the spec ----------------------------------------------------------------------------------
+
+
+def validate(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
+    """Check the spec's ``math`` keys at ``path`` and write them, normalized, to ``out``."""
+    # Capped well under the Lambda maximum: one pathological sample must not eat the batch.
+    out["timeout_seconds"] = checks.number(
+        f"{path}.timeout_seconds",
+        spec.get("timeout_seconds", 5),
+        gt=0,
+        le=60,
+    )
+    reference_key(path, spec, out)
+
+
+# --- the grader --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MathConfig:
+    """A math grader's settings, read once from its validated spec."""
+
+    name: str
+    seconds: float  # per sample, before the invocation's deadline
+    format_score: float
+    reference_key: str | None
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> MathConfig:
+        return cls(
+            name=spec.get("name") or spec["grader"],
+            seconds=float(spec.get("timeout_seconds", 5)),
+            format_score=clamp01(float(spec.get("format_score", 0.0) or 0.0)),
+            reference_key=spec.get("reference_key"),
+        )
+
+    def result(self, score: float, reason: str | None, found: bool, format_ok: bool) -> GradeResult:
+        return answer_result(self.name, score, reason, found, format_ok)
+
+
+class _Library(NamedTuple):
+    """math-verify and the sympy names the grader reads, loaded on first use."""
+
+    parse: Callable[..., list[Any]]
+    verify: Callable[..., bool]
+    sympy: Any
+    is_expr_of_only_symbols: Callable[[Any], bool]  # math-verify's own "a name = value" rule
+
+
+def _library() -> _Library:
+    # Lazy: sympy-backed imports cost ~1 s; only specs that use this grader pay it (at build).
+    # Looked up on each use (sys.modules: microseconds), so a patched math_verify is seen.
     import math_verify.grader
     import math_verify.parser
+    import sympy
+    from latex2sympy2_extended import is_expr_of_only_symbols
     from math_verify import parse, verify
 
     # We pass timeout=None on purpose (see module docstring); silence the "no timeout" warning.
     math_verify.parser.TIMEOUT_WARNING_SHOWN = True
     math_verify.grader.TIMEOUT_WARNING_SHOWN = True
+    return _Library(parse, verify, sympy, is_expr_of_only_symbols)
 
-    name = spec.get("name") or spec["grader"]
-    seconds = float(spec.get("timeout_seconds", 5))
-    format_score = clamp01(float(spec.get("format_score", 0.0) or 0.0))
-    reference_key = spec.get("reference_key")
-    result = partial(answer_result, name)
 
-    import sympy
-    from latex2sympy2_extended import is_expr_of_only_symbols  # math-verify's own "a name = value" rule
+def _parse_text(text: str) -> list[Any]:
+    return _library().parse(text, parsing_timeout=None)
 
-    def parse_text(text: str) -> list[Any]:
-        return parse(text, parsing_timeout=None)
 
-    def parse_box(content: str) -> list[Any]:
-        return parse_text("\\boxed{" + _latex_groups(content) + "}")
+def _parse_box(content: str) -> list[Any]:
+    return _parse_text("\\boxed{" + _latex_groups(content) + "}")
 
-    def is_equation(parsed: list[Any]) -> bool:
-        return bool(parsed) and isinstance(parsed[0], sympy.Equality)
 
-    def non_variable_equation(parsed: list[Any]) -> bool:
-        """An equation whose left side is not made of variables only (``7 = 2``, ``x^2 = 4``):
-        it states a relation, it does not name a value."""
-        head = parsed[0] if parsed else None
-        return isinstance(head, sympy.Equality) and not is_expr_of_only_symbols(head.lhs)
+def _is_equation(parsed: list[Any]) -> bool:
+    return bool(parsed) and isinstance(parsed[0], _library().sympy.Equality)
 
-    def same(gold: list[Any], pred: list[Any]) -> bool:
-        # An answer "7 = 2" is not the value 2 (math-verify would compare its right-hand side);
-        # "x = 2", "(p,q) = (3,2)" are. A reference equation is math-verify's to read: a left
-        # side made of variables ("(p,q)=(3,2)", "\frac{NO}{BO}=\frac{1}{\sqrt6}") names the
-        # value on its right; any other ("x^2+y^2=25") is answered only by an equivalent equation.
-        if non_variable_equation(pred) and not is_equation(gold):
+
+def _non_variable_equation(parsed: list[Any]) -> bool:
+    """An equation whose left side is not made of variables only (``7 = 2``, ``x^2 = 4``):
+    it states a relation, it does not name a value."""
+    library = _library()
+    head = parsed[0] if parsed else None
+    return isinstance(head, library.sympy.Equality) and not library.is_expr_of_only_symbols(head.lhs)
+
+
+def _same(gold: list[Any], pred: list[Any]) -> bool:
+    # An answer "7 = 2" is not the value 2 (math-verify would compare its right-hand side);
+    # "x = 2", "(p,q) = (3,2)" are. A reference equation is math-verify's to read: a left
+    # side made of variables ("(p,q)=(3,2)", "\frac{NO}{BO}=\frac{1}{\sqrt6}") names the
+    # value on its right; any other ("x^2+y^2=25") is answered only by an equivalent equation.
+    if _non_variable_equation(pred) and not _is_equation(gold):
+        return False
+    return bool(_library().verify(gold, pred, timeout_seconds=None))
+
+
+def _parse_gold(text: str) -> list[Any]:
+    if "\\boxed" in text or "$" in text or "\\(" in text or "\\[" in text:
+        return _parse_text(_latex_groups(text))
+    # A bare reference ("x^2+1", "\\frac{1}{2}", "72"): read it as if boxed, then as-is.
+    return _parse_box(text) or _parse_text(text)
+
+
+def _gold_set(gold: list[Any]) -> list[Any]:
+    """The elements of a set reference (k >= 2), else []."""
+    head = gold[0] if gold else None
+    if isinstance(head, _library().sympy.FiniteSet) and 2 <= len(head) <= MAX_SET_ELEMENTS:
+        return list(head)
+    return []
+
+
+def _answers_set(elements: list[Any], answers: list[list[Any]]) -> bool:
+    """Each answer equals a different element, and every element is answered."""
+    if len(answers) != len(elements):
+        return False
+    verify = _library().verify
+    unmatched = list(elements)
+    for answer in answers:
+        match = next((e for e in unmatched if bool(verify(e, answer, timeout_seconds=None))), None)
+        if match is None or _non_variable_equation(answer):
             return False
-        return bool(verify(gold, pred, timeout_seconds=None))
+        unmatched.remove(match)
+    return True
 
-    def parse_gold(text: str) -> list[Any]:
-        if "\\boxed" in text or "$" in text or "\\(" in text or "\\[" in text:
-            return parse_text(_latex_groups(text))
-        # A bare reference ("x^2+1", "\\frac{1}{2}", "72"): read it as if boxed, then as-is.
-        return parse_box(text) or parse_text(text)
 
-    def gold_set(gold: list[Any]) -> list[Any]:
-        """The elements of a set reference (k >= 2), else []."""
-        head = gold[0] if gold else None
-        if isinstance(head, sympy.FiniteSet) and 2 <= len(head) <= MAX_SET_ELEMENTS:
-            return list(head)
-        return []
+def _distinct_boxes(region: str, limit: int) -> tuple[list[str], str | None]:
+    """The boxes' texts, one per whitespace-free spelling (the first as written), or a failure reason."""
+    texts: dict[str, str] = {}
+    for box in boxed_contents(region):
+        key = "".join(box.split())
+        if key and key not in texts:
+            if len(texts) == limit:  # stop here: the list stays tiny
+                return [], "multiple_answers"
+            texts[key] = box
+    if any(len(box) > MAX_ANSWER_CHARS for box in texts.values()):
+        return [], "no_answer"
+    if any(_joins_numbers(box) for box in texts.values()):
+        return [], "multiple_answers"
+    return list(texts.values()), None
 
-    def answers_set(elements: list[Any], answers: list[list[Any]]) -> bool:
-        """Each answer equals a different element, and every element is answered."""
-        if len(answers) != len(elements):
-            return False
-        unmatched = list(elements)
-        for answer in answers:
-            match = next((e for e in unmatched if bool(verify(e, answer, timeout_seconds=None))), None)
-            if match is None or non_variable_equation(answer):
-                return False
-            unmatched.remove(match)
-        return True
 
-    def distinct_answers(region: str, limit: int) -> tuple[list[list[Any]], str | None]:
-        """Boxes grouped by value (one parsed answer per distinct value), or a failure reason."""
-        texts: dict[str, str] = {}  # whitespace-free key -> the first spelling as written
-        for box in boxed_contents(region):
-            key = "".join(box.split())
-            if key and key not in texts:
-                if len(texts) == limit:  # stop here: the list stays tiny
-                    return [], "multiple_answers"
-                texts[key] = box
-        if not texts:
-            return [], None
-        if any(len(box) > MAX_ANSWER_CHARS for box in texts.values()):
-            return [], "no_answer"
-        if any(_joins_numbers(box) for box in texts.values()):
-            return [], "multiple_answers"
-        groups: list[list[Any]] = []
-        for box in texts.values():
-            parsed = parse_box(box)
-            if not parsed:
-                return [], "no_answer" if len(texts) == 1 else "multiple_answers"
-            if not any(same(group, parsed) for group in groups):
-                groups.append(parsed)
-        return groups, None
+def _distinct_answers(region: str, limit: int) -> tuple[list[list[Any]], str | None]:
+    """Boxes grouped by value (one parsed answer per distinct value), or a failure reason."""
+    boxes, reason = _distinct_boxes(region, limit)
+    if reason is not None or not boxes:
+        return [], reason
+    groups: list[list[Any]] = []
+    for box in boxes:
+        parsed = _parse_box(box)
+        if not parsed:
+            return [], "no_answer" if len(boxes) == 1 else "multiple_answers"
+        if not any(_same(group, parsed) for group in groups):
+            groups.append(parsed)
+    return groups, None
 
-    def grade_region(gold_text: str, region: str) -> GradeResult:
-        if len(gold_text) > MAX_ANSWER_CHARS * 10 or looks_like_prose(gold_text) or _joins_numbers(gold_text):
-            return result(0.0, "invalid_reference", False, False)
-        gold = parse_gold(gold_text)
-        if not gold:
-            return result(0.0, "invalid_reference", False, False)
-        elements = gold_set(gold)
-        groups, reason = distinct_answers(region, MAX_DISTINCT_BOXES + len(elements))
-        if reason is not None:
-            return result(0.0, reason, False, False)
-        if groups:
-            if len(groups) > 1:
-                if elements and len(groups) == len(elements):
-                    if answers_set(elements, groups):
-                        return result(1.0, None, True, True)
-                    return result(format_score, None, True, True)
-                return result(0.0, "multiple_answers", False, False)
-            pred = groups[0]
-            boxed = True
-        else:
-            pred = parse_text(region[-UNBOXED_TAIL_CHARS:])
-            if not pred:
-                return result(0.0, "no_answer", False, False)
-            boxed = False
-        if same(gold, pred):
-            return result(1.0, None, True, boxed)
-        return result(format_score if boxed else 0.0, None, True, boxed)
 
-    def grade(sample: GradeInput) -> GradeResult:
-        gold_text = reference_text(sample.reference, reference_key)
+def _grade_boxes(config: MathConfig, elements: list[Any], groups: list[list[Any]]) -> GradeResult:
+    """Several distinct boxed values: right only as the exact elements of a set reference."""
+    if elements and len(groups) == len(elements):
+        if _answers_set(elements, groups):
+            return config.result(1.0, None, True, True)
+        return config.result(config.format_score, None, True, True)
+    return config.result(0.0, "multiple_answers", False, False)
+
+
+def _grade_region(config: MathConfig, gold_text: str, region: str) -> GradeResult:
+    if len(gold_text) > MAX_ANSWER_CHARS * 10 or looks_like_prose(gold_text) or _joins_numbers(gold_text):
+        return config.result(0.0, "invalid_reference", False, False)
+    gold = _parse_gold(gold_text)
+    if not gold:
+        return config.result(0.0, "invalid_reference", False, False)
+    elements = _gold_set(gold)
+    groups, reason = _distinct_answers(region, MAX_DISTINCT_BOXES + len(elements))
+    if reason is not None:
+        return config.result(0.0, reason, False, False)
+    if len(groups) > 1:
+        return _grade_boxes(config, elements, groups)
+    boxed = bool(groups)
+    pred = groups[0] if boxed else _parse_text(region[-UNBOXED_TAIL_CHARS:])
+    if not pred:
+        return config.result(0.0, "no_answer", False, False)
+    if _same(gold, pred):
+        return config.result(1.0, None, True, boxed)
+    return config.result(config.format_score if boxed else 0.0, None, True, boxed)
+
+
+class MathGrader:
+    """Grades one sample: its final answer against the reference, within the time limit."""
+
+    def __init__(self, config: MathConfig) -> None:
+        self.config = config
+
+    def __call__(self, sample: GradeInput) -> GradeResult:
+        config = self.config
+        gold_text = reference_text(sample.reference, config.reference_key)
         if gold_text is None:
-            return result(0.0, "invalid_reference", False, False)
+            return config.result(0.0, "invalid_reference", False, False)
         region = final_answer_region(sample.response)
         if not region:
-            return result(0.0, "no_answer", False, False)
+            return config.result(0.0, "no_answer", False, False)
         # The invocation's deadline (isolation passes it to the worker) may come first.
         remaining = remaining_seconds()
-        limit = seconds if remaining is None else min(seconds, remaining)
+        limit = config.seconds if remaining is None else min(config.seconds, remaining)
         if limit <= 0:
-            return result(0.0, "grader_timeout", False, False)
+            return config.result(0.0, "grader_timeout", False, False)
         try:
-            return call_with_deadline(lambda: grade_region(gold_text, region), limit)
+            return call_with_deadline(lambda: _grade_region(config, gold_text, region), limit)
         except _Deadline:
-            return result(0.0, "grader_timeout", False, False)
+            return config.result(0.0, "grader_timeout", False, False)
         except Exception:  # noqa: BLE001 - a sympy bug on odd input must not fail the batch
-            return result(0.0, "grader_error", False, False)
+            return config.result(0.0, "grader_error", False, False)
 
+
+def build(spec: Mapping[str, Any]) -> Grader:
+    config = MathConfig.from_spec(spec)
+    _library()  # at build time (cold start), not on the first sample
     # sympy's cost is the input's choice and may hold the GIL: build_grader runs this grader
     # in a killable worker process (reward_kit.isolation) with these outcomes.
     isolation = Isolation(
-        time_limit=seconds,
-        timeout_result=partial(result, 0.0, "grader_timeout", False, False),
-        error_result=partial(result, 0.0, "grader_error", False, False),
+        time_limit=config.seconds,
+        timeout_result=partial(config.result, 0.0, "grader_timeout", False, False),
+        error_result=partial(config.result, 0.0, "grader_error", False, False),
         # One parse and verify of each kind (box, bare reference) before the workers fork.
         warmup=GradeInput("\\boxed{\\frac{1}{2}}", "0.5", {}),
     )
-    return with_traits(grade, GraderTraits(isolation=isolation))
+    return with_traits(MathGrader(config), GraderTraits(isolation=isolation))

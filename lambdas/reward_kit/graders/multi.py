@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from reward_kit import kinds, spec_checks
 from reward_kit.extraction import clamp01
 from reward_kit.graders.base import (
     GradeInput,
@@ -32,7 +33,7 @@ from reward_kit.graders.base import (
     traits_of,
     with_traits,
 )
-from reward_kit.kinds import GRADER_KINDS
+from reward_kit.spec_checks import checks
 
 
 def length_penalty(length: int, max_chars: int, buffer_chars: int) -> float:
@@ -45,14 +46,140 @@ def length_penalty(length: int, max_chars: int, buffer_chars: int) -> float:
     return (threshold - length) / buffer_chars  # buffer_chars > 0 here since threshold < length <= max
 
 
+# --- the spec ----------------------------------------------------------------------------------
+
+
+def validate(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
+    """Check the spec's ``multi`` keys at ``path`` and write them, normalized, to ``out``."""
+    graders = _components(path, spec)
+    out["weights"] = _weights(f"{path}.weights", spec.get("weights"), graders)
+    gates = _gates(f"{path}.gates", spec.get("gates", {}), graders)
+    length_penalty = spec.get("length_penalty")
+    if length_penalty is not None:
+        length_penalty = _length_penalty(f"{path}.length_penalty", length_penalty)
+    needs: frozenset[str] = frozenset().union(*(kinds.spec_needs(component) for component in graders.values()))
+    for conflict, why in kinds.CONFLICTING_NEEDS.items():
+        if conflict <= needs:
+            raise checks.fail(f"{path}.graders", why)
+    out["graders"] = graders
+    out["gates"] = gates
+    out["length_penalty"] = length_penalty
+
+
+def _components(path: str, spec: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    from reward_kit.spec import validate_grader  # lazy: reward_kit.spec imports the kinds table
+
+    if "graders" not in spec:
+        raise checks.fail(f"{path}.graders", "required (an object {name: grader spec})")
+    components = checks.object(f"{path}.graders", spec["graders"])
+    if not components:
+        raise checks.fail(f"{path}.graders", "must name at least one grader")
+    graders: dict[str, dict[str, Any]] = {}
+    for name, component in components.items():
+        spec_checks.name(f"{path}.graders", name)
+        component_path = f"{path}.graders.{name}"
+        component = checks.object(component_path, component)
+        grader_kind = kinds.GRADER_KINDS.get(component.get("grader"))  # type: ignore[arg-type]
+        if grader_kind is not None and grader_kind.composite:
+            raise checks.fail(f"{component_path}.grader",
+                              "a multi grader cannot contain another multi (composite) grader", component["grader"])
+        if "name" in component and component["name"] != name:
+            raise checks.fail(
+                f"{component_path}.name",
+                f"must equal the component key {name!r} (or be omitted)",
+                component["name"],
+            )
+        graders[name] = validate_grader(component_path, component, default_name=name)
+    return graders
+
+
+def _weights(path: str, raw_weights: Any, graders: Mapping[str, Any]) -> dict[str, float]:
+    """Every component's weight, normalized to sum to 1 (equal when omitted), in ``graders``' order."""
+    names = sorted(graders)
+    if raw_weights is None:
+        weights = dict.fromkeys(graders, 1.0)
+    else:
+        raw_weights = checks.object(path, raw_weights)
+        weights = {}
+        for name, weight in raw_weights.items():
+            if name not in graders:
+                raise checks.fail(path, f"keys must be one of {names}", name)
+            weights[name] = checks.number(f"{path}.{name}", weight, ge=0)
+        missing = [name for name in graders if name not in weights]
+        if missing:
+            raise checks.fail(
+                path,
+                f"no weight for {missing}; give every grader in {names} a weight (0 is allowed) "
+                "or omit weights for equal weights",
+            )
+    total = sum(weights.values())
+    if total <= 0:
+        raise checks.fail(path, "weights must sum to more than 0")
+    # Same order as `graders` so the normalized spec is stable.
+    return {name: weights[name] / total for name in graders}
+
+
+def _gates(path: str, raw_gates: Any, graders: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    names = sorted(graders)
+    gates: dict[str, dict[str, Any]] = {}
+    for name, gate in checks.object(path, raw_gates).items():
+        gate_path = f"{path}.{name}"
+        if name not in graders:
+            raise checks.fail(path, f"keys must be one of {names}", name)
+        gate = checks.object(gate_path, gate)
+        checks.no_unknown_keys(gate_path, gate, ("min", "on"))
+        if "on" not in gate:
+            raise checks.fail(f"{gate_path}.on", f"required (one of {names})")
+        on = gate["on"]
+        if on not in graders or on == name:
+            raise checks.fail(f"{gate_path}.on", f"must be one of {[n for n in names if n != name]}", on)
+        gates[name] = {
+            "on": on,
+            "min": checks.number(f"{gate_path}.min", gate.get("min", 1.0), ge=0, le=1),
+        }
+    _reject_gate_cycles(path, gates)
+    return gates
+
+
+def _length_penalty(path: str, raw: Any) -> dict[str, Any]:
+    length_penalty = checks.object(path, raw)
+    checks.no_unknown_keys(path, length_penalty, ("buffer_chars", "max_chars", "weight"))
+    if "max_chars" not in length_penalty:
+        raise checks.fail(f"{path}.max_chars", "required (an integer > 0)")
+    max_chars = checks.integer(f"{path}.max_chars", length_penalty["max_chars"], ge=1)
+    buffer_chars = checks.integer(f"{path}.buffer_chars", length_penalty.get("buffer_chars", 0), ge=0)
+    if buffer_chars >= max_chars:
+        raise checks.fail(f"{path}.buffer_chars", f"must be < max_chars ({max_chars})", buffer_chars)
+    return {
+        "max_chars": max_chars,
+        "buffer_chars": buffer_chars,
+        "weight": checks.number(f"{path}.weight", length_penalty.get("weight", 1.0), gt=0, le=1),
+    }
+
+
+def _reject_gate_cycles(path: str, gates: Mapping[str, Mapping[str, Any]]) -> None:
+    for start in gates:
+        seen = [start]
+        current = gates[start]["on"]
+        while current in gates:
+            if current in seen:
+                cycle = " -> ".join(seen[seen.index(current):] + [current])
+                raise checks.fail(path, f"gates form a cycle ({cycle})")
+            seen.append(current)
+            current = gates[current]["on"]
+
+
+# --- the grader --------------------------------------------------------------------------------
+
+
 def build(spec: Mapping[str, Any]) -> Grader:
     from reward_kit.graders import build_grader  # lazy: the registry imports this module
 
     components: dict[str, Grader] = {}
-    kinds: dict[str, str] = {}
+    kinds_of: dict[str, str] = {}
     for name, component_spec in spec["graders"].items():
         components[name] = build_grader(component_spec)
-        kinds[name] = component_spec["grader"]
+        kinds_of[name] = component_spec["grader"]
     raw_weights = spec.get("weights") or dict.fromkeys(components, 1.0)
     total = sum(float(raw_weights.get(name, 0.0)) for name in components)
     # Normalized again defensively: a hand-built spec must not push the sum past 1.
@@ -66,7 +193,7 @@ def build(spec: Mapping[str, Any]) -> Grader:
     if lp := spec.get("length_penalty"):
         penalty = (float(lp.get("weight", 1.0)), int(lp["max_chars"]), int(lp.get("buffer_chars", 0)))
     # Correctness components first, each group in spec order: whose reason is reported.
-    correct = {n for n in components if GRADER_KINDS[kinds[n]].grades_correctness}
+    correct = {n for n in components if kinds.GRADER_KINDS[kinds_of[n]].grades_correctness}
     reason_order = [n for n in components if n in correct] + [n for n in components if n not in correct]
 
     def grade(sample: GradeInput) -> GradeResult:

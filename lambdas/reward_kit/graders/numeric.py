@@ -32,6 +32,7 @@ from reward_kit.extraction import (
 from reward_kit.graders.base import GradeInput, GradeResult, Grader, single_result
 from reward_kit.numbers import NUMBER_TOKEN, marker_answers, prepare, read_numbers
 from reward_kit.references import convert_reference
+from reward_kit.spec_checks import checks, reference_key
 
 _ABS_ERROR_CAP = 1e12  # keeps the metric finite and readable on dashboards
 
@@ -58,6 +59,21 @@ def parse_reference(reference: Any, key: str | None = None) -> float | list[floa
     ``"\\boxed{72}"``), unwrapped per ``reward_kit.references``; None when unusable.
     """
     return convert_reference(reference, key, _one_number)
+
+
+# --- the spec ----------------------------------------------------------------------------------
+
+
+def validate(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
+    """Check the spec's ``numeric`` keys at ``path`` and write them, normalized, to ``out``."""
+    out["tolerance"] = checks.number(f"{path}.tolerance", spec.get("tolerance", 1e-6), ge=0)
+    out["relative_tolerance"] = checks.number(
+        f"{path}.relative_tolerance", spec.get("relative_tolerance", 0.0), ge=0
+    )
+    reference_key(path, spec, out)
+
+
+# --- the grader --------------------------------------------------------------------------------
 
 
 def build(spec: Mapping[str, Any]) -> Grader:

@@ -33,7 +33,8 @@ from reward_kit.graders.base import (
     single_result,
     with_traits,
 )
-from reward_kit.patterns import REGEX, compile_pattern
+from reward_kit.patterns import FLAGS, REGEX, PatternError, compile_pattern
+from reward_kit.spec_checks import checks
 
 MAX_SCAN_CHARS = 200_000
 # Per sample, for a pattern the backtracking engine runs (the invocation's deadline may cut it
@@ -41,6 +42,35 @@ MAX_SCAN_CHARS = 200_000
 TIME_LIMIT_SECONDS = 2.0
 NO_REFERENCE = GraderTraits(requires_reference=False)
 GRADER_TIMEOUT = "grader_timeout"
+TARGETS = ("answer", "response")
+
+
+# --- the spec ----------------------------------------------------------------------------------
+
+
+def validate(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
+    """Check the spec's ``regex`` keys at ``path`` and write them, normalized, to ``out``."""
+    if "pattern" not in spec:
+        raise checks.fail(f"{path}.pattern", "required (a regular expression: RE2 syntax, or Python re syntax with lookaround or backreferences)")
+    pattern = spec["pattern"]
+    if not isinstance(pattern, str) or not pattern:
+        raise checks.fail(f"{path}.pattern", "must be a non-empty string", pattern)
+    flags = spec.get("flags", [])
+    if not isinstance(flags, list):
+        raise checks.fail(f"{path}.flags", f"must be a list of {sorted(FLAGS)}", flags)
+    for i, flag in enumerate(flags):
+        checks.one_of(f"{path}.flags[{i}]", flag, FLAGS)
+    try:
+        compile_pattern(pattern, flags)  # the grader's engines (RE2, else regex), so synth fails, not a cold start
+    except PatternError as exc:
+        raise checks.fail(f"{path}.pattern", str(exc)) from None
+    out["pattern"] = pattern
+    out["flags"] = sorted(set(flags))
+    out["target"] = checks.one_of(f"{path}.target", spec.get("target", "answer"), TARGETS)
+    out["full_match"] = checks.boolean(f"{path}.full_match", spec.get("full_match", False))
+
+
+# --- the grader --------------------------------------------------------------------------------
 
 
 def build(spec: Mapping[str, Any]) -> Grader:
