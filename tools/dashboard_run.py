@@ -85,7 +85,7 @@ def rollouts(rng: random.Random, period: int, count: int) -> list[dict[str, Any]
 
 
 def simulate(env_name: str = "prod", function: str = "gsm8k", samples_per_period: int = 120, seed: int = 7,
-             periods: int = PERIODS) -> tuple[Any, list[Period]]:
+             periods: int = PERIODS, cdk_json: Path | None = None) -> tuple[Any, list[Period]]:
     """Run the synthetic training run through the real handler; (function config, periods)."""
     for path in (ROOT, ROOT / "lambdas"):  # stacks.config and reward_kit, as app.py finds them
         if str(path) not in sys.path:
@@ -93,7 +93,7 @@ def simulate(env_name: str = "prod", function: str = "gsm8k", samples_per_period
     from reward_kit import names
     from stacks.config import parse_environments
 
-    context = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
+    context = json.loads((cdk_json or ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
     fn = parse_environments(context["environments"], context.get("tags"))[env_name].function(function)
     rng = random.Random(seed)
     result: list[Period] = []

@@ -7,9 +7,11 @@ from pathlib import Path
 
 from tools import dashboard_run as run
 
+from .conftest import FIXTURE_CDK_JSON
+
 
 def test_a_synthetic_run_through_the_real_handler_learns_then_collapses(tmp_path: Path) -> None:
-    fn, periods = run.simulate("prod", "gsm8k", samples_per_period=40)
+    fn, periods = run.simulate("prod", "gsm8k", samples_per_period=40, cdk_json=FIXTURE_CDK_JSON)
     assert fn.handler == "rlvr.handler.handler" and len(periods) == run.PERIODS
     assert [p.samples for p in periods] == [40] * run.PERIODS == [len(p.rewards) for p in periods]
     # The version dimension the handler wrote (checked record by record inside simulate).
