@@ -91,7 +91,7 @@ JUDGE_ENVIRONMENT: dict[str, Any] = {
             "judge_model_id": "us.amazon.nova-pro-v1:0",
             "judge_inference_profile_regions": ["us-east-1", "us-east-2", "us-west-2"],
         },
-        # A [-1, 1] range: percentiles need its 0..1 copies (AWS-FACTS section 6).
+        # A [-1, 1] range: percentiles need its 0..1 copies (CloudWatch user guide: CloudWatch statistics definitions).
         "signed": {
             "reward_spec": {"grader": "numeric", "name": "accuracy", "range": [-1, 1]},
             "target_evaluations_per_second": 20,
