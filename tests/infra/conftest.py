@@ -134,15 +134,14 @@ SANDBOX_ENVIRONMENT: dict[str, Any] = {
 }
 
 
-def test_context() -> dict[str, Any]:
+def synth_context() -> dict[str, Any]:
+    """The session synth's context: tests/fixtures/cdk.json plus the judge and sandbox environments."""
     context = copy.deepcopy(CDK_CONTEXT)
     context["environments"]["judge"] = copy.deepcopy(JUDGE_ENVIRONMENT)
     context["environments"]["sandbox"] = copy.deepcopy(SANDBOX_ENVIRONMENT)
     context["aws:cdk:bundling-stacks"] = []  # never pip-install in tests
     return context
 
-
-test_context.__test__ = False  # type: ignore[attr-defined]  # not a test function
 
 
 @dataclass
@@ -161,7 +160,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     from stacks.config import parse_environments
 
     outdir = tmp_path_factory.mktemp("cdk.out")
-    context = test_context()
+    context = synth_context()
     app = App(context=context, outdir=str(outdir))
     stacks = build_app(app, list(parse_environments(context["environments"], context.get("tags")).values()))
     assembly = app.synth()
