@@ -55,6 +55,14 @@ test: setup
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
+## While developing: lint, types and every test except those marked slow (seconds each: hostile
+## programs, the judge at scale, the emulator and clean-copy runs) or hostile. CI runs make test.
+.PHONY: test-fast
+test-fast: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(PY) -m pytest -m "not slow and not hostile"
+
 ## After a reviewed change to cdk.json (or the code): accept the new templates of the team's own
 ## environments (tests/infra/__snapshots__/test_snapshots/; the only tests that read cdk.json).
 snapshots: setup

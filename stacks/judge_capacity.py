@@ -4,7 +4,8 @@ Pure functions, no CDK import: the config layer checks every environment at synt
 ``python -m stacks.capacity`` prints the judge table beside the Lambda table.
 
 Bedrock meters each model per account and region in requests and tokens (input + output
-together) per minute, on-demand and cross-region separately (AWS-FACTS section 4). An
+together) per minute, on-demand and cross-region separately (Amazon Bedrock user guide: Quotas
+for Amazon Bedrock). An
 inference profile id (``us.amazon.nova-pro-v1:0``) draws on the model's *Cross-Region*
 quotas, a model id (``amazon.nova-pro-v1:0``) on its *On-demand* ones. Model::
 
@@ -171,7 +172,7 @@ def judge_need(function: str, model_id: str, evaluations_per_second: float, call
 
 def quota_names(cross_region: bool) -> tuple[str, str]:
     """Service Quotas names (tokens, requests) for a model reached on demand or cross-region."""
-    scope = "Cross-Region InvokeModel" if cross_region else "On-demand InvokeModel"  # AWS-FACTS section 4
+    scope = "Cross-Region InvokeModel" if cross_region else "On-demand InvokeModel"  # Amazon Bedrock user guide: Quotas for Amazon Bedrock
     return f"{scope} tokens per minute", f"{scope} requests per minute"
 
 

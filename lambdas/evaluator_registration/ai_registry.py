@@ -5,7 +5,7 @@ SDK (``sagemaker.ai_registry.Evaluator.create``) stores them as ``JsonDoc`` hub 
 per-account, per-region "AI registry" hub. This format is undocumented, so it lives here only,
 as pure functions that build ``Request`` values (no AWS calls), and
 ``tests/unit/test_evaluator_wire.py`` checks every request against the installed botocore
-service model. What the SDK does (AWS-FACTS.md section 3):
+service model. What the SDK does (SageMaker Python SDK source: ``sagemaker/ai_registry``):
 
 - hub display name ``AiRegistry-<region>-<account>``; hub name = base32 of its sha256 with the
   '=' padding stripped. The SDK's encoder uses the RFC 4648 *extended hex* alphabet

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 __all__ = ["EMF_MAX_METRICS", "EMF_MAX_VALUES", "Metric", "MetricSource", "build_records", "dumps"]
 
-EMF_MAX_VALUES = 100  # values per metric in one record (AWS-FACTS section 6)
+EMF_MAX_VALUES = 100  # values per metric in one record (CloudWatch user guide: Specification: Embedded metric format)
 EMF_MAX_METRICS = 100  # metrics per record
 ENVELOPE_KEY = "_aws"
 DEFAULT_UNIT = "None"  # EMF's default unit: not written

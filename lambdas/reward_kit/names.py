@@ -44,8 +44,8 @@ METRIC_BATCH_SECONDS = "Seconds"  # wall time to score one invocation's batch
 # metrics_list entries left out so the response fits Lambda's 6 MB (only when some were).
 METRIC_DROPPED_DIAGNOSTICS = "DroppedDiagnostics"  # type Metric entries
 METRIC_DROPPED_REWARD_ENTRIES = "DroppedRewardEntries"  # per-dimension type Reward entries
-# Percentiles are unavailable for a metric with any negative value (AWS-FACTS section 6): a
-# spec whose range goes below 0 also publishes each per-sample reward metric scaled to 0..1.
+# Percentiles are unavailable for a metric with any negative value (CloudWatch user guide:
+# CloudWatch statistics definitions; CloudWatch API reference: GetMetricStatistics): a spec whose range goes below 0 also publishes each per-sample reward metric scaled to 0..1.
 METRIC_NORMALIZED_PREFIX = "Norm_"  # + a per-sample reward metric name, e.g. Norm_Reward
 
 # Judge (RLAIF) metrics, one set per invocation of a function whose spec has a judge.

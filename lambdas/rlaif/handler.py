@@ -7,7 +7,8 @@ model) and runs up to JUDGE_MAX_CONCURRENCY (default 16) calls in parallel per i
 Samples the judge could not score before the Lambda's deadline get ``judge_timeout``.
 
 The Bedrock client is built here, at import (the Lambda init phase), so the first
-invocation does not pay for it (AWS-FACTS section 4).
+invocation does not pay for it (Lambda developer guide: Best practices for working with AWS
+Lambda functions).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ README, with the judge's Bedrock requests and tokens per minute beside it
 (``stacks/judge_capacity.py``), followed by the cost table (``stacks.cost``) of the
 environments in cdk.json.
 
-Model (Little's law, AWS-FACTS section 5)::
+Model (Little's law; Lambda developer guide: Understanding Lambda function scaling)::
 
     seconds_per_invocation = samples_per_invocation * expected_seconds_per_sample
                              + invocation_overhead_seconds

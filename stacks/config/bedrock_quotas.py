@@ -4,7 +4,8 @@
 
 One entry per judge model id the environment's rlaif functions use, with the account's
 per-minute quotas for it in the environment's region: the *Cross-Region* InvokeModel quotas
-for an inference profile id, the *On-demand* ones for a model id (AWS-FACTS section 4).
+for an inference profile id, the *On-demand* ones for a model id (Amazon Bedrock user guide:
+Quotas for Amazon Bedrock).
 The judge sizing model (``stacks/judge_capacity.py``) checks every function's need against
 them at synth; functions sharing a model in one account and region are added up.
 """

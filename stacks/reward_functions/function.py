@@ -44,7 +44,8 @@ LIVE_ALIAS = names.LIVE_ALIAS
 
 
 def recipe_fields_yaml(lambda_arn: str, concurrency_limit: int) -> str:
-    """The SageMaker Nova RFT recipe fields (AWS-FACTS section 2) as YAML with the recipe's nesting.
+    """The SageMaker Nova RFT recipe fields (SageMaker AI developer guide: Custom reward functions in
+    your AWS environment) as YAML with the recipe's nesting.
 
     ``lambda_arn`` may be a CDK token: the stack output resolves it to the deployed ARN.
     The ARN is double-quoted (ARNs hold no quotes or backslashes).
@@ -62,7 +63,8 @@ def recipe_fields_yaml(lambda_arn: str, concurrency_limit: int) -> str:
 
 
 def judge_model_arns(scope: Construct, fn: RewardFunctionConfig) -> list[str]:
-    """Bedrock resources the judge needs (AWS-FACTS section 4).
+    """Bedrock resources the judge needs (Amazon Bedrock user guide: Increase throughput with
+    cross-Region inference; Prerequisites for inference profiles).
 
     Foundation model id -> the foundation-model ARN in the stack's region. Cross-region
     inference profile id ``<geo>.<model>`` -> the profile ARN in the stack's region plus the

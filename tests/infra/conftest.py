@@ -91,7 +91,7 @@ JUDGE_ENVIRONMENT: dict[str, Any] = {
             "judge_model_id": "us.amazon.nova-pro-v1:0",
             "judge_inference_profile_regions": ["us-east-1", "us-east-2", "us-west-2"],
         },
-        # A [-1, 1] range: percentiles need its 0..1 copies (AWS-FACTS section 6).
+        # A [-1, 1] range: percentiles need its 0..1 copies (CloudWatch user guide: CloudWatch statistics definitions).
         "signed": {
             "reward_spec": {"grader": "numeric", "name": "accuracy", "range": [-1, 1]},
             "target_evaluations_per_second": 20,
@@ -134,15 +134,14 @@ SANDBOX_ENVIRONMENT: dict[str, Any] = {
 }
 
 
-def test_context() -> dict[str, Any]:
+def synth_context() -> dict[str, Any]:
+    """The session synth's context: tests/fixtures/cdk.json plus the judge and sandbox environments."""
     context = copy.deepcopy(CDK_CONTEXT)
     context["environments"]["judge"] = copy.deepcopy(JUDGE_ENVIRONMENT)
     context["environments"]["sandbox"] = copy.deepcopy(SANDBOX_ENVIRONMENT)
     context["aws:cdk:bundling-stacks"] = []  # never pip-install in tests
     return context
 
-
-test_context.__test__ = False  # type: ignore[attr-defined]  # not a test function
 
 
 @dataclass
@@ -161,7 +160,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     from stacks.config import parse_environments
 
     outdir = tmp_path_factory.mktemp("cdk.out")
-    context = test_context()
+    context = synth_context()
     app = App(context=context, outdir=str(outdir))
     stacks = build_app(app, list(parse_environments(context["environments"], context.get("tags")).values()))
     assembly = app.synth()

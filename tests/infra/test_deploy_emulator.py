@@ -41,6 +41,8 @@ import yaml
 from .conftest import CDK_CONTEXT
 from .test_stacks import config
 
+pytestmark = pytest.mark.slow  # seconds per test: make test-fast leaves this file out
+
 SERVICES = ("CLOUDFORMATION", "LAMBDA", "IAM", "S3", "SSM", "CLOUDWATCH_LOGS", "STS", "EC2")
 REGION = "us-east-1"
 START_TIMEOUT_SECONDS = 30

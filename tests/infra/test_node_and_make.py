@@ -84,6 +84,7 @@ def test_quiet_jsii_silences_only_the_running_old_major(monkeypatch: pytest.Monk
         assert "\n" not in note and f"Node {major}" in note and "Node 22+" in note
 
 
+@pytest.mark.slow
 def test_the_app_prints_no_jsii_banner_on_any_node(tmp_path: Path) -> None:
     """app.py as `npx cdk synth -c env=...` runs it, without the Makefile's environment."""
     context = {k: v for k, v in CDK_CONTEXT.items() if k.startswith("@")}

@@ -128,6 +128,7 @@ def test_the_support_stack_carries_the_app_wide_tags(cross_region: CrossRegionSy
         assert tags_of(resource["Properties"].get(prop, [])).get("project") == "nova-rft-rewards", logical_id
 
 
+@pytest.mark.slow
 def test_cfn_lint_is_clean_for_every_template_in_both_regions(cross_region: CrossRegionSynth) -> None:
     files = sorted(str(p) for p in cross_region.outdir.rglob("*.template.json"))
     assert any(f"cross-region-stack-{PIPELINE_ACCOUNT}" in f for f in files) and any("assembly-" in f for f in files)
@@ -216,6 +217,7 @@ def bootstrap_region(aws: Any, account: str, region: str, template: dict[str, An
     aws("ssm").put_parameter(Name=parameter, Value="30", Type="String", Overwrite=True)
 
 
+@pytest.mark.slow
 def test_the_stages_and_the_replication_store_deploy_into_their_accounts_and_region(
         cross_region: CrossRegionSynth, emulator_endpoint: str) -> None:
     from .test_deploy_emulator import deploy, destroy

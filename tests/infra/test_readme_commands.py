@@ -98,6 +98,7 @@ def without_aws(home: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_the_credential_free_commands_run_as_written(clean_copy: Path, tmp_path: Path) -> None:
     env = without_aws(tmp_path)
     failures = []

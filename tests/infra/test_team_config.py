@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .conftest import ROOT, TEAM_CONTEXT
 
 ENV_RENAMES = {"dev": "staging-west", "prod": "live"}
@@ -98,6 +100,7 @@ def test_no_unit_test_reads_the_teams_cdk_json() -> None:
     assert readers == []
 
 
+@pytest.mark.slow
 def test_a_team_renaming_its_environments_fails_only_its_snapshots_until_make_snapshots(tmp_path: Path) -> None:
     copy = clean_copy(tmp_path / "repo")
     cdk_json = json.loads((copy / "cdk.json").read_text(encoding="utf-8"))

@@ -1,4 +1,5 @@
-"""AWS's own sample payload shapes (AWS-FACTS.md section 1), scored as AWS's sample Lambdas
+"""AWS's own sample payload shapes (Amazon Bedrock user guide: Setting up reward functions
+for Amazon Nova models; AWS's sample RFT notebooks), scored as AWS's sample Lambdas
 score them. The payloads are written here in those shapes, not copied from AWS's files."""
 
 from __future__ import annotations

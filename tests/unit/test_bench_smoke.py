@@ -103,6 +103,7 @@ def test_import_probe_reports_a_time_and_that_math_verify_stays_unloaded() -> No
     assert math_verify_loaded is False
 
 
+@pytest.mark.slow
 def test_make_bench_prints_both_handlers_and_their_ratios(capsys: pytest.CaptureFixture[str]) -> None:
     # The whole of `make bench` on a tiny batch: both handlers measured in this run, ratios
     # printed. PASS or FAIL depends on the machine, so only the shape of the table is checked.

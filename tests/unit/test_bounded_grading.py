@@ -124,6 +124,7 @@ def slow_event(spec_name: str) -> tuple[list[dict], list[str]]:
 
 @pytest.mark.parametrize("handler_name", ["rlvr.handler", "rlaif.handler"])
 @pytest.mark.parametrize("spec_name", list(SPECS))
+@pytest.mark.slow
 def test_every_invocation_returns_before_its_deadline(handler_name, spec_name, bedrock, load, capsys):
     bedrock.responder = lambda index, body: '{"score": 10}'
     module = load(handler_name, SPECS[spec_name])
@@ -150,6 +151,7 @@ def test_every_invocation_returns_before_its_deadline(handler_name, spec_name, b
     assert_nothing_left_running()
 
 
+@pytest.mark.slow
 def test_each_sample_gets_the_smaller_of_its_limit_and_the_time_left(load, capsys):
     # 4 slow samples, a 1 s grader limit, 2.5 s left: the first ones stop at their limit, the
     # rest at the deadline; the invocation returns in time either way.
@@ -167,6 +169,7 @@ def test_each_sample_gets_the_smaller_of_its_limit_and_the_time_left(load, capsy
     assert_nothing_left_running()
 
 
+@pytest.mark.slow
 def test_a_schema_pattern_that_backtracks_costs_one_sample(load, capsys):
     backtracking = {"type": "string", "pattern": "^(a+)+$"}
     spec = {"grader": "json_schema", "schema": {"type": "object", "properties": {"x": backtracking}}}
@@ -298,6 +301,7 @@ def smallest_valid_event(max_bytes: int) -> tuple[list[dict], int]:
         index += 1
 
 
+@pytest.mark.slow
 def test_a_request_just_under_6_mb_gets_a_response_under_6_mb(load, capsys):
     module = load("rlvr.handler", PROD_SENTIMENT_SPEC)
     event, request_bytes = smallest_valid_event(LAMBDA_MAX_BYTES - 1024)

@@ -93,6 +93,7 @@ def test_in_aws_the_executor_function_runs_the_programs_and_never_sees_expected_
 
 
 @pytest.mark.parametrize("mode", ["throttle", "missing"])
+@pytest.mark.slow
 def test_an_executor_that_cannot_run_fails_the_invocation(fake_lambda: Any, mode: str) -> None:
     fake_lambda.mode = mode
     with pytest.raises(ExecutorUnavailable, match="TooManyRequestsException|ResourceNotFoundException"):
@@ -140,6 +141,7 @@ def test_the_executor_setting_chooses_the_executor(monkeypatch: pytest.MonkeyPat
     assert names.CODE_EXECUTOR_FUNCTION_ENV == "CODE_EXECUTOR_FUNCTION"
 
 
+@pytest.mark.slow
 def test_honest_multi_code_and_math_takes_the_time_its_parts_need() -> None:
     # The math workers (killable processes forked by reward_kit.isolation) and the local
     # executor's launches run side by side; neither waits on a pipe end the other inherited.

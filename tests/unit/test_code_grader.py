@@ -139,6 +139,7 @@ def test_assertion_tests_correct_partial_wrong_and_early_exit(scorer) -> None:
                                                                                 "code_crash")
 
 
+@pytest.mark.slow
 def test_failure_reasons_are_distinct(scorer) -> None:
     events = [
         code_sample("syntax", "def f(:\n    pass", ADD_IO),
@@ -177,6 +178,7 @@ def test_code_beside_a_format_check_in_multi(scorer, monkeypatch: pytest.MonkeyP
     assert result.values["tests"] == [1.0, 1.0] and result.values["format"] == [1.0, 0.0]
 
 
+@pytest.mark.slow
 def test_samples_that_cannot_finish_before_the_deadline_get_the_minimum_and_cost_only_themselves(scorer) -> None:
     # Looping programs first in the batch: the correct one after them still gets its share of
     # the time (not a queue position behind them) and scores as if it ran alone.
@@ -228,6 +230,7 @@ def test_an_object_that_equals_everything_passes_no_assertion(scorer) -> None:
     assert set(list(reasons(result.outputs).values())[2:]) == {"code_not_plain"}
 
 
+@pytest.mark.slow
 def test_without_a_deadline_every_test_gets_its_whole_limit(scorer) -> None:
     # Dry runs have no deadline: the request's budget covers every run at its limit, so slow
     # but correct programs are not cut short however many tests they have.
@@ -237,6 +240,7 @@ def test_without_a_deadline_every_test_gets_its_whole_limit(scorer) -> None:
     assert result.values[AGGREGATE] == [1.0]
 
 
+@pytest.mark.slow
 def test_a_mixed_batch_scores_each_sample_as_if_it_ran_alone(scorer) -> None:
     honest = [
         code_sample("io", ADD, ADD_IO),

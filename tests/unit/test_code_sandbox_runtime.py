@@ -68,6 +68,7 @@ def interpreters() -> list[tuple[str, dict[str, str]]]:
 
 
 @pytest.mark.parametrize("python,extra_env", interpreters(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.slow
 def test_the_executor_on_each_interpreter(python: str, extra_env: dict[str, str]) -> None:
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(LAMBDAS), "AWS_SECRET_ACCESS_KEY": "x", **extra_env}
     run = subprocess.run([python, "-S", "-c", CHECK], capture_output=True, text=True, env=env, cwd="/", timeout=120)

@@ -244,6 +244,7 @@ def test_png_without_matplotlib_says_how_to_install(monkeypatch: pytest.MonkeyPa
     assert out == ""  # checked before any scoring
 
 
+@pytest.mark.slow
 def test_png_with_matplotlib(tmp_path: Path) -> None:
     # matplotlib is pinned in requirements-dev.txt, so this runs (never skips) in make test.
     png = tmp_path / "h.png"

@@ -154,7 +154,7 @@ def test_metric_values_are_rounded_in_the_spec_range(handler_module, capsys, mon
 
 
 def test_a_signed_range_also_publishes_0_to_1_copies_for_percentiles(handler_module, capsys, monkeypatch):
-    # CloudWatch has no percentiles for a metric with any negative value (AWS-FACTS section 6).
+    # CloudWatch has no percentiles for a metric with any negative value (CloudWatch user guide: CloudWatch statistics definitions).
     spec = {**LABEL_SPEC, "name": "label", "format_score": 0.5, "range": [-1, 1]}
     monkeypatch.setenv(names.ENV_REWARD_SPEC, json.dumps(spec))
     event = [make_sample("right"), make_sample("format-only", "\\boxed{negative}"), make_sample("none", "hmm"), "junk"]

@@ -31,7 +31,7 @@ MULTI_SPEC = {
 }
 
 # The EMF specification's structure (CloudWatch "Embedded metric format specification"):
-# the envelope, its directives, and the limits AWS-FACTS section 6 quotes.
+# the envelope, its directives, and its limits.
 EMF_SCHEMA = {
     "type": "object",
     "required": ["_aws"],

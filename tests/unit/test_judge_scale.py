@@ -80,6 +80,7 @@ def _number(body) -> int:
 
 @pytest.mark.parametrize("concurrency", [1, 16])
 @pytest.mark.parametrize("samples", [1, 20])
+@pytest.mark.slow
 def test_a_hanging_judge_returns_before_the_deadline(rlaif, bedrock, capsys, monkeypatch, samples, concurrency):
     monkeypatch.setenv(names.ENV_JUDGE_MAX_CONCURRENCY, str(concurrency))
     bedrock.hang()
@@ -102,6 +103,7 @@ def test_a_hanging_judge_returns_before_the_deadline(rlaif, bedrock, capsys, mon
     assert bedrock.count == min(samples, concurrency)
 
 
+@pytest.mark.slow
 def test_no_attempt_starts_after_the_deadline(bedrock):
     # The first attempt is throttled at once and retried; the retry hangs past the deadline and
     # is abandoned there. Attempts remain, but nothing is sent after the deadline.

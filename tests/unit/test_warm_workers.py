@@ -136,6 +136,7 @@ def test_the_handler_forks_its_workers_from_a_fork_server_when_it_builds_its_sco
     assert isolation.POOL.worker_pids == workers and isolation.POOL.server_pid == server
 
 
+@pytest.mark.slow
 def test_after_the_handler_returns_the_workers_stay_and_compute_nothing(load, capsys):
     module = load("rlvr.handler", MATH)
     module.handler([make_sample("cold", "\\boxed{1}", "1")], Context(60_000))  # builds the grader
@@ -189,6 +190,7 @@ def test_a_worker_holds_no_descriptor_but_stdio_and_its_pipe():
     assert len(extra) == 1 and next(iter(extra.values())).startswith("socket:"), fds
 
 
+@pytest.mark.slow
 def test_replacing_workers_while_another_thread_is_in_popen_never_blocks_popen():
     # The hazard of issue 18: a worker forked while the code grader's thread is inside
     # subprocess.Popen inherits Popen's exec-status pipe, and Popen waits for as long as the

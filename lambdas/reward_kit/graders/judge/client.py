@@ -45,7 +45,7 @@ RETRY_MAX_BACKOFF_SECONDS = 8.0
 # abandoned.
 MIN_SECONDS_TO_START_A_CALL = 0.5
 STOP_WAITING_EARLY_SECONDS = 0.05
-# Errors worth another attempt (AWS-FACTS section 4): throttling, the model loading, 5xx, timeouts.
+# Errors worth another attempt (Amazon Bedrock API reference: Converse, Errors): throttling, the model loading, 5xx, timeouts.
 RETRYABLE_CODES = frozenset(
     {
         "ThrottlingException",
