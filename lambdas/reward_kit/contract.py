@@ -263,16 +263,24 @@ def parse_sample(
     if with_prompt and prompt_message is not None:
         parsed.prompt = content_text(prompt_message.get("content"))  # None when malformed
 
-    # metadata first (the documented place), then the top level.
-    reference = metadata.get("reference_answer")
-    if _is_missing(reference):
-        reference = sample.get("reference_answer")
-        if _is_missing(reference):
-            if require_reference:
-                parsed.failure = MISSING_REFERENCE
-            return parsed
+    reference = sample_reference(sample, metadata)
+    if reference is None:
+        if require_reference:
+            parsed.failure = MISSING_REFERENCE
+        return parsed
     parsed.reference = reference
     return parsed
+
+
+def sample_reference(sample: Mapping[str, Any], metadata: Any) -> Any:
+    """A sample's reference answer: under ``metadata`` first (the documented place), then at the
+    top level; None when neither holds one (None, blank text, an empty object or list)."""
+    if isinstance(metadata, Mapping):
+        reference = metadata.get("reference_answer")
+        if not _is_missing(reference):
+            return reference
+    reference = sample.get("reference_answer")
+    return None if _is_missing(reference) else reference
 
 
 def _sample_id(sample: dict[str, Any], position: int) -> Any:

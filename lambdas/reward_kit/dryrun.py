@@ -40,7 +40,7 @@ from collections import Counter
 from contextlib import ExitStack
 from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 
-from reward_kit.contract import failure_metric
+from reward_kit.contract import failure_metric, sample_reference
 from reward_kit.graders.base import InfrastructureError
 from reward_kit.judge_stats import JudgeStats
 from reward_kit.scoring import AGGREGATE, Scorer
@@ -360,10 +360,7 @@ def reference_key_hints(result: DryRunResult, spec: Mapping[str, Any]) -> dict[s
         sample = result.samples.get(lineno)
         if not isinstance(sample, Mapping):
             continue
-        metadata = sample.get("metadata")
-        reference = metadata.get("reference_answer") if isinstance(metadata, Mapping) else None
-        if reference is None:
-            reference = sample.get("reference_answer")
+        reference = sample_reference(sample, sample.get("metadata"))
         if isinstance(reference, Mapping):
             for key in keys:
                 if key not in reference:

@@ -56,8 +56,7 @@ def executor_failures(spec: Mapping[str, Any]) -> tuple[str, ...]:
     (``kinds.GraderKind.executor_failures``), in table order, each once."""
     reasons: list[str] = []
     for leaf in leaf_kinds(spec):
-        # getattr: the column arrives with the executor's runtime (reward_kit.kinds).
-        for reason in getattr(kinds.GRADER_KINDS[leaf], "executor_failures", ()):
+        for reason in kinds.GRADER_KINDS[leaf].executor_failures:
             if reason not in reasons:
                 reasons.append(reason)
     return tuple(reasons)
