@@ -25,6 +25,7 @@ import builtins
 import errno
 import io
 import json
+import math
 import os
 import resource
 import select
@@ -180,8 +181,11 @@ def _wait_for_events(active: dict[int, _Child]) -> None:
     pidfds = [c.pidfd for c in active.values() if c.pidfd is not None]
     if len(pidfds) < len(active):
         timeout = min(timeout, 0.002)  # no pidfd: poll for exits
+    poller = select.poll()  # not select.select: it cannot take a descriptor numbered 1024 or more
+    for fd in fds + pidfds:
+        poller.register(fd, select.POLLIN)
     try:
-        select.select(fds + pidfds, [], [], timeout)
+        poller.poll(math.ceil(timeout * 1000))
     except InterruptedError:
         pass
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import os
 import select
 import shutil
@@ -266,6 +267,14 @@ class LocalExecutor:
         return (response, None) if isinstance(response, dict) else ({}, "unreadable response")
 
 
+def _wait(fd: int, events: int, seconds: float) -> bool:
+    """True when ``fd`` is ready (or hung up) within ``seconds``. poll, not select: select
+    raises for a descriptor numbered 1024 or more, which a busy process may well hand out."""
+    poller = select.poll()
+    poller.register(fd, events)
+    return bool(poller.poll(max(0, math.ceil(seconds * 1000))))
+
+
 def _write_all(fd: int, data: bytes, deadline: float) -> bool:
     os.set_blocking(fd, False)
     view = memoryview(data)
@@ -276,7 +285,7 @@ def _write_all(fd: int, data: bytes, deadline: float) -> bool:
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            select.select([], [fd], [], left)
+            _wait(fd, select.POLLOUT, left)
         except OSError:
             return False
     return True
@@ -297,8 +306,7 @@ def _read_frame(fd: int, deadline: float) -> bytes | None:
         left = deadline - time.monotonic()
         if left <= 0:
             return None
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
+        if not _wait(fd, select.POLLIN, left):
             return None
         try:
             chunk = os.read(fd, 1 << 20)

@@ -213,6 +213,31 @@ def test_processes_forked_during_a_launch_cannot_hold_the_grader_up() -> None:
             os.waitpid(pid, 0)
 
 
+def test_a_grader_process_with_many_open_descriptors_still_grades() -> None:
+    # select.select raises for a descriptor numbered 1024 or more: a long-lived process (a
+    # test session, a dry run beside other work) that holds many files made every sample a
+    # grader_error. The executor's pipes must work whatever their numbers.
+    import os
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1200
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        pytest.skip(f"the hard descriptor limit ({hard}) is below {wanted}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted) if soft != resource.RLIM_INFINITY else soft, hard))
+    held = []
+    try:
+        while not held or held[-1] < 1100:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        result = scorer().score_event([code_sample("s", ADD, ADD_IO)], deadline=time.monotonic() + 50)
+        assert reasons(result.outputs) == {"s": None}
+        assert result.values[AGGREGATE] == [1.0]
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 def test_a_dry_run_where_the_executor_cannot_start_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     import io
 
