@@ -64,9 +64,9 @@ test-fast: setup
 	$(PY) -m pytest -m "not slow and not hostile"
 
 ## After a reviewed change to cdk.json (or the code): accept the new templates of the team's own
-## environments (tests/infra/__snapshots__/test_snapshots/; the only tests that read cdk.json).
+## environments (tests/synth/__snapshots__/test_snapshots/; the only tests that read cdk.json).
 snapshots: setup
-	$(PY) -m pytest tests/infra/test_snapshots.py --snapshot-update -q -p no:cacheprovider
+	$(PY) -m pytest tests/synth/test_snapshots.py --snapshot-update -q -p no:cacheprovider
 
 ## Lint (ruff), types (mypy) and complexity (radon): every block of complexity C or worse is
 ## listed, and any D or worse fails (in COMPLEXITY_PATHS; lambdas/ joins when its D blocks are split).

@@ -1,6 +1,6 @@
 """Compose the CDK app from already-validated, typed environment configs.
 
-``app.py`` (the only place that reads cdk.json context) and the infra tests call
+``app.py`` (the only place that reads cdk.json context) and the synth tests call
 ``build_app`` the same way; tests pass an ``App`` whose context skips bundling
 (``aws:cdk:bundling-stacks = []``) so they never run pip.
 """

@@ -344,7 +344,7 @@ def judge_caching_table(profiles: Sequence[CostProfile], prices: Prices = PRICES
     return "\n".join([JUDGE_CACHING_HEADER, *rows]) if rows else ""
 
 
-# The README's RLAIF example spec (tests/infra/test_cost.py checks they are the same).
+# The README's RLAIF example spec (tests/stacks/test_cost.py checks they are the same).
 EXAMPLE_JUDGE_SPEC = {
     "grader": "judge", "rubric": "Reward answers that are correct, concise and polite.",
     "criteria": {"accuracy": {"description": "the facts are right", "weight": 3}, "tone": "polite"},
@@ -444,7 +444,7 @@ def with_overrides(prices: Prices, overrides: Iterable[str]) -> Prices:
 # --- the shipped environments -----------------------------------------------------------------
 
 # The article's sample handler (bench/naive_handler.py) prints every sample as indented JSON:
-# log bytes per sample measured by `make bench` on its chABSA batch (tests/infra/test_cost.py
+# log bytes per sample measured by `make bench` on its chABSA batch (tests/stacks/test_cost.py
 # re-measures it). It ran in Lambda's default text log format, START/END/REPORT included.
 SEED_HANDLER_LOG_BYTES_PER_SAMPLE = 2178
 SYSTEM_TEXT_LOG_LINES = (

@@ -5,7 +5,7 @@ options (``stacks.bundling`` builds them without Docker), the function's log gro
 or not, with the validated retention), the one log statement an execution role gets instead
 of AWSLambdaBasicExecutionRole, the execution role itself and the log settings (Lambda's
 advanced logging controls). Components (``stacks/<component>/``) import this module and
-``stacks.config``, never each other; ``tests/infra/test_layout.py`` checks it.
+``stacks.config``, never each other; ``tests/project/test_layout.py`` checks it.
 """
 
 from __future__ import annotations

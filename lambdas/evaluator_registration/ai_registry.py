@@ -4,7 +4,7 @@ There is no CloudFormation resource and no dedicated API for Evaluators: the Sag
 SDK (``sagemaker.ai_registry.Evaluator.create``) stores them as ``JsonDoc`` hub content in a
 per-account, per-region "AI registry" hub. This format is undocumented, so it lives here only,
 as pure functions that build ``Request`` values (no AWS calls), and
-``tests/unit/test_evaluator_wire.py`` checks every request against the installed botocore
+``tests/lambdas/evaluator_registration/test_evaluator_wire.py`` checks every request against the installed botocore
 service model. What the SDK does (SageMaker Python SDK source: ``sagemaker/ai_registry``):
 
 - hub display name ``AiRegistry-<region>-<account>``; hub name = base32 of its sha256 with the

@@ -72,7 +72,7 @@ def _normalize_answer(text: str) -> str:
 # Normalizing a whole paragraph and running the mention regex (lookarounds at every position)
 # costs ~100 us per 1,000 characters. When the forms cannot overlap one another and the text
 # needs no NFKC or LaTeX work, the same answer comes from case folding, stripping the ends and
-# one C-speed str.find scan per form (tests/unit/test_graders_label.py checks the equivalence).
+# one C-speed str.find scan per form (tests/lambdas/reward_kit/graders/test_graders_label.py checks the equivalence).
 
 
 def _is_word_not_cjk(char: str) -> bool:
