@@ -19,7 +19,7 @@ import tempfile
 import time
 from typing import Any
 
-from code_sandbox import runner
+from code_sandbox import cleanup, runner, statuses
 
 __all__ = ["PROTOCOL_VERSION", "execute", "handler"]
 
@@ -61,8 +61,8 @@ def execute(request: Any, *, sandboxed: bool) -> dict[str, Any]:
         return {"version": PROTOCOL_VERSION, "status": INVALID_REQUEST, "error": str(exc)}
     if sandboxed:
         _not_dumpable()
-        runner.kill_strays()
-        if not runner.empty_directory(LAMBDA_SCRATCH):
+        cleanup.kill_strays()
+        if not cleanup.empty_directory(LAMBDA_SCRATCH):
             return _error("dirty environment: /tmp could not be emptied before the request")
         scratch = tempfile.mkdtemp(prefix="sample-", dir=LAMBDA_SCRATCH)
     else:
@@ -72,11 +72,11 @@ def execute(request: Any, *, sandboxed: bool) -> dict[str, Any]:
         runs = _run(parsed, started, scratch)
     finally:
         if sandboxed:
-            runner.kill_strays()
-            clean = runner.empty_directory(LAMBDA_SCRATCH)
+            cleanup.kill_strays()
+            clean = cleanup.empty_directory(LAMBDA_SCRATCH)
         else:
             try:
-                runner.remove_tree(scratch)
+                cleanup.remove_tree(scratch)
                 clean = True
             except OSError:
                 clean = False
@@ -107,9 +107,9 @@ def _run(parsed: dict[str, Any], started: float, scratch: str) -> list[dict[str,
 
 
 def _syntax(run: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = {"status": runner.SYNTAX_ERROR, "seconds": 0.0}
+    result: dict[str, Any] = {"status": statuses.SYNTAX_ERROR, "seconds": 0.0}
     if "calls" in run:
-        result["calls"] = [{"status": runner.SYNTAX_ERROR} for _ in run["calls"]]
+        result["calls"] = [{"status": statuses.SYNTAX_ERROR} for _ in run["calls"]]
     return result
 
 

@@ -1,15 +1,12 @@
 """Run one sample's runs: each in a fresh child process with limits, killed as a whole afterwards.
 
 Every run is a child forked from the executor (which holds this one sample's request and
-nothing else: no expected output, no other sample, no grader code). Before the program's
-first line the child:
-- starts a new session (its own process group, killed with SIGKILL when the run ends);
-- drops to uid 65534 when the executor runs as root (RLIMIT_NPROC binds below root only);
-- gets its own working directory (0700) under the request's scratch root, stdin and stdout
-  on files there, stderr on /dev/null, every other descriptor closed but its result pipe;
-- sets RLIMIT_CPU, RLIMIT_AS (what it already maps + ``memory_mb``), RLIMIT_FSIZE,
-  RLIMIT_NOFILE, RLIMIT_CORE 0 and RLIMIT_NPROC 0 (no process, no thread), and an empty
-  environment.
+nothing else: no expected output, no other sample, no grader code); what the child does
+before and while it runs the program (its session, uid, directory, descriptors, rlimits) is
+``code_sandbox.child``. This module is the parent's side: ``run_all`` starts at most
+``parallel`` children at once, waits on their result pipes and exits, kills a process group
+at its phase deadline, and reads each child's exit code and result lines into the run's
+result (``code_sandbox.statuses``).
 
 Run kinds: ``stdin`` (the program runs as ``__main__`` on that input; its stdout comes back,
 capped) and ``calls`` (the program runs as module ``solution``, then each call in order: a
@@ -21,46 +18,41 @@ what is left of the request's budget. Standard library only.
 
 from __future__ import annotations
 
-import builtins
-import errno
-import io
 import json
 import math
 import os
-import resource
 import select
 import signal
-import stat
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from code_sandbox import plain_data
-
-# Run statuses.
-OK = "ok"
-SYNTAX_ERROR = "syntax_error"
-TIMEOUT = "timeout"
-MEMORY_LIMIT = "memory_limit"
-OUTPUT_LIMIT = "output_limit"
-FILE_LIMIT = "file_limit"
-CRASH = "crash"
-DEADLINE = "deadline"  # cut short by the request's time budget
-# Call statuses besides OK, TIMEOUT, MEMORY_LIMIT, OUTPUT_LIMIT, CRASH, DEADLINE.
-ERROR = "error"  # the call raised; "error" names the exception if it is a builtin one
-NOT_PLAIN = "not_plain"  # the call returned something that is not plain data
-NOT_RUN = "not_run"  # the run ended before this call started
-NO_FUNCTION = "no_function"  # the program defines no such function (nor Solution method)
+from code_sandbox.child import run_child
+from code_sandbox.statuses import (
+    BUILTIN_EXCEPTIONS,
+    CRASH,
+    DEADLINE,
+    ERROR,
+    EXIT_FILE,
+    EXIT_MEMORY,
+    EXIT_SYNTAX,
+    FILE_LIMIT,
+    MEMORY_LIMIT,
+    NOT_PLAIN,
+    NOT_RUN,
+    NO_FUNCTION,
+    OK,
+    OUTPUT_LIMIT,
+    SYNTAX_ERROR,
+    TIMEOUT,
+)
 
 _CALL_STATUSES = frozenset({OK, ERROR, NOT_PLAIN, NO_FUNCTION})  # what a child may report itself
-_EXIT_SYNTAX, _EXIT_MEMORY, _EXIT_FILE, _EXIT_SETUP = 70, 71, 72, 75
 NOBODY = 65534
 MIN_RUN_SECONDS = 0.05  # less than this before the budget ends: not worth a process
 RESPONSE_BUDGET_BYTES = 5 * 1024 * 1024  # Lambda's synchronous response limit is 6 MB
-_BUILTIN_EXCEPTIONS = frozenset(
-    name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
-)
 
 
 @dataclass(frozen=True)
@@ -158,7 +150,7 @@ def _start(
     cpu = max(1, int(limits.seconds * phases + 0.999))
     pid = os.fork()
     if pid == 0:  # the child: never returns
-        _child(workdir, stdin_fd, stdout_fd, write_end, prelude, program, calls, limits, cpu, drop_to)
+        run_child(workdir, stdin_fd, stdout_fd, write_end, prelude, program, calls, limits, cpu, drop_to)
     os.close(stdin_fd)
     if write_end is not None:
         os.close(write_end)
@@ -295,7 +287,7 @@ def _call_results(child: _Child, run_status: str, budget: list[int]) -> list[dic
                 budget[0] -= size
                 entry["value"] = message.get("value")
         elif entry["status"] == ERROR and isinstance(message.get("error"), str):
-            entry["error"] = message["error"] if message["error"] in _BUILTIN_EXCEPTIONS else "Exception"
+            entry["error"] = message["error"] if message["error"] in BUILTIN_EXCEPTIONS else "Exception"
         out.append(entry)
     if len(out) < len(calls):
         # The call running when the child ended takes the run's status; the rest never ran.
@@ -308,259 +300,13 @@ def _call_results(child: _Child, run_status: str, budget: list[int]) -> list[dic
 def _status(code: int, stdout_size: int, limits: Limits) -> str:
     if code == 0:
         return OK
-    if code == _EXIT_SYNTAX:
+    if code == EXIT_SYNTAX:
         return SYNTAX_ERROR
-    if code == _EXIT_MEMORY:
+    if code == EXIT_MEMORY:
         return MEMORY_LIMIT
-    if code == _EXIT_FILE or code == -signal.SIGXFSZ:
+    if code == EXIT_FILE or code == -signal.SIGXFSZ:
         return OUTPUT_LIMIT if stdout_size >= limits.file_bytes else FILE_LIMIT
     if code in (-signal.SIGXCPU, -signal.SIGKILL):
         return TIMEOUT
     return CRASH
 
-
-# --- the child ------------------------------------------------------------------------------
-
-
-def _child(
-    workdir: str, stdin_fd: int, stdout_fd: int, result_fd: int | None, prelude: Any, program: Any,
-    calls: list[dict[str, Any]] | None, limits: Limits, cpu: int, drop_to: int | None,
-) -> None:
-    try:
-        os.setsid()
-        os.chdir(workdir)
-        for signum in (signal.SIGPIPE, signal.SIGINT, signal.SIGTERM, signal.SIGXFSZ):
-            signal.signal(signum, signal.SIG_DFL)
-        os.dup2(stdin_fd, 0)
-        os.dup2(stdout_fd, 1)
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 2)
-        if result_fd is not None:
-            os.dup2(result_fd, 3)
-        os.closerange(4 if result_fd is not None else 3, 1 << 16)
-        if drop_to is not None:
-            os.setgroups([])
-            os.setgid(drop_to)
-            os.setuid(drop_to)
-        mapped = _mapped_bytes()
-        for name, soft, hard in (
-            (resource.RLIMIT_CPU, cpu, cpu + 1),
-            (resource.RLIMIT_AS, mapped + (limits.memory_mb << 20), mapped + (limits.memory_mb << 20)),
-            (resource.RLIMIT_FSIZE, limits.file_bytes, limits.file_bytes),
-            (resource.RLIMIT_NOFILE, limits.open_files, limits.open_files),
-            (resource.RLIMIT_CORE, 0, 0),
-            (resource.RLIMIT_NPROC, 0, 0),
-        ):
-            resource.setrlimit(name, (soft, hard))
-        os.environ.clear()
-        sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8",
-                                     errors="surrogateescape")
-        sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8",
-                                      errors="surrogateescape")
-        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="replace")
-        sys.argv = ["solution.py"]
-        # site's exit and quit, which -S leaves out; programs call them
-        builtins.__dict__["exit"] = sys.exit
-        builtins.__dict__["quit"] = sys.exit
-    except BaseException:  # noqa: BLE001 - never run a program without its limits
-        os._exit(_EXIT_SETUP)
-    try:
-        _program(prelude, program, calls)
-    except BaseException:  # noqa: BLE001
-        os._exit(1)
-    os._exit(0)
-
-
-def _mapped_bytes() -> int:
-    with open("/proc/self/statm", "rb") as f:
-        return int(f.read().split()[0]) * resource.getpagesize()
-
-
-def _stop(code: int) -> None:
-    try:
-        sys.stdout.flush()
-    except MemoryError:
-        os._exit(_EXIT_MEMORY)
-    except OSError as exc:
-        os._exit(_EXIT_FILE if exc.errno == errno.EFBIG else 1)
-    os._exit(code)
-
-
-def _exec(code: Any, namespace: dict[str, Any]) -> None:
-    try:
-        exec(code, namespace)
-    except SystemExit as exc:
-        value = exc.code
-        _stop(0 if value is None else value if isinstance(value, int) and 0 <= value < 256 else 1)
-    except MemoryError:
-        os._exit(_EXIT_MEMORY)
-    except OSError as exc:
-        os._exit(_EXIT_FILE if exc.errno == errno.EFBIG else 1)
-    except BaseException:  # noqa: BLE001 - the program's own failure
-        os._exit(1)
-
-
-def _program(prelude: Any, program: Any, calls: list[dict[str, Any]] | None) -> None:
-    import types
-
-    name = "__main__" if calls is None else "solution"
-    module = types.ModuleType(name)
-    module.__dict__["__builtins__"] = builtins
-    sys.modules[name] = module
-    if calls is None:
-        _exec(prelude, module.__dict__)
-        _exec(program, module.__dict__)
-        _stop(0)
-    try:
-        exec(prelude, module.__dict__)
-        exec(program, module.__dict__)
-    except MemoryError:
-        os._exit(_EXIT_MEMORY)
-    except BaseException:  # noqa: BLE001 - a program that fails to load, or exits while loading
-        os._exit(1)
-    _send({"loaded": True})
-    namespace = module.__dict__
-    for call in calls or ():
-        _send(_call(namespace, call))
-    os._exit(0)
-
-
-def _send(message: dict[str, Any]) -> None:
-    try:
-        data = (json.dumps(message, allow_nan=False) + "\n").encode("utf-8", "surrogatepass")
-    except (ValueError, TypeError, RecursionError):
-        data = b'{"status": "not_plain"}\n'
-    view = memoryview(data)
-    while view:
-        view = view[os.write(3, view):]
-
-
-def _call(namespace: dict[str, Any], call: dict[str, Any]) -> dict[str, Any]:
-    name = call.get("function")
-    function = namespace.get(name) if isinstance(name, str) else None
-    try:
-        if not callable(function):
-            owner = namespace.get("Solution")  # LeetCode: a method of class Solution
-            if isinstance(owner, type) and isinstance(name, str) and callable(getattr(owner, name, None)):
-                function = getattr(owner(), name)
-            else:
-                return {"status": NO_FUNCTION}
-        args = plain_data.decode(call.get("args", []))
-        kwargs = plain_data.decode(call.get("kwargs", {}))
-        value = function(*args, **kwargs)
-    except MemoryError:
-        os._exit(_EXIT_MEMORY)
-    except SystemExit:
-        os._exit(1)
-    except BaseException as exc:  # noqa: BLE001 - reported by name, builtin exceptions only
-        kind = type(exc).__name__ if type(exc).__name__ in _BUILTIN_EXCEPTIONS else "Exception"
-        return {"status": ERROR, "error": kind}
-    try:
-        return {"status": OK, "value": plain_data.encode(value)}
-    except (plain_data.NotPlain, ValueError, RecursionError):
-        return {"status": NOT_PLAIN}
-    except MemoryError:
-        os._exit(_EXIT_MEMORY)
-
-
-# --- cleaning up ------------------------------------------------------------------------------
-
-
-def remove_tree(path: str) -> None:
-    """Remove ``path`` even when a program made parts of it unreadable or read-only; never
-    follows a symbolic link (as root, a chmod through a link would change its target)."""
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return
-    if not stat.S_ISDIR(info.st_mode):
-        os.unlink(path)
-        return
-    _make_writable(path)
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    try:
-        _empty_directory(fd)
-    finally:
-        os.close(fd)
-    os.rmdir(path)
-
-
-def _make_writable(path: str, dir_fd: int | None = None) -> None:
-    try:
-        info = os.lstat(path, dir_fd=dir_fd)
-        if stat.S_ISDIR(info.st_mode):
-            os.chmod(path, stat.S_IRWXU, dir_fd=dir_fd)
-    except OSError:
-        pass
-
-
-def _empty_directory(fd: int) -> None:
-    """Remove everything inside the open directory ``fd`` (entries by descriptor: no link followed)."""
-    for name in os.listdir(fd):
-        try:
-            info = os.lstat(name, dir_fd=fd)
-        except FileNotFoundError:
-            continue
-        if stat.S_ISDIR(info.st_mode):
-            _make_writable(name, fd)
-            inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            try:
-                _empty_directory(inner)
-            finally:
-                os.close(inner)
-            os.rmdir(name, dir_fd=fd)
-        else:
-            os.unlink(name, dir_fd=fd)
-
-
-def empty_directory(path: str) -> bool:
-    """Remove everything under ``path`` (kept itself); True when it is empty afterwards."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    except OSError:
-        return False
-    try:
-        try:
-            _empty_directory(fd)
-        except OSError:
-            pass
-        return not os.listdir(fd)
-    finally:
-        os.close(fd)
-
-
-def kill_strays() -> None:
-    """SIGKILL every process this one can signal but itself and its ancestors (in Lambda: what
-    a program may have left; in the local namespace: everything but the executor)."""
-    keep = set()
-    pid = os.getpid()
-    while pid > 0:
-        keep.add(pid)
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                pid = int(f.read().rsplit(b")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            break
-    for _ in range(3):  # a process may appear while we look: a few passes
-        found = False
-        for entry in os.listdir("/proc"):
-            if entry.isdigit() and int(entry) not in keep:
-                try:
-                    os.kill(int(entry), signal.SIGKILL)
-                    found = True
-                except (ProcessLookupError, PermissionError):
-                    pass
-        if not found:
-            break
-        _reap()
-
-
-def _reap() -> None:
-    end = time.monotonic() + 0.5
-    while time.monotonic() < end:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            time.sleep(0.002)

@@ -33,31 +33,32 @@ could not be finished): ``no_code``, ``invalid_reference``, ``code_syntax_error`
 ``code_not_plain`` (results that are not plain data), ``code_crash``,
 ``code_executor_error`` (the executor failed on this sample), ``code_deadline``. An executor
 that cannot run at all raises ``ExecutorUnavailable``: the invocation fails.
+
+This module holds the spec (``validate``), the program's extraction, the sample's time share
+and the score; the reference's suites and comparisons are in ``reward_kit.code_reference``,
+the requests to the executor and the test statuses in ``reward_kit.code_session``.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
-import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
-from reward_kit import plain_data
 from reward_kit.checks import show
+from reward_kit.code_reference import CallSuite, StdioSuite, parse_reference
+from reward_kit.code_session import CRASH, DEADLINE, EXECUTOR_ERROR, NOT_PLAIN, PASSED, SYNTAX_ERROR, Session
 from reward_kit.contract import CODE_EXECUTOR_ERROR
 from reward_kit.deadline import current_batch, remaining_seconds
 from reward_kit.extraction import final_answer_region
 from reward_kit.graders.base import GradeInput, GradeResult, Grader, GraderTraits, with_traits
 from reward_kit.spec_checks import SpecError, checks, reference_key
 
-if TYPE_CHECKING:  # the executor and the replay load when a code grader is built (kinds.py imports this module)
-    from reward_kit import code_replay
+if TYPE_CHECKING:  # the executor loads when a code grader is built (kinds.py imports this module)
     from reward_kit.code_executor import Executor
 
-__all__ = ["DEADLINE_REASON", "build", "extract_program", "parse_reference", "same_output"]
+__all__ = ["DEADLINE_REASON", "build", "extract_program"]
 
 # code defaults and bounds: per test run (the executor's limits, code_sandbox.runner.Limits).
 CODE_LANGUAGES = ("python",)
@@ -85,21 +86,8 @@ from typing import Any, Callable, Deque, Dict, FrozenSet, Generator, Iterable, I
 """
 
 DEADLINE_REASON = "code_deadline"
-MAX_TESTS = 100  # per reference
-MAX_ROUNDS = 6  # replay rounds (requests) per sample
-MAX_CALLS_PER_REQUEST = 2_000
-MAX_RUNS_PER_REQUEST = 100
-REQUEST_BUDGET_BYTES = 5 * 1024 * 1024  # Lambda's synchronous request limit is 6 MB
-RESPONSE_BUDGET_BYTES = 5 * 1024 * 1024
-MIN_SAMPLE_SECONDS = 0.1
-TRANSPORT_MARGIN_SECONDS = 3.0  # start-up / invoke overhead beyond the request's own budget
 LAMBDA_SAMPLE_CONCURRENCY = 64  # requests in flight per invocation (each one executor environment)
 LOCAL_PROCESSES_PER_SAMPLE = 2
-# Test statuses. Executor statuses pass through; these are the grader's own.
-PASSED, WRONG_ANSWER, EXECUTOR_ERROR, NOT_PLAIN, CRASH, DEADLINE, SYNTAX_ERROR = (
-    "passed", "wrong_answer", "executor_error", "not_plain", "crash", "deadline", "syntax_error")
-_RUN_STATUSES = frozenset({"syntax_error", "timeout", "memory_limit", "output_limit", "file_limit", "crash",
-                           "deadline", NOT_PLAIN})
 # Statuses that make a sample's reason when nothing passed, most telling first.
 _SEVERITY = (DEADLINE, EXECUTOR_ERROR, SYNTAX_ERROR, "memory_limit", "timeout", "output_limit", "file_limit",
              NOT_PLAIN, CRASH)
@@ -119,171 +107,7 @@ def extract_program(response: Any) -> str:
     return region
 
 
-def normalize_output(text: str) -> str:
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return "\n".join(line.rstrip() for line in lines).rstrip("\n")
-
-
-def same_output(actual: str, expected: str) -> bool:
-    """Equal up to trailing whitespace on each line and trailing blank lines."""
-    return normalize_output(actual) == normalize_output(expected)
-
-
-# --- references ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StdioSuite:
-    cases: tuple[tuple[str, str], ...]  # (stdin, expected stdout)
-
-    @property
-    def size(self) -> int:
-        return len(self.cases)
-
-
-@dataclass(frozen=True)
-class CallSuite:
-    function: str
-    cases: tuple[tuple[Any, Any, bool], ...]  # (encoded args, expected value, a one-item list may wrap it)
-
-    @property
-    def size(self) -> int:
-        return len(self.cases)
-
-
-@dataclass(frozen=True)
-class AssertSuite:
-    replay: code_replay.ReplaySuite
-
-    @property
-    def size(self) -> int:
-        return len(self.replay.units)
-
-
-Suite = StdioSuite | CallSuite | AssertSuite
-
-
-def parse_reference(reference: Any, reference_key: str | None = None) -> Suite | None:
-    """The tests a reference carries (under ``reference_key`` when given), or None when it is
-    unusable (``invalid_reference``)."""
-    if isinstance(reference, str):
-        try:
-            reference = json.loads(reference)
-        except (ValueError, RecursionError):
-            return None
-    if reference_key is not None:
-        reference = reference.get(reference_key) if isinstance(reference, Mapping) else None
-    if not isinstance(reference, Mapping):
-        return None
-    styles = [key for key in ("tests", "inputs", "test_code", "test") if key in reference]
-    if len(styles) != 1 and styles != ["test_code", "test"]:
-        return None
-    function = reference.get("fn_name") or reference.get("func_name")
-    if function is not None and not (isinstance(function, str) and function.isidentifier()):
-        return None
-    try:
-        if styles[0] == "tests":
-            return _parse_tests(reference["tests"], function)
-        if styles[0] == "inputs":
-            return _parse_inputs(reference["inputs"], reference.get("outputs"), function)
-        source = reference.get("test_code", reference.get("test"))
-        entry = reference.get("entry_point")
-        if entry is not None and not (isinstance(entry, str) and entry.isidentifier()):
-            return None
-        return _parse_test_code(source, entry)
-    except (ValueError, TypeError, RecursionError, plain_data.NotPlain):
-        return None
-
-
-def _parse_tests(items: Any, function: str | None) -> Suite | None:
-    if not isinstance(items, list) or not 0 < len(items) <= MAX_TESTS:
-        return None
-    if all(isinstance(i, Mapping) and i.get("testtype") == "functional" for i in items):
-        if function is None:
-            return None
-        cases = []
-        for item in items:
-            if not isinstance(item.get("input"), str) or not isinstance(item.get("output"), str):
-                return None
-            args = [json.loads(line) for line in item["input"].split("\n") if line.strip()]
-            cases.append((plain_data.encode(args), json.loads(item["output"]), False))
-        return CallSuite(function, tuple(cases))
-    if function is not None and any(isinstance(i, Mapping) and i.get("testtype") == "functional" for i in items):
-        return None  # mixed styles
-    stdio = []
-    for item in items:
-        if not (isinstance(item, Mapping) and isinstance(item.get("input", ""), str)
-                and isinstance(item.get("output"), str)):
-            return None
-        stdio.append((item.get("input", ""), item["output"]))
-    return StdioSuite(tuple(stdio))
-
-
-def _lines(value: Any) -> str:
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return "\n".join(value) + "\n"
-    if not isinstance(value, str):
-        raise TypeError("text expected")
-    return value
-
-
-def _parse_inputs(inputs: Any, outputs: Any, function: str | None) -> Suite | None:
-    if not (isinstance(inputs, list) and isinstance(outputs, list) and 0 < len(inputs) == len(outputs) <= MAX_TESTS):
-        return None
-    if function is None:
-        return StdioSuite(tuple((_lines(i), _lines(o)) for i, o in zip(inputs, outputs)))
-    cases = []
-    for args, expected in zip(inputs, outputs):
-        if isinstance(args, str):  # arguments as JSON lines (some prime_code rows)
-            args = [json.loads(line) for line in args.split("\n") if line.strip()]
-        if not isinstance(args, list):
-            return None
-        cases.append((plain_data.encode(args), expected, True))
-    return CallSuite(function, tuple(cases))
-
-
-def _parse_test_code(source: Any, entry: str | None) -> Suite | None:
-    from reward_kit import code_replay
-
-    sources = [source] if isinstance(source, str) else source
-    if not isinstance(sources, list) or not sources or not all(isinstance(s, str) and s.strip() for s in sources):
-        return None
-    replay = code_replay.compile_suite("\n\n".join(sources), entry)
-    if replay is None or len(replay.units) > MAX_TESTS:
-        return None
-    return AssertSuite(replay)
-
-
-def _as_lists(value: Any) -> Any:
-    if type(value) in (list, tuple):
-        return [_as_lists(item) for item in value]
-    if type(value) is dict:
-        return {key: _as_lists(item) for key, item in value.items()}
-    return value
-
-
-def call_matches(actual: Any, expected: Any, may_wrap: bool) -> bool:
-    """The returned plain value against the reference's (JSON) one: tuples compare as lists;
-    APPS/TACO wrap some outputs in a one-item list."""
-    actual = _as_lists(actual)
-    if actual == expected and _same_kind(actual, expected):
-        return True
-    return may_wrap and type(expected) is list and len(expected) == 1 and actual == expected[0] and _same_kind(
-        actual, expected[0])
-
-
-def _same_kind(actual: Any, expected: Any) -> bool:
-    """``True == 1`` and ``1 == 1.0`` in Python; a bool is not an answer for a number here."""
-    if type(expected) is bool or type(actual) is bool:
-        return type(actual) is type(expected)
-    if type(expected) in (list, tuple) and type(actual) in (list, tuple):
-        return all(_same_kind(a, e) for a, e in zip(actual, expected))
-    if type(expected) is dict and type(actual) is dict:
-        return all(_same_kind(actual[k], expected[k]) for k in expected if k in actual)
-    return True
-
-
-# --- the grader --------------------------------------------------------------------------------
+# --- concurrency and the sample's time share ---------------------------------------------------
 
 
 def _sample_concurrency(executor: Executor) -> int:
@@ -377,7 +201,7 @@ def build(spec: Mapping[str, Any], executor: Executor | None = None) -> Grader:
         if suite is None:
             return result(0.0, "invalid_reference", {"tests_total": 0.0, "tests_passed": 0.0})
         budget = fair_budget()
-        session = _Session(runner, program, prelude, limits, budget, local_processes)
+        session = Session(runner, program, prelude, limits, budget, local_processes)
         if isinstance(suite, StdioSuite):
             statuses = session.stdio(suite)
         elif isinstance(suite, CallSuite):
@@ -410,176 +234,3 @@ def _score(statuses: list[str], all_or_nothing: bool, format_score: float, resul
         credit = format_score
     return result(credit, reason, metrics)
 
-
-def _failure(status: Any) -> str:
-    """A run's or call's failure status as a test status."""
-    if status in _RUN_STATUSES:
-        return str(status)
-    return CRASH  # error, no_function, not_run, anything unknown
-
-
-class _Session:
-    """One sample: its requests to the executor, within its budget."""
-
-    def __init__(self, executor: Executor, program: str, prelude: str, limits: dict[str, Any],
-                 budget: float | None, processes: int | None) -> None:
-        self.executor, self.program, self.prelude, self.limits = executor, program, prelude, limits
-        self.processes = processes
-        start = time.monotonic()
-        self.until = None if budget is None else start + budget
-        self.executor_failed = False
-
-    def left(self) -> float | None:
-        return None if self.until is None else self.until - time.monotonic()
-
-    def execute(self, runs: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-        """Raw results of ``runs`` (split into requests under Lambda's size limits), or None
-        when the executor failed on this sample. Raises ExecutorUnavailable."""
-        results: list[dict[str, Any]] = []
-        for chunk in self._chunks(runs):
-            left = self.left()
-            if left is not None and left < MIN_SAMPLE_SECONDS:
-                results += [{"status": DEADLINE, "calls": [{"status": DEADLINE}] * len(run.get("calls", []))}
-                            for run in chunk]
-                continue
-            # No deadline (dry runs): every phase of every run may use its whole limit.
-            budget = left if left is not None else self.limits["seconds"] * _phases(chunk) + 5.0
-            request: dict[str, Any] = {"version": 1, "program": self.program, "prelude": self.prelude,
-                                       "limits": self.limits, "budget_seconds": round(max(0.0, budget), 3),
-                                       "runs": chunk}
-            if self.processes is not None:
-                request["max_processes"] = self.processes
-            response = self.executor.execute(request, budget + TRANSPORT_MARGIN_SECONDS)
-            got = response.get("runs") if response.get("status") == "ok" else None
-            if not isinstance(got, list) or len(got) != len(chunk) or not all(isinstance(r, dict) for r in got):
-                self.executor_failed = True
-                return None
-            results += got
-        return results
-
-    def _chunks(self, runs: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-        base = len(self.program) + len(self.prelude) + 1024
-        per_run_output = self.limits["output_bytes"] + 256
-        chunks: list[list[dict[str, Any]]] = [[]]
-        size, output, calls = base, 0, 0
-        for run in runs:
-            run_size = len(json.dumps(run))
-            run_calls = len(run.get("calls", ()))
-            run_output = per_run_output * max(1, run_calls)
-            if chunks[-1] and (size + run_size > REQUEST_BUDGET_BYTES or output + run_output > RESPONSE_BUDGET_BYTES
-                               or len(chunks[-1]) >= MAX_RUNS_PER_REQUEST or calls + run_calls > MAX_CALLS_PER_REQUEST):
-                chunks.append([])
-                size, output, calls = base, 0, 0
-            chunks[-1].append(run)
-            size, output, calls = size + run_size, output + run_output, calls + run_calls
-        return chunks
-
-    # -- stdin/stdout
-    def stdio(self, suite: StdioSuite) -> list[str]:
-        results = self.execute([{"stdin": stdin} for stdin, _ in suite.cases])
-        if results is None:
-            return [EXECUTOR_ERROR] * suite.size
-        statuses = []
-        for (_, expected), run in zip(suite.cases, results):
-            if run.get("status") != "ok":
-                statuses.append(_failure(run.get("status")))
-            elif isinstance(run.get("stdout"), str) and same_output(run["stdout"], expected):
-                statuses.append(PASSED)
-            else:
-                statuses.append(WRONG_ANSWER)
-        return statuses
-
-    # -- call-based
-    def calls(self, suite: CallSuite) -> list[str]:
-        runs = [{"calls": [{"function": suite.function, "args": args, "kwargs": {}}]} for args, _, _ in suite.cases]
-        results = self.execute(runs)
-        if results is None:
-            return [EXECUTOR_ERROR] * suite.size
-        statuses = []
-        for (_, expected, may_wrap), run in zip(suite.cases, results):
-            call = _first_call(run)
-            if call.get("status") != "ok":
-                statuses.append(_failure(call.get("status")))
-                continue
-            try:
-                value = plain_data.decode(call.get("value"))
-            except plain_data.NotPlain:
-                statuses.append(NOT_PLAIN)
-                continue
-            statuses.append(PASSED if call_matches(value, expected, may_wrap) else WRONG_ANSWER)
-        return statuses
-
-    # -- assert-based: replay rounds
-    def replay(self, suite: AssertSuite) -> list[str]:
-        from reward_kit import code_replay
-
-        memo: dict[str, dict[str, Any]] = {}
-        out_of_time = False
-        defined = code_replay.program_names(self.program)
-        for round_number in range(MAX_ROUNDS + 1):
-            current = code_replay.Round(memo, self.until, defined)
-            current.run(suite.replay)
-            if not current.pending or round_number == MAX_ROUNDS:
-                break
-            left = self.left()
-            if left is not None and left < MIN_SAMPLE_SECONDS:
-                out_of_time = True
-                break
-            keys, runs = _runs_for(current.pending)
-            results = self.execute(runs)
-            if results is None:
-                return [EXECUTOR_ERROR] * suite.size
-            _remember(memo, keys, results)
-        unresolved_status = DEADLINE if out_of_time or current.aborted == "deadline" else CRASH
-        return [_unit_status(current.units.get(unit), current.aborted, unresolved_status)
-                for unit in suite.replay.units]
-
-
-def _remember(memo: dict[str, dict[str, Any]], keys: list[list[str]], results: list[dict[str, Any]]) -> None:
-    """Keep each call's answer for the next round (calls the executor did not run stay unknown)."""
-    for run_keys, run in zip(keys, results):
-        calls = run.get("calls")
-        calls = calls if isinstance(calls, list) and len(calls) == len(run_keys) else (
-            [{"status": _failure(run.get("status"))}] * len(run_keys))
-        for key, answer in zip(run_keys, calls):
-            if isinstance(answer, dict) and answer.get("status") != "not_run":
-                memo[key] = answer
-
-
-def _unit_status(state: Any, aborted: str | None, unresolved_status: str) -> str:
-    """One test unit's status after the last round (``state``: its code_replay.UnitResult)."""
-    if state is not None and state.unresolved:
-        return unresolved_status
-    if state is not None and state.failure is not None:
-        return _failure(state.failure)
-    if state is None or not state.executed:
-        if aborted in ("unresolved", "deadline"):
-            return unresolved_status
-        return _failure(aborted) if aborted not in (None, WRONG_ANSWER) else WRONG_ANSWER
-    return PASSED if state.passed == state.executed else WRONG_ANSWER
-
-
-def _phases(runs: list[dict[str, Any]]) -> int:
-    """Loading the program once per run, then each call."""
-    return sum(1 + len(run.get("calls", ())) for run in runs)
-
-
-def _first_call(run: dict[str, Any]) -> dict[str, Any]:
-    calls = run.get("calls")
-    if isinstance(calls, list) and calls and isinstance(calls[0], dict):
-        return calls[0]
-    return {"status": _failure(run.get("status"))}
-
-
-def _runs_for(pending: Mapping[str, tuple[int, dict[str, Any]]]) -> tuple[list[list[str]], list[dict[str, Any]]]:
-    """The round's new calls as runs: one per group (the calls one test made), at most
-    MAX_RUNS_PER_REQUEST runs and MAX_CALLS_PER_REQUEST calls per request."""
-    groups: dict[int, list[str]] = {}
-    for key, (group, _) in list(pending.items())[:MAX_CALLS_PER_REQUEST]:
-        groups.setdefault(group, []).append(key)
-    ordered = list(groups.values())
-    if len(ordered) > MAX_RUNS_PER_REQUEST:  # merge neighbours
-        size = math.ceil(len(ordered) / MAX_RUNS_PER_REQUEST)
-        ordered = [sum(ordered[i:i + size], []) for i in range(0, len(ordered), size)]
-    runs = [{"calls": [pending[key][1] for key in keys]} for keys in ordered]
-    return ordered, runs

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from reward_kit.graders.code import AssertSuite, CallSuite, StdioSuite, extract_program, parse_reference, same_output
+from reward_kit.code_reference import AssertSuite, CallSuite, StdioSuite, parse_reference, same_output
+from reward_kit.graders.code import extract_program
 from reward_kit.scoring import AGGREGATE, Scorer
 from reward_kit.spec import SpecError, validate_spec
 from tests.lambdas.code_helpers import ADD, ADD_ASSERTS, ADD_IO, code_sample, metrics, reasons

@@ -336,11 +336,11 @@ def test_symlink_cleanup_as_root_never_follows_a_link(tmp_path: Path) -> None:
 
 
 def test_the_executor_refuses_a_dirty_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from code_sandbox import handler, runner
+    from code_sandbox import cleanup, handler
 
-    monkeypatch.setattr(runner, "kill_strays", lambda: None)
+    monkeypatch.setattr(cleanup, "kill_strays", lambda: None)
     monkeypatch.setattr(handler, "_not_dumpable", lambda: None)
-    monkeypatch.setattr(runner, "empty_directory", lambda path: False)  # a file it cannot remove
+    monkeypatch.setattr(cleanup, "empty_directory", lambda path: False)  # a file it cannot remove
     response = handler.execute({"version": 1, "program": "print(1)", "runs": [{"stdin": ""}]}, sandboxed=True)
     assert response["status"] == "executor_error" and "dirty environment" in response["error"]
 
