@@ -40,9 +40,10 @@ from collections import Counter
 from contextlib import ExitStack
 from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 
-from reward_kit.contract import failure_metric, sample_reference
+from reward_kit.contract import sample_reference
 from reward_kit.graders.base import InfrastructureError
 from reward_kit.judge_stats import JudgeStats
+from reward_kit.reasons import failure_metric
 from reward_kit.scoring import AGGREGATE, Scorer
 from reward_kit.spec import SpecError, parse_spec_json, spec_hash
 

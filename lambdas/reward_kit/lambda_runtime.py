@@ -26,7 +26,7 @@ specs; with a range below 0 also their 0..1 copies ``Norm_<metric>``, for percen
 not metrics (``mean``) as properties. Batches over 100 samples take one more record per 100
 samples (EMF's limit of 100 values per metric). When a batch's outputs would not fit Lambda's
 6 MB response limit the record also counts ``DroppedDiagnostics`` and ``DroppedRewardEntries``
-(entries left out of metrics_list, see ``contract.fit_response``) and one warning line says so.
+(entries left out of metrics_list, see ``response_limit.fit_response``) and one warning line says so.
 Warnings and errors are separate JSON lines from the Powertools logger (with the request id);
 no sample text is logged by default.
 
@@ -51,13 +51,14 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from reward_kit import names
-from reward_kit.contract import INVALID_EVENT, EventError
+from reward_kit.contract import EventError
 from reward_kit.criteria import criterion_series, criterion_values
 from reward_kit.deadline import safety_margin_seconds
 from reward_kit.graders.base import InfrastructureError
 from reward_kit.invocation_record import Metric, MetricSource, build_records, dumps, without_envelope
 from reward_kit.judge_stats import JudgeStats
 from reward_kit.kinds import function_kind_for, spec_needs
+from reward_kit.reasons import INVALID_EVENT
 from reward_kit.scoring import AGGREGATE, BatchResult, Scorer
 from reward_kit.settings import APPLICATION_LOG_LEVELS_KEEPING_THE_RECORD, RuntimeSettings
 from reward_kit.spec import SPEC_HASH_CHARS, parse_spec_json, spec_hash
@@ -233,7 +234,7 @@ class RewardRuntime:
         return result.response
 
     def _report_dropped(self, result: BatchResult) -> None:
-        """The response was trimmed to fit Lambda's limit (contract.fit_response): say so once
+        """The response was trimmed to fit Lambda's limit (response_limit.fit_response): say so once
         (the counts are in the record, ``invocation_metrics``)."""
         self.logger.warning(
             "response trimmed to fit the Lambda response limit",
@@ -311,7 +312,7 @@ def invocation_metrics(
     metrics.append(Metric(names.METRIC_FAILED_SAMPLES, result.failed_samples))
     metrics += [Metric(names.failure_metric_name(r), c) for r, c in sorted(result.failures.items())]
     metrics.append(Metric(names.METRIC_BATCH_SECONDS, round(seconds, 4)))
-    if result.dropped:  # the response was trimmed to fit 6 MB (contract.fit_response)
+    if result.dropped:  # the response was trimmed to fit 6 MB (response_limit.fit_response)
         metrics.append(Metric(names.METRIC_DROPPED_DIAGNOSTICS, result.dropped["Metric"], "Count"))
         metrics.append(Metric(names.METRIC_DROPPED_REWARD_ENTRIES, result.dropped["Reward"], "Count"))
     if judge is not None:

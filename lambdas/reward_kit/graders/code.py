@@ -47,10 +47,10 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from reward_kit import plain_data
 from reward_kit.checks import show
-from reward_kit.contract import CODE_EXECUTOR_ERROR
 from reward_kit.deadline import current_batch, remaining_seconds
 from reward_kit.extraction import final_answer_region
 from reward_kit.graders.base import GradeInput, GradeResult, Grader, GraderTraits, with_traits
+from reward_kit.reasons import CODE_EXECUTOR_ERROR
 from reward_kit.spec_checks import SpecError, checks, reference_key
 
 if TYPE_CHECKING:  # the executor and the replay load when a code grader is built (kinds.py imports this module)
