@@ -23,7 +23,8 @@ from typing import Any, Sequence, TextIO
 
 from ops.contract_check import violations
 from ops.environment import CDK_JSON, OperatorError, client, load_environment, reward_function
-from reward_kit.dryrun import INVALID_JSON_LINE, DryRunResult, UsageError, read_samples, render_report, score_rows
+from reward_kit.dryrun import INVALID_JSON_LINE, DryRunResult, UsageError, read_samples, score_rows
+from reward_kit.dryrun_report import render_report
 from reward_kit.names import LIVE_ALIAS, spec_hash_of_version
 from reward_kit.scoring import Scorer
 from reward_kit.spec import SpecError, parse_spec_json, spec_hash

@@ -1,4 +1,4 @@
-"""The Nova RFT reward Lambda contract: parse the event, build the outputs. No grading here.
+"""The Nova RFT reward Lambda contract, request side: parse the event into samples. No grading here.
 
 Input: a JSON list of samples, or an object holding that list under ``trajectories`` or
 ``samples`` (AWS's gpt-oss sample events). Output: always a JSON list of outputs, also for an
@@ -26,52 +26,46 @@ A broken sample never raises: it gets a failure reason code and, later, the mini
 on every reward dimension, under its own id (or a deterministic placeholder built from its
 position when the id is unusable, so it can never collide with another sample's id).
 
-Output per sample (values already in the spec's range, rounded to 6 decimals)::
-
-    {"id": ..., "aggregate_reward_score": 0.85,
-     "metrics_list": [{"name": "accuracy", "value": 0.85, "type": "Reward"},
-                      {"name": "failure_no_answer", "value": 1.0, "type": "Metric"}]}
-
-Outputs never echo response or reference text.
+The outputs are built by ``reward_kit.outputs`` (``OutputBuilder``) and trimmed to Lambda's
+response limit by ``reward_kit.response_limit``; the failure reason codes are
+``reward_kit.reasons``.
 """
 
 from __future__ import annotations
 
-import math
-import os
-from collections import Counter
 from dataclasses import dataclass, field
-from json import dumps as _dumps
-from json.encoder import encode_basestring as _json_string_raw
-from json.encoder import encode_basestring_ascii as _json_string
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
-from reward_kit import names, settings
+from reward_kit import settings
+from reward_kit.reasons import (
+    EMPTY_RESPONSE,
+    INVALID_CONTENT,
+    INVALID_ID,
+    INVALID_MESSAGES,
+    MISSING_ID,
+    MISSING_MESSAGES,
+    MISSING_REFERENCE,
+    NOT_AN_OBJECT,
+    NO_ASSISTANT_MESSAGE,
+    RESPONSE_TOO_LONG,
+)
 
 __all__ = [
     "ASSISTANT_ROLES",
     "DEFAULT_MAX_RESPONSE_CHARS",
     "EVENT_LIST_KEYS",
     "EventError",
-    "FAILURE_REASONS",
-    "OutputBuilder",
-    "RESPONSE_LIMIT_BYTES",
-    "fit_response",
     "ParsedSample",
+    "content_text",
     "max_response_chars_from_env",
     "parse_event",
     "parse_sample",
-    "response_bytes",
     "response_failure",
-    "response_size_bound",
-    "runtime_escapes_non_ascii",
+    "sample_reference",
     "unwrap_event",
 ]
 
 DEFAULT_MAX_RESPONSE_CHARS = settings.MAX_RESPONSE_CHARS.default
-# Lambda fails a synchronous invocation whose response passes 6 MB; keep a margin below it.
-LAMBDA_RESPONSE_MAX_BYTES = 6 * 1024 * 1024
-RESPONSE_LIMIT_BYTES = LAMBDA_RESPONSE_MAX_BYTES - 64 * 1024
 ASSISTANT_ROLES = frozenset({"assistant", "nova_assistant"})
 USER_ROLE = "user"
 # Exact spellings that need no case/whitespace folding to be ruled out (hot loop).
@@ -82,43 +76,6 @@ EVENT_LIST_KEYS = ("trajectories", "samples")
 # a "text" field count as text, as some AWS pages show them.
 TEXT_BLOCK_TYPE = "text"
 
-# Failure reason codes: stable, they become metric names (Failure_<reason>).
-NOT_AN_OBJECT = "not_an_object"
-MISSING_ID = "missing_id"
-INVALID_ID = "invalid_id"
-MISSING_MESSAGES = "missing_messages"
-INVALID_MESSAGES = "invalid_messages"
-NO_ASSISTANT_MESSAGE = "no_assistant_message"
-INVALID_CONTENT = "invalid_content"
-EMPTY_RESPONSE = "empty_response"
-MISSING_REFERENCE = "missing_reference"
-RESPONSE_TOO_LONG = "response_too_long"
-GRADER_ERROR = "grader_error"
-GRADER_TIMEOUT = "grader_timeout"
-# Extraction failures the deterministic graders report (named here for the dashboards).
-NO_ANSWER = "no_answer"
-MULTIPLE_ANSWERS = "multiple_answers"
-NO_CODE = "no_code"  # the code grader's no_answer: no program in the final answer
-# The code executor failed on one sample (it died, hung or answered nonsense; a hostile program
-# can cause that). An executor that cannot run at all fails the invocation instead.
-CODE_EXECUTOR_ERROR = "code_executor_error"
-# Whole-event failure (the handler counts it; no sample outputs exist for it).
-INVALID_EVENT = "invalid_event"
-
-FAILURE_REASONS = (
-    NOT_AN_OBJECT,
-    MISSING_ID,
-    INVALID_ID,
-    MISSING_MESSAGES,
-    INVALID_MESSAGES,
-    NO_ASSISTANT_MESSAGE,
-    INVALID_CONTENT,
-    EMPTY_RESPONSE,
-    MISSING_REFERENCE,
-    RESPONSE_TOO_LONG,
-    GRADER_ERROR,
-    GRADER_TIMEOUT,
-)
 # Samples with these failures carry a placeholder id built from their position.
 _PLACEHOLDER_ID_FAILURES = frozenset({NOT_AN_OBJECT, MISSING_ID, INVALID_ID})
 
@@ -388,200 +345,3 @@ def _is_missing(reference: Any) -> bool:
         return not reference
     return False
 
-
-def failure_metric(reason: str) -> str:
-    """Name of the diagnostic metric a failed sample carries in its metrics_list."""
-    return f"failure_{reason}"
-
-
-class OutputBuilder:
-    """Builds contract outputs for one spec: fixed reward dimensions, fixed output range.
-
-    Graders work on the canonical 0..1 scale; ``scale`` clamps, replaces NaN/inf with the
-    minimum, maps linearly to [lo, hi] and rounds to 6 decimals.
-    """
-
-    __slots__ = ("dimensions", "lo", "hi", "_span", "_single")
-
-    def __init__(self, dimensions: Sequence[str], value_range: Sequence[float] = (0.0, 1.0)) -> None:
-        if not dimensions:
-            raise ValueError("at least one reward dimension is required")
-        lo, hi = float(value_range[0]), float(value_range[1])
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise ValueError(f"invalid output range {list(value_range)!r}")
-        self.dimensions = tuple(dimensions)
-        self.lo, self.hi = lo, hi
-        self._span = hi - lo
-        self._single = len(self.dimensions) == 1
-
-    def scale(self, canonical: Any) -> float:
-        """Map a canonical 0..1 value to the output range; anything non-finite -> minimum."""
-        if isinstance(canonical, float):
-            value = canonical
-        elif isinstance(canonical, (str, bytes, bool)) or canonical is None:
-            return self.lo  # a grader bug, not a score: never parse text into a reward
-        else:
-            try:
-                value = float(canonical)  # int, numpy scalars, Fraction ...
-            except (TypeError, ValueError, OverflowError):
-                return self.lo
-        if not value > 0.0:  # also catches NaN
-            return self.lo
-        if value >= 1.0:  # also catches +inf
-            return self.hi
-        return min(self.hi, max(self.lo, round(self.lo + value * self._span, 6)))
-
-    def graded(
-        self,
-        sample_id: str | int,
-        score: Any,
-        rewards: Mapping[str, Any] | None = None,
-        metrics: Mapping[str, Any] | None = None,
-        reason: str | None = None,
-    ) -> dict[str, Any]:
-        """Output for a graded sample. ``rewards`` outside the spec's dimensions are
-        reported as diagnostics so the set of Reward dimensions stays stable."""
-        scale = self.scale
-        rewards = rewards or _EMPTY_METADATA
-        metrics_list = []
-        matched = 0
-        for dimension in self.dimensions:
-            if dimension in rewards:
-                value = rewards[dimension]
-                matched += 1
-            else:
-                # A single grader may report only `score`; a missing multi component earns nothing.
-                value = score if self._single else 0.0
-            metrics_list.append({"name": dimension, "value": scale(value), "type": "Reward"})
-        if len(rewards) > matched:  # some rewards are not dimensions: the common case skips this
-            for name, value in rewards.items():
-                if name not in self.dimensions:
-                    _append_diagnostic(metrics_list, name, value)
-        if metrics:
-            for name, value in metrics.items():
-                _append_diagnostic(metrics_list, name, value)
-        if reason:
-            metrics_list.append({"name": failure_metric(reason), "value": 1.0, "type": "Metric"})
-        return {"id": sample_id, "aggregate_reward_score": scale(score), "metrics_list": metrics_list}
-
-    def failed(self, sample_id: str | int, reason: str) -> dict[str, Any]:
-        """Output for a sample that could not be graded: minimum everywhere, plus the reason."""
-        lo = self.lo
-        metrics_list = [{"name": dimension, "value": lo, "type": "Reward"} for dimension in self.dimensions]
-        metrics_list.append({"name": failure_metric(reason), "value": 1.0, "type": "Metric"})
-        return {"id": sample_id, "aggregate_reward_score": lo, "metrics_list": metrics_list}
-
-
-def _append_diagnostic(metrics_list: list[dict[str, Any]], name: Any, value: Any) -> None:
-    # Diagnostics are not range-mapped, but must be finite numbers (NaN is not valid JSON).
-    if type(value) is float and type(name) is str and (value == 0.0 or value == 1.0):
-        metrics_list.append({"name": name, "value": value, "type": "Metric"})  # 0/1 flags: hot path
-        return
-    if not isinstance(name, str) or isinstance(value, bool) or not isinstance(value, (int, float)):
-        return
-    value = float(value)
-    if math.isfinite(value):
-        metrics_list.append({"name": name, "value": round(value, 6), "type": "Metric"})
-
-
-# --- responses that fit Lambda's limit ---------------------------------------------------------
-
-# How the Lambda runtime serializes the handler's return value (awslambdaric's
-# lambda_runtime_marshaller.Encoder, simplejson with its default ", " and ": " separators):
-# UTF-8 with non-ASCII characters as they are (ensure_ascii=False) on these runtimes, \uXXXX
-# escapes on every other one (a non-ASCII id then costs up to 3x its request bytes). The
-# set is awslambdaric's own; a runtime missing from it is measured the escaped way, the
-# longer of the two, so the bound stays safe.
-_RAW_UTF8_RUNTIMES = frozenset(
-    {"AWS_Lambda_python3.12", "AWS_Lambda_python3.13", "AWS_Lambda_python3.14", "AWS_Lambda_python3.15"}
-)
-
-
-def runtime_escapes_non_ascii(environ: Mapping[str, str] | None = None) -> bool:
-    """True when the Lambda runtime writes non-ASCII characters of the response as \\uXXXX
-    escapes (its JSON encoder's ensure_ascii), as awslambdaric decides from AWS_EXECUTION_ENV."""
-    environ = os.environ if environ is None else environ
-    return environ.get(names.ENV_LAMBDA_EXECUTION_ENV) not in _RAW_UTF8_RUNTIMES
-
-
-def response_bytes(value: Any, escape_non_ascii: bool = True) -> int:
-    """Bytes of ``value`` as the Lambda runtime sends it (see ``runtime_escapes_non_ascii``)."""
-    if escape_non_ascii:
-        return len(_dumps(value))
-    return len(_dumps(value, ensure_ascii=False).encode("utf-8"))
-
-
-def _string_bytes(text: str, escape_non_ascii: bool) -> int:
-    if escape_non_ascii or text.isascii():
-        return len(_json_string(text))
-    return len(_json_string_raw(text).encode("utf-8"))
-
-
-# Upper bounds, in bytes of the runtime's serialization (", " and ": " separators, strings as
-# above). A float needs <= 24 chars.
-_FLOAT_MAX = 24
-# '{"id": ' + ', "aggregate_reward_score": ' + float + ', "metrics_list": [' + ']}' + ', '
-_OUTPUT_FIXED = 7 + 28 + _FLOAT_MAX + 19 + 2 + 2
-# '{"name": ' + ', "value": ' + float + ', "type": "Reward"}' + ', '
-_ENTRY_FIXED = 9 + 11 + _FLOAT_MAX + 18 + 2
-
-
-def response_size_bound(outputs: Sequence[Mapping[str, Any]], escape_non_ascii: bool = True) -> int:
-    """An upper bound of the serialized size of ``outputs``: one cheap pass, no serialization."""
-    entries = 0
-    name_total = 0
-    id_total = 0
-    name_bytes: dict[str, int] = {}
-    for output in outputs:
-        sample_id = output["id"]
-        id_total += _string_bytes(sample_id, escape_non_ascii) if type(sample_id) is str else len(str(sample_id))
-        metrics_list = output.get("metrics_list", ())
-        entries += len(metrics_list)
-        for entry in metrics_list:
-            try:
-                name_total += name_bytes[entry["name"]]
-            except KeyError:
-                size = name_bytes[entry["name"]] = _string_bytes(entry["name"], escape_non_ascii)
-                name_total += size
-    return 2 + len(outputs) * _OUTPUT_FIXED + id_total + entries * _ENTRY_FIXED + name_total
-
-
-def fit_response(
-    outputs: list[dict[str, Any]], limit: int = RESPONSE_LIMIT_BYTES, escape_non_ascii: bool | None = None
-) -> Counter[str]:
-    """Trim ``outputs`` in place until their JSON fits in ``limit`` bytes; what was dropped.
-
-    Sizes are those of the runtime's serialization (``escape_non_ascii``: None reads it from
-    the environment, ``runtime_escapes_non_ascii``). ``Metric`` diagnostics go first, then the
-    per-dimension ``Reward`` entries (``metrics_list`` is optional in the contract), output by
-    output in input order; an id or an aggregate score is never dropped. Returns a Counter of
-    dropped entries by type (empty when nothing was). The usual batch costs one cheap pass
-    (``response_size_bound``).
-    """
-    dropped: Counter[str] = Counter()
-    if escape_non_ascii is None:
-        escape_non_ascii = runtime_escapes_non_ascii()
-    if response_size_bound(outputs, escape_non_ascii) <= limit:
-        return dropped
-    sizes = [response_bytes(output, escape_non_ascii) for output in outputs]
-    total = 2 + sum(sizes) + 2 * max(0, len(outputs) - 1)
-    for kind in ("Metric", "Reward"):
-        for index, output in enumerate(outputs):
-            if total <= limit:
-                return dropped
-            metrics_list = output.get("metrics_list")
-            if not metrics_list:
-                continue
-            kept = [entry for entry in metrics_list if entry.get("type") != kind]
-            removed = len(metrics_list) - len(kept)
-            if not removed:
-                continue
-            dropped[kind] += removed
-            if kept:
-                output["metrics_list"] = kept
-            else:
-                del output["metrics_list"]
-            size = response_bytes(output, escape_non_ascii)
-            total += size - sizes[index]
-            sizes[index] = size
-    return dropped

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable, Iterable, Mapping
 
-from reward_kit.contract import CODE_EXECUTOR_ERROR, MULTIPLE_ANSWERS, NO_ANSWER, NO_CODE
 from reward_kit.graders import code, json_schema, judge, label, math_equiv, multi, numeric, regex
+from reward_kit.reasons import CODE_EXECUTOR_ERROR, MULTIPLE_ANSWERS, NO_ANSWER, NO_CODE
 
 __all__ = [
     "FUNCTION_KINDS",

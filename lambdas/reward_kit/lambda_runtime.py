@@ -26,7 +26,7 @@ specs; with a range below 0 also their 0..1 copies ``Norm_<metric>``, for percen
 not metrics (``mean``) as properties. Batches over 100 samples take one more record per 100
 samples (EMF's limit of 100 values per metric). When a batch's outputs would not fit Lambda's
 6 MB response limit the record also counts ``DroppedDiagnostics`` and ``DroppedRewardEntries``
-(entries left out of metrics_list, see ``contract.fit_response``) and one warning line says so.
+(entries left out of metrics_list, see ``response_limit.fit_response``) and one warning line says so.
 Warnings and errors are separate JSON lines from the Powertools logger (with the request id);
 no sample text is logged by default.
 
@@ -51,13 +51,14 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from reward_kit import names
-from reward_kit.contract import INVALID_EVENT, EventError
+from reward_kit.contract import EventError
 from reward_kit.criteria import criterion_series, criterion_values
 from reward_kit.deadline import safety_margin_seconds
 from reward_kit.graders.base import InfrastructureError
+from reward_kit.invocation_metrics import compact_value, invocation_metrics, summary_properties
 from reward_kit.invocation_record import Metric, MetricSource, build_records, dumps, without_envelope
-from reward_kit.judge_stats import JudgeStats
 from reward_kit.kinds import function_kind_for, spec_needs
+from reward_kit.reasons import INVALID_EVENT
 from reward_kit.scoring import AGGREGATE, BatchResult, Scorer
 from reward_kit.settings import APPLICATION_LOG_LEVELS_KEEPING_THE_RECORD, RuntimeSettings
 from reward_kit.spec import SPEC_HASH_CHARS, parse_spec_json, spec_hash
@@ -71,12 +72,9 @@ __all__ = [
     "deadline_from_context",
     "estimate_debug_line_bytes",
     "estimate_record_bytes",
-    "invocation_metrics",
 ]
 
 DEBUG_MESSAGE = "reward batch scored"
-# Metric values only feed CloudWatch statistics: 4 decimals keep the log lines short.
-METRIC_DECIMALS = 4
 
 
 class _CurrentStdout:
@@ -223,9 +221,9 @@ class RewardRuntime:
             judge = result.judge if scorer.calls_judge else None
             metrics = invocation_metrics(result, scorer.dimensions, seconds, judge, output_range=scorer.range)
             if self.criteria:
-                metrics += [Metric(name, [_compact(v) for v in values])
+                metrics += [Metric(name, [compact_value(v) for v in values])
                             for name, values in criterion_values(result.outputs, self.criteria).items()]
-            self._write_record(scorer, metrics, _summary(result))
+            self._write_record(scorer, metrics, summary_properties(result))
             if result.dropped:
                 self._report_dropped(result)
             # Detail for dev (application log level DEBUG): the record has no request id.
@@ -233,7 +231,7 @@ class RewardRuntime:
         return result.response
 
     def _report_dropped(self, result: BatchResult) -> None:
-        """The response was trimmed to fit Lambda's limit (contract.fit_response): say so once
+        """The response was trimmed to fit Lambda's limit (response_limit.fit_response): say so once
         (the counts are in the record, ``invocation_metrics``)."""
         self.logger.warning(
             "response trimmed to fit the Lambda response limit",
@@ -293,35 +291,6 @@ class RewardRuntime:
             )
 
 
-def invocation_metrics(
-    result: BatchResult, dimensions: list[str], seconds: float, judge: JudgeStats | None = None,
-    *, output_range: tuple[float, float] = (0.0, 1.0),
-) -> list[Metric]:
-    """The metrics of one scored batch: the reward distributions (``names.distribution_metric_names``),
-    the counts (a ``Failure_<reason>`` only for reasons that occurred), the batch time, the
-    entries dropped to fit the response limit (only when some were) and, for
-    a spec with a judge, the judge's counts and per-call latencies (``reward_kit.judge_stats``)."""
-    series = [result.values[AGGREGATE]]
-    if len(dimensions) > 1:
-        series += [result.values[d] for d in dimensions]
-    distributions = list(zip(names.distribution_metric_names(dimensions), series))
-    distributions += _normalized_series(distributions, output_range)
-    metrics = [Metric(name, [_compact(v) for v in values]) for name, values in distributions]
-    metrics.append(Metric(names.METRIC_SAMPLES, result.sample_count))
-    metrics.append(Metric(names.METRIC_FAILED_SAMPLES, result.failed_samples))
-    metrics += [Metric(names.failure_metric_name(r), c) for r, c in sorted(result.failures.items())]
-    metrics.append(Metric(names.METRIC_BATCH_SECONDS, round(seconds, 4)))
-    if result.dropped:  # the response was trimmed to fit 6 MB (contract.fit_response)
-        metrics.append(Metric(names.METRIC_DROPPED_DIAGNOSTICS, result.dropped["Metric"], "Count"))
-        metrics.append(Metric(names.METRIC_DROPPED_REWARD_ENTRIES, result.dropped["Reward"], "Count"))
-    if judge is not None:
-        metrics += [Metric(name, count, "Count") for name, count in judge.metric_counts().items()]
-        latencies = judge.latency_values()
-        if latencies:
-            metrics.append(Metric(names.METRIC_JUDGE_CALL_SECONDS, [_compact(v) for v in latencies], "Seconds"))
-    return metrics
-
-
 def estimate_record_bytes(
     dimensions: list[str],
     samples: int,
@@ -347,7 +316,7 @@ def estimate_record_bytes(
         values={AGGREGATE: values, **dict.fromkeys(dimensions, binary)},
     )
     provider = AmazonCloudWatchEMFProvider(namespace=namespace, service=service)
-    records = build_records(provider.serialize_metric_set, invocation_metrics(result, dimensions, seconds), _summary(result),
+    records = build_records(provider.serialize_metric_set, invocation_metrics(result, dimensions, seconds), summary_properties(result),
                             {names.METRIC_DIMENSION_VERSION: version} if version else None)
     return sum(len(dumps(record).encode()) + 1 for record in records)  # + the newline
 
@@ -372,35 +341,6 @@ def _debug_fields(result: BatchResult, context: Any, spec_hash: str | None) -> d
     # name carries the function version, whose description carries the hash.
     return {"samples": result.sample_count, "failures": dict(result.failures), names.SUMMARY_SPEC_HASH: spec_hash,
             **_request_fields(context)}
-
-
-def _summary(result: BatchResult) -> dict[str, Any]:
-    """Record properties that are not metrics. The mean is left out for one sample: it would
-    repeat the ``Reward`` value."""
-    mean = result.mean_aggregate
-    if mean is None or result.sample_count < 2:
-        return {}
-    return {names.SUMMARY_MEAN: _compact(mean)}
-
-
-def _normalized_series(
-    series: list[tuple[str, list[float]]], output_range: tuple[float, float]
-) -> list[tuple[str, list[float]]]:
-    """The 0..1 copies of per-sample series whose range goes below 0 (percentiles need values >= 0)."""
-    if not names.publishes_normalized(output_range):
-        return []
-    lo, hi = output_range
-    span = hi - lo
-    return [
-        (names.normalized_metric_name(name), [min(1.0, max(0.0, (v - lo) / span)) for v in values])
-        for name, values in series
-    ]
-
-
-def _compact(value: float) -> float | int:
-    # 1 instead of 1.0: binary rewards are the common case and every byte is per sample.
-    value = round(value, METRIC_DECIMALS)
-    return int(value) if value.is_integer() else value
 
 
 def _request_fields(context: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ graded before the deadline; ``requires_reference`` False grades samples without 
 ``isolated`` (a grader or component running in ``reward_kit.isolation``'s worker processes)
 wraps each event in ``isolation.session()``: a worker still busy when the event is scored (a
 call abandoned at the deadline) is killed before ``score_event`` returns; idle workers stay
-for the next event. Last, ``contract.fit_response`` trims the outputs to Lambda's 6 MB
+for the next event. Last, ``response_limit.fit_response`` trims the outputs to Lambda's 6 MB
 (``BatchResult.dropped`` says what went).
 
 ``score_event(event, deadline=...)`` takes a ``time.monotonic()`` deadline (the handler
@@ -41,20 +41,13 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from reward_kit.contract import (
-    DEFAULT_MAX_RESPONSE_CHARS,
-    GRADER_ERROR,
-    RESPONSE_LIMIT_BYTES,
-    OutputBuilder,
-    ParsedSample,
-    fit_response,
-    parse_event,
-    runtime_escapes_non_ascii,
-    unwrap_event,
-)
+from reward_kit.contract import DEFAULT_MAX_RESPONSE_CHARS, ParsedSample, parse_event, unwrap_event
 from reward_kit.deadline import Batch, run_in_batch
 from reward_kit.graders.base import GradeInput, Grader, InfrastructureError, traits_of
 from reward_kit.judge_stats import JudgeStats
+from reward_kit.outputs import OutputBuilder
+from reward_kit.reasons import GRADER_ERROR
+from reward_kit.response_limit import RESPONSE_LIMIT_BYTES, fit_response, runtime_escapes_non_ascii
 from reward_kit.spec import output_range, reward_dimensions, uses_judge, validate_spec
 
 __all__ = ["AGGREGATE", "BatchResult", "Scorer"]
@@ -112,7 +105,7 @@ class Scorer:
         response_limit: int = RESPONSE_LIMIT_BYTES,
     ) -> None:
         """``concurrency`` overrides the grader's own traits (tests, dry runs); ``response_limit``
-        is the most bytes the outputs may serialize to (contract.fit_response)."""
+        is the most bytes the outputs may serialize to (response_limit.fit_response)."""
         # validate_spec is idempotent, so an already-validated spec passes through unchanged.
         self.spec = validate_spec(spec, key=key)
         self.dimensions = reward_dimensions(self.spec)

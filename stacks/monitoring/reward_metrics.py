@@ -11,9 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
-from reward_kit import contract, kinds, names
-from reward_kit.contract import MULTIPLE_ANSWERS, NO_ANSWER, NO_CODE
+from reward_kit import kinds, names
 from reward_kit.graders.judge.reply import JUDGE_ERROR, JUDGE_TIMEOUT, JUDGE_UNPARSEABLE  # pure, stdlib only
+from reward_kit.reasons import (
+    FAILURE_REASONS,
+    GRADER_ERROR,
+    GRADER_TIMEOUT,
+    MISSING_REFERENCE,
+    MULTIPLE_ANSWERS,
+    NO_ANSWER,
+    NO_CODE,
+)
 from reward_kit.spec import output_range, reward_dimensions
 from stacks.config import RewardFunctionConfig
 
@@ -23,7 +31,7 @@ NO_ANSWER_REASONS = (NO_ANSWER, NO_CODE)
 REFERENCE_FREE_KINDS = frozenset(name for name, kind in kinds.GRADER_KINDS.items() if kind.reference_free)
 # Contract failures: the event's shape, before any grader runs.
 CONTRACT_FAILURE_REASONS = tuple(
-    r for r in contract.FAILURE_REASONS if r not in (contract.GRADER_ERROR, contract.GRADER_TIMEOUT)
+    r for r in FAILURE_REASONS if r not in (GRADER_ERROR, GRADER_TIMEOUT)
 )
 
 
@@ -128,7 +136,7 @@ class FunctionMetrics:
         leaves = set(leaf_kinds(self.function.reward_spec))
         contract_reasons = CONTRACT_FAILURE_REASONS
         if leaves <= REFERENCE_FREE_KINDS:
-            contract_reasons = tuple(r for r in contract_reasons if r != contract.MISSING_REFERENCE)
+            contract_reasons = tuple(r for r in contract_reasons if r != MISSING_REFERENCE)
         groups = [FailureGroup("contract", "contract failures", contract_reasons)]
         answer = answer_failures(self.function.reward_spec)
         no_answer = tuple(r for r in NO_ANSWER_REASONS if r in answer)

@@ -9,9 +9,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Iterable, Mapping
 
-from reward_kit.contract import GRADER_TIMEOUT
 from reward_kit.extraction import clamp01
 from reward_kit.invocation_record import MetricSource
+from reward_kit.reasons import GRADER_TIMEOUT
 
 
 class InfrastructureError(RuntimeError):

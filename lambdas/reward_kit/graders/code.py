@@ -49,10 +49,10 @@ from typing import TYPE_CHECKING, Any, Mapping
 from reward_kit.checks import show
 from reward_kit.code_reference import CallSuite, StdioSuite, parse_reference
 from reward_kit.code_session import CRASH, DEADLINE, EXECUTOR_ERROR, NOT_PLAIN, PASSED, SYNTAX_ERROR, Session
-from reward_kit.contract import CODE_EXECUTOR_ERROR
 from reward_kit.deadline import current_batch, remaining_seconds
 from reward_kit.extraction import final_answer_region
 from reward_kit.graders.base import GradeInput, GradeResult, Grader, GraderTraits, with_traits
+from reward_kit.reasons import CODE_EXECUTOR_ERROR
 from reward_kit.spec_checks import SpecError, checks, reference_key
 
 if TYPE_CHECKING:  # the executor loads when a code grader is built (kinds.py imports this module)

@@ -18,9 +18,9 @@ import time
 import pytest
 
 from reward_kit import isolation, names
-from reward_kit.contract import fit_response, response_size_bound
 from reward_kit.graders import build_grader
 from reward_kit.graders.base import GradeInput, GradeResult, GraderTraits, Isolation, traits_of, with_traits
+from reward_kit.response_limit import fit_response, response_size_bound
 from reward_kit.scoring import Scorer
 from reward_kit.spec import validate_spec
 from tests import ROOT

@@ -105,8 +105,8 @@ def test_an_executor_that_dies_on_one_sample_is_that_samples_reason(fake_lambda:
     assert reasons(result.outputs) == {"a": "code_executor_error"}
     assert result.values[AGGREGATE] == [0.0]  # never format credit for a sample that did not run
     # The dashboard reads the reason from the kinds table (its executor series).
-    from reward_kit.contract import CODE_EXECUTOR_ERROR
     from reward_kit.kinds import GRADER_KINDS
+    from reward_kit.reasons import CODE_EXECUTOR_ERROR
 
     assert GRADER_KINDS["code"].executor_failures == (CODE_EXECUTOR_ERROR,) == ("code_executor_error",)
     assert all(kind.executor_failures == () for name, kind in GRADER_KINDS.items() if name != "code")

@@ -7,14 +7,9 @@ import math
 
 import pytest
 
-from reward_kit.contract import (
-    DEFAULT_MAX_RESPONSE_CHARS,
-    FAILURE_REASONS,
-    EventError,
-    OutputBuilder,
-    parse_event,
-    parse_sample,
-)
+from reward_kit.contract import DEFAULT_MAX_RESPONSE_CHARS, EventError, parse_event, parse_sample
+from reward_kit.outputs import OutputBuilder
+from reward_kit.reasons import FAILURE_REASONS
 from tests.lambdas.helpers import make_sample
 
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reward_kit import contract, names
+from reward_kit import names, response_limit
 from tests.lambdas.helpers import fresh_handler
 
 LAMBDA_MAX_BYTES = 6 * 1024 * 1024
@@ -52,9 +52,9 @@ def test_the_stacks_runtime_writes_non_ascii_as_utf8():
     """The claim below holds on the runtime the stack deploys (python3.13)."""
     from stacks.lambda_plumbing import LAMBDA_RUNTIME
 
-    assert not contract.runtime_escapes_non_ascii({names.ENV_LAMBDA_EXECUTION_ENV: f"AWS_Lambda_{LAMBDA_RUNTIME.name}"})
-    assert contract.runtime_escapes_non_ascii({names.ENV_LAMBDA_EXECUTION_ENV: "AWS_Lambda_python3.11"})
-    assert contract.runtime_escapes_non_ascii({})  # unknown: measured the longer, escaped way
+    assert not response_limit.runtime_escapes_non_ascii({names.ENV_LAMBDA_EXECUTION_ENV: f"AWS_Lambda_{LAMBDA_RUNTIME.name}"})
+    assert response_limit.runtime_escapes_non_ascii({names.ENV_LAMBDA_EXECUTION_ENV: "AWS_Lambda_python3.11"})
+    assert response_limit.runtime_escapes_non_ascii({})  # unknown: measured the longer, escaped way
 
 
 _IDS = st.one_of(st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=30), st.integers())
@@ -77,9 +77,9 @@ _OUTPUTS = st.lists(
 def test_sizes_are_the_runtimes_bytes_and_the_bound_holds(outputs, execution_env):
     with pytest.MonkeyPatch.context() as monkeypatch:
         actual = len(runtime_bytes(outputs, execution_env, monkeypatch))
-        escape = contract.runtime_escapes_non_ascii()
-    assert contract.response_bytes(outputs, escape) == actual
-    assert contract.response_size_bound(outputs, escape) >= actual
+        escape = response_limit.runtime_escapes_non_ascii()
+    assert response_limit.response_bytes(outputs, escape) == actual
+    assert response_limit.response_size_bound(outputs, escape) >= actual
 
 
 def id_heavy_event(max_bytes: int, make_id) -> list[dict]:
@@ -111,14 +111,14 @@ def test_a_request_near_6_mb_with_non_ascii_ids_gets_a_response_under_6_mb(handl
     assert LAMBDA_MAX_BYTES - 4096 < len(request) < LAMBDA_MAX_BYTES
     outputs = module.handler(json.loads(request), None)
     body = runtime_bytes(outputs, RUNTIME_313, monkeypatch)
-    assert len(body) <= contract.RESPONSE_LIMIT_BYTES < LAMBDA_MAX_BYTES
+    assert len(body) <= response_limit.RESPONSE_LIMIT_BYTES < LAMBDA_MAX_BYTES
     assert [o["id"] for o in outputs] == [s["id"] for s in event]
     assert all(o["aggregate_reward_score"] == 1.0 for o in outputs)
     # Only what had to go went: entries are dropped until the real bytes fit, so a trimmed
     # response ends within one output's entries of the limit (measuring the ids escaped, 2-3x
     # their real bytes, used to drop every entry of every output).
     if any(len(o.get("metrics_list", ())) < 5 for o in outputs):
-        assert len(body) > contract.RESPONSE_LIMIT_BYTES - 1024
+        assert len(body) > response_limit.RESPONSE_LIMIT_BYTES - 1024
     assert any("metrics_list" in o for o in outputs)
     capsys.readouterr()
 
