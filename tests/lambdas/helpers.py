@@ -1,4 +1,4 @@
-"""Builders shared by the runtime unit tests (import with ``from .helpers import ...``)."""
+"""Builders shared by the runtime unit tests (``from tests.lambdas.helpers import ...``)."""
 
 from __future__ import annotations
 
