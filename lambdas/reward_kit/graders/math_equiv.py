@@ -78,6 +78,11 @@ _ENVIRONMENT = re.compile(r"\\(?:begin|end)\s{0,16}\{[A-Za-z*]{1,32}\}(?:\s{0,16
 # Math delimiters in a reference text: only what is inside them is read as mathematics.
 _MATH_SPAN = re.compile(r"\$\$?([^$]{1,2000})\$\$?|\\\((.{1,2000}?)\\\)|\\\[(.{1,2000}?)\\\]", re.DOTALL)
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
+# The content of a \text-like group, and the words (two letters or more) an answer is made of.
+_TEXT_CONTENT = re.compile(
+    r"\\(?:text|textbf|textit|textrm|texttt|mathrm|mathbf|mathit|mbox|operatorname)\s{0,16}\{([^{}]{0,1000})\}"
+)
+_WORD = re.compile(r"[^\W\d_]{2,}")
 # Names written without a backslash that are still mathematics (and connectives math-verify reads).
 _MATH_NAMES = (
     "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "sin", "cos", "tan", "cot", "sec", "csc",
@@ -266,6 +271,24 @@ def _same(gold: list[Any], pred: list[Any]) -> bool:
     return bool(_library().verify(gold, pred, timeout_seconds=None))
 
 
+def _text_words(text: str) -> tuple[str, ...]:
+    return tuple(word.casefold() for group in _TEXT_CONTENT.findall(text) for word in _WORD.findall(group))
+
+
+def _same_words(gold_text: str, gold: list[Any], pred_text: str) -> bool:
+    """A reference whose answer is words (``x = \\text{forty two}``: math-verify keeps no value of
+    it, only ``x =``) is answered by the same words in the same order, not by any answer that
+    parses to the same remainder (``x = \\text{two forty}``, ``x =``). A reference with a value
+    beside its words (``5\\text{ cm}``) stays math-verify's to judge."""
+    if any(not isinstance(part, str) for part in gold):
+        return True
+    gold_words = _text_words(gold_text)
+    if not gold_words:
+        return True
+    pred_words = _text_words(pred_text) or tuple(word.casefold() for word in _WORD.findall(_COMMAND.sub(" ", pred_text)))
+    return pred_words == gold_words
+
+
 def _parse_gold(text: str) -> list[Any]:
     if "\\boxed" in text or "$" in text or "\\(" in text or "\\[" in text:
         return _parse_text(_latex_groups(text))
@@ -351,7 +374,8 @@ def _grade_region(config: MathConfig, gold_text: str, region: str) -> GradeResul
     pred = groups[0] if boxed else _parse_text(region[-UNBOXED_TAIL_CHARS:])
     if not pred:
         return config.result(0.0, "no_answer", False, False)
-    if _same(gold, pred):
+    if _same(gold, pred) and _same_words(gold_text, gold, region[-UNBOXED_TAIL_CHARS:] if not boxed
+                                         else " ".join(boxed_contents(region))):
         return config.result(1.0, None, True, boxed)
     return config.result(config.format_score if boxed else 0.0, None, True, boxed)
 

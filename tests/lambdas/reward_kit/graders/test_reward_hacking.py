@@ -83,6 +83,26 @@ def test_math_hedging_inside_one_box_earns_nothing(response: str) -> None:
     assert grade(MATH, response, "3").score <= 0.1
 
 
+# A reference whose answer is words inside an equation: math-verify keeps only "x =" of it, so
+# any words (an anagram) or none used to match it.
+@pytest.mark.parametrize("response", ["\\boxed{x = \\text{two forty}}", "\\boxed{x =}", "\\boxed{x = \\text{forty}}",
+                                      "\\boxed{x = \\text{forty two three}}", "\\boxed{x = \\text{fourty two}}"])
+def test_math_words_of_an_equation_reference_must_be_the_same_words(response: str) -> None:
+    assert no_credit(grade(MATH, response, "x = \\text{forty two}"))
+
+
+@pytest.mark.parametrize(("response", "reference"), [
+    ("\\boxed{x = \\text{forty two}}", "x = \\text{forty two}"),
+    ("\\boxed{x = \\text{Forty  Two}}", "x = \\text{forty two}"),  # case and spacing are not words
+    ("\\boxed{Monday}", "\\text{Monday}"),
+    ("\\boxed{\\textbf{monday}}", "\\text{Monday}"),
+    ("\\boxed{5}", "5\\text{ cm}"),  # a value beside its words (a unit) stays math-verify's to judge
+    ("\\boxed{\\text{B}}", "\\text{(B)}"),
+])
+def test_math_the_same_words_still_earn_full_marks(response: str, reference: str) -> None:
+    assert grade(MATH, response, reference).score == 1.0
+
+
 def test_numeric_spam_in_one_box_earns_nothing() -> None:
     result = grade(NUMERIC, "\\boxed{70, 71, 72, 73}", 72)
     assert result.score == 0.0
