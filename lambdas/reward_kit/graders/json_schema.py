@@ -204,7 +204,8 @@ def validate(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
 # --- the grader --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+# slots: its fields are read on every sample.
+@dataclass(frozen=True, slots=True)
 class JsonSchemaConfig:
     """A json_schema grader's settings and validator, read once from its validated spec."""
 

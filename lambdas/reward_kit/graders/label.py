@@ -167,7 +167,8 @@ def validate(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
 # --- the grader --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+# slots: its fields are read on every sample.
+@dataclass(frozen=True, slots=True)
 class LabelConfig:
     """A label grader's settings and lookup tables, read once from its validated spec."""
 

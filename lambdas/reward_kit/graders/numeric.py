@@ -77,7 +77,8 @@ def validate(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
 # --- the grader --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+# slots: its fields are read on every sample.
+@dataclass(frozen=True, slots=True)
 class NumericConfig:
     """A numeric grader's settings, read once from its validated spec."""
 
