@@ -180,6 +180,74 @@ def _texts_and_checkpoints(body: dict[str, Any]) -> tuple[list[str], list[int]]:
     return texts, ends
 
 
+@dataclass(frozen=True)
+class _Behaviour:
+    """What the fake does with one request, taken when it arrives: a request released late
+    (after reset) must not use the next test's responder or count as its in-flight request."""
+
+    responder: Callable[[int, dict[str, Any]], Any]
+    delay: float
+    released: threading.Event
+    generation: int
+    usage: tuple[int, int]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """The HTTP side: reads the request, lets the fake (``self.server.fake``) answer it."""
+
+    server: _Server
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server API
+        length = int(self.headers.get("Content-Length") or 0)
+        index, status, headers, payload = self.server.fake.converse(self.path, self.rfile.read(length))
+        headers["x-amzn-RequestId"] = f"fake-{index}"
+        data = json.dumps(payload).encode()
+        self._send_headers(status, headers, len(data))
+        try:
+            self.wfile.write(data)
+        except OSError:  # the client gave up (abandoned call): fine
+            pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server API
+        fake = self.server.fake
+        with fake._lock:
+            view = {"count": len(fake.requests), "usage": dict(fake.usage_totals)}
+        data = json.dumps(view if self.path == "/usage" else {"count": view["count"]}).encode()
+        self._send_headers(200, {"Content-Type": "application/json"}, len(data))
+        self.wfile.write(data)
+
+    def _send_headers(self, status: int, headers: dict[str, str], length: int) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default backlog of 5 refuses bursts of parallel calls
+
+    def __init__(self, fake: FakeBedrock) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.fake = fake
+        self.daemon_threads = True
+
+
+def _request_body(raw: bytes) -> Any:
+    try:
+        return json.loads(raw or b"{}")
+    except ValueError:
+        return {"_raw": raw.decode("utf-8", "replace")}
+
+
+def _model_id(path: str) -> str | None:
+    parts = path.split("/")
+    return unquote(parts[2]) if len(parts) > 3 and parts[1] == "model" else None
+
+
 class FakeBedrock:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []  # {"model_id", "body", "index"} in arrival order
@@ -194,96 +262,74 @@ class FakeBedrock:
         self._lock = threading.Lock()
         self._released = threading.Event()  # set: sleeping handlers answer at once
         self._generation = 0
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server API
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                parts = self.path.split("/")
-                model_id = unquote(parts[2]) if len(parts) > 3 and parts[1] == "model" else None
-                try:
-                    body = json.loads(raw or b"{}")
-                except ValueError:
-                    body = {"_raw": raw.decode("utf-8", "replace")}
-                with fake._lock:
-                    index = len(fake.requests)
-                    fake.requests.append({"model_id": model_id, "body": body, "path": self.path, "index": index})
-                    fake._in_flight += 1
-                    fake.max_in_flight = max(fake.max_in_flight, fake._in_flight)
-                    # Taken now: a request released late (after reset) must not use the next
-                    # test's responder or count as its in-flight request.
-                    responder, delay, released, generation, usage = (
-                        fake.responder, fake.delay_seconds, fake._released, fake._generation, fake.usage
-                    )
-                # The cache is written when the request arrives (Bedrock reads the prompt first).
-                try:
-                    cached = fake.cache.usage(model_id, body) if isinstance(body, dict) else None
-                    unsupported = None
-                except UnsupportedCheckpoint as exc:
-                    cached, unsupported = None, str(exc)
-                if cached is None and fake.count_tokens and isinstance(body, dict):
-                    cached = CacheUsage(input=_tokens(sum(len(t) for t in _texts(body))))
-                try:
-                    if delay:
-                        released.wait(delay)
-                    answer = responder(index, body)
-                finally:
-                    with fake._lock:
-                        if generation == fake._generation:
-                            fake._in_flight -= 1
-                headers = {"Content-Type": "application/json"}
-                if unsupported is not None and not isinstance(answer, Error):
-                    answer = Error(400, "ValidationException", unsupported)
-                if isinstance(answer, Error):
-                    status, payload = answer.status, {"message": answer.message}
-                    headers["x-amzn-errortype"] = f"{answer.code}:http://internal.amazon.com/coral/com.amazon.bedrock/"
-                elif isinstance(answer, (str, Reply)):
-                    text = answer if isinstance(answer, str) else answer.text
-                    input_tokens, output_tokens = usage if isinstance(answer, str) else (
-                        answer.input_tokens, answer.output_tokens)
-                    if cached is None:
-                        body_out = converse_body(text, input_tokens, output_tokens)
-                    else:
-                        body_out = converse_body(text, cached.input, output_tokens, cached.read, cached.write)
-                    fake._add_usage(index, body_out["usage"])
-                    status, payload = 200, body_out
-                else:
-                    status, payload = 200, answer
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("x-amzn-RequestId", f"fake-{index}")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                try:
-                    self.wfile.write(data)
-                except OSError:  # the client gave up (abandoned call): fine
-                    pass
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server API
-                with fake._lock:
-                    view = {"count": len(fake.requests), "usage": dict(fake.usage_totals)}
-                data = json.dumps(view if self.path == "/usage" else {"count": view["count"]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
-                pass
-
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 128  # the default backlog of 5 refuses bursts of parallel calls
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(self)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-bedrock", daemon=True
         )
+
+    def converse(self, path: str, raw: bytes) -> tuple[int, int, dict[str, str], Any]:
+        """One Converse request: (its index, HTTP status, headers, JSON payload)."""
+        model_id = _model_id(path)
+        body = _request_body(raw)
+        index, behaviour = self._record(model_id, body, path)
+        # The cache is written when the request arrives (Bedrock reads the prompt first).
+        cached, unsupported = self._input_usage(model_id, body)
+        answer = self._answer(index, body, behaviour)
+        if unsupported is not None and not isinstance(answer, Error):
+            answer = Error(400, "ValidationException", unsupported)
+        status, headers, payload = self._response(index, answer, behaviour.usage, cached)
+        return index, status, headers, payload
+
+    def _record(self, model_id: str | None, body: Any, path: str) -> tuple[int, _Behaviour]:
+        """Record the request and count it in flight; the behaviour it gets."""
+        with self._lock:
+            index = len(self.requests)
+            self.requests.append({"model_id": model_id, "body": body, "path": path, "index": index})
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+            return index, _Behaviour(self.responder, self.delay_seconds, self._released, self._generation, self.usage)
+
+    def _input_usage(self, model_id: str | None, body: Any) -> tuple[CacheUsage | None, str | None]:
+        """(input usage counted from the text, or None: the fixed usage; why a checkpoint is refused)."""
+        try:
+            cached = self.cache.usage(model_id, body) if isinstance(body, dict) else None
+            unsupported = None
+        except UnsupportedCheckpoint as exc:
+            cached, unsupported = None, str(exc)
+        if cached is None and self.count_tokens and isinstance(body, dict):
+            cached = CacheUsage(input=_tokens(sum(len(t) for t in _texts(body))))
+        return cached, unsupported
+
+    def _answer(self, index: int, body: Any, behaviour: _Behaviour) -> Any:
+        """The responder's answer, after the delay; the request is then no longer in flight."""
+        try:
+            if behaviour.delay:
+                behaviour.released.wait(behaviour.delay)
+            return behaviour.responder(index, body)
+        finally:
+            with self._lock:
+                if behaviour.generation == self._generation:
+                    self._in_flight -= 1
+
+    def _response(
+        self, index: int, answer: Any, usage: tuple[int, int], cached: CacheUsage | None
+    ) -> tuple[int, dict[str, str], Any]:
+        """(status, headers, payload) of an answer: an error, reply text or a raw body."""
+        headers = {"Content-Type": "application/json"}
+        if isinstance(answer, Error):
+            headers["x-amzn-errortype"] = f"{answer.code}:http://internal.amazon.com/coral/com.amazon.bedrock/"
+            return answer.status, headers, {"message": answer.message}
+        if not isinstance(answer, (str, Reply)):
+            return 200, headers, answer
+        text = answer if isinstance(answer, str) else answer.text
+        input_tokens, output_tokens = usage if isinstance(answer, str) else (answer.input_tokens, answer.output_tokens)
+        if cached is None:
+            body_out = converse_body(text, input_tokens, output_tokens)
+        else:
+            body_out = converse_body(text, cached.input, output_tokens, cached.read, cached.write)
+        self._add_usage(index, body_out["usage"])
+        return 200, headers, body_out
 
     def start(self) -> FakeBedrock:
         self._thread.start()

@@ -30,8 +30,9 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from reward_kit.extraction import clamp01, final_answer_region, loads_strict
 from reward_kit.graders.base import GradeInput, GradeResult, Grader, GraderTraits, Isolation, single_result, with_traits
@@ -203,74 +204,113 @@ def validate(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
 # --- the grader --------------------------------------------------------------------------------
 
 
+# slots: its fields are read on every sample.
+@dataclass(frozen=True, slots=True)
+class JsonSchemaConfig:
+    """A json_schema grader's settings and validator, read once from its validated spec."""
+
+    result: Callable[[float, str | None, Mapping[str, float]], GradeResult]  # single_result for its dimension
+    validator: Any  # the schema's jsonschema validator, with its format checker
+    parse_score: float
+    wrong_base: float  # the floor of a valid but different object: max(parse_score, format_score)
+    compare_reference: bool
+    reference_key: str | None
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> JsonSchemaConfig:
+        from jsonschema import validators  # lazy: only specs using this grader pay for it
+
+        schema = spec.get("schema", {})
+        parse_score = clamp01(float(spec.get("parse_score", 0.2)))
+        format_score = clamp01(float(spec.get("format_score", 0.0) or 0.0))
+        validator_class = validators.validator_for(schema)
+        return cls(
+            result=partial(single_result, spec.get("name") or spec["grader"]),
+            validator=validator_class(schema, format_checker=validator_class.FORMAT_CHECKER),
+            parse_score=parse_score,
+            wrong_base=max(parse_score, format_score),
+            compare_reference=bool(spec.get("compare_reference", False)),
+            reference_key=spec.get("reference_key"),
+        )
+
+
+def _schema_errors(config: JsonSchemaConfig, value: Any) -> int:
+    try:
+        return len(list(itertools.islice(config.validator.iter_errors(value), MAX_SCHEMA_ERRORS)))
+    except (RecursionError, ValueError, TypeError):
+        return 1  # too deep/odd to validate: not acceptable output
+
+
+def _answer(config: JsonSchemaConfig, sample: GradeInput) -> tuple[Any, Any, GradeResult | None]:
+    """(the one JSON value answered, the expected value, None) or the result of a sample
+    with no usable reference, answer or single JSON value."""
+    result = config.result
+    expected = None
+    if config.compare_reference:
+        ok, expected = _reference_object(sample.reference, config.reference_key)
+        if not ok:
+            return None, None, result(0.0, "invalid_reference", {"json_found": 0.0})
+    region = final_answer_region(sample.response)
+    if not region:
+        return None, None, result(0.0, "no_answer", {"json_found": 0.0})
+    candidates = json_candidates(region)
+    if not candidates:
+        return None, None, result(0.0, "invalid_json", {"json_found": 0.0})
+    if len({_canonical(c) for c in candidates}) > 1:
+        return None, None, result(0.0, "multiple_answers", {"json_found": 1.0})
+    return candidates[-1], expected, None
+
+
+def _compare(
+    config: JsonSchemaConfig, value: Any, expected: Any, empty: bool, metrics: dict[str, float]
+) -> GradeResult:
+    """A schema-valid value against the reference: 1.0 when equal, else partial credit by overlap."""
+    result = config.result
+    try:
+        match = json_equal(value, expected)
+        overlap = 1.0 if match else _overlap(value, expected)
+    except RecursionError:
+        match, overlap = False, 0.0
+    metrics["reference_match"] = float(match)
+    if match:
+        return result(1.0, None, metrics)
+    metrics["field_overlap"] = overlap
+    if empty:
+        return result(0.0, None, metrics)
+    wrong_base = config.wrong_base
+    score = wrong_base + (PARTIAL_CAP - wrong_base) * overlap if wrong_base < PARTIAL_CAP else wrong_base
+    return result(score, None, metrics)
+
+
+def grade(config: JsonSchemaConfig, sample: GradeInput) -> GradeResult:
+    """One sample's JSON value against the schema (and the reference, with ``compare_reference``)."""
+    value, expected, failed = _answer(config, sample)
+    if failed is not None:
+        return failed
+    errors = _schema_errors(config, value)
+    metrics = {"json_found": 1.0, "schema_errors": float(errors)}
+    # "{}" / "[]" is the cheapest parseable output: no free parse or partial credit for it.
+    empty = isinstance(value, (dict, list)) and not value
+    if errors:
+        return config.result(0.0 if empty else config.parse_score, "schema_mismatch", metrics)
+    if not config.compare_reference:
+        return config.result(1.0, None, metrics)
+    return _compare(config, value, expected, empty, metrics)
+
+
 def build(spec: Mapping[str, Any]) -> Grader:
-    from jsonschema import validators  # lazy: only specs using this grader pay for it
-
-    name = spec.get("name") or spec["grader"]
-    schema = spec.get("schema", {})
-    parse_score = clamp01(float(spec.get("parse_score", 0.2)))
-    format_score = clamp01(float(spec.get("format_score", 0.0) or 0.0))
-    compare_reference = bool(spec.get("compare_reference", False))
-    reference_key = spec.get("reference_key")
-    validator_class = validators.validator_for(schema)
-    validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
-    wrong_base = max(parse_score, format_score)
-
-    result = partial(single_result, name)
-
-    def schema_errors(value: Any) -> int:
-        try:
-            return len(list(itertools.islice(validator.iter_errors(value), MAX_SCHEMA_ERRORS)))
-        except (RecursionError, ValueError, TypeError):
-            return 1  # too deep/odd to validate: not acceptable output
-
-    def grade(sample: GradeInput) -> GradeResult:
-        expected = None
-        if compare_reference:
-            ok, expected = _reference_object(sample.reference, reference_key)
-            if not ok:
-                return result(0.0, "invalid_reference", {"json_found": 0.0})
-        region = final_answer_region(sample.response)
-        if not region:
-            return result(0.0, "no_answer", {"json_found": 0.0})
-        candidates = json_candidates(region)
-        if not candidates:
-            return result(0.0, "invalid_json", {"json_found": 0.0})
-        if len({_canonical(c) for c in candidates}) > 1:
-            return result(0.0, "multiple_answers", {"json_found": 1.0})
-        value = candidates[-1]
-        errors = schema_errors(value)
-        metrics = {"json_found": 1.0, "schema_errors": float(errors)}
-        # "{}" / "[]" is the cheapest parseable output: no free parse or partial credit for it.
-        empty = isinstance(value, (dict, list)) and not value
-        if errors:
-            return result(0.0 if empty else parse_score, "schema_mismatch", metrics)
-        if not compare_reference:
-            return result(1.0, None, metrics)
-        try:
-            match = json_equal(value, expected)
-            overlap = 1.0 if match else _overlap(value, expected)
-        except RecursionError:
-            match, overlap = False, 0.0
-        metrics["reference_match"] = float(match)
-        if match:
-            return result(1.0, None, metrics)
-        metrics["field_overlap"] = overlap
-        if empty:
-            return result(0.0, None, metrics)
-        score = wrong_base + (PARTIAL_CAP - wrong_base) * overlap if wrong_base < PARTIAL_CAP else wrong_base
-        return result(score, None, metrics)
-
-    if _instance_controls_cost(schema):
+    config = JsonSchemaConfig.from_spec(spec)
+    grader = partial(grade, config)
+    if _instance_controls_cost(spec.get("schema", {})):
         # Python's re backtracks on the answer's strings; uniqueItems compares every pair: the
         # answer decides the cost, so build_grader runs this grader in a killable worker.
         isolation = Isolation(
             time_limit=TIME_LIMIT_SECONDS,
-            timeout_result=partial(result, 0.0, "grader_timeout", {"json_found": 0.0}),
-            error_result=partial(result, 0.0, "grader_error", {"json_found": 0.0}),
+            timeout_result=partial(config.result, 0.0, "grader_timeout", {"json_found": 0.0}),
+            error_result=partial(config.result, 0.0, "grader_error", {"json_found": 0.0}),
         )
-        return with_traits(grade, GraderTraits(isolation=isolation))
-    return grade
+        return with_traits(grader, GraderTraits(isolation=isolation))
+    return grader
 
 
 # Schema keywords whose validation cost the answer controls beyond reading it once.

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from reward_kit.extraction import (
     DECORATION,
@@ -166,112 +167,148 @@ def validate(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
 # --- the grader --------------------------------------------------------------------------------
 
 
-def build(spec: Mapping[str, Any]) -> Grader:
-    name = spec.get("name") or spec["grader"]
-    format_score = clamp01(float(spec.get("format_score", 0.0) or 0.0))
-    reference_key = spec.get("reference_key")
+# slots: its fields are read on every sample.
+@dataclass(frozen=True, slots=True)
+class LabelConfig:
+    """A label grader's settings and lookup tables, read once from its validated spec."""
 
-    # normalized form -> canonical label; labels win over aliases that normalize the same way.
-    canonical = {normalize_text(label): label for label in map(str, spec["labels"])}
-    forms: dict[str, str] = {}
-    for alias, label in (spec.get("aliases") or {}).items():
-        forms[normalize_text(str(alias))] = canonical.get(normalize_text(str(label)), str(label))
-    forms.update(canonical)
-    forms.pop("", None)
-    mentions = _mention_pattern(list(forms))
-    plan = _find_plan(list(forms))
-    result = partial(answer_result, name)
+    result: Callable[[float, str | None, bool, bool], GradeResult]  # answer_result for its dimension
+    format_score: float
+    reference_key: str | None
+    forms: dict[str, str]  # normalized label or alias -> canonical label
+    mentions: re.Pattern[str] | None  # every form as a whole word, longest first
+    plan: list[tuple[str, bool, bool]] | None  # the fast path's find plan; None: regex only
+    # Short string references already resolved (repeated across a batch); cleared when full.
+    reference_cache: dict[str, frozenset[str]]
 
-    def mentioned(normalized: str) -> set[str]:
-        """Labels mentioned in already normalized text."""
-        if mentions is None:
-            return set()
-        return {forms[m.group(0)] for m in mentions.finditer(normalized)}
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> LabelConfig:
+        # normalized form -> canonical label; labels win over aliases that normalize the same way.
+        canonical = {normalize_text(label): label for label in map(str, spec["labels"])}
+        forms: dict[str, str] = {}
+        for alias, label in (spec.get("aliases") or {}).items():
+            forms[normalize_text(str(alias))] = canonical.get(normalize_text(str(label)), str(label))
+        forms.update(canonical)
+        forms.pop("", None)
+        return cls(
+            result=partial(answer_result, spec.get("name") or spec["grader"]),
+            format_score=clamp01(float(spec.get("format_score", 0.0) or 0.0)),
+            reference_key=spec.get("reference_key"),
+            forms=forms,
+            mentions=_mention_pattern(list(forms)),
+            plan=_find_plan(list(forms)),
+            reference_cache={},
+        )
 
-    def resolve_one(value: Any) -> str | None:
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            return None
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)  # 2.0 from JSON is the label "2"
-        return forms.get(_normalize_answer(str(value)))
 
-    def resolve_uncached(reference: Any) -> frozenset[str]:
-        # Any number of labels: a list reference may name every label.
-        labels = convert_reference(reference, reference_key, resolve_one, max_elements=None)
-        if not labels:
-            return _INVALID
-        return frozenset(labels) if isinstance(labels, list) else frozenset((labels,))
+def _mentioned(config: LabelConfig, normalized: str) -> set[str]:
+    """Labels mentioned in already normalized text."""
+    if config.mentions is None:
+        return set()
+    forms = config.forms
+    return {forms[m.group(0)] for m in config.mentions.finditer(normalized)}
 
-    reference_cache: dict[str, frozenset[str]] = {}
 
-    def resolve_reference(reference: Any) -> frozenset[str] | None:
-        """The expected label(s): one, or the k labels of a list reference; None if unusable."""
-        if type(reference) is dict:
-            # {"answer": "positive"} resolves as its unwrapped value does: share the cache.
-            reference = unwrap_reference(reference, reference_key)
-        if type(reference) is str and len(reference) <= _CACHED_REFERENCE_CHARS:  # repeated across a batch
-            labels = reference_cache.get(reference)
-            if labels is None:
-                if len(reference_cache) >= _REFERENCE_CACHE_SIZE:
-                    reference_cache.clear()
-                labels = reference_cache[reference] = resolve_uncached(reference)
-        else:
-            labels = resolve_uncached(reference)
-        return labels or None
+def _resolve_one(forms: Mapping[str, str], value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 2.0 from JSON is the label "2"
+    return forms.get(_normalize_answer(str(value)))
 
-    def extract(region: str) -> tuple[frozenset[str], str | None, bool]:
-        """(distinct labels, reason, in_expected_format); several labels only from boxes."""
-        boxes = boxed_contents(region)
-        if boxes:
-            found: set[str] = set()
-            for box in boxes:
-                normalized = _normalize_answer(box)
-                label = forms.get(normalized)
-                if label is not None:
-                    found.add(label)
-                    continue
-                inside = mentioned(normalized)
-                if len(inside) > 1:
-                    return frozenset(), "multiple_answers", False
-                found |= inside
-            if not found:
-                return frozenset(), "no_answer", False
-            return frozenset(found), None, True
-        folded = _folded_fast(region) if plan is not None and len(region) > FAST_PATH_MIN_CHARS else None
-        if folded is not None:
-            # Same answer as below (module comment): forms hold no whitespace, so inner runs
-            # of it cannot change an exact match or a mention.
-            label = forms.get(folded)
-            if label is not None:
-                return frozenset((label,)), None, True
-            found = {forms[form] for form in _found_by_find(folded, plan)}  # type: ignore[arg-type]
-        else:
-            normalized = _normalize_answer(region)
-            label = forms.get(normalized)
-            if label is not None:
-                return frozenset((label,)), None, True
-            found = mentioned(normalized)
-        if len(found) > 1:
+
+def _resolve_uncached(config: LabelConfig, reference: Any) -> frozenset[str]:
+    # Any number of labels: a list reference may name every label.
+    labels = convert_reference(
+        reference, config.reference_key, partial(_resolve_one, config.forms), max_elements=None
+    )
+    if not labels:
+        return _INVALID
+    return frozenset(labels) if isinstance(labels, list) else frozenset((labels,))
+
+
+def _resolve_reference(config: LabelConfig, reference: Any) -> frozenset[str] | None:
+    """The expected label(s): one, or the k labels of a list reference; None if unusable."""
+    if type(reference) is dict:
+        # {"answer": "positive"} resolves as its unwrapped value does: share the cache.
+        reference = unwrap_reference(reference, config.reference_key)
+    if type(reference) is str and len(reference) <= _CACHED_REFERENCE_CHARS:  # repeated across a batch
+        reference_cache = config.reference_cache
+        labels = reference_cache.get(reference)
+        if labels is None:
+            if len(reference_cache) >= _REFERENCE_CACHE_SIZE:
+                reference_cache.clear()
+            labels = reference_cache[reference] = _resolve_uncached(config, reference)
+    else:
+        labels = _resolve_uncached(config, reference)
+    return labels or None
+
+
+def _extract_boxed(config: LabelConfig, boxes: list[str]) -> tuple[frozenset[str], str | None, bool]:
+    """Every box names a label (or mentions exactly one): the distinct labels, in the expected format."""
+    forms = config.forms
+    found: set[str] = set()
+    for box in boxes:
+        normalized = _normalize_answer(box)
+        label = forms.get(normalized)
+        if label is not None:
+            found.add(label)
+            continue
+        inside = _mentioned(config, normalized)
+        if len(inside) > 1:
             return frozenset(), "multiple_answers", False
-        if not found:
-            return frozenset(), "no_answer", False
-        return frozenset(found), None, False
+        found |= inside
+    if not found:
+        return frozenset(), "no_answer", False
+    return frozenset(found), None, True
 
-    def grade(sample: GradeInput) -> GradeResult:
-        expected = resolve_reference(sample.reference)
-        if expected is None:
-            return result(0.0, "invalid_reference", False, False)
-        region = final_answer_region(sample.response)
-        if not region:
-            return result(0.0, "no_answer", False, False)
-        labels, reason, format_ok = extract(region)
-        if not labels:
-            return result(0.0, reason, False, False)
-        if labels == expected:
-            return result(1.0, None, True, format_ok)
-        # Several boxed labels answer only a reference of exactly that many labels.
-        if len(labels) > 1 and len(labels) != len(expected):
-            return result(0.0, "multiple_answers", False, False)
-        return result(format_score if format_ok else 0.0, None, True, format_ok)
 
-    return grade
+def _extract_unboxed(config: LabelConfig, region: str) -> tuple[frozenset[str], str | None, bool]:
+    """The region is exactly one label (expected format), or mentions exactly one."""
+    forms = config.forms
+    plan = config.plan
+    folded = _folded_fast(region) if plan is not None and len(region) > FAST_PATH_MIN_CHARS else None
+    if folded is not None:
+        # Same answer as below (module comment): forms hold no whitespace, so inner runs
+        # of it cannot change an exact match or a mention.
+        label = forms.get(folded)
+        if label is not None:
+            return frozenset((label,)), None, True
+        found = {forms[form] for form in _found_by_find(folded, plan)}  # type: ignore[arg-type]
+    else:
+        normalized = _normalize_answer(region)
+        label = forms.get(normalized)
+        if label is not None:
+            return frozenset((label,)), None, True
+        found = _mentioned(config, normalized)
+    if len(found) > 1:
+        return frozenset(), "multiple_answers", False
+    if not found:
+        return frozenset(), "no_answer", False
+    return frozenset(found), None, False
+
+
+def grade(config: LabelConfig, sample: GradeInput) -> GradeResult:
+    """One sample's label(s) against its reference: from the boxes, else from the whole region
+    (several labels only from boxes)."""
+    result = config.result
+    expected = _resolve_reference(config, sample.reference)
+    if expected is None:
+        return result(0.0, "invalid_reference", False, False)
+    region = final_answer_region(sample.response)
+    if not region:
+        return result(0.0, "no_answer", False, False)
+    boxes = boxed_contents(region)
+    labels, reason, format_ok = _extract_boxed(config, boxes) if boxes else _extract_unboxed(config, region)
+    if not labels:
+        return result(0.0, reason, False, False)
+    if labels == expected:
+        return result(1.0, None, True, format_ok)
+    # Several boxed labels answer only a reference of exactly that many labels.
+    if len(labels) > 1 and len(labels) != len(expected):
+        return result(0.0, "multiple_answers", False, False)
+    return result(config.format_score if format_ok else 0.0, None, True, format_ok)
+
+
+def build(spec: Mapping[str, Any]) -> Grader:
+    return partial(grade, LabelConfig.from_spec(spec))

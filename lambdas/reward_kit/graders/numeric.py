@@ -20,8 +20,9 @@ wrong via the fallback => 0. A non-numeric reference => ``invalid_reference``, 0
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from reward_kit.extraction import (
     boxed_contents,
@@ -76,86 +77,121 @@ def validate(path: str, spec: Mapping[str, Any], out: dict[str, Any]) -> None:
 # --- the grader --------------------------------------------------------------------------------
 
 
-def build(spec: Mapping[str, Any]) -> Grader:
-    name = spec.get("name") or spec["grader"]
-    tolerance = float(spec.get("tolerance", 1e-6))
-    relative = float(spec.get("relative_tolerance", 0.0))
-    format_score = clamp01(float(spec.get("format_score", 0.0) or 0.0))
-    reference_key = spec.get("reference_key")
+# slots: its fields are read on every sample.
+@dataclass(frozen=True, slots=True)
+class NumericConfig:
+    """A numeric grader's settings, read once from its validated spec."""
 
-    def close(a: float, b: float) -> bool:
-        diff = abs(a - b)
-        return diff <= tolerance or diff <= relative * abs(b)
+    result: Callable[[float, str | None, Mapping[str, float]], GradeResult]  # single_result for its dimension
+    tolerance: float
+    relative: float
+    format_score: float
+    reference_key: str | None
 
-    result = partial(single_result, name)
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> NumericConfig:
+        return cls(
+            result=partial(single_result, spec.get("name") or spec["grader"]),
+            tolerance=float(spec.get("tolerance", 1e-6)),
+            relative=float(spec.get("relative_tolerance", 0.0)),
+            format_score=clamp01(float(spec.get("format_score", 0.0) or 0.0)),
+            reference_key=spec.get("reference_key"),
+        )
 
-    def distinct_values(values: list[float]) -> list[float]:
-        """One entry per value: spellings within tolerance of each other are one answer."""
-        distinct: list[float] = []
-        for value in values:
-            if not any(close(value, seen) for seen in distinct):
-                distinct.append(value)
-        return distinct
 
-    def answers_set(answers: list[float], expected: list[float]) -> bool:
-        """k distinct answers that are exactly the k elements of a set reference."""
-        if len(answers) != len(distinct_values(expected)):
+def _close(config: NumericConfig, a: float, b: float) -> bool:
+    diff = abs(a - b)
+    return diff <= config.tolerance or diff <= config.relative * abs(b)
+
+
+def _distinct_values(config: NumericConfig, values: list[float]) -> list[float]:
+    """One entry per value: spellings within tolerance of each other are one answer."""
+    distinct: list[float] = []
+    for value in values:
+        if not any(_close(config, value, seen) for seen in distinct):
+            distinct.append(value)
+    return distinct
+
+
+def _answers_set(config: NumericConfig, answers: list[float], expected: list[float]) -> bool:
+    """k distinct answers that are exactly the k elements of a set reference."""
+    if len(answers) != len(_distinct_values(config, expected)):
+        return False
+    unmatched = _distinct_values(config, expected)
+    for answer in answers:
+        match = next((e for e in unmatched if _close(config, answer, e)), None)
+        if match is None:
             return False
-        unmatched = distinct_values(expected)
-        for answer in answers:
-            match = next((e for e in unmatched if close(answer, e)), None)
-            if match is None:
-                return False
-            unmatched.remove(match)
-        return not unmatched
+        unmatched.remove(match)
+    return not unmatched
 
-    def extract(region: str) -> tuple[list[float], str | None, bool]:
-        """(distinct explicit values or [the fallback value], reason, explicit)."""
-        region = prepare(region)  # full-width digits, Unicode minus, before any matching
-        explicit: list[float] = []
-        for box in boxed_contents(region):
-            values = read_numbers(box)
-            if not values:
-                return [], "no_answer", False
-            if len(distinct_values(values)) > 1:
-                return [], "multiple_answers", False
-            explicit.append(values[0])
-        for value in marker_answers(region):
-            if value is None:
-                return [], "no_answer", False
-            explicit.append(value)
-        if explicit:
-            return distinct_values(explicit), None, True
-        values = read_numbers(region)
+
+def _explicit_answers(config: NumericConfig, region: str) -> tuple[list[float], str | None]:
+    """The values of every box and ``####`` marker (one number each), or a failure reason."""
+    explicit: list[float] = []
+    for box in boxed_contents(region):
+        values = read_numbers(box)
         if not values:
-            return [], "no_answer", False
-        # The region is nothing but one number (e.g. "<answer>72</answer>"): explicit too.
-        sole = len(values) == 1 and NUMBER_TOKEN.fullmatch(region.strip(" $.%")) is not None
-        return [values[-1]], None, sole
+            return [], "no_answer"
+        if len(_distinct_values(config, values)) > 1:
+            return [], "multiple_answers"
+        explicit.append(values[0])
+    for value in marker_answers(region):
+        if value is None:
+            return [], "no_answer"
+        explicit.append(value)
+    return explicit, None
 
-    def grade(sample: GradeInput) -> GradeResult:
-        expected = parse_reference(sample.reference, reference_key)
-        if expected is None:
-            return result(0.0, "invalid_reference", {"answer_found": 0.0})
-        region = final_answer_region(sample.response)
-        values, reason, explicit = extract(region) if region else ([], "no_answer", False)
-        if not values:
-            return result(0.0, reason, {"answer_found": 0.0})
-        if isinstance(expected, list):
-            if answers_set(values, expected) if explicit else False:
-                return result(1.0, None, {"answer_found": 1.0, "abs_error": 0.0})
-            if len(values) > 1 and len(values) != len(distinct_values(expected)):
-                return result(0.0, "multiple_answers", {"answer_found": 0.0})
-            return result(format_score if explicit else 0.0, None, {"answer_found": 1.0})
-        if len(values) > 1:
-            return result(0.0, "multiple_answers", {"answer_found": 0.0})
-        value = values[0]
-        metrics = {
-            "answer_found": 1.0,
-            "abs_error": min(abs(value - expected), _ABS_ERROR_CAP),
-        }
-        if close(value, expected):
-            return result(1.0, None, metrics)
-        return result(format_score if explicit else 0.0, None, metrics)
 
-    return grade
+def _extract(config: NumericConfig, region: str) -> tuple[list[float], str | None, bool]:
+    """(distinct explicit values or [the fallback value], reason, explicit)."""
+    region = prepare(region)  # full-width digits, Unicode minus, before any matching
+    explicit, reason = _explicit_answers(config, region)
+    if reason is not None:
+        return [], reason, False
+    if explicit:
+        return _distinct_values(config, explicit), None, True
+    values = read_numbers(region)
+    if not values:
+        return [], "no_answer", False
+    # The region is nothing but one number (e.g. "<answer>72</answer>"): explicit too.
+    sole = len(values) == 1 and NUMBER_TOKEN.fullmatch(region.strip(" $.%")) is not None
+    return [values[-1]], None, sole
+
+
+def _grade_set(config: NumericConfig, values: list[float], expected: list[float], explicit: bool) -> GradeResult:
+    """Answers against a list reference: full credit only as exactly its elements, explicitly."""
+    result = config.result
+    if _answers_set(config, values, expected) if explicit else False:
+        return result(1.0, None, {"answer_found": 1.0, "abs_error": 0.0})
+    if len(values) > 1 and len(values) != len(_distinct_values(config, expected)):
+        return result(0.0, "multiple_answers", {"answer_found": 0.0})
+    return result(config.format_score if explicit else 0.0, None, {"answer_found": 1.0})
+
+
+def grade(config: NumericConfig, sample: GradeInput) -> GradeResult:
+    """One sample's number(s) against its reference, within tolerance."""
+    result = config.result
+    expected = parse_reference(sample.reference, config.reference_key)
+    if expected is None:
+        return result(0.0, "invalid_reference", {"answer_found": 0.0})
+    region = final_answer_region(sample.response)
+    values, reason, explicit = _extract(config, region) if region else ([], "no_answer", False)
+    if not values:
+        return result(0.0, reason, {"answer_found": 0.0})
+    if isinstance(expected, list):
+        return _grade_set(config, values, expected, explicit)
+    if len(values) > 1:
+        return result(0.0, "multiple_answers", {"answer_found": 0.0})
+    value = values[0]
+    metrics = {
+        "answer_found": 1.0,
+        "abs_error": min(abs(value - expected), _ABS_ERROR_CAP),
+    }
+    if _close(config, value, expected):
+        return result(1.0, None, metrics)
+    return result(config.format_score if explicit else 0.0, None, metrics)
+
+
+def build(spec: Mapping[str, Any]) -> Grader:
+    return partial(grade, NumericConfig.from_spec(spec))
