@@ -33,7 +33,6 @@ grader answers on time). Heavy imports happen in ``build()``, never when reward_
 
 from __future__ import annotations
 
-import re
 import signal
 import threading
 import time
@@ -49,6 +48,7 @@ from reward_kit.extraction import (
     is_finite_number,
 )
 from reward_kit.graders.base import GradeInput, GradeResult, Grader, GraderTraits, Isolation, answer_result, with_traits
+from reward_kit.math_text import joins_numbers, latex_groups, looks_like_prose, same_words
 from reward_kit.references import MAX_SET_ELEMENTS, convert_reference
 from reward_kit.spec_checks import checks, reference_key
 
@@ -61,36 +61,6 @@ MAX_ANSWER_CHARS = 1_000
 UNBOXED_TAIL_CHARS = 2_000
 # More distinct boxes than this (beyond a set reference's k elements) is spraying answers.
 MAX_DISTINCT_BOXES = 4
-# Two digits with only whitespace between them: two numbers, never one (and never their sum).
-_WHITESPACE_BETWEEN_DIGITS = re.compile(r"\d\s+\d")
-# A LaTeX thin space (or {,}) between digit groups is a thousands separator: 10\,000.
-_LATEX_GROUP_SEPARATOR = re.compile(r"(?<=\d)(?:\\[,;: ]|\{,\})(?=\d{3}(?!\d))")
-# Prose detection: \text-like groups and commands are not words of prose.
-_TEXT_GROUP = re.compile(
-    r"\\(?:text|textbf|textit|textrm|texttt|mathrm|mathbf|mathit|mbox|operatorname)\s{0,16}\{[^{}]{0,1000}\}"
-)
-_COMMAND = re.compile(r"\\[A-Za-z]+")
-# LaTeX environments (matrices, arrays, cases) are mathematics: their names and an array's
-# column spec ("{c|ccc}") are not words of prose.
-# Subscripts name things (S_{MBCN}, V_{1}): their letters are not words of prose.
-_SUBSCRIPT = re.compile(r"_\s{0,4}\{[^{}]{0,64}\}")
-_ENVIRONMENT = re.compile(r"\\(?:begin|end)\s{0,16}\{[A-Za-z*]{1,32}\}(?:\s{0,16}\{[lcrp|{}0-9.\s]{0,64}\})?")
-# Math delimiters in a reference text: only what is inside them is read as mathematics.
-_MATH_SPAN = re.compile(r"\$\$?([^$]{1,2000})\$\$?|\\\((.{1,2000}?)\\\)|\\\[(.{1,2000}?)\\\]", re.DOTALL)
-_LETTER_RUN = re.compile(r"[^\W\d_]+")
-# The content of a \text-like group, and the words (two letters or more) an answer is made of.
-_TEXT_CONTENT = re.compile(
-    r"\\(?:text|textbf|textit|textrm|texttt|mathrm|mathbf|mathit|mbox|operatorname)\s{0,16}\{([^{}]{0,1000})\}"
-)
-_WORD = re.compile(r"[^\W\d_]{2,}")
-# Names written without a backslash that are still mathematics (and connectives math-verify reads).
-_MATH_NAMES = (
-    "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "sin", "cos", "tan", "cot", "sec", "csc",
-    "log", "ln", "lg", "exp", "sqrt", "max", "min", "gcd", "lcm", "mod", "det", "dim", "deg", "lim",
-    "inf", "sup", "pi", "and", "or",
-)
-
-
 class _Deadline(BaseException):
     """Raised by the timer. BaseException so library ``except Exception`` blocks can't eat it."""
 
@@ -146,35 +116,6 @@ def reference_text(reference: Any, key: str | None = None) -> str | None:
     """The reference's final answer as LaTeX-ish text; a list becomes the set ``a, b, c``."""
     text = convert_reference(reference, key, _element_text)
     return ", ".join(text) if isinstance(text, list) else text
-
-
-def looks_like_prose(text: str) -> bool:
-    """True for text written in words (``forty two``, ``Monday``), which math-verify would read
-    as a product of letters (so any anagram would match). Words inside ``\\text{...}`` and
-    LaTeX commands are fine; so are variables and products of one or two letters. When the
-    text has math delimiters (``The answer is $\\frac{1}{2}$.``) only what they hold counts:
-    math-verify reads only that."""
-    spans = ["".join(groups) for groups in _MATH_SPAN.findall(text)]
-    if spans:
-        text = " ".join(spans)
-    plain = _COMMAND.sub(" ", _TEXT_GROUP.sub(" ", _SUBSCRIPT.sub(" ", _ENVIRONMENT.sub(" ", text))))
-    long_runs = 0
-    for run in _LETTER_RUN.findall(plain):
-        word = run.lower()
-        if len(word) <= 2 or word in _MATH_NAMES:
-            continue
-        if any(word.startswith(name) and len(word) - len(name) <= 2 for name in _MATH_NAMES):
-            continue  # sinx, logab: a function applied to a variable
-        long_runs += 1
-    return long_runs > 0
-
-
-def _joins_numbers(text: str) -> bool:
-    return _WHITESPACE_BETWEEN_DIGITS.search(text) is not None
-
-
-def _latex_groups(text: str) -> str:
-    return _LATEX_GROUP_SEPARATOR.sub("", text) if "\\" in text or "{," in text else text
 
 
 # --- the spec ----------------------------------------------------------------------------------
@@ -246,7 +187,7 @@ def _parse_text(text: str) -> list[Any]:
 
 
 def _parse_box(content: str) -> list[Any]:
-    return _parse_text("\\boxed{" + _latex_groups(content) + "}")
+    return _parse_text("\\boxed{" + latex_groups(content) + "}")
 
 
 def _is_equation(parsed: list[Any]) -> bool:
@@ -271,27 +212,9 @@ def _same(gold: list[Any], pred: list[Any]) -> bool:
     return bool(_library().verify(gold, pred, timeout_seconds=None))
 
 
-def _text_words(text: str) -> tuple[str, ...]:
-    return tuple(word.casefold() for group in _TEXT_CONTENT.findall(text) for word in _WORD.findall(group))
-
-
-def _same_words(gold_text: str, gold: list[Any], pred_text: str) -> bool:
-    """A reference whose answer is words (``x = \\text{forty two}``: math-verify keeps no value of
-    it, only ``x =``) is answered by the same words in the same order, not by any answer that
-    parses to the same remainder (``x = \\text{two forty}``, ``x =``). A reference with a value
-    beside its words (``5\\text{ cm}``) stays math-verify's to judge."""
-    if any(not isinstance(part, str) for part in gold):
-        return True
-    gold_words = _text_words(gold_text)
-    if not gold_words:
-        return True
-    pred_words = _text_words(pred_text) or tuple(word.casefold() for word in _WORD.findall(_COMMAND.sub(" ", pred_text)))
-    return pred_words == gold_words
-
-
 def _parse_gold(text: str) -> list[Any]:
     if "\\boxed" in text or "$" in text or "\\(" in text or "\\[" in text:
-        return _parse_text(_latex_groups(text))
+        return _parse_text(latex_groups(text))
     # A bare reference ("x^2+1", "\\frac{1}{2}", "72"): read it as if boxed, then as-is.
     return _parse_box(text) or _parse_text(text)
 
@@ -329,7 +252,7 @@ def _distinct_boxes(region: str, limit: int) -> tuple[list[str], str | None]:
             texts[key] = box
     if any(len(box) > MAX_ANSWER_CHARS for box in texts.values()):
         return [], "no_answer"
-    if any(_joins_numbers(box) for box in texts.values()):
+    if any(joins_numbers(box) for box in texts.values()):
         return [], "multiple_answers"
     return list(texts.values()), None
 
@@ -359,7 +282,7 @@ def _grade_boxes(config: MathConfig, elements: list[Any], groups: list[list[Any]
 
 
 def _grade_region(config: MathConfig, gold_text: str, region: str) -> GradeResult:
-    if len(gold_text) > MAX_ANSWER_CHARS * 10 or looks_like_prose(gold_text) or _joins_numbers(gold_text):
+    if len(gold_text) > MAX_ANSWER_CHARS * 10 or looks_like_prose(gold_text) or joins_numbers(gold_text):
         return config.result(0.0, "invalid_reference", False, False)
     gold = _parse_gold(gold_text)
     if not gold:
@@ -374,7 +297,7 @@ def _grade_region(config: MathConfig, gold_text: str, region: str) -> GradeResul
     pred = groups[0] if boxed else _parse_text(region[-UNBOXED_TAIL_CHARS:])
     if not pred:
         return config.result(0.0, "no_answer", False, False)
-    if _same(gold, pred) and _same_words(gold_text, gold, region[-UNBOXED_TAIL_CHARS:] if not boxed
+    if _same(gold, pred) and same_words(gold_text, gold, region[-UNBOXED_TAIL_CHARS:] if not boxed
                                          else " ".join(boxed_contents(region))):
         return config.result(1.0, None, True, boxed)
     return config.result(config.format_score if boxed else 0.0, None, True, boxed)
