@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
-from urllib.parse import parse_qs, unquote, urlparse
 from xml.sax.saxutils import escape
 
+from tools.fake_aws_wire import CFN_NS, ApiError, RequestHandler
+
 Handler = Callable[[Any, Any], Any]
-CFN_NS = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
 _ENV_LOCK = threading.Lock()  # handlers read os.environ: one invocation at a time
 
 
@@ -239,7 +239,7 @@ class FakeAws:
         if match:
             name, qualifier = match.group(1), match.group(2)
         if name not in self.functions:
-            raise _ApiError(404, "ResourceNotFoundException", f"Function not found: {self.function_arn(name)}")
+            raise ApiError(404, "ResourceNotFoundException", f"Function not found: {self.function_arn(name)}")
         return self.functions[name], qualifier
 
     def _version(self, fn: Function, qualifier: str | None) -> Version:
@@ -248,7 +248,7 @@ class FakeAws:
         if number == "$LATEST":
             number = str(len(fn.versions))
         if number not in fn.versions:
-            raise _ApiError(404, "ResourceNotFoundException",
+            raise ApiError(404, "ResourceNotFoundException",
                             f"Function not found: {fn.arn}:{qualifier}")
         return fn.versions[number]
 
@@ -266,7 +266,7 @@ class FakeAws:
         try:
             event = json.loads(payload or b"{}")
         except ValueError as exc:
-            raise _ApiError(400, "InvalidRequestContentException", f"Could not parse request body into json: {exc}") from None
+            raise ApiError(400, "InvalidRequestContentException", f"Could not parse request body into json: {exc}") from None
         captured = io.StringIO()
         with _ENV_LOCK:
             saved = dict(os.environ)
@@ -288,7 +288,7 @@ class FakeAws:
 
     def describe_stacks(self, name: str) -> str:
         if name not in self.stacks:
-            raise _ApiError(400, "ValidationError", f"Stack with id {name} does not exist", xml=True)
+            raise ApiError(400, "ValidationError", f"Stack with id {name} does not exist", xml=True)
         members = "".join(
             f"<member><OutputKey>{escape(k)}</OutputKey><OutputValue>{escape(v)}</OutputValue></member>"
             for k, v in self.stacks[name].items())
@@ -300,124 +300,7 @@ class FakeAws:
                 f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></DescribeStacksResponse>")
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        return type("RequestHandler", (_RequestHandler,), {"fake": self})
-
-
-class _RequestHandler(BaseHTTPRequestHandler):
-    """The wire side of a ``FakeAws`` (its ``fake``, set by ``FakeAws._handler_class``): Lambda's
-    REST-JSON, Bedrock's job creation and CloudFormation's query protocol."""
-
-    fake: FakeAws
-
-    def log_message(self, *args: Any) -> None:  # quiet
-        pass
-
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _error(self, error: _ApiError) -> None:
-        if error.xml:
-            body = (f'<ErrorResponse xmlns="{CFN_NS}"><Error><Type>Sender</Type><Code>{error.code}</Code>'
-                    f"<Message>{escape(error.message)}</Message></Error><RequestId>{uuid.uuid4()}"
-                    "</RequestId></ErrorResponse>").encode()
-            self._send(error.status, body, "text/xml")
-        else:
-            body = json.dumps({"Type": "User", "Message": error.message}).encode()
-            self._send(error.status, body, "application/json", {"x-amzn-errortype": error.code})
-
-    def _body(self) -> bytes:
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
-    def do_GET(self) -> None:
-        try:
-            self._lambda("GET", b"")
-        except _ApiError as error:
-            self._error(error)
-
-    def do_POST(self) -> None:
-        body = self._body()
-        try:
-            if urlparse(self.path).path.startswith("/2015-03-31/"):
-                self._lambda("POST", body)
-            elif urlparse(self.path).path == "/model-customization-jobs":  # Bedrock
-                self._create_job(body)
-            else:
-                self._cloudformation(body)
-        except _ApiError as error:
-            self._error(error)
-
-    def _create_job(self, body: bytes) -> None:
-        fake = self.fake
-        request = json.loads(body)
-        fake.jobs.append(request)
-        job_arn = (f"arn:aws:bedrock:{fake.region}:{fake.account}:model-customization-job/"
-                   f"{uuid.uuid5(uuid.NAMESPACE_URL, request['jobName']).hex[:12]}")
-        self._send(201, json.dumps({"jobArn": job_arn}).encode(), "application/json")
-
-    def _cloudformation(self, body: bytes) -> None:
-        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
-        if form.get("Action") != "DescribeStacks":
-            raise _ApiError(400, "InvalidAction", f"not faked: {form.get('Action')}", xml=True)
-        self._send(200, self.fake.describe_stacks(form.get("StackName", "")).encode(), "text/xml")
-
-    def _lambda(self, method: str, body: bytes) -> None:
-        url = urlparse(self.path)
-        query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        parts = [unquote(p) for p in url.path.split("/")[2:]]  # functions, name, ...
-        if len(parts) < 3 or parts[0] != "functions":
-            raise _ApiError(404, "UnknownOperationException", f"not faked: {method} {url.path}")
-        fn, qualifier = self.fake._function(parts[1])
-        qualifier = query.get("Qualifier", qualifier)
-        if method == "POST" and parts[2] == "invocations":
-            self._invoke(fn, qualifier, body)
-            return
-        result = self._lambda_read(method, url.path, fn, qualifier, parts)
-        self._send(200, json.dumps(result).encode(), "application/json")
-
-    def _lambda_read(
-        self, method: str, path: str, fn: Function, qualifier: str | None, parts: list[str]
-    ) -> dict[str, Any]:
-        """ListVersionsByFunction, GetAlias, GetFunctionConfiguration."""
-        action = parts[2]
-        if method == "GET" and action == "versions":
-            return self._versions(fn)
-        if method == "GET" and action == "aliases" and len(parts) == 4:
-            return _alias(fn, parts[3])
-        if method == "GET" and action == "configuration":
-            return self.fake.configuration(fn, self.fake._version(fn, qualifier))
-        raise _ApiError(404, "UnknownOperationException", f"not faked: {method} {path}")
-
-    def _versions(self, fn: Function) -> dict[str, Any]:
-        configs = [self.fake.configuration(fn, v) for v in fn.versions.values()]
-        latest = dict(configs[-1], Version="$LATEST", FunctionArn=fn.arn) if configs else None
-        return {"Versions": ([latest] if latest else []) + configs}
-
-    def _invoke(self, fn: Function, qualifier: str | None, body: bytes) -> None:
-        fake = self.fake
-        version = fake._version(fn, qualifier)
-        payload, error = fake.invoke(fn, version, body, f"{fn.arn}:{qualifier}" if qualifier else fn.arn)
-        headers = {"X-Amz-Executed-Version": version.number}
-        if error:
-            headers["X-Amz-Function-Error"] = error
-        self._send(200, payload, "application/json", headers)
-
-
-def _alias(fn: Function, name: str) -> dict[str, Any]:
-    if name not in fn.aliases:
-        raise _ApiError(404, "ResourceNotFoundException", f"Alias not found: {fn.arn}:{name}")
-    return {"AliasArn": f"{fn.arn}:{name}", "Name": name, "FunctionVersion": fn.aliases[name], "Description": ""}
-
-
-class _ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, xml: bool = False) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.xml = status, code, message, xml
+        return type("RequestHandler", (RequestHandler,), {"fake": self})
 
 
 _HANDLERS: dict[str, Handler] = {}
