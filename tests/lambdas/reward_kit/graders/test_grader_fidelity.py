@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from reward_kit.contract import content_text
 from reward_kit.graders import build_grader
 from reward_kit.graders.base import GradeInput, GradeResult
-from reward_kit.math_text import looks_like_prose
 from reward_kit.graders.numeric import numbers_in, parse_reference
+from reward_kit.math_text import looks_like_prose
 from reward_kit.references import REFERENCE_KEYS, final_answer_text, reference_answer
 from reward_kit.spec import validate_spec
 from tests.lambdas.helpers import spec_error
