@@ -28,6 +28,7 @@ import json
 import math
 import os
 import select
+import shlex
 import shutil
 import signal
 import threading
@@ -146,6 +147,26 @@ def _sandbox_package_dir() -> str | None:
     return str(Path(next(iter(spec.submodule_search_locations))).parent)
 
 
+# Where a package dir under /tmp is bound inside the executor's mount namespace (hidden there only).
+_PACKAGE_MOUNT_POINTS = ("/mnt", "/media", "/srv", "/opt")
+
+
+def _private_tmp_script(package_dir: str) -> tuple[str, str]:
+    """The shell step that gives the executor a private, empty /tmp, and where the package dir is
+    then. A package dir under /tmp (a checkout in /tmp) would vanish under the new /tmp: it is
+    opened first and bound through that descriptor (``--no-canonicalize``: the kernel resolves
+    the link) onto a directory outside /tmp, hidden in this mount namespace only."""
+    mount = f"mount -t tmpfs -o size={LOCAL_TMP_MB}m,mode=1777,nosuid,nodev tmpfs /tmp"
+    if package_dir != "/tmp" and not package_dir.startswith("/tmp/"):
+        return mount, package_dir
+    point = next((p for p in _PACKAGE_MOUNT_POINTS if os.path.isdir(p) and not os.path.islink(p)), None)
+    if point is None:
+        raise ExecutorUnavailable(f"local code executor: {package_dir} is under /tmp and none of "
+                                  f"{', '.join(_PACKAGE_MOUNT_POINTS)} exists to bind it to")
+    return (f"exec 3<{shlex.quote(package_dir)} && {mount}"
+            f" && mount --no-canonicalize --bind /proc/self/fd/3 {point} && exec 3<&-"), point
+
+
 class LocalExecutor:
     """``code_sandbox.local`` in namespaces, one process tree per request."""
 
@@ -166,7 +187,8 @@ class LocalExecutor:
         if missing:
             raise ExecutorUnavailable(f"local code executor needs util-linux: {', '.join(missing)} not found")
         root = os.geteuid() == 0
-        mount = f"mount -t tmpfs -o size={LOCAL_TMP_MB}m,mode=1777,nosuid,nodev tmpfs /tmp && exec \"$0\" \"$@\""
+        private_tmp, package_dir = _private_tmp_script(os.path.realpath(package_dir))
+        mount = private_tmp + ' && exec "$0" "$@"'
         command = [str(tools["unshare"])]
         if not root:
             command += ["--user", "--map-root-user"]

@@ -21,6 +21,7 @@ from reward_kit.code_executor import ExecutorUnavailable, LambdaExecutor, LocalE
 from reward_kit.graders.code import build
 from reward_kit.scoring import AGGREGATE, Scorer
 from reward_kit.spec import validate_spec
+from tests import ROOT
 from tests.lambdas.code_helpers import ADD, ADD_ASSERTS, ADD_IO, code_sample, reasons
 
 MARK = "expected-" + uuid.uuid4().hex
@@ -235,6 +236,30 @@ def test_a_grader_process_with_many_open_descriptors_still_grades() -> None:
         for fd in held:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_checkout_under_tmp_still_runs_programs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The executor mounts a private /tmp: a package dir under /tmp (a clone in /tmp, as a CI
+    # runner may make) vanished under it and every request timed out ("cannot start").
+    import os
+    import shutil
+    import tempfile
+
+    from reward_kit import code_executor
+
+    checkout = tempfile.mkdtemp(prefix="checkout-", dir="/tmp")
+    try:
+        os.chmod(checkout, 0o755)  # the executor runs as uid 65534 when the grader is root
+        lambdas = os.path.join(checkout, "lambdas")
+        shutil.copytree(os.path.join(ROOT, "lambdas", "code_sandbox"), os.path.join(lambdas, "code_sandbox"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        monkeypatch.setattr(code_executor, "_sandbox_package_dir", lambda: lambdas)
+        monkeypatch.setattr(LocalExecutor, "_probed", {})
+        result = scorer().score_event([code_sample("s", ADD, ADD_IO)], deadline=time.monotonic() + 50)
+        assert reasons(result.outputs) == {"s": None}
+        assert result.values[AGGREGATE] == [1.0]
+    finally:
+        shutil.rmtree(checkout)
 
 
 def test_a_dry_run_where_the_executor_cannot_start_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
