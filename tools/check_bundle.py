@@ -35,6 +35,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "lambdas")]
@@ -98,18 +99,27 @@ print("RESULT " + json.dumps(response))
 """
 
 
+def run_in_bundle(asset: Path, module: str, script: str, *args: str,
+                  env: dict[str, str] | None = None) -> tuple[Any, str | None]:
+    """Run ``script`` with only the bundle importable: (the value of its last ``RESULT`` line,
+    None), or (None, the problem)."""
+    run = subprocess.run([sys.executable, "-S", "-c", script, *args], capture_output=True, text=True, timeout=120,
+                         env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(asset),
+                              "PYTHONDONTWRITEBYTECODE": "1", **(env or {})})
+    lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
+    if run.returncode != 0 or not lines:
+        return None, f"{asset.name}: {module} failed: {run.stderr.strip().splitlines()[-1:]}"
+    return json.loads(lines[-1][len("RESULT "):]), None
+
+
 def check_sandbox(asset: Path) -> list[str]:
     """The executor imports from the bundle alone (no reward_kit in it) and runs a program."""
     asset = asset.resolve()
     if (asset / "reward_kit").exists():
         return [f"{asset.name}: the code executor's asset ships reward_kit (grader code)"]
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(asset), "PYTHONDONTWRITEBYTECODE": "1"}
-    run = subprocess.run([sys.executable, "-S", "-c", SANDBOX_SCRIPT], capture_output=True, text=True, env=env,
-                         timeout=120)
-    lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
-    if run.returncode != 0 or not lines:
-        return [f"{asset.name}: {SANDBOX_MODULE} failed: {run.stderr.strip().splitlines()[-1:]}"]
-    response = json.loads(lines[-1][len("RESULT "):])
+    response, problem = run_in_bundle(asset, SANDBOX_MODULE, SANDBOX_SCRIPT)
+    if problem:
+        return [problem]
     runs = response.get("runs") or [{}]
     if response.get("status") != "ok" or runs[0].get("stdout") != "3\n":
         return [f"{asset.name}: {SANDBOX_MODULE} answered {response}, expected stdout '3\\n'"]
@@ -129,14 +139,10 @@ def check_evaluator(asset: Path) -> list[str]:
     asset = asset.resolve()
     if (asset / "reward_kit").exists():
         return [f"{asset.name}: the evaluator-registration asset ships reward_kit"]
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(asset), "PYTHONDONTWRITEBYTECODE": "1",
-           "AWS_ACCESS_KEY_ID": "probe", "AWS_SECRET_ACCESS_KEY": "probe"}
-    run = subprocess.run([sys.executable, "-S", "-c", EVALUATOR_SCRIPT], capture_output=True, text=True, env=env,
-                         timeout=120)
-    lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
-    if run.returncode != 0 or not lines:
-        return [f"{asset.name}: {EVALUATOR_MODULE} failed: {run.stderr.strip().splitlines()[-1:]}"]
-    result = json.loads(lines[-1][len("RESULT "):])
+    result, problem = run_in_bundle(asset, EVALUATOR_MODULE, EVALUATOR_SCRIPT,
+                                    env={"AWS_ACCESS_KEY_ID": "probe", "AWS_SECRET_ACCESS_KEY": "probe"})
+    if problem:
+        return [problem]
     if result["botocore"] != pinned("botocore") or not result["from"].startswith(str(asset)):
         return [f"{asset.name}: runs botocore {result['botocore']} from {result['from']}, "
                 f"expected the bundled {pinned('botocore')}"]
@@ -175,15 +181,12 @@ def check(asset: Path, modules: list[str] | None = None) -> list[str]:
             problems.append(f"{asset.name}: no smoke test for handler module {module!r} (add one to CASES)")
             continue
         spec, expected = CASES[module]
-        env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(asset), "REWARD_SPEC": json.dumps(spec),
-               "PYTHONDONTWRITEBYTECODE": "1", "POWERTOOLS_METRICS_DISABLED": "true"}
-        run = subprocess.run([sys.executable, "-S", "-c", SCRIPT.format(module=module), json.dumps(EVENT)],
-                             capture_output=True, text=True, env=env, timeout=120)
-        lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
-        if run.returncode != 0 or not lines:
-            problems.append(f"{asset.name}: {module} failed: {run.stderr.strip().splitlines()[-1:]}")
-        elif json.loads(lines[-1][len("RESULT "):]) != expected:
-            problems.append(f"{asset.name}: {module} scored {lines[-1]}, expected {expected}")
+        scores, problem = run_in_bundle(asset, module, SCRIPT.format(module=module), json.dumps(EVENT),
+                                        env={"REWARD_SPEC": json.dumps(spec), "POWERTOOLS_METRICS_DISABLED": "true"})
+        if problem:
+            problems.append(problem)
+        elif scores != expected:
+            problems.append(f"{asset.name}: {module} scored {scores}, expected {expected}")
     return problems
 
 
