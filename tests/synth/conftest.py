@@ -7,10 +7,22 @@ the stack tests (tests/stacks) run without a CDK app. The context is ``tests/cdk
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.cdk_context import FIXTURE_CONTEXT, ROOT, TEAM_CONTEXT, Synth, synth_context, team_context
+
+
+def synthesized(app: Any, stacks: dict[str, Any]) -> Synth:
+    """Synthesize ``app`` once: each environment's template, as data and as the file written."""
+    assembly = app.synth()
+    templates, files = {}, {}
+    for env, stack in stacks.items():
+        artifact = assembly.get_stack_by_name(stack.stack_name)
+        templates[env] = artifact.template
+        files[env] = Path(artifact.template_full_path)
+    return Synth(app=app, stacks=stacks, templates=templates, template_files=files)
 
 
 @pytest.fixture(scope="session")
@@ -24,13 +36,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     context = synth_context()
     app = App(context=context, outdir=str(outdir))
     stacks = build_app(app, list(parse_environments(context["environments"], context.get("tags")).values()))
-    assembly = app.synth()
-    templates, files = {}, {}
-    for env, stack in stacks.items():
-        artifact = assembly.get_stack_by_name(stack.stack_name)
-        templates[env] = artifact.template
-        files[env] = Path(artifact.template_full_path)
-    return Synth(app=app, stacks=stacks, templates=templates, template_files=files)
+    return synthesized(app, stacks)
 
 
 @pytest.fixture(scope="session")
@@ -50,10 +56,4 @@ def team_synth(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Synth:
     environments = parse_environments(context["environments"], context.get("tags"))
     pipeline = parse_pipeline(context.get("pipeline"), environments, context.get("tags"))
     stacks = build_app(app, list(environments.values()), pipeline, environments)
-    assembly = app.synth()
-    templates, files = {}, {}
-    for env, stack in stacks.items():
-        artifact = assembly.get_stack_by_name(stack.stack_name)
-        templates[env] = artifact.template
-        files[env] = Path(artifact.template_full_path)
-    return Synth(app=app, stacks=stacks, templates=templates, template_files=files)
+    return synthesized(app, stacks)
