@@ -26,7 +26,7 @@ from reward_kit.spec import validate_spec
 from tests import ROOT
 from tests.lambdas import processes
 from tests.lambdas.fake_bedrock import _bedrock_server, bedrock  # noqa: F401 - fixtures
-from tests.lambdas.helpers import fresh_handler, make_sample, metric_values, parse_lines
+from tests.lambdas.helpers import make_sample, metric_values, parse_lines
 
 REMAINING_MS = 3000  # the fake Lambda's time left when the handler starts
 
@@ -60,21 +60,6 @@ class Context:
 
     def get_remaining_time_in_millis(self) -> int:
         return int(self.remaining_ms - (time.monotonic() - self.started) * 1000)
-
-
-@pytest.fixture
-def load(monkeypatch):
-    """load(handler module name, spec) -> the handler module, fresh (see helpers.fresh_handler)."""
-    generators = []
-
-    def _load(module_name, spec):
-        generator = fresh_handler(module_name, spec, monkeypatch)
-        generators.append(generator)
-        return next(generator)
-
-    yield _load
-    for generator in generators:
-        next(generator, None)
 
 
 _BEFORE: set[int] = set()

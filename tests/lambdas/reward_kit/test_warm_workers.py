@@ -22,7 +22,7 @@ from reward_kit import isolation
 from reward_kit.graders.base import GradeInput, GradeResult, GraderTraits, Isolation, with_traits
 from reward_kit.scoring import Scorer
 from tests.lambdas import processes
-from tests.lambdas.helpers import fresh_handler, make_sample
+from tests.lambdas.helpers import make_sample
 
 MATH = {"grader": "math", "timeout_seconds": 60}
 GIL_HOLDING = "\\boxed{9^{9^{9}}}"
@@ -87,20 +87,6 @@ def forks(monkeypatch):
 
     monkeypatch.setattr(os, "fork", counting_fork)
     return calls
-
-
-@pytest.fixture
-def load(monkeypatch):
-    generators = []
-
-    def _load(module_name, spec):
-        generator = fresh_handler(module_name, spec, monkeypatch)
-        generators.append(generator)
-        return next(generator)
-
-    yield _load
-    for generator in generators:
-        next(generator, None)
 
 
 def test_a_warm_invocation_reuses_its_worker_and_forks_nothing(monkeypatch):
