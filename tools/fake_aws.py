@@ -82,6 +82,27 @@ class _Context:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def resolve_intrinsics(value: Any, physical: dict[str, str]) -> Any:
+    """A template value with its intrinsics (Ref, GetAtt, Join, Select, Split) evaluated against
+    ``physical`` (``<logical id>`` and ``<logical id>.<attribute>`` -> value); KeyError on others."""
+    if isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, list):
+        return [resolve_intrinsics(v, physical) for v in value]
+    (key, arg), = value.items()
+    if key == "Ref":
+        return physical[arg]
+    if key == "Fn::GetAtt":
+        return physical[f"{arg[0]}.{arg[1]}"]
+    if key == "Fn::Join":
+        return arg[0].join(str(resolve_intrinsics(part, physical)) for part in arg[1])
+    if key == "Fn::Select":
+        return resolve_intrinsics(arg[1], physical)[int(arg[0])]
+    if key == "Fn::Split":
+        return str(resolve_intrinsics(arg[1], physical)).split(arg[0])
+    raise KeyError(key)
+
+
 class FakeAws:
     def __init__(self, account: str = "111122223333", region: str = "us-east-1") -> None:
         self.account, self.region = account, region
@@ -132,7 +153,7 @@ class FakeAws:
         outputs = {}
         for key, output in template.get("Outputs", {}).items():
             try:
-                outputs[key] = str(self._resolve(output["Value"], physical))
+                outputs[key] = str(resolve_intrinsics(output["Value"], physical))
             except KeyError:
                 continue  # an output of a resource this fake does not model
         self.stacks[stack_name] = outputs
@@ -185,7 +206,7 @@ class FakeAws:
             props = resource.get("Properties", {})
             if resource["Type"] == "AWS::Lambda::Alias" and props["FunctionName"].get("Ref") in physical:
                 fn = self.functions[physical[props["FunctionName"]["Ref"]]]
-                version = str(self._resolve(props["FunctionVersion"], physical))
+                version = str(resolve_intrinsics(props["FunctionVersion"], physical))
                 fn.aliases[props["Name"]] = version
                 physical[logical] = f"{fn.arn}:{props['Name']}"
 
@@ -193,7 +214,7 @@ class FakeAws:
                                     physical: dict[str, str]) -> None:
         for logical, resource in resources.items():
             if resource["Type"] == "Custom::AWS":  # AwsCustomResource: the pinned version's description
-                call = json.loads(self._resolve(resource["Properties"]["Create"], physical))
+                call = json.loads(resolve_intrinsics(resource["Properties"]["Create"], physical))
                 if call.get("action") == "getFunctionConfiguration":
                     fn, _ = self._function(call["parameters"]["FunctionName"])
                     pinned = self._version(fn, call["parameters"]["Qualifier"])  # missing: the deploy fails
@@ -204,30 +225,13 @@ class FakeAws:
             if resource["Type"] == "Custom::SageMakerEvaluator":  # a new evaluator version per Lambda ARN
                 name = resource["Properties"]["EvaluatorName"]
                 registered = self.evaluators.setdefault(name, [])
-                lambda_arn = self._resolve(resource["Properties"]["LambdaArn"], physical)
+                lambda_arn = resolve_intrinsics(resource["Properties"]["LambdaArn"], physical)
                 if not registered or registered[-1] != lambda_arn:
                     registered.append(lambda_arn)
                 physical[f"{logical}.EvaluatorArn"] = (
                     f"arn:aws:sagemaker:{self.region}:{self.account}:hub-content/FAKEHUB/JsonDoc/{name}/"
                     f"{len(registered)}.0.0")
 
-    def _resolve(self, value: Any, physical: dict[str, str]) -> Any:
-        if isinstance(value, (str, int, float)):
-            return value
-        if isinstance(value, list):
-            return [self._resolve(v, physical) for v in value]
-        (key, arg), = value.items()
-        if key == "Ref":
-            return physical[arg]
-        if key == "Fn::GetAtt":
-            return physical[f"{arg[0]}.{arg[1]}"]
-        if key == "Fn::Join":
-            return arg[0].join(str(self._resolve(part, physical)) for part in arg[1])
-        if key == "Fn::Select":
-            return self._resolve(arg[1], physical)[int(arg[0])]
-        if key == "Fn::Split":
-            return str(self._resolve(arg[1], physical)).split(arg[0])
-        raise KeyError(key)
 
     # --- the APIs -------------------------------------------------------------------------
 

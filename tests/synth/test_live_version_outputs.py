@@ -15,6 +15,7 @@ import yaml
 from evaluator_registration import properties as props
 from tests.stacks.config.test_config import base
 from tests.synth.test_safe_changes import lookup, synth_one
+from tools.fake_aws import resolve_intrinsics
 
 FUNCTION_ARN = "arn:aws:lambda:eu-west-1:111122223333:function:SageMaker-reward-sentiment-dev"
 GSM8K_ARN = "arn:aws:lambda:eu-west-1:111122223333:function:SageMaker-reward-gsm8k-dev"
@@ -45,24 +46,6 @@ def references(value: Any) -> set[str]:
     return found
 
 
-def evaluate(value: Any, physical: dict[str, str]) -> Any:
-    """Evaluate an output's intrinsics with made-up physical values (``<id>`` / ``<id>.<attr>``)."""
-    if isinstance(value, str):
-        return value
-    (key, arg), = value.items()
-    if key == "Ref":
-        return physical[arg]
-    if key == "Fn::GetAtt":
-        return physical[f"{arg[0]}.{arg[1]}"]
-    if key == "Fn::Join":
-        return arg[0].join(evaluate(part, physical) for part in arg[1])
-    if key == "Fn::Split":
-        return evaluate(arg[1], physical).split(arg[0])
-    if key == "Fn::Select":
-        return evaluate(arg[1], physical)[int(arg[0])]
-    raise AssertionError(f"unexpected intrinsic {value}")
-
-
 def test_every_output_naming_a_version_names_the_live_version_after_a_rollback() -> None:
     template = synth_one(raw_env())
     resources, outputs = template["Resources"], template["Outputs"]
@@ -87,9 +70,9 @@ def test_every_output_naming_a_version_names_the_live_version_after_a_rollback()
     physical = {f"{sentiment}.Arn": FUNCTION_ARN, f"{gsm8k}.Arn": GSM8K_ARN, versions[gsm8k]: f"{GSM8K_ARN}:9",
                 alias_id: f"{FUNCTION_ARN}:live", f"{lookup_id}.Description": LOOKED_UP_DESCRIPTION}
     for key, evaluator in evaluators.items():  # an evaluator's ARN stands for the Lambda ARN it registered
-        registered = evaluate(evaluator["Properties"][props.PROP_LAMBDA_ARN], physical)
+        registered = resolve_intrinsics(evaluator["Properties"][props.PROP_LAMBDA_ARN], physical)
         physical[f"{key}.{props.ATTR_EVALUATOR_ARN}"] = f"evaluator-of:{registered}"
-    value = {name[len("Sentiment"):]: evaluate(output["Value"], physical)
+    value = {name[len("Sentiment"):]: resolve_intrinsics(output["Value"], physical)
              for name, output in outputs.items() if name.startswith("Sentiment")}
     live = f"{FUNCTION_ARN}:3"
     assert value["VersionArn"] == value["BedrockLambdaArn"] == value["RecipeRewardLambdaArn"] == live
@@ -102,13 +85,13 @@ def test_every_output_naming_a_version_names_the_live_version_after_a_rollback()
     assert value["FunctionArn"] == FUNCTION_ARN and value["AliasArn"] == f"{FUNCTION_ARN}:live"
     # The spec hash is version 3's, read from its description at deploy time, not cdk.json's.
     assert value["SpecHash"] == "0123456789ab"
-    call = json.loads(evaluate(resources[lookup_id]["Properties"]["Create"], physical))
+    call = json.loads(resolve_intrinsics(resources[lookup_id]["Properties"]["Create"], physical))
     assert call["action"] == "getFunctionConfiguration" and call["parameters"]["Qualifier"] == "3"
     # The lookup may read exactly that version's configuration.
     statements = [s for r in resources.values() if r["Type"] == "AWS::IAM::Policy"
                   for s in r["Properties"]["PolicyDocument"]["Statement"]
                   if "lambda:GetFunctionConfiguration" in json.dumps(s["Action"])]
-    assert [(s["Action"], evaluate(s["Resource"], physical)) for s in statements] == [
+    assert [(s["Action"], resolve_intrinsics(s["Resource"], physical)) for s in statements] == [
         ("lambda:GetFunctionConfiguration", live)]
     assert resources[alias_id]["Properties"]["FunctionVersion"] == "3"
 
