@@ -2,8 +2,10 @@
 
 The tree mirrors the source: tests/lambdas/<component>/ (the runtime: plain Python, no AWS, no
 CDK), tests/stacks/<component>/ (constructs and config without a synth), tests/synth/ (the only
-tests that synthesize an app: one synth per session), tests/tools, tests/ops, tests/bench,
-tests/examples, and tests/project (the repository as a whole: docs, layout, schemas, make).
+tests that build or synthesize an app, in process or by running app.py: one synth per session),
+tests/tools, tests/bench, tests/examples, and tests/project (the repository as a whole: docs,
+layout, schemas, make; it runs the repository's own commands, make synth and the suite, on
+clean copies).
 """
 
 from __future__ import annotations

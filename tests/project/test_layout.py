@@ -135,8 +135,9 @@ SYNTH_FIXTURES = {"synth", "team_synth"}
 SYNTH_CALLS = {"App", "build_app", "synth"}
 
 
-def synthesizes(source: str) -> bool:
-    """True when ``source`` takes a synth fixture or builds or synthesizes an app."""
+def synthesizes(source: str, *, app_runs: bool = True) -> bool:
+    """True when ``source`` takes a synth fixture, builds or synthesizes an app, or (``app_runs``)
+    runs app.py."""
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if SYNTH_FIXTURES & {arg.arg for arg in node.args.args}:
@@ -145,6 +146,9 @@ def synthesizes(source: str) -> bool:
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
             if name in SYNTH_CALLS:
                 return True
+        elif app_runs and isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            if isinstance(node.right, ast.Constant) and node.right.value == "app.py":
+                return True  # a path to app.py: the app run as `cdk synth` runs it
     return False
 
 
@@ -160,9 +164,10 @@ def test_test_folders_mirror_the_source_tree() -> None:
 
 
 def test_only_tests_under_synth_build_an_app() -> None:
-    builders = [path.relative_to(ROOT).as_posix() for path in sorted((ROOT / "tests").rglob("*.py"))
-                if not path.relative_to(ROOT).as_posix().startswith("tests/synth/")
-                and synthesizes(path.read_text(encoding="utf-8"))]
+    # tests/project runs the repository's own commands (app.py, make synth) on clean copies.
+    builders = [relative for relative, path in ((p.relative_to(ROOT).as_posix(), p) for p in sorted((ROOT / "tests").rglob("*.py")))
+                if not relative.startswith("tests/synth/")
+                and synthesizes(path.read_text(encoding="utf-8"), app_runs=not relative.startswith("tests/project/"))]
     assert builders == [], "these tests synthesize: move them (or their synth part) under tests/synth/"
 
 
@@ -170,4 +175,6 @@ def test_the_synth_check_sees_a_synth() -> None:
     assert synthesizes("def test_x(synth: Synth) -> None:\n    pass\n")
     assert synthesizes("app = cdk.App(context=context)\n")
     assert synthesizes("stacks = build_app(app, envs)\n")
+    assert synthesizes("subprocess.run([sys.executable, str(ROOT / 'app.py')])\n")
+    assert not synthesizes("subprocess.run([sys.executable, str(ROOT / 'app.py')])\n", app_runs=False)
     assert not synthesizes("def test_x(tmp_path):\n    assert synth_context()['environments']\n")

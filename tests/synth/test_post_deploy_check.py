@@ -4,7 +4,7 @@ pipeline may assume; the check itself (ops/post_deploy.py) passes on a healthy d
 fails on a function that breaks the contract on its example data, or scores differently
 from the local dry run (against the Lambda/CloudFormation fake, real handlers in-process).
 
-This is the half that synthesizes; the rest is tests/ops/test_post_deploy_check.py.
+The role name alone: tests/stacks/pipeline/test_post_deploy_check.py.
 """
 
 from __future__ import annotations
@@ -19,8 +19,13 @@ import pytest
 from ops import post_deploy
 from stacks.app_builder import PIPELINE_STACK, stack_name
 from stacks.pipeline.post_deploy import check_role_arn, check_role_name
-from tests.stacks.pipeline.test_pipeline import DEV_ACCOUNT, PROD_ACCOUNT  # noqa: F401
-from tests.synth.pipeline.test_pipeline import PipelineSynth, pipeline_resource, pipeline_synth  # noqa: F401
+from tests.synth.pipeline.test_pipeline import (  # noqa: F401 - fixtures
+    DEV_ACCOUNT,
+    PROD_ACCOUNT,
+    PipelineSynth,
+    pipeline_resource,
+    pipeline_synth,
+)
 from tests.synth.test_operator_tools import ACCOUNT, OPS_ENVIRONMENT, REGION, STACK, context, write_cdk_json
 from tools.fake_aws import FakeAws, synthesize
 
@@ -73,7 +78,7 @@ PIPELINE_ACCOUNT_ID = DEV_ACCOUNT  # the pipeline account also hosts dev in this
 
 def check_role_arn_matches(account: str, env: str) -> bool:
     from stacks.config import parse_environments
-    from tests.stacks.pipeline.test_pipeline import pipeline_context
+    from tests.synth.pipeline.test_pipeline import pipeline_context
 
     envs = parse_environments(pipeline_context()["environments"])
     return check_role_arn(envs[env], stack_name(env)) == f"arn:aws:iam::{account}:role/{stack_name(env)}-post-deploy-check"

@@ -20,7 +20,7 @@ import pytest
 
 from stacks.app_builder import PIPELINE_STACK, stack_name
 from stacks.config import parse_environments, parse_pipeline
-from tests.stacks.pipeline.test_pipeline import DEV_ACCOUNT, PIPELINE_ACCOUNT, PROD_ACCOUNT, pipeline_context
+from tests.synth.pipeline.test_pipeline import DEV_ACCOUNT, PIPELINE_ACCOUNT, PROD_ACCOUNT, pipeline_context
 from tests.synth.test_cfn_lint import makefile_cfn_lint_args
 from tests.synth.test_nag import described
 
