@@ -1,11 +1,7 @@
-"""Feature flags: cdk.json sets every flag `cdk init` generates for the pinned CDK CLI, and the
-CLI prints no "N feature flags are not configured" warning for our cloud assembly.
+"""Feature flags: cdk.json sets every flag `cdk init` generates for the pinned CDK CLI.
 
-The CLI reads the flags report the library writes into the assembly, so running the pinned
-CLI on the session's assembly (``cdk synth --app <assembly dir>``: no app run) is the same
-check ``make synth`` makes, without synthesizing again.
-
-Its synthesized half is tests/synth/test_feature_flags.py.
+That the CLI prints no "N feature flags are not configured" warning for our assembly:
+tests/synth/test_feature_flags.py.
 """
 
 from __future__ import annotations
@@ -19,8 +15,6 @@ from typing import Any
 from tests.cdk_context import CDK_CONTEXT, ROOT
 
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
-
-
 WARNING = "feature flags are not configured"
 
 

@@ -1,7 +1,7 @@
-"""Issue 15: versioned reward functions, redeployable stacks, production environments, paste-ready
-recipe fields. Small extra synths (bundling skipped) where two configurations are compared.
+"""Issue 15, without a synth: name affixes, command-line name overrides, production environments
+that need an account and region, and the one-line warning for environments without an account.
 
-Its synthesized half is tests/synth/test_safe_changes.py.
+Versions, redeployable stacks and recipe fields in synthesized templates: tests/synth/test_safe_changes.py.
 """
 
 from __future__ import annotations

@@ -1,16 +1,9 @@
-"""The code sandbox component: the executor runs the programs where nothing is reachable, with a
-role its code cannot use; the graders may invoke exactly their environment's executor.
+"""The code sandbox component's config, without a synth: which functions are code functions, the
+executor's limits against its graders' (size, time, the account's concurrency), the schema's
+executor keys, and the README's examples.
 
-``dev`` (cdk.json) has a code function and the VPC the stack creates; the test-only
-``sandbox`` environment (conftest) attaches the executor to an existing VPC's subnets and
-has tracing on.
-
-The IAM assertions evaluate the synthesized statements the way IAM does for the cases that
-matter (an explicit Deny wins; ``ArnLike`` globbing; a request from the function's code
-carries ``lambda:SourceFunctionArn``, Lambda's own network-interface calls do not), after
-resolving the template's ARNs with the environment's partition, region and account.
-
-Its synthesized half is tests/synth/code_sandbox/test_code_sandbox.py.
+The synthesized executor, its network and its IAM, evaluated as IAM does:
+tests/synth/code_sandbox/test_code_sandbox.py.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
-"""Evaluator registration in the synthesized templates, and its config (no extra synth).
+"""Evaluator registration's config, without a synth: defaults (every function registers), the
+switch and overrides, one-line errors naming the key, one registry per account and region, and
+the schema agreeing with the config.
 
-dev and prod register (the default; prod overrides one description); the test-only ``judge``
-environment turns the switch off.
-
-Its synthesized half is tests/synth/evaluator_registration/test_evaluator_registration.py.
+The registration in the synthesized templates: tests/synth/evaluator_registration/test_evaluator_registration.py.
 """
 
 from __future__ import annotations

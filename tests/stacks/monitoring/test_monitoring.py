@@ -1,6 +1,7 @@
-"""The monitoring component's template: statistics, alarms, the encrypted topic, outputs, config.
+"""The monitoring component's config, without a synth: alarm settings (defaults, overrides,
+one-line errors) and the kinds table's columns the dashboard reads.
 
-Its synthesized half is tests/synth/monitoring/test_monitoring.py.
+The template (statistics, alarms, the encrypted topic, outputs): tests/synth/monitoring/test_monitoring.py.
 """
 
 from __future__ import annotations

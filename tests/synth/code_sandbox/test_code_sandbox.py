@@ -29,17 +29,9 @@ from tests.cdk_context import SANDBOX_ENVIRONMENT
 from tests.synth.test_stacks import as_list, config, function_resource, resources
 
 CODE_ENVS = ("dev", "sandbox")
-
-
 REGIONS = {"dev": "us-east-1", "sandbox": "eu-west-1"}  # dev's pseudo parameters are resolved to these
-
-
 ACCOUNT = "123456789012"
-
-
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
-
-
 NETWORK_ACTIONS = (*ENI_ACTIONS, *ENI_DESCRIBE_ACTIONS)
 
 

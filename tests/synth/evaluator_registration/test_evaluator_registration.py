@@ -20,11 +20,7 @@ from tests.cdk_context import CDK_CONTEXT
 from tests.synth.test_stacks import as_list, config, function_resource, resources
 
 REGISTERING = ("dev", "prod")
-
-
 HANDLER = "evaluator_registration.handler.on_event"
-
-
 SAGEMAKER_ACTIONS = sorted(f"sagemaker:{op}" for op in ai_registry.OPERATIONS)
 
 
