@@ -9,15 +9,14 @@ Plain ``re`` on short strings: the patterns are fixed and bounded.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 # Two digits with only whitespace between them: two numbers, never one (and never their sum).
 _WHITESPACE_BETWEEN_DIGITS = re.compile(r"\d\s+\d")
 # A LaTeX thin space (or {,}) between digit groups is a thousands separator: 10\,000.
 _LATEX_GROUP_SEPARATOR = re.compile(r"(?<=\d)(?:\\[,;: ]|\{,\})(?=\d{3}(?!\d))")
-# Prose detection: \text-like groups and commands are not words of prose.
+# A \text-like group (its content captured): not words of prose, but the words of a word answer.
 _TEXT_GROUP = re.compile(
-    r"\\(?:text|textbf|textit|textrm|texttt|mathrm|mathbf|mathit|mbox|operatorname)\s{0,16}\{[^{}]{0,1000}\}"
+    r"\\(?:text|textbf|textit|textrm|texttt|mathrm|mathbf|mathit|mbox|operatorname)\s{0,16}\{([^{}]{0,1000})\}"
 )
 _COMMAND = re.compile(r"\\[A-Za-z]+")
 # LaTeX environments (matrices, arrays, cases) are mathematics: their names and an array's
@@ -28,10 +27,7 @@ _ENVIRONMENT = re.compile(r"\\(?:begin|end)\s{0,16}\{[A-Za-z*]{1,32}\}(?:\s{0,16
 # Math delimiters in a reference text: only what is inside them is read as mathematics.
 _MATH_SPAN = re.compile(r"\$\$?([^$]{1,2000})\$\$?|\\\((.{1,2000}?)\\\)|\\\[(.{1,2000}?)\\\]", re.DOTALL)
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
-# The content of a \text-like group, and the words (two letters or more) an answer is made of.
-_TEXT_CONTENT = re.compile(
-    r"\\(?:text|textbf|textit|textrm|texttt|mathrm|mathbf|mathit|mbox|operatorname)\s{0,16}\{([^{}]{0,1000})\}"
-)
+# The words (two letters or more) an answer is made of.
 _WORD = re.compile(r"[^\W\d_]{2,}")
 # Names written without a backslash that are still mathematics (and connectives math-verify reads).
 _MATH_NAMES = (
@@ -71,16 +67,13 @@ def latex_groups(text: str) -> str:
 
 
 def text_words(text: str) -> tuple[str, ...]:
-    return tuple(word.casefold() for group in _TEXT_CONTENT.findall(text) for word in _WORD.findall(group))
+    return tuple(word.casefold() for group in _TEXT_GROUP.findall(text) for word in _WORD.findall(group))
 
 
-def same_words(gold_text: str, gold: list[Any], pred_text: str) -> bool:
-    """A reference whose answer is words (``x = \\text{forty two}``: math-verify keeps no value of
-    it, only ``x =``) is answered by the same words in the same order, not by any answer that
-    parses to the same remainder (``x = \\text{two forty}``, ``x =``). A reference with a value
-    beside its words (``5\\text{ cm}``) stays math-verify's to judge."""
-    if any(not isinstance(part, str) for part in gold):
-        return True
+def same_words(gold_text: str, pred_text: str) -> bool:
+    """The answer's words are the reference's, in order (case aside): for a reference whose answer
+    is words (``x = \\text{forty two}``, of which math-verify keeps only ``x =``), so that an
+    answer parsing to the same remainder (``x = \\text{two forty}``, ``x =``) is not enough."""
     gold_words = text_words(gold_text)
     if not gold_words:
         return True

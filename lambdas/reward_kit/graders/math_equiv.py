@@ -281,6 +281,14 @@ def _grade_boxes(config: MathConfig, elements: list[Any], groups: list[list[Any]
     return config.result(0.0, "multiple_answers", False, False)
 
 
+def _words_agree(gold_text: str, gold: list[Any], region: str, boxed: bool) -> bool:
+    """A reference with a value (``5\\text{ cm}``) is math-verify's to judge; one that is only
+    words must be answered with the same words (read only then: the common case reads nothing)."""
+    if any(not isinstance(part, str) for part in gold):
+        return True
+    return same_words(gold_text, " ".join(boxed_contents(region)) if boxed else region[-UNBOXED_TAIL_CHARS:])
+
+
 def _grade_region(config: MathConfig, gold_text: str, region: str) -> GradeResult:
     if len(gold_text) > MAX_ANSWER_CHARS * 10 or looks_like_prose(gold_text) or joins_numbers(gold_text):
         return config.result(0.0, "invalid_reference", False, False)
@@ -297,8 +305,7 @@ def _grade_region(config: MathConfig, gold_text: str, region: str) -> GradeResul
     pred = groups[0] if boxed else _parse_text(region[-UNBOXED_TAIL_CHARS:])
     if not pred:
         return config.result(0.0, "no_answer", False, False)
-    if _same(gold, pred) and same_words(gold_text, gold, region[-UNBOXED_TAIL_CHARS:] if not boxed
-                                         else " ".join(boxed_contents(region))):
+    if _same(gold, pred) and _words_agree(gold_text, gold, region, boxed):
         return config.result(1.0, None, True, boxed)
     return config.result(config.format_score if boxed else 0.0, None, True, boxed)
 
