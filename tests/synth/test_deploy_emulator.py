@@ -109,8 +109,9 @@ def aws(emulator: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     return lambda service: session.client(service, region_name=REGION, config=bounded)
 
 
-def bootstrap(aws: Any, template: dict[str, Any]) -> None:
-    """What `cdk bootstrap` + asset publishing provide: the asset objects and the version parameter."""
+def bootstrap(aws: Any, template: dict[str, Any], region: str = REGION) -> None:
+    """What `cdk bootstrap` + asset publishing provide in ``region``: the asset objects and the
+    version parameter."""
     account = aws("sts").get_caller_identity()["Account"]
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:
@@ -122,9 +123,10 @@ def bootstrap(aws: Any, template: dict[str, Any]) -> None:
         code = resource["Properties"]["Code"]
         bucket = code["S3Bucket"]
         if isinstance(bucket, dict):
-            bucket = bucket["Fn::Sub"].replace("${AWS::AccountId}", account).replace("${AWS::Region}", REGION)
+            bucket = bucket["Fn::Sub"].replace("${AWS::AccountId}", account).replace("${AWS::Region}", region)
         if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
-            s3.create_bucket(Bucket=bucket)
+            outside_us_east_1 = {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            s3.create_bucket(Bucket=bucket, **({} if region == "us-east-1" else outside_us_east_1))
         s3.put_object(Bucket=bucket, Key=code["S3Key"], Body=archive.getvalue())
     parameter = template["Parameters"]["BootstrapVersion"]["Default"]
     aws("ssm").put_parameter(Name=parameter, Value="30", Type="String", Overwrite=True)

@@ -197,24 +197,13 @@ def stage_template(synth: CrossRegionSynth, env: str) -> dict[str, Any]:
 
 def bootstrap_region(aws: Any, account: str, region: str, template: dict[str, Any]) -> None:
     """What `cdk bootstrap` + the pipeline's asset step leave in an environment: the assets, the version."""
-    import io
-    import zipfile
+    from tests.synth.test_deploy_emulator import bootstrap
 
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("rlvr/handler.py", "def handler(event, context):\n    return []\n")
-    s3 = aws("s3")
     for resource in template["Resources"].values():
-        if resource["Type"] != "AWS::Lambda::Function":
-            continue
-        code = resource["Properties"]["Code"]
-        bucket = code["S3Bucket"]  # the stage's environment is known: the bootstrap bucket by name
-        assert bucket == f"cdk-hnb659fds-assets-{account}-{region}", bucket
-        if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
-        s3.put_object(Bucket=bucket, Key=code["S3Key"], Body=archive.getvalue())
-    parameter = template["Parameters"]["BootstrapVersion"]["Default"]
-    aws("ssm").put_parameter(Name=parameter, Value="30", Type="String", Overwrite=True)
+        if resource["Type"] == "AWS::Lambda::Function":
+            bucket = resource["Properties"]["Code"]["S3Bucket"]  # the stage's environment is known: by name
+            assert bucket == f"cdk-hnb659fds-assets-{account}-{region}", bucket
+    bootstrap(aws, template, region)
 
 
 @pytest.mark.slow
