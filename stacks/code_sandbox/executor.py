@@ -22,7 +22,7 @@ version it was deployed with (it receives that version's ARN in ``CODE_EXECUTOR_
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, CfnOutput, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
@@ -32,6 +32,7 @@ from stacks.config import EnvironmentConfig
 from stacks.lambda_plumbing import (
     LAMBDA_ARCHITECTURE,
     LAMBDA_RUNTIME,
+    acknowledge_pinned_runtime,
     execution_role,
     function_arn,
     log_group,
@@ -128,11 +129,7 @@ class CodeExecutor(Construct):
             ),
             **network.function_options(),
         )
-        Validations.of(function).acknowledge(Acknowledgment(
-            id="AwsSolutions-L1",
-            reason="Pinned to python3.13 on purpose, like the reward functions it serves: one runtime for "
-            "every asset; moving to a newer runtime is a deliberate bump of all of them together",
-        ))
+        acknowledge_pinned_runtime(function)
         return function
 
     @property

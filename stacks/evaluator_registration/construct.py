@@ -28,6 +28,7 @@ from stacks.lambda_assets import ASSETS
 from stacks.lambda_plumbing import (
     LAMBDA_ARCHITECTURE,
     LAMBDA_RUNTIME,
+    acknowledge_pinned_runtime,
     asset_code_options,
     execution_role,
     log_group,
@@ -108,11 +109,7 @@ class EvaluatorRegistration(Construct):
             role=self.handler_role,
             log_group=handler_logs,
         )
-        Validations.of(handler).acknowledge(Acknowledgment(
-            id="AwsSolutions-L1",
-            reason="Pinned to python3.13 like the reward functions: the bundle is built for CPython 3.13 "
-            "(pip --python-version 3.13); moving to a newer runtime is a deliberate bump of both",
-        ))
+        acknowledge_pinned_runtime(handler)
         return handler
 
     def _build_provider(self) -> cr.Provider:

@@ -31,6 +31,7 @@ from stacks.config.judge import is_global_profile_id
 from stacks.lambda_plumbing import (
     LAMBDA_ARCHITECTURE,
     LAMBDA_RUNTIME,
+    acknowledge_pinned_runtime,
     execution_role,
     function_arn,
     log_group,
@@ -201,11 +202,7 @@ class RewardFunction(Construct):
                 removal_policy=RemovalPolicy.RETAIN,
             ),
         )
-        Validations.of(function).acknowledge(Acknowledgment(
-            id="AwsSolutions-L1",
-            reason="Pinned to python3.13 on purpose: the bundled wheels (pip --python-version 3.13) are "
-            "built for CPython 3.13; moving to a newer runtime is a deliberate bump of both together",
-        ))
+        acknowledge_pinned_runtime(function)
         return function
 
     def _build_live_alias(self) -> lambda_.Alias:
