@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from reward_kit.deadline import grading_seconds
-from stacks.config import ConfigError, parse_environments
+from stacks.config import parse_environments
+from tests.stacks.config.test_config import error
 
 FN = "environments.dev.reward_functions.f"
 
@@ -28,14 +29,6 @@ def raw(spec: dict[str, Any], timeout_seconds: int = 30) -> dict[str, Any]:
             },
         }
     }
-
-
-def error(config: dict[str, Any]) -> str:
-    with pytest.raises(ConfigError) as info:
-        parse_environments(config)
-    message = str(info.value)
-    assert "\n" not in message, message
-    return message
 
 
 def test_a_math_limit_longer_than_the_function_timeout_fails_naming_both():
