@@ -372,38 +372,35 @@ def test_the_rlaif_handler_builds_the_client_at_init_and_rlvr_never_loads_the_sd
 # --- the dry run measures tokens per call ------------------------------------------------------------------
 
 
-def test_the_dry_run_reports_judge_calls_and_tokens_per_call(bedrock, tmp_path):
+def dry_run(tmp_path, samples) -> str:
+    """``make dryrun``'s report for ``samples`` under SPEC (it must succeed)."""
     import io
 
     from reward_kit import dryrun
 
-    bedrock.usage = (900, 40)
     data = tmp_path / "rollouts.jsonl"
-    data.write_text("\n".join(json.dumps(make_sample(f"r-{i}", f"answer {i % 3}")) for i in range(6)) + "\n")
+    data.write_text("\n".join(json.dumps(sample) for sample in samples) + "\n")
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps(SPEC))
     out = io.StringIO()
     assert dryrun.main(["--data", str(data), "--spec", str(spec)], stdout=out, stderr=io.StringIO()) == 0
+    return out.getvalue()
+
+
+def test_the_dry_run_reports_judge_calls_and_tokens_per_call(bedrock, tmp_path):
+    bedrock.usage = (900, 40)
+    report = dry_run(tmp_path, [make_sample(f"r-{i}", f"answer {i % 3}") for i in range(6)])
     assert ("judge: 3 calls (3 samples de-duplicated), 2700 input + 120 output tokens, per call 900 input + "
             "40 output (set judge_input_tokens_per_call: 900 and judge_output_tokens_per_call: 40 in cdk.json"
-            in out.getvalue())
+            in report)
 
 
 def test_the_dry_run_rounds_the_per_call_tokens_up(bedrock, tmp_path):
-    import io
-
-    from reward_kit import dryrun
-
     # 900 + 901 + 901 input tokens over 3 calls is 900.67: configure 901, never less than measured.
     bedrock.responder = lambda index, body: Reply(json.dumps({"score": 5}), input_tokens=900 + (index > 0),
                                                   output_tokens=40)
-    data = tmp_path / "rollouts.jsonl"
-    data.write_text("\n".join(json.dumps(make_sample(f"r-{i}", f"answer {i}")) for i in range(3)) + "\n")
-    spec = tmp_path / "spec.json"
-    spec.write_text(json.dumps(SPEC))
-    out = io.StringIO()
-    assert dryrun.main(["--data", str(data), "--spec", str(spec)], stdout=out, stderr=io.StringIO()) == 0
-    assert "2702 input + 120 output tokens, per call 901 input + 40 output" in out.getvalue()
+    report = dry_run(tmp_path, [make_sample(f"r-{i}", f"answer {i}") for i in range(3)])
+    assert "2702 input + 120 output tokens, per call 901 input + 40 output" in report
 
 
 @pytest.mark.parametrize("prefix", ["", "日本語 "])
